@@ -1,0 +1,34 @@
+"""ORCA: a local-first control plane and flight recorder for AI agents.
+
+``import orca`` gives the capture API only; the store, collector, query,
+ledger and server are separate rooms imported on demand, so instrumented
+code pays for none of them.
+"""
+
+from orca._home import resolve_home
+from orca._version import __version__
+from orca.capture import (
+    NOOP_SPAN,
+    IdGenerator,
+    ListSink,
+    Logger,
+    Recorder,
+    Sink,
+    Span,
+    current_span,
+    mask,
+)
+
+__all__ = [
+    "NOOP_SPAN",
+    "IdGenerator",
+    "ListSink",
+    "Logger",
+    "Recorder",
+    "Sink",
+    "Span",
+    "__version__",
+    "current_span",
+    "mask",
+    "resolve_home",
+]

@@ -1,0 +1,109 @@
+"""The Recorder: wires record builders to a journal sink under an ORCA home.
+
+Everything that can be decided once is decided here, at open time (which sink,
+which clock, enabled or not), so that the handles it gives out carry no
+per-call configuration checks.
+"""
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+
+from orca._home import resolve_home
+from orca.capture._ids import IdGenerator
+from orca.capture._mask import scrub_secrets
+from orca.capture._sink import Sink
+from orca.capture._span import NOOP_LOGGER, Logger, make_core
+from orca.journal import DEFAULT_HEARTBEAT_S, DEFAULT_MAX_RECORD_BYTES, DEFAULT_ROTATE_BYTES
+from orca.journal import JournalSink
+
+DISABLE_ENV: Final = "ORCA_DISABLED"
+
+
+class Recorder:
+    """Hands out loggers whose records go to one sink (by default this process's journal)."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        home: Path | None = None,
+        enabled: bool = True,
+        clock: Callable[[], int] = time.time_ns,
+        ids: IdGenerator | None = None,
+    ) -> None:
+        self.sink = sink
+        self.home = home
+        self.enabled = enabled
+        ids = ids or IdGenerator()
+        self._core = make_core(sink, clock, ids.trace_id, ids.span_id)
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        enabled: bool | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        ids: IdGenerator | None = None,
+        rotate_bytes: int = DEFAULT_ROTATE_BYTES,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+        heartbeat_s: float | None = DEFAULT_HEARTBEAT_S,
+    ) -> "Recorder":
+        """Record into ``home``'s journal (``home`` → ``$ORCA_HOME`` → ``./.orca``).
+
+        ``enabled=False`` (or ``ORCA_DISABLED=1``) opens nothing: every span is
+        a shared no-op, so instrumented code runs unchanged and nearly free.
+        """
+        if enabled is None:
+            enabled = os.environ.get(DISABLE_ENV, "") in ("", "0", "false", "no")
+        path = resolve_home(home)
+        if not enabled:
+            return cls(_NullSink(), home=path, enabled=False, clock=clock, ids=ids)
+        sink = JournalSink(
+            path / "journal",
+            rotate_bytes=rotate_bytes,
+            max_record_bytes=max_record_bytes,
+            heartbeat_s=heartbeat_s,
+            scrub=scrub_secrets,
+            clock=clock,
+        )
+        return cls(sink, home=path, enabled=True, clock=clock, ids=ids)
+
+    def logger(self, component: str) -> Logger:
+        """A logger that stamps ``component`` on every record it and its spans make."""
+        if not self.enabled:
+            return NOOP_LOGGER
+        if not component:
+            raise ValueError("component must be a non-empty name, e.g. 'billing-agent'")
+        return Logger(self._core, component)
+
+    @property
+    def dropped(self) -> int:
+        """Records the sink could not write (full disk, oversize, …); 0 for sinks that never drop."""
+        return int(getattr(self.sink, "dropped", 0))
+
+    def close(self) -> None:
+        """Flush nothing (there is no buffer); write the clean-exit record. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self.sink.close()
+
+    def __enter__(self) -> "Recorder":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class _NullSink:
+    def emit(self, record: dict[str, object]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,343 @@
+"""Logger and Span: pure record builders over an injected sink, clock and ids.
+
+Nothing here does I/O; every method builds one plain dict and hands it to
+``sink.emit``. Handles are explicit values passed down (``span.child``,
+``span.log``), so correlation never depends on ambient state. The code is
+written for the hot path: slots, no per-call configuration checks, attribute
+dicts passed through untouched when they are already flat.
+"""
+
+import base64
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar, Token
+from types import TracebackType
+from typing import Any, Final, Protocol
+
+import orjson
+
+from orca.capture._sink import Sink
+
+_SCALARS: Final = frozenset({str, int, float, bool})
+_CURRENT: ContextVar["Span | None"] = ContextVar("orca_current_span", default=None)
+AttrsIn = Mapping[str, object]
+
+
+class SpanRef(Protocol):
+    """Anything that names a span: a :class:`Span`, or a record-like object with ids."""
+
+    @property
+    def trace_id(self) -> str: ...
+
+    @property
+    def span_id(self) -> str: ...
+
+
+def current_span() -> "Span | None":
+    """The span whose ``with`` block we are in, for integrations that cannot be handed one."""
+    return _CURRENT.get()
+
+
+def flat_attrs(attrs: AttrsIn) -> dict[str, Any]:
+    """Attributes as flat scalars: nested values become JSON strings, ``None`` is left out."""
+    for value in attrs.values():
+        if value.__class__ not in _SCALARS:
+            break
+    else:
+        return attrs  # type: ignore[return-value]  # already flat: no copy on the hot path
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if value is None:
+            continue
+        if value.__class__ in _SCALARS:
+            out[key] = value
+        elif isinstance(value, str | int | float):  # subclasses (enums, numpy-like scalars)
+            out[key] = value if isinstance(value, bool) else _stringify(value)
+        else:
+            out[key] = _stringify(value)
+    return out
+
+
+def _stringify(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except Exception:
+        return str(value)
+
+
+def _put_body(record: dict[str, Any], body: object) -> None:
+    if isinstance(body, str):
+        record["body"] = body
+    elif isinstance(body, bytes | bytearray | memoryview):
+        raw = bytes(body)
+        try:
+            record["body"] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            record["body"] = base64.b64encode(raw).decode("ascii")
+            record["body_enc"] = "base64"
+    else:
+        record["body"] = _stringify(body)
+
+
+class _Core:
+    """What every handle of one recorder shares: sink, clock and id generator."""
+
+    __slots__ = ("clock", "emit", "span_id", "trace_id")
+
+    def __init__(
+        self,
+        emit: Callable[[dict[str, Any]], None],
+        clock: Callable[[], int],
+        trace_id: Callable[[], str],
+        span_id: Callable[[], str],
+    ) -> None:
+        self.emit = emit
+        self.clock = clock
+        self.trace_id = trace_id
+        self.span_id = span_id
+
+
+class Logger:
+    """Leveled, correlated log records for one component, optionally bound to a span.
+
+    ``component`` is stamped by the recorder that made the logger; no method
+    takes it, so a caller cannot spoof another component.
+    """
+
+    __slots__ = ("_core", "_span", "_trace", "component")
+
+    def __init__(self, core: _Core, component: str, trace: str | None = None,
+                 span: str | None = None) -> None:
+        self._core = core
+        self.component = component
+        self._trace = trace
+        self._span = span
+
+    def span(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
+        """Open a span: a new trace's root, or a child when this logger is bound to a span."""
+        core = self._core
+        span_id = core.span_id()
+        if self._trace is None:
+            trace = core.trace_id()
+            record: dict[str, Any] = {
+                "v": 1, "kind": "span-open", "ts": core.clock(), "component": self.component,
+                "trace": trace, "span": span_id, "name": name,
+            }
+        else:
+            trace = self._trace
+            record = {
+                "v": 1, "kind": "span-open", "ts": core.clock(), "component": self.component,
+                "trace": trace, "span": span_id, "parent": self._span, "name": name,
+            }
+        if attrs:
+            record["attrs"] = flat_attrs(attrs)
+        if body is not None:
+            _put_body(record, body)
+        core.emit(record)
+        return Span(core, self.component, trace, span_id, self._span, name)
+
+    def _log(self, level: str, msg: str, attrs: AttrsIn | None) -> None:
+        core = self._core
+        record: dict[str, Any] = {
+            "v": 1, "kind": "log", "ts": core.clock(), "component": self.component,
+            "level": level, "msg": msg,
+        }
+        if self._trace is not None:
+            record["trace"] = self._trace
+            record["span"] = self._span
+        if attrs:
+            record["attrs"] = flat_attrs(attrs)
+        core.emit(record)
+
+    def debug(self, msg: str, attrs: AttrsIn | None = None) -> None:
+        self._log("debug", msg, attrs)
+
+    def info(self, msg: str, attrs: AttrsIn | None = None) -> None:
+        self._log("info", msg, attrs)
+
+    def warn(self, msg: str, attrs: AttrsIn | None = None) -> None:
+        self._log("warn", msg, attrs)
+
+    def error(self, msg: str, attrs: AttrsIn | None = None,
+              exc: BaseException | None = None) -> None:
+        if exc is not None:
+            attrs = {**(attrs or {}), **_error_attrs(exc)}
+        self._log("error", msg, attrs)
+
+
+def _error_attrs(exc: BaseException) -> dict[str, str]:
+    cls = type(exc)
+    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    return {"error.type": name, "exception.message": str(exc)}
+
+
+class Span:
+    """One occurrence of work: opened when made, closed by :meth:`end` (once).
+
+    Also a context manager: leaving the block closes the span, with status
+    ``error`` and the exception's type and message when the block raised (the
+    exception is re-raised).
+    """
+
+    __slots__ = ("_attrs", "_core", "_ended", "_log", "_token", "component", "name",
+                 "parent_id", "span_id", "trace_id")
+
+    def __init__(self, core: _Core, component: str, trace_id: str, span_id: str,
+                 parent_id: str | None, name: str) -> None:
+        self._core = core
+        self.component = component
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.parent_id = parent_id
+        self.name = name
+        self._ended = False
+        self._attrs: dict[str, Any] | None = None
+        self._log: Logger | None = None
+        self._token: Token[Span | None] | None = None
+
+    @property
+    def log(self) -> Logger:
+        """A logger whose records belong to this span."""
+        if self._log is None:
+            self._log = Logger(self._core, self.component, self.trace_id, self.span_id)
+        return self._log
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def child(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
+        """Open a child span in the same trace."""
+        core = self._core
+        span_id = core.span_id()
+        record: dict[str, Any] = {
+            "v": 1, "kind": "span-open", "ts": core.clock(), "component": self.component,
+            "trace": self.trace_id, "span": span_id, "parent": self.span_id, "name": name,
+        }
+        if attrs:
+            record["attrs"] = flat_attrs(attrs)
+        if body is not None:
+            _put_body(record, body)
+        core.emit(record)
+        return Span(core, self.component, self.trace_id, span_id, self.span_id, name)
+
+    def set_attrs(self, attrs: AttrsIn) -> None:
+        """Attributes known only later; written with the span-close record."""
+        if self._attrs is None:
+            self._attrs = dict(flat_attrs(attrs))
+        else:
+            self._attrs.update(flat_attrs(attrs))
+
+    def add_link(self, other: SpanRef, reason: str | None = None,
+                 attrs: AttrsIn | None = None) -> None:
+        """Record a causal edge from this span to ``other`` (possibly in another trace)."""
+        core = self._core
+        record: dict[str, Any] = {
+            "v": 1, "kind": "link", "ts": core.clock(), "component": self.component,
+            "trace": self.trace_id, "span": self.span_id,
+            "to_trace": other.trace_id, "to_span": other.span_id,
+        }
+        if reason is not None:
+            record["reason"] = reason
+        if attrs:
+            record["attrs"] = flat_attrs(attrs)
+        core.emit(record)
+
+    def end(self, attrs: AttrsIn | None = None, body: object = None,
+            error: BaseException | None = None, status: str | None = None) -> None:
+        """Close the span; a second call does nothing.
+
+        ``error`` marks it failed and records the exception's type and message;
+        ``status="error"`` marks it failed without an exception.
+        """
+        if self._ended:
+            return
+        self._ended = True
+        core = self._core
+        record: dict[str, Any] = {
+            "v": 1, "kind": "span-close", "ts": core.clock(), "component": self.component,
+            "trace": self.trace_id, "span": self.span_id,
+            "status": "error" if error is not None or status == "error" else "ok",
+        }
+        merged = self._attrs
+        if attrs:
+            merged = flat_attrs(attrs) if merged is None else {**merged, **flat_attrs(attrs)}
+        if error is not None:
+            merged = {**(merged or {}), **_error_attrs(error)}
+        if merged:
+            record["attrs"] = merged
+        if body is not None:
+            _put_body(record, body)
+        core.emit(record)
+
+    def __enter__(self) -> "Span":
+        self._token = _CURRENT.set(self)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._token is not None:
+            try:
+                _CURRENT.reset(self._token)
+            except ValueError:  # exited in another context (e.g. a generator); nothing to undo
+                pass
+            self._token = None
+        self.end(error=exc)
+
+    def __repr__(self) -> str:
+        return f"<Span {self.name} {self.trace_id}/{self.span_id}>"
+
+
+class NoopSpan(Span):
+    """The span of a disabled recorder: shared, allocation-free, does nothing."""
+
+    __slots__ = ()
+
+    def child(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
+        return self
+
+    def set_attrs(self, attrs: AttrsIn) -> None:
+        pass
+
+    def add_link(self, other: SpanRef, reason: str | None = None,
+                 attrs: AttrsIn | None = None) -> None:
+        pass
+
+    def end(self, attrs: AttrsIn | None = None, body: object = None,
+            error: BaseException | None = None, status: str | None = None) -> None:
+        pass
+
+    def __enter__(self) -> "Span":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        pass
+
+
+class NoopLogger(Logger):
+    """The logger of a disabled recorder."""
+
+    __slots__ = ()
+
+    def span(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> Span:
+        return NOOP_SPAN
+
+    def _log(self, level: str, msg: str, attrs: AttrsIn | None) -> None:
+        pass
+
+
+def _noop_emit(record: dict[str, Any]) -> None:
+    pass
+
+
+_NOOP_CORE: Final = _Core(_noop_emit, lambda: 0, lambda: "0" * 31 + "1", lambda: "0" * 15 + "1")
+NOOP_SPAN: Final = NoopSpan(_NOOP_CORE, "noop", "0" * 31 + "1", "0" * 15 + "1", None, "noop")
+NOOP_SPAN._log = NoopLogger(_NOOP_CORE, "noop")
+NOOP_LOGGER: Final = NoopLogger(_NOOP_CORE, "noop")
+
+
+def make_core(sink: Sink, clock: Callable[[], int], trace_id: Callable[[], str],
+              span_id: Callable[[], str]) -> _Core:
+    return _Core(sink.emit, clock, trace_id, span_id)

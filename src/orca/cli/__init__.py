@@ -1,0 +1,33 @@
+"""The ``orca`` command: a thin shell over the library, one module per command group."""
+
+import click
+
+from orca._version import __version__
+from orca.cli._journal import journal
+from orca.errors import OrcaError
+
+
+@click.group()
+@click.version_option(__version__, prog_name="orca")
+def cli() -> None:
+    """ORCA: a local-first flight recorder and control plane for AI agents."""
+
+
+cli.add_command(journal)
+
+
+def main() -> None:
+    """Entry point: any ORCA error becomes one line on stderr and exit code 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        raise SystemExit(130) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except OrcaError as exc:
+        click.echo(f"orca: {exc}", err=True)
+        raise SystemExit(2) from None
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,20 @@
+"""ORCA's exceptions: one small tree, every message saying what to do.
+
+    OrcaError                      base of everything ORCA raises on purpose
+    ├── RecordError                a line or dict that is not a valid record   (orca.records)
+    ├── JournalError               journal trouble (only the durable side raises) (orca.journal)
+    │   └── DurableWriteError      an fsync'd append did not reach the disk
+    └── UsageError                 a caller asked for something that cannot be (bad id, missing home)
+
+Rooms define their own subclasses next to their code and list them here. The
+traced process never sees these on the hot path: capture counts and drops.
+The CLI turns any ``OrcaError`` into one line on stderr and a non-zero exit.
+"""
+
+
+class OrcaError(Exception):
+    """Base of ORCA's own exceptions."""
+
+
+class UsageError(OrcaError):
+    """The request cannot be met as asked: an unknown id, a missing home, a bad option."""

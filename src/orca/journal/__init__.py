@@ -1,0 +1,38 @@
+"""The journal: append-only NDJSON segments, one writer process each.
+
+The journal is the queue between a traced process and the collector: the
+sink appends (fail-safe), the reader tails from byte offsets (torn tails wait).
+:class:`AppendFile` in durable mode is the building block the ledger reuses.
+"""
+
+from orca.journal._append import AppendFile, fsync_dir
+from orca.journal._errors import DurableWriteError, JournalError
+from orca.journal._procinfo import hostname, process_alive, process_start_ticks
+from orca.journal._reader import JournalReader, Line, Parsed, read_records
+from orca.journal._segments import SegmentName, list_segments
+from orca.journal._sink import (
+    DEFAULT_HEARTBEAT_S,
+    DEFAULT_MAX_RECORD_BYTES,
+    DEFAULT_ROTATE_BYTES,
+    JournalSink,
+)
+
+__all__ = [
+    "DEFAULT_HEARTBEAT_S",
+    "DEFAULT_MAX_RECORD_BYTES",
+    "DEFAULT_ROTATE_BYTES",
+    "AppendFile",
+    "DurableWriteError",
+    "JournalError",
+    "JournalReader",
+    "JournalSink",
+    "Line",
+    "Parsed",
+    "SegmentName",
+    "fsync_dir",
+    "hostname",
+    "list_segments",
+    "process_alive",
+    "process_start_ticks",
+    "read_records",
+]

@@ -1,0 +1,272 @@
+"""The fail-safe journal sink: the only thing on the hot path that touches the OS.
+
+``emit`` serialises one record and hands it to the kernel with one ``os.write``
+on an ``O_APPEND`` descriptor. There is no user-space buffer and no background
+writer, so whatever ``emit`` returned from is in the page cache and outlives a
+crash of the process. Every failure (full disk, closed descriptor, a value
+orjson cannot encode, a record over the size limit) is counted, warned about
+once and swallowed: the traced turn never sees an exception from here.
+"""
+
+import atexit
+import os
+import sys
+import threading
+import time
+import warnings
+import weakref
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from orca._version import __version__
+from orca.journal._procinfo import hostname, process_start_ticks
+from orca.journal._segments import SegmentName
+
+DEFAULT_ROTATE_BYTES: Final = 64 * 1024 * 1024
+DEFAULT_MAX_RECORD_BYTES: Final = 8 * 1024 * 1024
+DEFAULT_HEARTBEAT_S: Final = 10.0
+PROC_COMPONENT: Final = "orca.journal"
+
+_OPT: Final = orjson.OPT_APPEND_NEWLINE
+_FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+_SCALARS: Final = (str, int, float, bool)
+
+
+def _stringify(value: object) -> str:
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:
+        return str(value)
+
+
+def _rescue(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``record`` whose attribute values and body orjson can encode."""
+    fixed = dict(record)
+    attrs = fixed.get("attrs")
+    if isinstance(attrs, dict):
+        fixed["attrs"] = {
+            str(k): (v if type(v) in _SCALARS and not (type(v) is int and abs(v) >= 2**63)
+                     else _stringify(v))
+            for k, v in attrs.items()
+            if v is not None
+        }
+    if "body" in fixed and not isinstance(fixed["body"], str):
+        fixed["body"] = str(fixed["body"])
+    return fixed
+
+
+class JournalSink:
+    """Writes records to this process's journal segments under ``journal_dir``.
+
+    ``scrub`` (bytes → bytes) runs on every serialised record before it is
+    written; capture passes its secret backstop here. ``heartbeat_s=None``
+    disables the heartbeat thread (tests drive :meth:`heartbeat` directly).
+    """
+
+    def __init__(
+        self,
+        journal_dir: Path,
+        *,
+        rotate_bytes: int = DEFAULT_ROTATE_BYTES,
+        max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+        heartbeat_s: float | None = DEFAULT_HEARTBEAT_S,
+        scrub: Callable[[bytes], bytes] | None = None,
+        clock: Callable[[], int] = time.time_ns,
+        on_exit: bool = True,
+    ) -> None:
+        self.journal_dir = journal_dir
+        self.rotate_bytes = rotate_bytes
+        self.max_record_bytes = max_record_bytes
+        self.heartbeat_s = heartbeat_s
+        self._scrub = scrub
+        self._clock = clock
+        self._lock = threading.RLock()  # rotation and close only; never held around emit
+        self._closed = False
+        self._warned = False
+        self.dropped = 0
+        self.drop_reasons: dict[str, int] = {}
+        self._retired: list[int] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        journal_dir.mkdir(parents=True, exist_ok=True)
+        self._open_process()
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _call(ref, "_after_fork"))
+        if on_exit:
+            atexit.register(_call, ref, "close")
+
+    # -- the hot path ------------------------------------------------------
+
+    def emit(self, record: dict[str, Any]) -> None:
+        """Append one record; never raises."""
+        try:
+            data = orjson.dumps(record, option=_OPT)
+        except Exception:
+            try:
+                data = orjson.dumps(_rescue(record), option=_OPT)
+            except Exception as exc:
+                self._drop("unserialisable", exc)
+                return
+        if len(data) > self.max_record_bytes:
+            self._drop("oversize", None)
+            return
+        if self._scrub is not None:
+            data = self._scrub(data)
+        try:
+            written = os.write(self._fd, data)
+        except Exception as exc:
+            self._drop("write", exc)
+            return
+        if written != len(data):
+            self._drop("short-write", None)
+        self._size += written
+        if self._size >= self.rotate_bytes:
+            self._rotate()
+
+    # -- process and segment lifecycle ---------------------------------------
+
+    def _open_process(self) -> None:
+        self.pid = os.getpid()
+        self.pstart = process_start_ticks(self.pid)
+        self.start_ns = self._clock()
+        self.seq = 0
+        self._fd = -1
+        self._open_segment("start")
+        if self.heartbeat_s:
+            self._start_heartbeat()
+
+    def _open_segment(self, event: str) -> None:
+        name = SegmentName(self.pid, self.start_ns, self.seq)
+        self.path = self.journal_dir / name.filename
+        self._fd = os.open(self.path, _FLAGS, 0o644)
+        self._size = 0
+        self.emit(self._proc(event, seq=self.seq, **self._identity()))
+
+    def _identity(self) -> dict[str, Any]:
+        ident: dict[str, Any] = {"host": hostname(), "argv": list(sys.argv), "version": __version__}
+        if self.pstart is not None:
+            ident["pstart"] = self.pstart
+        return ident
+
+    def _proc(self, event: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "kind": "proc",
+            "ts": self._clock(),
+            "component": PROC_COMPONENT,
+            "event": event,
+            "pid": self.pid,
+            **fields,
+        }
+
+    def _rotate(self) -> None:
+        with self._lock:
+            if self._size < self.rotate_bytes or self._closed:
+                return  # another thread rotated first
+            old = self._fd
+            try:
+                self.seq += 1
+                self._open_segment("segment")
+            except OSError as exc:
+                self._fd = old
+                self._size = 0  # retry at the next limit, keep writing the old segment
+                self._drop("rotate", exc, count=False)
+                return
+            # A thread may still hold the old descriptor number between reading it and
+            # os.write; closing it now could let the number be reused by another file.
+            # Close it one rotation later instead.
+            for fd in self._retired:
+                _close_quietly(fd)
+            self._retired = [old]
+
+    def heartbeat(self) -> None:
+        """Write a heartbeat ``proc`` record (the collector's sign of life)."""
+        if not self._closed:
+            self.emit(self._proc("heartbeat", dropped=self.dropped))
+
+    def _start_heartbeat(self) -> None:
+        self._stop = threading.Event()
+        ref = weakref.ref(self)
+        interval = float(self.heartbeat_s or 0)
+        stop = self._stop
+
+        def beat() -> None:
+            while not stop.wait(interval):
+                sink = ref()
+                if sink is None:
+                    return
+                sink.heartbeat()
+                del sink
+
+        self._thread = threading.Thread(target=beat, name="orca-journal-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's segment is not ours, start our own."""
+        self._lock = threading.RLock()
+        self._retired = []
+        self.dropped = 0
+        self.drop_reasons = {}
+        if self._closed:
+            return
+        try:
+            self._open_process()
+        except OSError as exc:
+            self._fd = -1
+            self._drop("fork", exc)
+
+    def close(self) -> None:
+        """Write the clean-exit ``proc`` record and release the descriptor. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self.emit(self._proc("exit", dropped=self.dropped))
+            self._closed = True
+            self._stop.set()
+            for fd in [*self._retired, self._fd]:
+                _close_quietly(fd)
+            self._retired = []
+            self._fd = -1
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- failure accounting ---------------------------------------------------
+
+    def _drop(self, reason: str, exc: BaseException | None, *, count: bool = True) -> None:
+        if count:
+            self.dropped += 1
+            self.drop_reasons[reason] = self.drop_reasons.get(reason, 0) + 1
+        if self._warned:
+            return
+        self._warned = True
+        detail = f": {exc}" if exc is not None else ""
+        message = (
+            f"orca: journal record dropped ({reason}{detail}); further drops are counted "
+            f"silently and reported in heartbeat and exit records ({self.journal_dir})"
+        )
+        try:
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
+        except Exception:  # warnings configured as errors must not break the turn either
+            try:
+                sys.stderr.write(message + "\n")
+            except Exception:
+                pass
+
+
+def _close_quietly(fd: int) -> None:
+    if fd >= 0:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _call(ref: "weakref.ref[JournalSink]", method: str) -> None:
+    sink = ref()
+    if sink is not None:
+        getattr(sink, method)()
