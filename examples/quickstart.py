@@ -13,7 +13,9 @@ def answer(question: str, log: orca.Logger) -> str:
     with log.span("turn", attrs={"gen_ai.conversation.id": "conv-1"}) as turn:
         turn.log.info("user asked", attrs={"chars": len(question)})
         with turn.child(
-            "step", attrs={"gen_ai.request.model": "fake-1"}, body=f"system: be brief\nuser: {question}"
+            "step",
+            attrs={"gen_ai.request.model": "fake-1"},
+            body=f"system: be brief\nuser: {question}",
         ) as step:
             time.sleep(0.01)  # the model thinking
             step.set_attrs({"gen_ai.usage.input_tokens": 812, "gen_ai.usage.output_tokens": 95})

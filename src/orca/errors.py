@@ -4,7 +4,7 @@
     ├── RecordError                a line or dict that is not a valid record   (orca.records)
     ├── JournalError               journal trouble (only the durable side raises) (orca.journal)
     │   └── DurableWriteError      an fsync'd append did not reach the disk
-    └── UsageError                 a caller asked for something that cannot be (bad id, missing home)
+    └── UsageError                 a request that cannot be met (unknown id, missing home)
 
 Rooms define their own subclasses next to their code and list them here. The
 traced process never sees these on the hot path: capture counts and drops.

@@ -17,8 +17,12 @@ from orca.capture._ids import IdGenerator
 from orca.capture._mask import scrub_secrets
 from orca.capture._sink import Sink
 from orca.capture._span import NOOP_LOGGER, Logger, make_core
-from orca.journal import DEFAULT_HEARTBEAT_S, DEFAULT_MAX_RECORD_BYTES, DEFAULT_ROTATE_BYTES
-from orca.journal import JournalSink
+from orca.journal import (
+    DEFAULT_HEARTBEAT_S,
+    DEFAULT_MAX_RECORD_BYTES,
+    DEFAULT_ROTATE_BYTES,
+    JournalSink,
+)
 
 DISABLE_ENV: Final = "ORCA_DISABLED"
 
@@ -84,7 +88,7 @@ class Recorder:
 
     @property
     def dropped(self) -> int:
-        """Records the sink could not write (full disk, oversize, …); 0 for sinks that never drop."""
+        """Records the sink could not write (full disk, oversize, …)."""
         return int(getattr(self.sink, "dropped", 0))
 
     def close(self) -> None:
@@ -96,8 +100,12 @@ class Recorder:
     def __enter__(self) -> "Recorder":
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 

@@ -107,8 +107,9 @@ class Logger:
 
     __slots__ = ("_core", "_span", "_trace", "component")
 
-    def __init__(self, core: _Core, component: str, trace: str | None = None,
-                 span: str | None = None) -> None:
+    def __init__(
+        self, core: _Core, component: str, trace: str | None = None, span: str | None = None
+    ) -> None:
         self._core = core
         self.component = component
         self._trace = trace
@@ -121,14 +122,25 @@ class Logger:
         if self._trace is None:
             trace = core.trace_id()
             record: dict[str, Any] = {
-                "v": 1, "kind": "span-open", "ts": core.clock(), "component": self.component,
-                "trace": trace, "span": span_id, "name": name,
+                "v": 1,
+                "kind": "span-open",
+                "ts": core.clock(),
+                "component": self.component,
+                "trace": trace,
+                "span": span_id,
+                "name": name,
             }
         else:
             trace = self._trace
             record = {
-                "v": 1, "kind": "span-open", "ts": core.clock(), "component": self.component,
-                "trace": trace, "span": span_id, "parent": self._span, "name": name,
+                "v": 1,
+                "kind": "span-open",
+                "ts": core.clock(),
+                "component": self.component,
+                "trace": trace,
+                "span": span_id,
+                "parent": self._span,
+                "name": name,
             }
         if attrs:
             record["attrs"] = flat_attrs(attrs)
@@ -140,8 +152,12 @@ class Logger:
     def _log(self, level: str, msg: str, attrs: AttrsIn | None) -> None:
         core = self._core
         record: dict[str, Any] = {
-            "v": 1, "kind": "log", "ts": core.clock(), "component": self.component,
-            "level": level, "msg": msg,
+            "v": 1,
+            "kind": "log",
+            "ts": core.clock(),
+            "component": self.component,
+            "level": level,
+            "msg": msg,
         }
         if self._trace is not None:
             record["trace"] = self._trace
@@ -159,8 +175,9 @@ class Logger:
     def warn(self, msg: str, attrs: AttrsIn | None = None) -> None:
         self._log("warn", msg, attrs)
 
-    def error(self, msg: str, attrs: AttrsIn | None = None,
-              exc: BaseException | None = None) -> None:
+    def error(
+        self, msg: str, attrs: AttrsIn | None = None, exc: BaseException | None = None
+    ) -> None:
         if exc is not None:
             attrs = {**(attrs or {}), **_error_attrs(exc)}
         self._log("error", msg, attrs)
@@ -168,7 +185,9 @@ class Logger:
 
 def _error_attrs(exc: BaseException) -> dict[str, str]:
     cls = type(exc)
-    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    name = (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
     return {"error.type": name, "exception.message": str(exc)}
 
 
@@ -180,11 +199,28 @@ class Span:
     exception is re-raised).
     """
 
-    __slots__ = ("_attrs", "_core", "_ended", "_log", "_token", "component", "name",
-                 "parent_id", "span_id", "trace_id")
+    __slots__ = (
+        "_attrs",
+        "_core",
+        "_ended",
+        "_log",
+        "_token",
+        "component",
+        "name",
+        "parent_id",
+        "span_id",
+        "trace_id",
+    )
 
-    def __init__(self, core: _Core, component: str, trace_id: str, span_id: str,
-                 parent_id: str | None, name: str) -> None:
+    def __init__(
+        self,
+        core: _Core,
+        component: str,
+        trace_id: str,
+        span_id: str,
+        parent_id: str | None,
+        name: str,
+    ) -> None:
         self._core = core
         self.component = component
         self.trace_id = trace_id
@@ -212,8 +248,14 @@ class Span:
         core = self._core
         span_id = core.span_id()
         record: dict[str, Any] = {
-            "v": 1, "kind": "span-open", "ts": core.clock(), "component": self.component,
-            "trace": self.trace_id, "span": span_id, "parent": self.span_id, "name": name,
+            "v": 1,
+            "kind": "span-open",
+            "ts": core.clock(),
+            "component": self.component,
+            "trace": self.trace_id,
+            "span": span_id,
+            "parent": self.span_id,
+            "name": name,
         }
         if attrs:
             record["attrs"] = flat_attrs(attrs)
@@ -229,14 +271,20 @@ class Span:
         else:
             self._attrs.update(flat_attrs(attrs))
 
-    def add_link(self, other: SpanRef, reason: str | None = None,
-                 attrs: AttrsIn | None = None) -> None:
+    def add_link(
+        self, other: SpanRef, reason: str | None = None, attrs: AttrsIn | None = None
+    ) -> None:
         """Record a causal edge from this span to ``other`` (possibly in another trace)."""
         core = self._core
         record: dict[str, Any] = {
-            "v": 1, "kind": "link", "ts": core.clock(), "component": self.component,
-            "trace": self.trace_id, "span": self.span_id,
-            "to_trace": other.trace_id, "to_span": other.span_id,
+            "v": 1,
+            "kind": "link",
+            "ts": core.clock(),
+            "component": self.component,
+            "trace": self.trace_id,
+            "span": self.span_id,
+            "to_trace": other.trace_id,
+            "to_span": other.span_id,
         }
         if reason is not None:
             record["reason"] = reason
@@ -244,8 +292,13 @@ class Span:
             record["attrs"] = flat_attrs(attrs)
         core.emit(record)
 
-    def end(self, attrs: AttrsIn | None = None, body: object = None,
-            error: BaseException | None = None, status: str | None = None) -> None:
+    def end(
+        self,
+        attrs: AttrsIn | None = None,
+        body: object = None,
+        error: BaseException | None = None,
+        status: str | None = None,
+    ) -> None:
         """Close the span; a second call does nothing.
 
         ``error`` marks it failed and records the exception's type and message;
@@ -256,8 +309,12 @@ class Span:
         self._ended = True
         core = self._core
         record: dict[str, Any] = {
-            "v": 1, "kind": "span-close", "ts": core.clock(), "component": self.component,
-            "trace": self.trace_id, "span": self.span_id,
+            "v": 1,
+            "kind": "span-close",
+            "ts": core.clock(),
+            "component": self.component,
+            "trace": self.trace_id,
+            "span": self.span_id,
             "status": "error" if error is not None or status == "error" else "ok",
         }
         merged = self._attrs
@@ -275,8 +332,12 @@ class Span:
         self._token = _CURRENT.set(self)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._token is not None:
             try:
                 _CURRENT.reset(self._token)
@@ -300,19 +361,29 @@ class NoopSpan(Span):
     def set_attrs(self, attrs: AttrsIn) -> None:
         pass
 
-    def add_link(self, other: SpanRef, reason: str | None = None,
-                 attrs: AttrsIn | None = None) -> None:
+    def add_link(
+        self, other: SpanRef, reason: str | None = None, attrs: AttrsIn | None = None
+    ) -> None:
         pass
 
-    def end(self, attrs: AttrsIn | None = None, body: object = None,
-            error: BaseException | None = None, status: str | None = None) -> None:
+    def end(
+        self,
+        attrs: AttrsIn | None = None,
+        body: object = None,
+        error: BaseException | None = None,
+        status: str | None = None,
+    ) -> None:
         pass
 
     def __enter__(self) -> "Span":
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         pass
 
 
@@ -338,6 +409,7 @@ NOOP_SPAN._log = NoopLogger(_NOOP_CORE, "noop")
 NOOP_LOGGER: Final = NoopLogger(_NOOP_CORE, "noop")
 
 
-def make_core(sink: Sink, clock: Callable[[], int], trace_id: Callable[[], str],
-              span_id: Callable[[], str]) -> _Core:
+def make_core(
+    sink: Sink, clock: Callable[[], int], trace_id: Callable[[], str], span_id: Callable[[], str]
+) -> _Core:
     return _Core(sink.emit, clock, trace_id, span_id)

@@ -21,7 +21,7 @@ def journal() -> None:
 def ls(home: Path | None, as_json: bool) -> None:
     """List segments with their writer, size, record count and whether the writer lives."""
     root = existing_home(home)
-    rows = []
+    rows: list[dict[str, object]] = []
     for name, path in list_segments(root / "journal"):
         with path.open("rb") as f:
             reader = JournalReader(f)
@@ -38,20 +38,41 @@ def ls(home: Path | None, as_json: bool) -> None:
                     first = first or rec
                     exited = exited or rec["event"] == "exit"
             pstart = first.get("pstart") if first else None
-            state = "exited" if exited else (
-                "alive" if process_alive(name.pid, pstart if isinstance(pstart, int) else None)
-                else "dead")
-            rows.append({
-                "segment": path.name, "pid": name.pid, "seq": name.seq, "bytes": path.stat().st_size,
-                "records": good, "invalid": bad, "torn_bytes": reader.pending, "writer": state,
-            })
+            state = (
+                "exited"
+                if exited
+                else (
+                    "alive"
+                    if process_alive(name.pid, pstart if isinstance(pstart, int) else None)
+                    else "dead"
+                )
+            )
+            rows.append(
+                {
+                    "segment": path.name,
+                    "pid": name.pid,
+                    "seq": name.seq,
+                    "bytes": path.stat().st_size,
+                    "records": good,
+                    "invalid": bad,
+                    "torn_bytes": reader.pending,
+                    "writer": state,
+                }
+            )
     if as_json:
         print_json(rows)
         return
     table = Table("segment", "pid", "bytes", "records", "invalid", "torn", "writer")
     for r in rows:
-        table.add_row(r["segment"], str(r["pid"]), str(r["bytes"]), str(r["records"]),
-                      str(r["invalid"]), str(r["torn_bytes"]), str(r["writer"]))
+        table.add_row(
+            str(r["segment"]),
+            str(r["pid"]),
+            str(r["bytes"]),
+            str(r["records"]),
+            str(r["invalid"]),
+            str(r["torn_bytes"]),
+            str(r["writer"]),
+        )
     Console().print(table)
 
 

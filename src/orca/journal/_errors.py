@@ -7,7 +7,6 @@ hot path counts and swallows instead (the turn is sovereign).
     └── DurableWriteError   an fsync'd append did not reach the disk
 """
 
-
 from orca.errors import OrcaError
 
 

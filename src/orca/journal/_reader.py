@@ -124,7 +124,9 @@ def read_records(f: BinaryIO, offset: int = 0) -> tuple[list[Record], int]:
     out: list[Record] = []
     for parsed in reader.records():
         if parsed.error is not None:
-            raise RecordError(parsed.error.field, f"at offset {parsed.line.offset}: {parsed.error.reason}")
+            raise RecordError(
+                parsed.error.field, f"at offset {parsed.line.offset}: {parsed.error.reason}"
+            )
         assert parsed.record is not None
         out.append(parsed.record)
     return out, reader.offset

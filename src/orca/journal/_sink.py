@@ -48,8 +48,11 @@ def _rescue(record: dict[str, Any]) -> dict[str, Any]:
     attrs = fixed.get("attrs")
     if isinstance(attrs, dict):
         fixed["attrs"] = {
-            str(k): (v if type(v) in _SCALARS and not (type(v) is int and abs(v) >= 2**63)
-                     else _stringify(v))
+            str(k): (
+                v
+                if type(v) in _SCALARS and not (type(v) is int and abs(v) >= 2**63)
+                else _stringify(v)
+            )
             for k, v in attrs.items()
             if v is not None
         }

@@ -4,7 +4,6 @@ It carries the offending field so a quarantine row or a CLI line can say
 exactly what to fix, not just "invalid record".
 """
 
-
 from orca.errors import OrcaError
 
 

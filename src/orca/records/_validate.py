@@ -122,7 +122,9 @@ def _check_str(obj: dict[str, Any], name: str, *, allow_empty: bool = True) -> N
     if name in obj:
         value = obj[name]
         if type(value) is not str or (not allow_empty and not value):
-            raise RecordError(name, "must be a non-empty string" if not allow_empty else "must be a string")
+            raise RecordError(
+                name, "must be a non-empty string" if not allow_empty else "must be a string"
+            )
 
 
 def _check_body(obj: dict[str, Any]) -> None:
