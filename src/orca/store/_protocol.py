@@ -1,0 +1,68 @@
+"""The ``TraceStore`` protocol, read side.
+
+The query layer and the CLI depend on these methods only. The write side
+(applying a batch of records with offsets, pruning, pinning) is declared by
+the implementation's room next to it. Every backend (SQLite now, PostgreSQL
+later) passes the same contract tests.
+"""
+
+from collections.abc import Iterator
+from typing import Literal, Protocol
+
+from orca.store._rows import LinkRow, LogRow, SearchHit, SpanRow, TraceRows, TraceSummary
+
+
+class TraceReader(Protocol):
+    def list_traces(
+        self,
+        *,
+        limit: int | None = 20,
+        since_ns: int | None = None,
+        status: str | None = None,
+        conversation: str | None = None,
+    ) -> list[TraceSummary]:
+        """Traces newest first (by start), filtered as asked."""
+        ...
+
+    def get_trace(self, trace_id: str) -> TraceRows | None:
+        """One trace in full, or None when unknown."""
+        ...
+
+    def get_span(self, span_id: str) -> SpanRow | None: ...
+
+    def span_logs(self, span_id: str) -> list[LogRow]:
+        """Log records inside one span, oldest first."""
+        ...
+
+    def span_links(self, span_id: str) -> list[LinkRow]:
+        """Links from and to one span."""
+        ...
+
+    def get_body(self, sha256: str) -> bytes | None:
+        """A body's original bytes (decompressed), or None when unknown or pruned."""
+        ...
+
+    def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
+        """Full ids starting with ``prefix`` (at most 2: enough to tell unique from ambiguous)."""
+        ...
+
+    def find_spans(
+        self,
+        *,
+        name: str | None = None,
+        since_ns: int | None = None,
+        limit: int | None = None,
+    ) -> Iterator[SpanRow]:
+        """Spans (any trace) by name and start time, oldest first."""
+        ...
+
+    def search(
+        self,
+        text: str,
+        *,
+        where: Literal["attrs", "bodies", "logs"] | None = None,
+        since_ns: int | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        """Full-text matches newest first."""
+        ...

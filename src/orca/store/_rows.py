@@ -1,0 +1,117 @@
+"""Read-side rows: what the store hands to the query layer.
+
+These are the contract between ``orca.store`` (which fills them) and
+``orca.query`` (pure functions over them). Plain frozen dataclasses: cheap to
+build by hand in query tests, no I/O, no store needed.
+"""
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Scalar = str | int | float | bool
+SpanStatus = Literal["ok", "error", "unfinished"]
+TraceStatus = Literal["ok", "error", "unfinished", "crashed"]
+
+# The synthetic span the collector writes when a writer process died mid-turn.
+CRASH_SPAN_NAME = "process.lifecycle"
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRow:
+    """One span: its open and close records merged.
+
+    ``end_ns`` is None and ``status`` is ``"unfinished"`` when no close record
+    was seen (the writer crashed, or the span is still running). ``attrs`` are
+    the open record's attributes updated by the close record's. Bodies are
+    referenced by sha256 (``request_body`` from the open record, ``response_body``
+    from the close record) and fetched with ``TraceStore.get_body``.
+    ``synthetic`` marks spans the collector wrote itself (crash attribution).
+    """
+
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    name: str
+    component: str
+    start_ns: int
+    end_ns: int | None
+    status: SpanStatus
+    attrs: dict[str, Scalar] = field(default_factory=dict)
+    request_body: str | None = None
+    response_body: str | None = None
+    request_body_bytes: int = 0
+    response_body_bytes: int = 0
+    pid: int | None = None
+    synthetic: bool = False
+
+    @property
+    def duration_ns(self) -> int | None:
+        return None if self.end_ns is None else self.end_ns - self.start_ns
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    ts_ns: int
+    level: str
+    msg: str
+    component: str
+    trace_id: str | None = None
+    span_id: str | None = None
+    attrs: dict[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    """A causal edge from (trace_id, span_id) to (to_trace_id, to_span_id)."""
+
+    ts_ns: int
+    trace_id: str
+    span_id: str
+    to_trace_id: str
+    to_span_id: str
+    reason: str | None = None
+    attrs: dict[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSummary:
+    """One line of ``orca traces``: a trace seen from its root span and its totals."""
+
+    trace_id: str
+    root_name: str
+    root_span_id: str | None
+    component: str
+    start_ns: int
+    end_ns: int | None
+    span_count: int
+    error_count: int
+    unfinished_count: int
+    status: TraceStatus
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost: float = 0.0
+    conversation_id: str | None = None
+    pinned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TraceRows:
+    """Everything recorded for one trace, spans in start order."""
+
+    summary: TraceSummary
+    spans: list[SpanRow]
+    logs: list[LogRow]
+    links: list[LinkRow]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One full-text match: where it was found and a short snippet with the match marked."""
+
+    trace_id: str | None
+    span_id: str | None
+    ts_ns: int
+    where: Literal["attrs", "bodies", "logs"]
+    snippet: str
