@@ -1,0 +1,128 @@
+"""Hand-built trace rows: the query layer is tested without a store."""
+
+import hashlib
+from typing import Any
+
+import pytest
+
+from orca.store import CRASH_SPAN_NAME, LinkRow, LogRow, SpanRow, TraceRows, TraceSummary
+
+T0 = 1_714_564_800_000_000_000  # 2024-05-01T12:00:00Z
+MS = 1_000_000
+
+
+def hexid(seed: str, n: int) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:n]
+
+
+class TraceBuilder:
+    """Spans added in start order; ``rows()`` computes the summary like a store would."""
+
+    def __init__(self, seed: str = "t1", component: str = "support") -> None:
+        self.trace_id = hexid(seed, 32)
+        self.seed = seed
+        self.component = component
+        self.spans: list[SpanRow] = []
+        self.logs: list[LogRow] = []
+        self.links: list[LinkRow] = []
+
+    def span(
+        self,
+        name: str,
+        parent: SpanRow | None = None,
+        *,
+        start_ms: float = 0,
+        dur_ms: float | None = 10,
+        status: str = "ok",
+        attrs: dict[str, Any] | None = None,
+        resp_bytes: int = 0,
+        req_bytes: int = 0,
+        synthetic: bool = False,
+        request_body: str | None = None,
+        response_body: str | None = None,
+    ) -> SpanRow:
+        sid = hexid(f"{self.seed}/{len(self.spans)}", 16)
+        start = T0 + int(start_ms * MS)
+        row = SpanRow(
+            trace_id=self.trace_id,
+            span_id=sid,
+            parent_id=None if parent is None else parent.span_id,
+            name=name,
+            component=self.component,
+            start_ns=start,
+            end_ns=None if dur_ms is None else start + int(dur_ms * MS),
+            status="unfinished" if dur_ms is None else status,  # type: ignore[arg-type]
+            attrs=dict(attrs or {}),
+            request_body=request_body,
+            response_body=response_body,
+            request_body_bytes=req_bytes,
+            response_body_bytes=resp_bytes,
+            pid=4242,
+            synthetic=synthetic,
+        )
+        self.spans.append(row)
+        return row
+
+    def crash(self, after: SpanRow, *, start_ms: float) -> SpanRow:
+        msg = f"process 4242 exited unexpectedly after span {after.name} ({after.span_id})"
+        root = self.spans[0]
+        return self.span(
+            CRASH_SPAN_NAME,
+            root,
+            start_ms=start_ms,
+            dur_ms=0,
+            status="error",
+            synthetic=True,
+            attrs={"exception.message": msg, "orca.crash.pid": 4242},
+        )
+
+    def log(self, span: SpanRow, msg: str, level: str = "info", at_ms: float = 0) -> None:
+        self.logs.append(
+            LogRow(T0 + int(at_ms * MS), level, msg, self.component, self.trace_id, span.span_id)
+        )
+
+    def link(self, a: SpanRow, b: SpanRow, reason: str) -> None:
+        self.links.append(LinkRow(a.start_ns, a.trace_id, a.span_id, b.trace_id, b.span_id, reason))
+
+    def rows(self) -> TraceRows:
+        spans = sorted(self.spans, key=lambda s: (s.start_ns, s.span_id))
+        root = next((s for s in spans if s.parent_id is None), spans[0])
+        ends = [s.end_ns for s in spans if s.end_ns is not None]
+        crashed = any(s.synthetic for s in spans)
+        errors = sum(1 for s in spans if s.status == "error")
+        unfinished = sum(1 for s in spans if s.status == "unfinished")
+        status = (
+            "crashed" if crashed else "error" if errors else "unfinished" if unfinished else "ok"
+        )
+
+        def total(key: str) -> int:
+            return sum(int(s.attrs.get(key, 0)) for s in spans if s.name == "provider.request")
+
+        summary = TraceSummary(
+            trace_id=self.trace_id,
+            root_name=root.name,
+            root_span_id=root.span_id,
+            component=self.component,
+            start_ns=root.start_ns,
+            end_ns=max(ends) if root.end_ns is not None and ends else None,
+            span_count=len(spans),
+            error_count=errors,
+            unfinished_count=unfinished,
+            status=status,  # type: ignore[arg-type]
+            input_tokens=total("gen_ai.usage.input_tokens"),
+            output_tokens=total("gen_ai.usage.output_tokens"),
+            cache_read_tokens=total("gen_ai.usage.cache_read.input_tokens"),
+            cost=sum(
+                float(s.attrs.get("orca.cost.usd", 0))
+                for s in spans
+                if s.name == "provider.request"
+            ),
+            conversation_id=str(root.attrs.get("gen_ai.conversation.id") or "") or None,
+        )
+        return TraceRows(summary, spans, self.logs, self.links)
+
+
+@pytest.fixture
+def tb() -> type[TraceBuilder]:
+    """The builder class: ``tb("seed")`` starts a new hand-built trace."""
+    return TraceBuilder
