@@ -17,6 +17,8 @@ from orca.capture import (
     Span,
     current_span,
     mask,
+    prompt_assembly,
+    tool_call,
 )
 
 __all__ = [
@@ -30,5 +32,7 @@ __all__ = [
     "__version__",
     "current_span",
     "mask",
+    "prompt_assembly",
     "resolve_home",
+    "tool_call",
 ]

@@ -6,6 +6,13 @@ Imports only the standard library, orjson and the journal: nothing here may
 block on the network or pull in the store or server.
 """
 
+from orca.capture._genai import (
+    ToolCall,
+    note_tool_requests,
+    prompt_assembly,
+    tool_call,
+    tool_requester,
+)
 from orca.capture._ids import IdGenerator
 from orca.capture._mask import MARK, mask, scrub_secrets
 from orca.capture._recorder import DISABLE_ENV, Recorder
@@ -36,8 +43,13 @@ __all__ = [
     "Sink",
     "Span",
     "SpanRef",
+    "ToolCall",
     "current_span",
     "flat_attrs",
     "mask",
+    "note_tool_requests",
+    "prompt_assembly",
     "scrub_secrets",
+    "tool_call",
+    "tool_requester",
 ]

@@ -1,0 +1,216 @@
+"""GenAI helpers on top of spans: tool calls and prompt-assembly provenance.
+
+Two facts a debugger needs and a provider edge cannot see on its own:
+
+* **Which tool call answered which request.** A model asks for tool calls by
+  id; the agent runs them. :func:`tool_call` records each run as a
+  ``tool-call`` span and links it (reason ``answers``) to the
+  ``provider.request`` span that asked for that id, so a call that was asked
+  for and never answered (an orphan) is a plain query.
+* **Who put what into the prompt.** :func:`prompt_assembly` records the
+  ordered segments of a request (persona, tool definitions, skills, history,
+  the user message) with their sizes and *where they sit* in the verbatim
+  request body, without copying their text.
+
+Standard library only, like the rest of ``orca.capture``.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from orca.capture._span import Span, SpanRef
+
+TOOL_CALL_SPAN: Final = "tool-call"
+PROMPT_ASSEMBLY_SPAN: Final = "prompt.assembly"
+ANSWERS: Final = "answers"
+_MAX_PENDING: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Ref:
+    trace_id: str
+    span_id: str
+
+
+class _Requests:
+    """call id → the provider.request span that asked for it; bounded, oldest evicted."""
+
+    def __init__(self, limit: int = _MAX_PENDING) -> None:
+        self._limit = limit
+        self._map: OrderedDict[str, _Ref] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def note(self, asked_by: SpanRef, call_ids: Sequence[str]) -> None:
+        ref = _Ref(asked_by.trace_id, asked_by.span_id)
+        with self._lock:
+            for call_id in call_ids:
+                self._map[call_id] = ref
+                self._map.move_to_end(call_id)
+            while len(self._map) > self._limit:
+                self._map.popitem(last=False)
+
+    def asked_by(self, call_id: str) -> _Ref | None:
+        with self._lock:
+            return self._map.get(call_id)
+
+
+_REQUESTS: Final = _Requests()
+
+
+def note_tool_requests(asked_by: SpanRef, call_ids: Sequence[str]) -> None:
+    """Remember that ``asked_by`` (a provider.request span) asked for these tool call ids.
+
+    Integrations call this when a response carries tool calls; :func:`tool_call`
+    then links the span that answers each id back to it.
+    """
+    if call_ids:
+        _REQUESTS.note(asked_by, call_ids)
+
+
+def tool_requester(call_id: str) -> SpanRef | None:
+    """The span that asked for ``call_id``, when this process saw the request."""
+    return _REQUESTS.asked_by(call_id)
+
+
+class ToolCall:
+    """The handle a :func:`tool_call` block works with: set the result, mark an error."""
+
+    __slots__ = ("is_error", "result", "span")
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+        self.result: object = None
+        self.is_error = False
+
+    def set_result(self, result: object, *, is_error: bool = False) -> None:
+        """What the tool returned (recorded as the span-close body) and whether it is an error."""
+        self.result = result
+        self.is_error = is_error
+
+
+@contextmanager
+def tool_call(
+    span: Span,
+    name: str,
+    call_id: str | None,
+    input: object = None,
+    *,
+    asked_by: SpanRef | None = None,
+    attrs: Mapping[str, object] | None = None,
+) -> Iterator[ToolCall]:
+    """Record one tool run as a ``tool-call`` child of ``span``.
+
+    ``input`` becomes the span-open body, the result set on the handle the
+    span-close body. A raised exception marks the call failed (and is
+    re-raised); ``set_result(..., is_error=True)`` marks a tool that reported
+    an error without raising. The span is linked (reason ``answers``) to the
+    provider.request span that asked for ``call_id`` — ``asked_by`` when
+    given, else the one an instrumented client saw in this process.
+    """
+    open_attrs: dict[str, object] = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": name,
+    }
+    if call_id:
+        open_attrs["gen_ai.tool.call.id"] = call_id
+    if attrs:
+        open_attrs.update(attrs)
+    child = span.child(TOOL_CALL_SPAN, open_attrs, body=input)
+    requester = asked_by if asked_by is not None else (tool_requester(call_id) if call_id else None)
+    if requester is not None:
+        child.add_link(requester, reason=ANSWERS, attrs={"gen_ai.tool.call.id": call_id or ""})
+    handle = ToolCall(child)
+    started = time.perf_counter_ns()
+    try:
+        yield handle
+    except BaseException as exc:
+        child.end(
+            {"orca.tool.is_error": True, "orca.tool.duration_ms": _ms_since(started)},
+            body=handle.result,
+            error=exc,
+        )
+        raise
+    child.end(
+        {"orca.tool.is_error": handle.is_error, "orca.tool.duration_ms": _ms_since(started)},
+        body=handle.result,
+    )
+
+
+def _ms_since(started_ns: int) -> float:
+    return round((time.perf_counter_ns() - started_ns) / 1e6, 3)
+
+
+def prompt_assembly(
+    span: Span, segments: Sequence[Mapping[str, Any]], *, attrs: Mapping[str, object] | None = None
+) -> Span:
+    """Record how a prompt was built: a closed ``prompt.assembly`` child of ``span``.
+
+    Each segment is ``{contributor, kind, role, chars}`` (``kind`` is e.g.
+    persona, tool-def, skill, history, user-msg). Say where its content sits
+    in the verbatim request body with ``ref`` (a JSON pointer, optionally with
+    a character range: ``"/messages/0/content#0-1180"``), or with ``message``
+    (index), ``tool`` (index) and ``start`` (character offset) and the ref is
+    built for you. A ``text`` field is measured for ``chars`` and not stored.
+    Segments are kept in order as the JSON attribute ``orca.prompt.segments``,
+    with per-kind totals ``orca.prompt.chars.<kind>``.
+    """
+    out: list[dict[str, Any]] = []
+    totals: dict[str, int] = {}
+    for i, seg in enumerate(segments):
+        out.append(_segment(i, seg))
+    for seg in out:
+        totals[seg["kind"]] = totals.get(seg["kind"], 0) + seg["chars"]
+    record: dict[str, object] = {
+        "orca.prompt.segments": orjson.dumps(out).decode(),
+        "orca.prompt.segment_count": len(out),
+        "orca.prompt.chars": sum(totals.values()),
+    }
+    for kind, chars in totals.items():
+        record[f"orca.prompt.chars.{kind}"] = chars
+    if attrs:
+        record.update(attrs)
+    child = span.child(PROMPT_ASSEMBLY_SPAN, record)
+    child.end()
+    return child
+
+
+def _segment(i: int, seg: Mapping[str, Any]) -> dict[str, Any]:
+    contributor, kind = seg.get("contributor"), seg.get("kind")
+    if not isinstance(contributor, str) or not contributor:
+        raise ValueError(f"segment {i}: 'contributor' must be a non-empty string")
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"segment {i}: 'kind' must be a non-empty string (persona, tool-def, …)")
+    text = seg.get("text")
+    chars = seg.get("chars", len(text) if isinstance(text, str) else None)
+    if isinstance(chars, bool) or not isinstance(chars, int) or chars < 0:
+        raise ValueError(f"segment {i}: give 'chars' (a non-negative int) or 'text'")
+    out: dict[str, Any] = {"contributor": contributor, "kind": kind, "chars": chars}
+    role = seg.get("role")
+    if role is not None:
+        out["role"] = str(role)
+    ref = seg.get("ref")
+    if ref is None:
+        ref = _ref(seg, chars)
+    if ref is not None:
+        out["ref"] = str(ref)
+    return out
+
+
+def _ref(seg: Mapping[str, Any], chars: int) -> str | None:
+    message, tool, start = seg.get("message"), seg.get("tool"), seg.get("start")
+    if isinstance(message, int) and not isinstance(message, bool):
+        pointer = f"/messages/{message}/content"
+    elif isinstance(tool, int) and not isinstance(tool, bool):
+        pointer = f"/tools/{tool}"
+    else:
+        return None
+    if isinstance(start, int) and not isinstance(start, bool):
+        return f"{pointer}#{start}-{start + chars}"
+    return pointer

@@ -1,0 +1,239 @@
+"""The cacheable prefix of a chat request, fingerprinted from the bytes on the wire.
+
+A provider's prompt cache hits only when the start of the request is
+byte-identical to one it saw before. So the fingerprint is taken over raw
+byte ranges of the request body exactly as it was sent: no parsing into
+objects and re-serialising, no key sorting. A tool schema whose keys were
+reordered busts the provider's cache, and it changes the fingerprint too.
+
+The prefix is read in the order providers build their cache (tools, then
+``system``, then ``messages``) and is made of the raw member slices
+``"tools":[...]``, ``"system":...``, ``"messages":[...`` cut as follows:
+
+* with ``cache_control`` breakpoints present: everything up to the end of the
+  object that holds the last breakpoint (in that order);
+* otherwise: tools and system in full, and the messages before the last
+  ``user`` message (the newest user turn and what follows it are not reused).
+
+The ranges are reported too, so a reader holding the recorded body can cut
+the same bytes out again and diff two prefixes.
+"""
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+# The C scanner of the stdlib decoder: decodes one JSON value at an offset and says
+# where it ended, which is exactly what cutting raw ranges needs.
+_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # C scanner, untyped in typeshed
+_WS: Final = re.compile(r"[ \t\n\r]*")
+_KEY: Final = re.compile(r'"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]*')
+# Inside one element: a string (a key when a colon follows) or a bracket.
+_TOKEN: Final = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")(\s*:)?|[{}\[\]]')
+_ORDER: Final[tuple[str, ...]] = ("tools", "system", "messages")
+_BREAKPOINT: Final = "cache_control"
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """The cacheable prefix of one request body."""
+
+    fingerprint: str  # sha256 hex of the concatenated ranges
+    size: int  # bytes in the prefix
+    ranges: tuple[tuple[int, int], ...]  # half-open byte ranges into the body, in cache order
+    breakpoint: bool  # True when cut at a cache_control breakpoint
+
+    @property
+    def ranges_text(self) -> str:
+        """``"12-340,341-900"``: the ranges as one flat attribute value."""
+        return ",".join(f"{s}-{e}" for s, e in self.ranges)
+
+
+@dataclass(slots=True)
+class _Member:
+    key_start: int  # offsets here are str offsets into the decoded body
+    value_end: int
+    elements: list[tuple[int, int]] | None  # element ranges when the value is an array
+
+
+class Request:
+    """A chat request body: decoded once, with the raw ranges of its cacheable members."""
+
+    __slots__ = ("_members", "_text", "body", "data")
+
+    def __init__(self, body: bytes, text: str, data: dict[str, Any], members: dict[str, _Member]):
+        self.body = body
+        self.data = data
+        self._text = text
+        self._members = members
+
+    def prefix(self) -> Prefix:
+        """The cacheable prefix (see the module docstring for where it is cut)."""
+        data, members = self.data, self._members
+        present = [k for k in _ORDER if k in members]
+        cuts: dict[str, int] = {}
+        if '"cache_control"' in self._text:
+            for key in present:
+                cut = self._breakpoint_cut(key)
+                if cut is not None:
+                    cuts[key] = cut
+        ranges: list[tuple[int, int]] = []
+        if cuts:
+            last = max(present.index(k) for k in cuts)
+            for key in present[:last]:
+                ranges.append((members[key].key_start, members[key].value_end))
+            key = present[last]
+            ranges.append((members[key].key_start, cuts[key]))
+        else:
+            for key in present:
+                member = members[key]
+                end = member.value_end
+                if key == "messages":
+                    end = _history_end(data.get("messages"), member)
+                ranges.append((member.key_start, end))
+        byte_ranges = self._to_bytes([(s, e) for s, e in ranges if e > s])
+        digest = hashlib.sha256()
+        size = 0
+        for start, end in byte_ranges:
+            digest.update(self.body[start:end])
+            size += end - start
+        return Prefix(digest.hexdigest(), size, tuple(byte_ranges), bool(cuts))
+
+    def _breakpoint_cut(self, key: str) -> int | None:
+        """End of the last object holding a ``cache_control`` key inside member ``key``."""
+        member = self._members[key]
+        value = self.data.get(key)
+        if member.elements is None or not isinstance(value, list):
+            return None
+        for i in range(len(value) - 1, -1, -1):
+            if _has_breakpoint(value[i]):
+                start, end = member.elements[i]
+                return _last_holder_end(self._text, start, end)
+        return None
+
+    def _to_bytes(self, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        if len(self._text) == len(self.body):  # ASCII: str offsets are byte offsets
+            return ranges
+        text = self._text
+        return [(len(text[:s].encode()), len(text[:e].encode())) for s, e in ranges]
+
+
+def parse_request(body: bytes) -> Request | None:
+    """Decode a JSON object body and note its members' raw ranges; None when it is not one."""
+    try:
+        text = body.decode("utf-8")
+        return _parse(body, text)
+    except (ValueError, StopIteration, IndexError):
+        return None
+
+
+def prefix_of(body: bytes) -> Prefix | None:
+    """The cacheable prefix of a JSON chat request, or None when ``body`` is not one."""
+    request = parse_request(body)
+    return None if request is None else request.prefix()
+
+
+def _ws(text: str, i: int) -> int:
+    m = _WS.match(text, i)
+    return i if m is None else m.end()
+
+
+def _parse(body: bytes, text: str) -> Request | None:
+    i = _ws(text, 0)
+    if text[i] != "{":
+        return None
+    data: dict[str, Any] = {}
+    members: dict[str, _Member] = {}
+    i = _ws(text, i + 1)
+    if text[i] == "}":
+        i += 1
+    else:
+        while True:
+            m = _KEY.match(text, i)
+            if m is None:
+                return None
+            key = m.group(1)
+            if "\\" in key:
+                key = json.loads(f'"{key}"')
+            start = m.end()
+            elements: list[tuple[int, int]] | None = None
+            if key in _ORDER and text[start] == "[":
+                value, end, elements = _array(text, start)
+            else:
+                value, end = _SCAN(text, start)
+            data[key] = value
+            if key in _ORDER:
+                members[key] = _Member(m.start(), end, elements)
+            i = _ws(text, end)
+            if text[i] == ",":
+                i = _ws(text, i + 1)
+                continue
+            if text[i] != "}":
+                return None
+            i += 1
+            break
+    if _ws(text, i) != len(text):
+        return None
+    return Request(body, text, data, members)
+
+
+def _array(text: str, start: int) -> tuple[list[Any], int, list[tuple[int, int]]]:
+    values: list[Any] = []
+    ranges: list[tuple[int, int]] = []
+    j = _ws(text, start + 1)
+    if text[j] == "]":
+        return values, j + 1, ranges
+    while True:
+        value, end = _SCAN(text, j)
+        values.append(value)
+        ranges.append((j, end))
+        j = _ws(text, end)
+        if text[j] == ",":
+            j = _ws(text, j + 1)
+        elif text[j] == "]":
+            return values, j + 1, ranges
+        else:
+            raise ValueError("bad array")
+
+
+def _history_end(messages: object, member: _Member) -> int:
+    """End of the last message before the last ``user`` message (or the member's key start)."""
+    elements = member.elements
+    if not isinstance(messages, list) or not elements:
+        return member.key_start
+    last = len(messages) - 1  # with no user message: all but the last message
+    for i in range(len(messages) - 1, -1, -1):
+        msg = messages[i]
+        if isinstance(msg, dict) and msg.get("role") == "user":
+            last = i
+            break
+    return elements[last - 1][1] if last > 0 else member.key_start
+
+
+def _has_breakpoint(value: object) -> bool:
+    if isinstance(value, dict):
+        return _BREAKPOINT in value or any(_has_breakpoint(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_breakpoint(v) for v in value)
+    return False
+
+
+def _last_holder_end(text: str, start: int, end: int) -> int:
+    """End offset of the last object (within one element) that has a cache_control member."""
+    stack: list[bool] = []
+    cut = end
+    for m in _TOKEN.finditer(text, start, end):
+        string = m.group(1)
+        if string is not None:
+            if m.group(2) is not None and string == '"cache_control"' and stack:
+                stack[-1] = True
+            continue
+        tok = text[m.start()]
+        if tok in "{[":
+            stack.append(False)
+        elif stack and stack.pop() and tok == "}":
+            cut = m.end()
+    return cut
