@@ -1,9 +1,17 @@
-"""Public test doubles: temporary homes and captured records.
+"""Public test doubles: temporary homes, captured records, a fake OpenAI-compatible provider.
 
 Our own tests use these, and so can yours: they are real parts (a real
 journal in a real directory), not mocks.
 """
 
 from orca.testing._records import capture_records, journal_records, temp_home
+from orca.testing.fake_provider import FakeProvider, ReceivedRequest, Reply
 
-__all__ = ["capture_records", "journal_records", "temp_home"]
+__all__ = [
+    "FakeProvider",
+    "ReceivedRequest",
+    "Reply",
+    "capture_records",
+    "journal_records",
+    "temp_home",
+]
