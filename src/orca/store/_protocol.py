@@ -11,6 +11,11 @@ from typing import Literal, Protocol
 
 from orca.store._rows import LinkRow, LogRow, SearchHit, SpanRow, TraceRows, TraceSummary
 
+# One span as the stats scan yields it:
+# (group key, duration_ns or None when unfinished, status, input tokens, output tokens,
+#  cache read tokens, cost in USD). Missing numbers are 0.
+StatTuple = tuple[str | None, int | None, str, int, int, int, float]
+
 
 class TraceReader(Protocol):
     def list_traces(
@@ -65,4 +70,18 @@ class TraceReader(Protocol):
         limit: int = 20,
     ) -> list[SearchHit]:
         """Full-text matches newest first."""
+        ...
+
+    def span_stats(
+        self, *, group_by: str = "name", since_ns: int | None = None
+    ) -> Iterator[StatTuple]:
+        """Every span since ``since_ns`` (by start) as a :data:`StatTuple`, in no set order.
+
+        ``group_by`` picks the key: ``name``, ``model`` (``gen_ai.request.model``,
+        else ``gen_ai.response.model``), ``component`` or ``tool`` (``gen_ai.tool.name``);
+        the key is None when the span has no such value. Columns are stored
+        pre-extracted at ingest, so a scan of 1M spans needs no JSON parsing.
+        Spans already pruned are not included; their daily aggregates are in
+        ``SQLiteStore.rollups()``.
+        """
         ...

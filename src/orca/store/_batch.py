@@ -1,0 +1,56 @@
+"""The write side's unit of work: records with where they came from.
+
+A batch is applied in one transaction together with the new offsets of its
+sources. Every record carries its source and byte offset, which is what makes
+re-applying a batch harmless: records below a source's committed offset are
+skipped (at-least-once reading, exactly-once effect).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One valid record read from ``source`` at byte ``offset``."""
+
+    record: dict[str, Any]
+    source: str
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    """One line that is not a valid record: kept with its location and the reason."""
+
+    source: str
+    offset: int
+    length: int
+    reason: str
+    preview: bytes
+
+
+@dataclass(slots=True)
+class Batch:
+    """Records, quarantined lines and each source's new offset, applied together.
+
+    ``offsets`` must name every source that ``items`` and ``quarantined`` use;
+    its value is the first byte not yet consumed after this batch.
+    """
+
+    items: list[Item] = field(default_factory=list)
+    quarantined: list[Quarantine] = field(default_factory=list)
+    offsets: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.items) + len(self.quarantined)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    """What one :meth:`SQLiteStore.apply` did."""
+
+    applied: int  # records written
+    skipped: int  # records at or below a committed offset (already applied)
+    quarantined: int
+    batch: int  # the batch number (search catch-up uses it)

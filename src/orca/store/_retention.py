@@ -1,0 +1,266 @@
+"""Retention: delete old traces, evict bodies over a byte cap, keep daily roll-ups.
+
+Pruning works on whole traces (never a span without its trace, never a log or
+link of a deleted trace left behind) and skips pinned traces and their bodies.
+Before a trace's spans are deleted they are folded into ``rollups`` (per UTC
+day, name, model and component), so long-range totals survive. Roll-ups hold
+only pruned spans: they and the live ``spans`` table never count a span twice.
+"""
+
+import math
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import orjson
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionPolicy:
+    """How much to keep. ``None`` switches a limit off.
+
+    ``max_total_body_bytes`` caps the bytes bodies take on disk (after zstd);
+    the oldest bodies (first seen earliest) go first, those of pinned traces never.
+    """
+
+    max_age: timedelta | None = timedelta(days=30)
+    max_total_body_bytes: int | None = 2 * 1024**3
+
+
+DEFAULT_RETENTION: Final = RetentionPolicy()
+"""30 days of traces and at most 2 GiB of stored bodies; pinned traces are kept forever."""
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """What one prune removed (and how many roll-up rows it wrote)."""
+
+    traces: int = 0
+    spans: int = 0
+    logs: int = 0
+    links: int = 0
+    bodies_evicted: int = 0  # over the byte cap, though still referenced
+    bodies_collected: int = 0  # no longer referenced by any span
+    body_bytes_freed: int = 0
+    quarantined: int = 0
+    processes: int = 0
+    rollup_rows: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """Aggregates of one UTC day's pruned spans for one (name, model, component)."""
+
+    day: str
+    name: str
+    model: str
+    component: str
+    span_count: int
+    error_count: int
+    duration_sum_ns: int
+    duration_p95_ns: int | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost: float
+
+
+def _bucket(duration_ns: int) -> int:
+    """Quarter-octave buckets: a p95 estimate within ~19% at any scale."""
+    return int(math.log2(max(duration_ns, 1)) * 4)
+
+
+def _p95(hist: dict[str, int]) -> int | None:
+    total = sum(hist.values())
+    if not total:
+        return None
+    seen = 0
+    for bucket in sorted(hist, key=int):
+        seen += hist[bucket]
+        if seen >= 0.95 * total:
+            return int(2 ** ((int(bucket) + 1) / 4))
+    return None
+
+
+def _day(ts_ns: int) -> str:
+    return datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).strftime("%Y-%m-%d")
+
+
+def _roll_up(conn: sqlite3.Connection) -> int:
+    """Fold the spans of the doomed traces into ``rollups``; returns rows touched."""
+    groups: dict[tuple[str, str, str, str], list[Any]] = {}
+    for name, model, component, start, end, status, i, o, cr, cw, cost in conn.execute(
+        "SELECT name, coalesce(model, ''), component, start_ns, end_ns, status,"
+        " coalesce(input_tokens, 0), coalesce(output_tokens, 0), coalesce(cache_read_tokens, 0),"
+        " coalesce(cache_write_tokens, 0), coalesce(cost, 0.0)"
+        " FROM spans WHERE trace_id IN (SELECT trace_id FROM temp.doomed)"
+    ):
+        key = (_day(start), name, model, component)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = [0, 0, 0, {}, 0, 0, 0, 0, 0.0]
+        g[0] += 1
+        g[1] += status == "error"
+        if end is not None:
+            g[2] += end - start
+            b = str(_bucket(end - start))
+            g[3][b] = g[3].get(b, 0) + 1
+        g[4] += i
+        g[5] += o
+        g[6] += cr
+        g[7] += cw
+        g[8] += cost
+    for key, g in groups.items():
+        old = conn.execute(
+            "SELECT span_count, error_count, duration_sum_ns, hist, input_tokens, output_tokens,"
+            " cache_read_tokens, cache_write_tokens, cost FROM rollups"
+            " WHERE day = ? AND name = ? AND model = ? AND component = ?",
+            key,
+        ).fetchone()
+        if old is not None:
+            hist = orjson.loads(old[3])
+            for b, n in g[3].items():
+                hist[b] = hist.get(b, 0) + n
+            g = [
+                old[0] + g[0],
+                old[1] + g[1],
+                old[2] + g[2],
+                hist,
+                *(a + b for a, b in zip(old[4:], g[4:], strict=True)),
+            ]
+        conn.execute(
+            "INSERT OR REPLACE INTO rollups (day, name, model, component, span_count, error_count,"
+            " duration_sum_ns, duration_p95_ns, hist, input_tokens, output_tokens,"
+            " cache_read_tokens, cache_write_tokens, cost)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*key, g[0], g[1], g[2], _p95(g[3]), orjson.dumps(g[3]).decode(), *g[4:]),
+        )
+    return len(groups)
+
+
+def _delete(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> int:
+    return conn.execute(sql, args).rowcount
+
+
+def prune(
+    conn: sqlite3.Connection,
+    policy: RetentionPolicy,
+    *,
+    now_ns: int | None = None,
+    progress: Progress | None = None,
+) -> PruneResult:
+    """Apply ``policy`` inside the caller's write transaction."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    report = progress or (lambda stage, done, total: None)
+    stages = 5
+    out: dict[str, int] = {}
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (trace_id TEXT PRIMARY KEY)")
+    conn.execute("DELETE FROM temp.doomed")
+    if policy.max_age is not None:
+        cutoff = now_ns - int(policy.max_age.total_seconds() * 1e9)
+        conn.execute(
+            "INSERT INTO temp.doomed SELECT trace_id FROM traces WHERE start_ns < ? AND pinned = 0",
+            (cutoff,),
+        )
+        report("roll up", 1, stages)
+        out["rollup_rows"] = _roll_up(conn)
+        # Body references of deleted spans stop counting towards de-dup.
+        for col in ("request_body", "response_body"):
+            conn.execute(
+                f"UPDATE bodies SET refs = refs - (SELECT count(*) FROM spans s"
+                f" WHERE s.{col} = bodies.sha256"
+                f" AND s.trace_id IN (SELECT trace_id FROM temp.doomed))"
+                f" WHERE sha256 IN (SELECT {col} FROM spans"
+                f" WHERE trace_id IN (SELECT trace_id FROM temp.doomed) AND {col} IS NOT NULL)"
+            )
+        report("delete traces", 2, stages)
+        doomed = "IN (SELECT trace_id FROM temp.doomed)"
+        out["spans"] = _delete(conn, f"DELETE FROM spans WHERE trace_id {doomed}")
+        out["logs"] = _delete(conn, f"DELETE FROM logs WHERE trace_id {doomed}")
+        out["logs"] += _delete(
+            conn, "DELETE FROM logs WHERE trace_id IS NULL AND ts_ns < ?", (cutoff,)
+        )
+        out["links"] = _delete(conn, f"DELETE FROM links WHERE trace_id {doomed}")
+        out["traces"] = _delete(conn, f"DELETE FROM traces WHERE trace_id {doomed}")
+        out["quarantined"] = _delete(conn, "DELETE FROM quarantine WHERE ts_ns < ?", (cutoff,))
+        # Writers whose segments are gone and who left nothing behind.
+        gone = _delete(
+            conn, "DELETE FROM sources WHERE deleted_ns IS NOT NULL AND deleted_ns < ?", (cutoff,)
+        )
+        del gone
+        out["processes"] = _delete(
+            conn,
+            "DELETE FROM processes WHERE coalesce(last_ns, 0) < ?"
+            " AND id NOT IN (SELECT proc_id FROM sources WHERE proc_id IS NOT NULL)"
+            " AND id NOT IN (SELECT proc_id FROM spans WHERE proc_id IS NOT NULL)",
+            (cutoff,),
+        )
+    report("collect bodies", 3, stages)
+    freed = conn.execute(
+        "SELECT count(*), coalesce(sum(stored), 0) FROM bodies WHERE " + _UNREFERENCED
+    ).fetchone()
+    out["bodies_collected"] = _delete(conn, "DELETE FROM bodies WHERE " + _UNREFERENCED)
+    out["body_bytes_freed"] = freed[1]
+    report("evict bodies", 4, stages)
+    if policy.max_total_body_bytes is not None:
+        evicted, evicted_bytes = _evict(conn, policy.max_total_body_bytes)
+        out["bodies_evicted"] = evicted
+        out["body_bytes_freed"] += evicted_bytes
+    conn.execute("DELETE FROM temp.doomed")
+    if any(out.values()):
+        for fts, table in (("fts_logs", "logs"), ("fts_attrs", "spans"), ("fts_bodies", "bodies")):
+            conn.execute(f"DELETE FROM {fts} WHERE rowid NOT IN (SELECT id FROM {table})")
+    report("done", stages, stages)
+    return PruneResult(**out)
+
+
+_UNREFERENCED: Final = (
+    "sha256 NOT IN (SELECT request_body FROM spans WHERE request_body IS NOT NULL)"
+    " AND sha256 NOT IN (SELECT response_body FROM spans WHERE response_body IS NOT NULL)"
+)
+
+
+def _evict(conn: sqlite3.Connection, cap: int) -> tuple[int, int]:
+    """Delete the oldest unpinned bodies until stored bytes are at most ``cap``."""
+    total = conn.execute("SELECT coalesce(sum(stored), 0) FROM bodies").fetchone()[0]
+    if total <= cap:
+        return 0, 0
+    pinned = {
+        r[0]
+        for r in conn.execute(
+            "SELECT request_body FROM spans WHERE request_body IS NOT NULL AND trace_id IN"
+            " (SELECT trace_id FROM traces WHERE pinned = 1)"
+            " UNION SELECT response_body FROM spans WHERE response_body IS NOT NULL AND trace_id IN"
+            " (SELECT trace_id FROM traces WHERE pinned = 1)"
+        )
+    }
+    victims: list[tuple[int]] = []
+    freed = 0
+    for body_id, sha, stored in conn.execute("SELECT id, sha256, stored FROM bodies ORDER BY id"):
+        if total - freed <= cap:
+            break
+        if sha in pinned:
+            continue
+        victims.append((body_id,))
+        freed += stored
+    conn.executemany("DELETE FROM bodies WHERE id = ?", victims)
+    return len(victims), freed
+
+
+def read_rollups(conn: sqlite3.Connection, since_day: str | None) -> list[Rollup]:
+    sql = (
+        "SELECT day, name, model, component, span_count, error_count, duration_sum_ns,"
+        " duration_p95_ns, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
+        " cost FROM rollups"
+    )
+    args: tuple[str, ...] = ()
+    if since_day is not None:
+        sql += " WHERE day >= ?"
+        args = (since_day,)
+    return [Rollup(*r) for r in conn.execute(sql + " ORDER BY day, name, model, component", args)]

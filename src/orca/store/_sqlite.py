@@ -1,0 +1,255 @@
+"""The SQLite trace store: one WAL-mode file in the ORCA home.
+
+A thin class: connection setup, migrations and transactions live here; the
+SQL of each concern lives in its own module (``_write``, ``_read``, ``_fts``,
+``_crash``, ``_retention``). One collector writes (it holds the home's lock);
+any number of readers read concurrently, which WAL allows.
+"""
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from orca.store import _bodies, _crash, _fts, _read, _retention, _status
+from orca.store._batch import ApplyResult, Batch
+from orca.store._errors import SchemaError, StoreError
+from orca.store._rows import LinkRow, LogRow, SearchHit, SpanRow, TraceRows, TraceSummary
+from orca.store._schema import MIGRATIONS, SCHEMA_VERSION
+
+STORE_FILE: Final = "store.sqlite"
+BUSY_TIMEOUT_MS: Final = 30_000
+
+
+def store_path(home_or_path: str | os.PathLike[str]) -> Path:
+    """``<home>/store.sqlite`` for a home directory; the path itself for a ``*.sqlite`` file."""
+    path = Path(home_or_path)
+    if path.suffix in (".sqlite", ".db", ".sqlite3") and not path.is_dir():
+        return path
+    return path / STORE_FILE
+
+
+class SQLiteStore:
+    """Implements :class:`~orca.store.TraceReader` plus the write side the collector uses."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+
+    @classmethod
+    def open(cls, home_or_path: str | os.PathLike[str], *, create: bool = True) -> "SQLiteStore":
+        """Open (and create or migrate) the store of a home, or a store file by path."""
+        path = store_path(home_or_path)
+        if not create and not path.exists():
+            raise StoreError(
+                f"no store at {path}; run `orca collect --once --home {path.parent}` to build it"
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: keeps the span_id index hot
+            conn.execute("PRAGMA temp_store = MEMORY")
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open store {path}: {exc}; check the path and its permissions"
+            ) from None
+        store = cls(path, conn)
+        try:
+            store._migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise SchemaError(f"{path} is not an ORCA store ({exc})") from None
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise SchemaError(
+                f"{self.path} has schema version {version}, newer than this ORCA reads "
+                f"({SCHEMA_VERSION}); upgrade ORCA"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self._txn():
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    self._conn.execute(statement)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _txn(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: taken at once (IMMEDIATE) so it never fails half-way on a lock."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several statements see one consistent state."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> "SQLiteStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- write side -------------------------------------------------------------
+
+    def apply(self, batch: Batch) -> ApplyResult:
+        """Apply a batch and its offsets in one transaction; re-applying it changes nothing."""
+        from orca.store._write import apply_batch
+
+        with self._txn() as conn:
+            return apply_batch(conn, batch)
+
+    def offsets(self) -> dict[str, int]:
+        """Each source's committed offset (the first byte not yet ingested)."""
+        return dict(self._conn.execute("SELECT name, offset FROM sources").fetchall())
+
+    def attribute_crash(self, writer: str, *, detected_ns: int) -> list[SpanRow]:
+        """Declare a writer dead: one synthetic crash span per trace it left spans open in."""
+        with self._txn() as conn:
+            return _crash.attribute(conn, writer, detected_ns)
+
+    def mark_source_deleted(self, name: str, ts_ns: int) -> None:
+        with self._txn() as conn:
+            conn.execute("UPDATE sources SET deleted_ns = ? WHERE name = ?", (ts_ns, name))
+
+    def pin(self, trace_id: str, pinned: bool = True) -> bool:
+        """Pin (or unpin) a trace so retention keeps it and its bodies; False when unknown."""
+        with self._txn() as conn:
+            cur = conn.execute(
+                "UPDATE traces SET pinned = ? WHERE trace_id = ?", (int(pinned), trace_id)
+            )
+            return cur.rowcount > 0
+
+    def prune(
+        self,
+        policy: "_retention.RetentionPolicy | None" = None,
+        *,
+        now_ns: int | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> "_retention.PruneResult":
+        """Apply retention (default :data:`DEFAULT_RETENTION`); roll-ups are kept first."""
+        with self._txn() as conn:
+            return _retention.prune(
+                conn, policy or _retention.DEFAULT_RETENTION, now_ns=now_ns, progress=progress
+            )
+
+    def rollups(self, *, since_day: str | None = None) -> list[_retention.Rollup]:
+        """Daily aggregates of pruned spans (disjoint from the spans still stored)."""
+        return _retention.read_rollups(self._conn, since_day)
+
+    def catch_up_search(self) -> int:
+        """Bring the full-text index up to date; returns how many rows it indexed."""
+        with self._txn() as conn:
+            return _fts.catch_up(conn)
+
+    # -- status -------------------------------------------------------------------
+
+    def sources(self) -> list[_status.SourceRow]:
+        return _status.sources(self._conn)
+
+    def processes(self) -> list[_status.ProcessRow]:
+        return _status.processes(self._conn)
+
+    def quarantine(self, limit: int | None = None) -> list[_status.QuarantineRow]:
+        return _status.quarantine(self._conn, limit)
+
+    def totals(self) -> _status.StoreTotals:
+        with self._snapshot() as conn:
+            return _status.totals(conn, self.path)
+
+    # -- read side (TraceReader) --------------------------------------------------
+
+    def list_traces(
+        self,
+        *,
+        limit: int | None = 20,
+        since_ns: int | None = None,
+        status: str | None = None,
+        conversation: str | None = None,
+    ) -> list[TraceSummary]:
+        with self._snapshot() as conn:
+            return _read.list_traces(
+                conn, limit=limit, since_ns=since_ns, status=status, conversation=conversation
+            )
+
+    def get_trace(self, trace_id: str) -> TraceRows | None:
+        with self._snapshot() as conn:
+            return _read.get_trace(conn, trace_id)
+
+    def get_span(self, span_id: str) -> SpanRow | None:
+        return _read.get_span(self._conn, span_id)
+
+    def span_logs(self, span_id: str) -> list[LogRow]:
+        with self._snapshot() as conn:
+            return _read.span_logs(conn, span_id)
+
+    def span_links(self, span_id: str) -> list[LinkRow]:
+        with self._snapshot() as conn:
+            return _read.span_links(conn, span_id)
+
+    def get_body(self, sha256: str) -> bytes | None:
+        row = self._conn.execute(
+            "SELECT enc, data FROM bodies WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+        return None if row is None else _bodies.decode(row[0], row[1])
+
+    def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
+        return _read.resolve_id(self._conn, prefix, kind)
+
+    def find_spans(
+        self,
+        *,
+        name: str | None = None,
+        since_ns: int | None = None,
+        limit: int | None = None,
+    ) -> Iterator[SpanRow]:
+        return _read.find_spans(self._conn, name=name, since_ns=since_ns, limit=limit)
+
+    def span_stats(
+        self, *, group_by: str = "name", since_ns: int | None = None
+    ) -> Iterator[tuple[Any, ...]]:
+        """(key, duration_ns, status, input, output, cache read tokens, cost) per span."""
+        return _read.span_stats(self._conn, group_by=group_by, since_ns=since_ns)
+
+    def search(
+        self,
+        text: str,
+        *,
+        where: Literal["attrs", "bodies", "logs"] | None = None,
+        since_ns: int | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        self.catch_up_search()
+        with self._snapshot() as conn:
+            return _fts.search(conn, text, where=where, since_ns=since_ns, limit=limit)
+
+
+def open_store(home: str | os.PathLike[str], *, create: bool = False) -> SQLiteStore:
+    """The store of an ORCA home; a clear :class:`StoreError` when none was built yet."""
+    return SQLiteStore.open(home, create=create)

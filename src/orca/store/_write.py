@@ -1,0 +1,370 @@
+"""Applying a batch: one transaction for rows, bodies, quarantined lines and offsets.
+
+The per-record work is kept to dict lookups and tuple building; each table
+gets one ``executemany``. Opens are applied before closes, which is the order
+a span's records always have within one writer.
+"""
+
+import re
+import sqlite3
+from collections.abc import Iterable
+from typing import Any, Final
+
+import orjson
+
+from orca.store import _bodies
+from orca.store._batch import ApplyResult, Batch, Item
+
+_SEGMENT: Final = re.compile(r"^(\d+)-(\d+)-\d+\.ndjson$")
+
+_OPEN_SQL: Final = """
+INSERT INTO spans (trace_id, span_id, parent_id, name, component, start_ns, attrs,
+    request_body, request_body_bytes, proc_id, model, tool, input_tokens, output_tokens,
+    cache_read_tokens, cache_write_tokens, cost, chg)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (trace_id, span_id) DO UPDATE SET
+    parent_id = excluded.parent_id, name = excluded.name, component = excluded.component,
+    start_ns = excluded.start_ns,
+    attrs = CASE WHEN spans.attrs IS NULL THEN excluded.attrs
+                 WHEN excluded.attrs IS NULL THEN spans.attrs
+                 ELSE json_patch(excluded.attrs, spans.attrs) END,
+    request_body = excluded.request_body, request_body_bytes = excluded.request_body_bytes,
+    proc_id = coalesce(spans.proc_id, excluded.proc_id),
+    model = coalesce(spans.model, excluded.model), tool = coalesce(spans.tool, excluded.tool),
+    chg = excluded.chg
+"""
+
+# A close with no open seen yet still makes a row (its open may be in a later
+# batch, or lost); the open then fills in name, parent and start.
+_CLOSE_SQL: Final = """
+INSERT INTO spans (trace_id, span_id, name, component, start_ns, end_ns, status, attrs,
+    response_body, response_body_bytes, proc_id, model, tool, input_tokens, output_tokens,
+    cache_read_tokens, cache_write_tokens, cost, chg)
+VALUES (?, ?, '(unknown)', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (trace_id, span_id) DO UPDATE SET
+    end_ns = excluded.end_ns, status = excluded.status,
+    attrs = CASE WHEN spans.attrs IS NULL THEN excluded.attrs
+                 WHEN excluded.attrs IS NULL THEN spans.attrs
+                 ELSE json_patch(spans.attrs, excluded.attrs) END,
+    response_body = excluded.response_body, response_body_bytes = excluded.response_body_bytes,
+    model = coalesce(excluded.model, spans.model), tool = coalesce(excluded.tool, spans.tool),
+    input_tokens = coalesce(excluded.input_tokens, spans.input_tokens),
+    output_tokens = coalesce(excluded.output_tokens, spans.output_tokens),
+    cache_read_tokens = coalesce(excluded.cache_read_tokens, spans.cache_read_tokens),
+    cache_write_tokens = coalesce(excluded.cache_write_tokens, spans.cache_write_tokens),
+    cost = coalesce(excluded.cost, spans.cost),
+    chg = excluded.chg
+"""
+
+_TRACE_SQL: Final = """
+INSERT INTO traces (trace_id, start_ns, conversation_id) VALUES (?, ?, ?)
+ON CONFLICT (trace_id) DO UPDATE SET
+    start_ns = min(traces.start_ns, excluded.start_ns),
+    conversation_id = coalesce(traces.conversation_id, excluded.conversation_id)
+"""
+
+
+def _int(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+def _num(value: object) -> float | None:
+    return float(value) if type(value) in (int, float) else None  # type: ignore[arg-type]
+
+
+def genai_columns(attrs: dict[str, Any] | None) -> tuple[Any, ...]:
+    """(model, tool, input, output, cache read, cache write tokens, cost) from attributes."""
+    if not attrs:
+        return (None, None, None, None, None, None, None)
+    get = attrs.get
+    model = get("gen_ai.request.model") or get("gen_ai.response.model")
+    cache_write = get("gen_ai.usage.cache_write.input_tokens")
+    if cache_write is None:
+        cache_write = get("gen_ai.usage.cache_creation.input_tokens")
+    return (
+        model if type(model) is str else None,
+        get("gen_ai.tool.name") if type(get("gen_ai.tool.name")) is str else None,
+        _int(get("gen_ai.usage.input_tokens")),
+        _int(get("gen_ai.usage.output_tokens")),
+        _int(get("gen_ai.usage.cache_read.input_tokens")),
+        _int(cache_write),
+        _num(get("orca.cost.usd")),
+    )
+
+
+def _source_row(conn: sqlite3.Connection, name: str) -> tuple[int, int, int | None]:
+    """(source id, committed offset, writer's process id), creating rows on first sight."""
+    row = conn.execute("SELECT id, offset, proc_id FROM sources WHERE name = ?", (name,)).fetchone()
+    if row is not None:
+        return row[0], row[1], row[2]
+    proc_id = None
+    m = _SEGMENT.match(name)
+    if m is not None:
+        writer = f"{m.group(1)}-{m.group(2)}"
+        conn.execute(
+            "INSERT INTO processes (writer, pid) VALUES (?, ?) ON CONFLICT (writer) DO NOTHING",
+            (writer, int(m.group(1))),
+        )
+        proc_id = conn.execute("SELECT id FROM processes WHERE writer = ?", (writer,)).fetchone()[0]
+    cur = conn.execute("INSERT INTO sources (name, proc_id) VALUES (?, ?)", (name, proc_id))
+    assert cur.lastrowid is not None
+    return cur.lastrowid, 0, proc_id
+
+
+class _Bodies:
+    """The bodies of one batch, de-duplicated before they touch the table."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, list[Any]] = {}  # sha -> [data, refs, ts, trace, span]
+
+    def add(self, record: dict[str, Any]) -> tuple[str | None, int]:
+        data = _bodies.body_bytes(record)
+        if data is None:
+            return None, 0
+        sha = _bodies.digest(data)
+        entry = self.found.get(sha)
+        if entry is None:
+            self.found[sha] = [data, 1, record["ts"], record["trace"], record["span"]]
+        else:
+            entry[1] += 1
+        return sha, len(data)
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        if not self.found:
+            return
+        shas = list(self.found)
+        known: set[str] = set()
+        for i in range(0, len(shas), 500):
+            chunk = shas[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                r[0]
+                for r in conn.execute(f"SELECT sha256 FROM bodies WHERE sha256 IN ({marks})", chunk)
+            )
+        conn.executemany(
+            "UPDATE bodies SET refs = refs + ? WHERE sha256 = ?",
+            [(self.found[s][1], s) for s in known],
+        )
+        rows = []
+        for sha, (data, refs, ts, trace, span) in self.found.items():
+            if sha in known:
+                continue
+            enc, stored = _bodies.encode(data)
+            rows.append((sha, len(data), len(stored), enc, stored, refs, ts, trace, span))
+        conn.executemany(
+            "INSERT INTO bodies (sha256, size, stored, enc, data, refs, first_ns, trace_id,"
+            " span_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+def _proc_record(conn: sqlite3.Connection, proc_id: int | None, rec: dict[str, Any]) -> None:
+    if proc_id is None:
+        return
+    event, ts = rec["event"], rec["ts"]
+    if event in ("start", "segment"):
+        conn.execute(
+            "UPDATE processes SET pstart = coalesce(?, pstart), host = coalesce(?, host),"
+            " argv = coalesce(?, argv), started_ns = min(coalesce(started_ns, ?), ?) WHERE id = ?",
+            (
+                rec.get("pstart"),
+                rec.get("host"),
+                orjson.dumps(rec["argv"]).decode() if "argv" in rec else None,
+                ts,
+                ts,
+                proc_id,
+            ),
+        )
+    elif event == "heartbeat":
+        conn.execute(
+            "UPDATE processes SET heartbeat_ns = max(coalesce(heartbeat_ns, 0), ?),"
+            " dropped = max(dropped, ?) WHERE id = ?",
+            (ts, rec.get("dropped", 0), proc_id),
+        )
+    elif event == "exit":
+        conn.execute(
+            "UPDATE processes SET exited_ns = ?, dropped = max(dropped, ?) WHERE id = ?",
+            (ts, rec.get("dropped", 0), proc_id),
+        )
+
+
+def _dumps(attrs: object) -> str | None:
+    return orjson.dumps(attrs).decode() if attrs else None
+
+
+def apply_batch(conn: sqlite3.Connection, batch: Batch) -> ApplyResult:
+    """Write ``batch`` in the caller's open transaction; return what was written."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
+    chg = (row[0] if row else 0) + 1
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('batch', ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (chg,),
+    )
+    sources: dict[str, tuple[int, int, int | None]] = {
+        name: _source_row(conn, name) for name in batch.offsets
+    }
+    opens: list[tuple[Any, ...]] = []
+    closes: list[tuple[Any, ...]] = []
+    logs: list[tuple[Any, ...]] = []
+    links: list[tuple[Any, ...]] = []
+    traces: dict[str, list[Any]] = {}
+    bodies = _Bodies()
+    counts: dict[str, int] = {}
+    last_ts: dict[int, int] = {}
+    skipped = 0
+    for item in batch.items:
+        src = sources.get(item.source)
+        if src is None:
+            raise ValueError(f"batch has a record from {item.source!r} but no offset for it")
+        if item.offset < src[1]:
+            skipped += 1
+            continue
+        counts[item.source] = counts.get(item.source, 0) + 1
+        rec = item.record
+        kind = rec["kind"]
+        proc_id = src[2]
+        ts = rec["ts"]
+        if proc_id is not None and ts > last_ts.get(proc_id, 0):
+            last_ts[proc_id] = ts
+        if kind == "span-open":
+            attrs = rec.get("attrs")
+            sha, size = bodies.add(rec) if "body" in rec else (None, 0)
+            trace = rec["trace"]
+            opens.append(
+                (
+                    trace,
+                    rec["span"],
+                    rec.get("parent"),
+                    rec["name"],
+                    rec["component"],
+                    ts,
+                    _dumps(attrs),
+                    sha,
+                    size,
+                    proc_id,
+                    *genai_columns(attrs),
+                    chg,
+                )
+            )
+            _note_trace(traces, trace, ts, attrs)
+        elif kind == "span-close":
+            attrs = rec.get("attrs")
+            sha, size = bodies.add(rec) if "body" in rec else (None, 0)
+            trace = rec["trace"]
+            closes.append(
+                (
+                    trace,
+                    rec["span"],
+                    rec["component"],
+                    ts,
+                    ts,
+                    rec["status"],
+                    _dumps(attrs),
+                    sha,
+                    size,
+                    proc_id,
+                    *genai_columns(attrs),
+                    chg,
+                )
+            )
+            _note_trace(traces, trace, ts, attrs)
+        elif kind == "log":
+            logs.append(
+                (
+                    ts,
+                    rec["level"],
+                    rec["msg"],
+                    rec["component"],
+                    rec.get("trace"),
+                    rec.get("span"),
+                    _dumps(rec.get("attrs")),
+                )
+            )
+        elif kind == "link":
+            links.append(
+                (
+                    ts,
+                    rec["trace"],
+                    rec["span"],
+                    rec["to_trace"],
+                    rec["to_span"],
+                    rec.get("reason"),
+                    _dumps(rec.get("attrs")),
+                )
+            )
+        elif kind == "proc":
+            _proc_record(conn, proc_id, rec)
+    bodies.write(conn)
+    conn.executemany(_OPEN_SQL, opens)
+    conn.executemany(_CLOSE_SQL, closes)
+    conn.executemany(_TRACE_SQL, [(t, v[0], v[1]) for t, v in traces.items()])
+    conn.executemany(
+        "INSERT INTO logs (ts_ns, level, msg, component, trace_id, span_id, attrs)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        logs,
+    )
+    conn.executemany(
+        "INSERT INTO links (ts_ns, trace_id, span_id, to_trace_id, to_span_id, reason, attrs)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        links,
+    )
+    conn.executemany(
+        "UPDATE processes SET last_ns = max(coalesce(last_ns, 0), ?) WHERE id = ?",
+        [(ts, pid) for pid, ts in last_ts.items()],
+    )
+    quarantined = _quarantine(conn, batch, sources)
+    for name, offset in batch.offsets.items():
+        sid, committed, _ = sources[name]
+        conn.execute(
+            "UPDATE sources SET offset = ?, records = records + ?, quarantined = quarantined + ?"
+            " WHERE id = ?",
+            (max(offset, committed), counts.get(name, 0), quarantined.get(name, 0), sid),
+        )
+    applied = sum(counts.values())
+    return ApplyResult(applied, skipped, sum(quarantined.values()), chg)
+
+
+def _note_trace(
+    traces: dict[str, list[Any]], trace: str, ts: int, attrs: dict[str, Any] | None
+) -> None:
+    conv = attrs.get("gen_ai.conversation.id") if attrs else None
+    conv = conv if type(conv) is str else None
+    seen = traces.get(trace)
+    if seen is None:
+        traces[trace] = [ts, conv]
+    else:
+        if ts < seen[0]:
+            seen[0] = ts
+        if seen[1] is None:
+            seen[1] = conv
+
+
+def _quarantine(
+    conn: sqlite3.Connection, batch: Batch, sources: dict[str, tuple[int, int, int | None]]
+) -> dict[str, int]:
+    import time
+
+    now = time.time_ns()
+    counts: dict[str, int] = {}
+    rows = []
+    for q in batch.quarantined:
+        if q.offset < sources[q.source][1]:
+            continue
+        counts[q.source] = counts.get(q.source, 0) + 1
+        rows.append((q.source, q.offset, q.length, q.reason, q.preview[:200], now))
+    conn.executemany(
+        "INSERT OR IGNORE INTO quarantine (source, offset, length, reason, preview, ts_ns)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return counts
+
+
+def items_from(records: Iterable[dict[str, Any]], source: str) -> Batch:
+    """A batch of ``records`` as if read one per line from ``source`` (tests, imports)."""
+    batch = Batch()
+    for i, rec in enumerate(records):
+        batch.items.append(Item(rec, source, i))
+    batch.offsets[source] = len(batch.items)
+    return batch
