@@ -15,6 +15,13 @@ from orca.query._checks import (
     render_checks,
     run_checks,
 )
+from orca.query._detail import (
+    DEFAULT_MAX_BYTES,
+    BodySlice,
+    body_slices,
+    render_span,
+    span_detail_json,
+)
 from orca.query._diff import (
     AttrChange,
     BodyDiff,
@@ -24,6 +31,8 @@ from orca.query._diff import (
     first_difference,
     render_body_diff,
 )
+from orca.query._format import fmt_cost, fmt_count, fmt_duration, short_id
+from orca.query._listing import render_search, render_traces, search_json, traces_json
 from orca.query._skeleton import (
     Skeleton,
     SkeletonLine,
@@ -33,28 +42,63 @@ from orca.query._skeleton import (
     skeleton_json,
     summary_json,
 )
+from orca.query._stats import (
+    GROUP_BY,
+    StatRow,
+    ToolCost,
+    render_stats,
+    render_tool_costs,
+    span_facts,
+    stats,
+    stats_json,
+    tool_costs,
+    tool_costs_json,
+)
 
 __all__ = [
     "CHECKS",
+    "DEFAULT_MAX_BYTES",
+    "GROUP_BY",
     "AttrChange",
     "BodyDiff",
+    "BodySlice",
     "CheckResult",
     "Finding",
     "Skeleton",
     "SkeletonLine",
+    "StatRow",
+    "ToolCost",
     "body_diff_json",
+    "body_slices",
     "checks_json",
     "diff_attrs",
     "diff_bodies",
     "first_difference",
+    "fmt_cost",
+    "fmt_count",
+    "fmt_duration",
     "p95_by_name",
     "percentile",
     "render_body_diff",
     "render_checks",
     "render_plain",
     "render_rich",
+    "render_search",
+    "render_span",
+    "render_stats",
+    "render_tool_costs",
+    "render_traces",
     "run_checks",
+    "search_json",
+    "short_id",
     "skeleton",
     "skeleton_json",
+    "span_detail_json",
+    "span_facts",
+    "stats",
+    "stats_json",
     "summary_json",
+    "tool_costs",
+    "tool_costs_json",
+    "traces_json",
 ]

@@ -1,0 +1,251 @@
+"""Stats: many runs at a glance, and which tool definitions are pure overhead.
+
+Input is a stream of per-span *facts* — ``(key, duration_ns, status,
+input_tokens, output_tokens, cache_read_tokens, cost)`` — which is what a
+store can hand over cheaply for a million spans (a narrow ``SELECT``, no
+attribute decoding); :func:`span_facts` makes the same tuples from
+:class:`SpanRow` values for callers that hold rows.
+"""
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import orjson
+
+from orca.query._format import as_float, as_int, clip, fmt_cost, fmt_count, fmt_duration
+from orca.store import SpanRow
+
+GroupBy = Literal["name", "model", "component", "tool"]
+GROUP_BY: Final[tuple[GroupBy, ...]] = ("name", "model", "component", "tool")
+Fact = tuple[Any, int | None, str, int, int, int, float]
+
+
+@dataclass(frozen=True, slots=True)
+class StatRow:
+    key: str
+    count: int
+    errors: int
+    unfinished: int
+    p50_ns: int | None
+    p95_ns: int | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cost: float
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.count if self.count else 0.0
+
+
+def _key(span: SpanRow, by: GroupBy) -> str | None:
+    a = span.attrs
+    if by == "name":
+        return span.name
+    if by == "component":
+        return span.component
+    if by == "model":
+        value = a.get("gen_ai.response.model") or a.get("gen_ai.request.model")
+        return None if value is None else str(value)
+    value = a.get("gen_ai.tool.name") if span.name == "tool-call" else None
+    return None if value is None else str(value)
+
+
+def span_facts(spans: Iterable[SpanRow], by: GroupBy = "name") -> Iterable[Fact]:
+    """Rows as facts, the shape :func:`stats` consumes."""
+    for s in spans:
+        a = s.attrs
+        yield (
+            _key(s, by),
+            s.duration_ns,
+            s.status,
+            as_int(a.get("gen_ai.usage.input_tokens")),
+            as_int(a.get("gen_ai.usage.output_tokens")),
+            as_int(a.get("gen_ai.usage.cache_read.input_tokens")),
+            as_float(a.get("orca.cost.usd")),
+        )
+
+
+def _pick(ordered: list[int], q: float) -> int | None:
+    """Nearest-rank percentile of a sorted list."""
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def stats(facts: Iterable[Fact], *, skip_none: bool = True) -> list[StatRow]:
+    """Per key: count, errors, p50/p95 duration, tokens and cost; busiest key first.
+
+    Facts with no key (a model stat over a span with no model) are left out
+    unless ``skip_none`` is False, then grouped under ``-``.
+    """
+    durs: dict[Any, list[int]] = {}
+    acc: dict[Any, list[Any]] = {}
+    for key, dur, status, tin, tout, tcache, cost in facts:
+        if key is None:
+            if skip_none:
+                continue
+            key = "-"
+        a = acc.get(key)
+        if a is None:
+            a = acc[key] = [0, 0, 0, 0, 0, 0, 0.0]
+            durs[key] = []
+        a[0] += 1
+        if status == "error":
+            a[1] += 1
+        elif status == "unfinished":
+            a[2] += 1
+        if dur is not None:
+            durs[key].append(dur)
+        a[3] += tin
+        a[4] += tout
+        a[5] += tcache
+        a[6] += cost
+    out: list[StatRow] = []
+    for key, a in acc.items():
+        d = durs[key]
+        d.sort()
+        out.append(
+            StatRow(
+                str(key), a[0], a[1], a[2], _pick(d, 0.5), _pick(d, 0.95), a[3], a[4], a[5], a[6]
+            )
+        )
+    out.sort(key=lambda r: (-r.count, r.key))
+    return out
+
+
+def render_stats(rows: Sequence[StatRow], by: str) -> str:
+    cols = ("count", "err%", "p50", "p95", "in", "out", "cache")
+    out = [f"{by:<28} " + " ".join(f"{c:>7}" for c in cols) + f" {'cost':>9}"]
+    for r in rows:
+        out.append(
+            f"{clip(r.key, 28):<28} {r.count:>7} {100 * r.error_rate:>5.1f}% "
+            f"{fmt_duration(r.p50_ns):>7} {fmt_duration(r.p95_ns):>7} "
+            f"{fmt_count(r.input_tokens):>7} {fmt_count(r.output_tokens):>7} "
+            f"{fmt_count(r.cache_read_tokens):>7} {fmt_cost(r.cost):>9}"
+        )
+    if not rows:
+        out.append("(no spans in this window)")
+    return "\n".join(out) + "\n"
+
+
+def stats_json(rows: Sequence[StatRow], by: str) -> dict[str, Any]:
+    return {
+        "by": by,
+        "groups": [
+            {
+                "key": r.key,
+                "count": r.count,
+                "errors": r.errors,
+                "unfinished": r.unfinished,
+                "error_rate": round(r.error_rate, 6),
+                "p50_ns": r.p50_ns,
+                "p95_ns": r.p95_ns,
+                "input_tokens": r.input_tokens,
+                "output_tokens": r.output_tokens,
+                "cache_read_tokens": r.cache_read_tokens,
+                "cost_usd": r.cost,
+            }
+            for r in rows
+        ],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCost:
+    """One tool definition's standing cost against its use."""
+
+    tool: str
+    requests: int  # prompt assemblies that carried its definition
+    def_chars: int  # mean characters of the definition
+    total_chars: int  # characters it added across those requests
+    uses: int
+    successes: int
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.successes / self.uses if self.uses else None
+
+    @property
+    def chars_per_use(self) -> float | None:
+        return self.total_chars / self.uses if self.uses else None
+
+
+def tool_costs(assemblies: Iterable[SpanRow], tool_calls: Iterable[SpanRow]) -> list[ToolCost]:
+    """Rank tool definitions by prompt bytes carried per use (unused ones first).
+
+    A definition's standing cost comes from ``prompt.assembly`` segments of kind
+    ``tool-def`` (the contributor names the tool); use and success from
+    ``tool-call`` spans. A rarely used tool with a fat definition is pure overhead.
+    """
+    carried: dict[str, list[int]] = {}
+    for span in assemblies:
+        raw = span.attrs.get("orca.prompt.segments")
+        if not isinstance(raw, str):
+            continue
+        try:
+            segs = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        per_tool: dict[str, int] = {}
+        for seg in segs if isinstance(segs, list) else []:
+            if isinstance(seg, dict) and seg.get("kind") == "tool-def":
+                name = str(seg.get("contributor") or "?")
+                per_tool[name] = per_tool.get(name, 0) + as_int(seg.get("chars"))
+        for name, chars in per_tool.items():
+            carried.setdefault(name, []).append(chars)
+    uses: dict[str, list[int]] = {}
+    for span in tool_calls:
+        tool = span.attrs.get("gen_ai.tool.name")
+        if tool is None:
+            continue
+        ok = span.status == "ok" and span.attrs.get("orca.tool.is_error") is not True
+        u = uses.setdefault(str(tool), [0, 0])
+        u[0] += 1
+        u[1] += int(ok)
+    out = []
+    for name in set(carried) | set(uses):
+        sizes = carried.get(name, [])
+        u = uses.get(name, [0, 0])
+        total = sum(sizes)
+        out.append(
+            ToolCost(name, len(sizes), total // len(sizes) if sizes else 0, total, u[0], u[1])
+        )
+    out.sort(key=lambda t: (t.uses > 0, -(t.chars_per_use or t.total_chars), t.tool))
+    return out
+
+
+def render_tool_costs(rows: Sequence[ToolCost]) -> str:
+    head = f"{'tool':<24} {'requests':>8} {'def':>6} {'carried':>8} {'uses':>5} {'ok%':>5}"
+    out = [head + f" {'chars/use':>9}"]
+    for t in rows:
+        rate = "-" if t.success_rate is None else f"{100 * t.success_rate:.0f}%"
+        per_use = "∞" if t.chars_per_use is None else fmt_count(t.chars_per_use)
+        note = "  ← never used: pure overhead" if t.uses == 0 and t.total_chars else ""
+        out.append(
+            f"{clip(t.tool, 24):<24} {t.requests:>8} {fmt_count(t.def_chars):>6} "
+            f"{fmt_count(t.total_chars):>8} {t.uses:>5} {rate:>5} {per_use:>9}{note}"
+        )
+    if not rows:
+        out.append("(no prompt.assembly or tool-call spans in this window)")
+    return "\n".join(out) + "\n"
+
+
+def tool_costs_json(rows: Sequence[ToolCost]) -> dict[str, Any]:
+    return {
+        "tools": [
+            {
+                "tool": t.tool,
+                "requests": t.requests,
+                "def_chars": t.def_chars,
+                "total_chars": t.total_chars,
+                "uses": t.uses,
+                "successes": t.successes,
+                "success_rate": t.success_rate,
+                "chars_per_use": t.chars_per_use,
+            }
+            for t in rows
+        ]
+    }
