@@ -184,6 +184,7 @@ def _common_prefix(a: bytes, b: bytes) -> int:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server_version = "orca-fake-provider/1"
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read records

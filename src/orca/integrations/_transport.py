@@ -1,0 +1,220 @@
+"""Transport wrappers: the last hop before the bytes go on the wire.
+
+An httpx-style client hands its transport the final request (after every
+transform its caller applied), so this is where the verbatim body is read.
+The wrappers are duck-typed over ``httpx`` and ``httpx2`` (the official
+``openai`` client moved to the latter): anything with ``handle_request`` or
+``handle_async_request`` can be wrapped. The response body is not buffered:
+a stream wrapper passes every chunk through as it arrives and closes the
+span when the caller has read (or closed) the body.
+"""
+
+import importlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from orca.capture import NoopSpan, current_span
+from orca.integrations._exchange import Exchange, Settings
+
+_log = logging.getLogger("orca.integrations")
+_OVERRIDES: ContextVar[dict[str, Any] | None] = ContextVar("orca_provider_overrides", default=None)
+_STREAM_CLASSES: dict[tuple[str, bool], type] = {}
+_WARNED: list[bool] = [False]
+
+
+def set_overrides(values: dict[str, Any]) -> object:
+    """Push per-request settings (parent, conversation_id, cache_send); returns a reset token."""
+    current = _OVERRIDES.get() or {}
+    return _OVERRIDES.set({**current, **values})
+
+
+def reset_overrides(token: object) -> None:
+    _OVERRIDES.reset(token)  # type: ignore[arg-type]  # a Token made by set_overrides
+
+
+def _opener(settings: Settings, overrides: dict[str, Any]) -> Any:
+    """What opens the span: the parent's ``child``, else the logger's ``span`` (a new trace)."""
+    parent = overrides.get("parent") or settings.parent or current_span()
+    if parent is not None:
+        return None if isinstance(parent, NoopSpan) else parent.child
+    if settings.logger is not None:
+        return settings.logger.span
+    if not _WARNED[0]:
+        _WARNED[0] = True
+        _log.warning(
+            "orca: instrumented client has no parent span, current span or logger; "
+            "provider requests are not recorded"
+        )
+    return None
+
+
+def _begin(settings: Settings, request: Any, body: bytes) -> Exchange | None:
+    """Open the span for ``request``; None when there is nothing to record into."""
+    overrides = _OVERRIDES.get() or {}
+    opener = _opener(settings, overrides)
+    if opener is None:  # nowhere to record, or recording disabled: pass straight through
+        return None
+    try:
+        return Exchange(
+            opener,
+            settings,
+            str(request.method),
+            str(request.url),
+            request.headers.multi_items(),
+            body,
+            overrides,
+        )
+    except Exception as exc:
+        settings.errors += 1
+        _log.warning("orca: could not record provider request: %r", exc)
+        return None
+
+
+def _stream_class(response: Any, is_async: bool) -> type:
+    """A subclass of the response's own library's byte-stream base (its client asserts it)."""
+    module = type(response).__module__.split(".", 1)[0]
+    key = (module, is_async)
+    cls = _STREAM_CLASSES.get(key)
+    if cls is None:
+        lib = importlib.import_module(module)
+        if is_async:
+
+            class _Async(_AsyncRecording, lib.AsyncByteStream):  # type: ignore[misc,name-defined]
+                pass
+
+            cls = _Async
+        else:
+
+            class _Sync(_SyncRecording, lib.SyncByteStream):  # type: ignore[misc,name-defined]
+                pass
+
+            cls = _Sync
+        _STREAM_CLASSES[key] = cls
+    return cls
+
+
+class _SyncRecording:
+    """Passes the body through chunk by chunk, feeding the exchange; closes the span at the end."""
+
+    def __init__(self, inner: Any, exchange: Exchange) -> None:
+        self._inner = inner
+        self._exchange = exchange
+        self._complete = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        feed = self._exchange.feed
+        try:
+            for chunk in self._inner:
+                feed(chunk)
+                yield chunk
+        except BaseException as exc:
+            self._exchange.fail(exc)
+            raise
+        self._complete = True
+        self._exchange.finish()
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._exchange.finish(complete=self._complete)
+
+
+class _AsyncRecording:
+    def __init__(self, inner: Any, exchange: Exchange) -> None:
+        self._inner = inner
+        self._exchange = exchange
+        self._complete = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        feed = self._exchange.feed
+        try:
+            async for chunk in self._inner:
+                feed(chunk)
+                yield chunk
+        except BaseException as exc:
+            self._exchange.fail(exc)
+            raise
+        self._complete = True
+        self._exchange.finish()
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._exchange.finish(complete=self._complete)
+
+
+def _body(request: Any) -> bytes:
+    try:
+        return bytes(request.content)
+    except Exception:  # a streaming request body not read yet
+        return bytes(request.read())
+
+
+class OrcaTransport:
+    """Wraps a sync transport: every request becomes a ``provider.request`` span."""
+
+    def __init__(self, inner: Any, settings: Settings | None = None) -> None:
+        self.inner = inner
+        self.settings = settings or Settings()
+
+    def handle_request(self, request: Any) -> Any:
+        exchange = _begin(self.settings, request, _body(request))
+        if exchange is None:
+            return self.inner.handle_request(request)
+        try:
+            response = self.inner.handle_request(request)
+        except BaseException as exc:
+            exchange.fail(exc)
+            raise
+        exchange.response_started(response.status_code, response.headers.multi_items())
+        response.stream = _stream_class(response, False)(response.stream, exchange)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __enter__(self) -> "OrcaTransport":
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.inner.__exit__(*args)
+
+
+class AsyncOrcaTransport:
+    """Wraps an async transport: every request becomes a ``provider.request`` span."""
+
+    def __init__(self, inner: Any, settings: Settings | None = None) -> None:
+        self.inner = inner
+        self.settings = settings or Settings()
+
+    async def handle_async_request(self, request: Any) -> Any:
+        try:
+            body = bytes(request.content)
+        except Exception:
+            body = bytes(await request.aread())
+        exchange = _begin(self.settings, request, body)
+        if exchange is None:
+            return await self.inner.handle_async_request(request)
+        try:
+            response = await self.inner.handle_async_request(request)
+        except BaseException as exc:
+            exchange.fail(exc)
+            raise
+        exchange.response_started(response.status_code, response.headers.multi_items())
+        response.stream = _stream_class(response, True)(response.stream, exchange)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def __aenter__(self) -> "AsyncOrcaTransport":
+        await self.inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.inner.__aexit__(*args)
