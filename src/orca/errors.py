@@ -5,6 +5,9 @@
     ├── JournalError               journal trouble (only the durable side raises) (orca.journal)
     │   └── DurableWriteError      an fsync'd append did not reach the disk
     └── UsageError                 a request that cannot be met (unknown id, missing home)
+        └── QueryError             a query that cannot be answered as asked   (orca.query)
+            ├── UnknownIdError     no trace/span has that id or prefix
+            └── AmbiguousIdError   more than one id starts with that prefix
 
 Rooms define their own subclasses next to their code and list them here. The
 traced process never sees these on the hot path: capture counts and drops.

@@ -33,6 +33,14 @@ from orca.query._diff import (
 )
 from orca.query._format import fmt_cost, fmt_count, fmt_duration, short_id
 from orca.query._listing import render_search, render_traces, search_json, traces_json
+from orca.query._resolve import (
+    AmbiguousIdError,
+    QueryError,
+    UnknownIdError,
+    parse_duration,
+    resolve,
+    since_ns,
+)
 from orca.query._skeleton import (
     Skeleton,
     SkeletonLine,
@@ -59,15 +67,18 @@ __all__ = [
     "CHECKS",
     "DEFAULT_MAX_BYTES",
     "GROUP_BY",
+    "AmbiguousIdError",
     "AttrChange",
     "BodyDiff",
     "BodySlice",
     "CheckResult",
     "Finding",
+    "QueryError",
     "Skeleton",
     "SkeletonLine",
     "StatRow",
     "ToolCost",
+    "UnknownIdError",
     "body_diff_json",
     "body_slices",
     "checks_json",
@@ -78,6 +89,7 @@ __all__ = [
     "fmt_count",
     "fmt_duration",
     "p95_by_name",
+    "parse_duration",
     "percentile",
     "render_body_diff",
     "render_checks",
@@ -88,9 +100,11 @@ __all__ = [
     "render_stats",
     "render_tool_costs",
     "render_traces",
+    "resolve",
     "run_checks",
     "search_json",
     "short_id",
+    "since_ns",
     "skeleton",
     "skeleton_json",
     "span_detail_json",

@@ -1,0 +1,86 @@
+"""``orca check``: the bug catalog over one trace or all of them; exit 1 when any check fails."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from orca.cli._common import fail, home_option, json_option, print_json
+from orca.cli._qcommon import emit, full_id, reader, since_option, window
+from orca.query import CHECKS, checks_json, percentile, render_checks, run_checks
+from orca.query._resolve import UnknownIdError
+from orca.store import SQLiteStore, TraceRows
+
+BASELINE_WINDOW = "7d"
+MIN_SAMPLES = 20
+
+
+def _p95(store: SQLiteStore, names: set[str], since: int | None) -> dict[str, int]:
+    """p95 duration per span name over the store's window: the slow-span baseline."""
+    durs: dict[str, list[int]] = {n: [] for n in names}
+    for key, dur, *_ in store.span_stats(group_by="name", since_ns=since):
+        if dur is not None and key in durs:
+            durs[key].append(dur)
+    return {n: percentile(d, 0.95) for n, d in durs.items() if len(d) >= MIN_SAMPLES}
+
+
+@click.command("check")
+@home_option
+@json_option
+@click.argument("trace_ref", metavar="ID|last", required=False)
+@click.option("--all", "check_all", is_flag=True, help="Check every trace (in the window).")
+@since_option
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="With --all: at most this many newest traces.",
+)
+@click.option(
+    "--only",
+    default=None,
+    metavar="NAMES",
+    help=f"Comma-separated checks to run ({', '.join(CHECKS)}).",
+)
+def check(
+    home: Path | None,
+    as_json: bool,
+    trace_ref: str | None,
+    check_all: bool,
+    since: str | None,
+    limit: int,
+    only: str | None,
+) -> None:
+    """Run the bug-catalog checks; exit 1 when any fails (so scripts can gate on it)."""
+    if check_all == (trace_ref is not None):
+        fail("give a trace ID (or `last`), or --all")
+    names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
+    if names is not None:
+        unknown = [n for n in names if n not in CHECKS]
+        if unknown:
+            fail(f"unknown check {unknown[0]!r}; known: {', '.join(CHECKS)}")
+    with reader(home) as store:
+        traces: list[TraceRows] = []
+        if check_all:
+            for summary in store.list_traces(limit=limit, since_ns=window(since)):
+                rows = store.get_trace(summary.trace_id)
+                if rows is not None:
+                    traces.append(rows)
+        else:
+            rows = store.get_trace(full_id(store, str(trace_ref), "trace"))
+            if rows is None:
+                raise UnknownIdError(f"trace {trace_ref} vanished (pruned?)")
+            traces.append(rows)
+        names_seen = {s.name for t in traces for s in t.spans}
+        p95 = _p95(store, names_seen, window(since or BASELINE_WINDOW))
+        results = run_checks(traces, body=store.get_body, p95=p95, only=names)
+    if as_json:
+        doc = checks_json(results)
+        doc["traces"] = [t.summary.trace_id for t in traces]
+        print_json(doc)
+    else:
+        scope = f"{len(traces)} traces" if check_all else f"trace {traces[0].summary.trace_id}"
+        emit(f"checked {scope}\n" + render_checks(results))
+    if not all(r.passed for r in results):
+        sys.exit(1)

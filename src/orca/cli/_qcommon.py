@@ -1,0 +1,52 @@
+"""What the query commands share: opening the store, ids, windows, text vs terminal output."""
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from orca.cli._common import existing_home
+from orca.query import resolve, since_ns
+from orca.store import SQLiteStore, open_store
+
+
+@contextmanager
+def reader(home: Path | None) -> Iterator[SQLiteStore]:
+    """The home's store, read side; a clear error when the home or its store is missing."""
+    root = existing_home(home)
+    store = open_store(root)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def full_id(store: SQLiteStore, ref: str, kind: Literal["trace", "span"]) -> str:
+    return resolve(store, ref, kind)
+
+
+def window(since: str | None) -> int | None:
+    return since_ns(since, time.time_ns())
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def emit(plain: str, rich: Text | None = None) -> None:
+    """Coloured in a terminal, plain when piped (what a debugging agent reads)."""
+    if rich is not None and is_terminal():
+        Console(highlight=False, soft_wrap=True).print(rich, end="")
+    else:
+        click.echo(plain, nl=False)
+
+
+since_option = click.option(
+    "--since", default=None, metavar="DURATION", help="Only the last DURATION (30s, 15m, 2h, 7d)."
+)

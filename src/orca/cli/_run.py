@@ -1,0 +1,88 @@
+"""``orca run -- CMD ARGS…``: record a program, drain the collector, show what it did.
+
+The program gets ``ORCA_HOME`` so a bare ``orca.Recorder.open()`` records
+into this home. After it exits (cleanly or not) the journal is drained into
+the store by ``orca collect --once`` — which also attributes a crash when the
+program died without its clean-exit record — and the skeleton of every trace
+the program started is printed. The program's exit code is returned, so
+``orca run`` drops into scripts and CI unchanged.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from orca._home import HOME_ENV, resolve_home
+from orca.cli._common import fail, home_option
+from orca.cli._qcommon import emit
+from orca.query import render_plain, render_rich, skeleton
+from orca.store import open_store
+
+COLLECT_TIMEOUT_S = 300
+
+
+def drain(home: Path) -> str | None:
+    """Run the collector once over ``home``; None when it worked, else its complaint."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "orca", "collect", "--once", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=COLLECT_TIMEOUT_S,
+        check=False,
+    )
+    if proc.returncode == 0:
+        return None
+    lines = (proc.stderr or proc.stdout).strip().splitlines()
+    return lines[-1] if lines else f"collector exited with code {proc.returncode}"
+
+
+def _exit_code(returncode: int) -> int:
+    """A signal death as the shell reports it (128 + signal number)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+@click.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@home_option
+@click.option("--depth", type=click.IntRange(0), default=None, help="Skeleton depth limit.")
+@click.argument("cmd", nargs=-1, type=click.UNPROCESSED, required=True)
+def run(home: Path | None, depth: int | None, cmd: tuple[str, ...]) -> None:
+    """Run CMD with ORCA_HOME set, drain the collector, print each trace's skeleton."""
+    root = resolve_home(home)
+    root.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, HOME_ENV: str(root)}
+    started = time.time_ns()
+    try:
+        proc = subprocess.Popen(list(cmd), env=env)
+    except OSError as exc:
+        fail(f"cannot run {cmd[0]!r}: {exc.strerror or exc}", 127)
+    try:
+        returncode = proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        returncode = proc.wait()
+    problem = drain(root)
+    if problem:
+        click.echo(f"orca: collector: {problem}", err=True)
+    store = open_store(root, create=True)
+    try:
+        summaries = store.list_traces(limit=None, since_ns=started)
+        for summary in reversed(summaries):  # oldest first: the order the program ran them
+            rows = store.get_trace(summary.trace_id)
+            if rows is not None:
+                sk = skeleton(rows, depth=depth)
+                emit(render_plain(sk), render_rich(sk))
+    finally:
+        store.close()
+    code = _exit_code(returncode)
+    if not summaries:
+        click.echo("orca: the program recorded no traces (does it call orca.Recorder.open()?)")
+    click.echo(f"orca: {cmd[0]} exited with code {code}; {len(summaries)} trace(s) recorded")
+    sys.exit(code)

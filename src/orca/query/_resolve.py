@@ -1,0 +1,68 @@
+"""Ids as readers type them: full, a unique prefix, or ``last`` for the newest trace.
+
+The one place in ``orca.query`` that talks to a store, through the read
+protocol only, so every shell (CLI, server, MCP) resolves ids and reports a
+bad one the same way.
+"""
+
+import re
+from typing import Final, Literal
+
+from orca.errors import UsageError
+from orca.store import TraceReader
+
+_DURATION: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_NS: Final = {
+    "ms": 1_000_000,
+    "s": 1_000_000_000,
+    "m": 60_000_000_000,
+    "h": 3_600_000_000_000,
+    "d": 86_400_000_000_000,
+    "w": 604_800_000_000_000,
+}
+
+
+class QueryError(UsageError):
+    """A query that cannot be answered as asked (bad id, bad duration)."""
+
+
+class UnknownIdError(QueryError):
+    """No trace or span has that id or prefix."""
+
+
+class AmbiguousIdError(QueryError):
+    """More than one id starts with that prefix: type more of it."""
+
+
+def resolve(reader: TraceReader, ref: str, kind: Literal["trace", "span"]) -> str:
+    """The full id for ``ref`` (a full id, a unique prefix, or ``last`` for traces)."""
+    ref = ref.strip().lower()
+    if kind == "trace" and ref == "last":
+        newest = reader.list_traces(limit=1)
+        if not newest:
+            raise UnknownIdError("no traces recorded yet; run your program under `orca run`")
+        return newest[0].trace_id
+    if not ref or any(c not in "0123456789abcdef" for c in ref):
+        raise UnknownIdError(f"{ref or '(empty)'!r} is not a {kind} id (hex digits expected)")
+    found = reader.resolve_id(ref, kind)
+    if not found:
+        raise UnknownIdError(f"no {kind} with id {ref!r}; `orca traces` lists what exists")
+    if len(found) > 1 and ref not in found:
+        raise AmbiguousIdError(
+            f"{kind} id prefix {ref!r} is ambiguous ({', '.join(f[:12] for f in found)}…); "
+            "type more digits"
+        )
+    return ref if ref in found else found[0]
+
+
+def parse_duration(text: str) -> int:
+    """``90s``, ``15m``, ``2h``, ``7d``, ``1w``, ``250ms`` → nanoseconds."""
+    m = _DURATION.match(text)
+    if not m:
+        raise QueryError(f"bad duration {text!r}: use e.g. 30s, 15m, 2h, 7d")
+    return int(float(m.group(1)) * _UNIT_NS[m.group(2)])
+
+
+def since_ns(since: str | None, now_ns: int) -> int | None:
+    """The start of a ``--since`` window, or None for all time."""
+    return None if since is None else now_ns - parse_duration(since)
