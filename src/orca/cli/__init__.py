@@ -4,10 +4,13 @@ import click
 
 from orca._version import __version__
 from orca.cli._check import check
+from orca.cli._collect import collect
 from orca.cli._journal import journal
+from orca.cli._prune import pin, prune
 from orca.cli._run import run
 from orca.cli._span import diff, span
 from orca.cli._stats import search, stats_cmd
+from orca.cli._status import status
 from orca.cli._traces import trace, traces
 from orca.errors import OrcaError
 
@@ -19,6 +22,8 @@ def cli() -> None:
 
 
 cli.add_command(journal)
+for _store_command in (collect, status, prune, pin):
+    cli.add_command(_store_command)
 for _query_command in (traces, trace, span, diff, check, stats_cmd, search, run):
     cli.add_command(_query_command)
 

@@ -1,0 +1,72 @@
+"""``orca collect``: run the collector for a home (forever, or ``--once`` to drain and exit)."""
+
+from pathlib import Path
+
+import click
+
+from orca._home import resolve_home
+from orca.cli._common import home_option, json_option, print_json
+from orca.collector import Collector, CollectorConfig
+
+
+@click.command("collect")
+@home_option
+@click.option("--once", is_flag=True, help="Ingest everything present, then exit 0.")
+@click.option(
+    "--interval-ms",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Sleep between rounds when there is nothing new.",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Records per transaction at most (a batch also closes after 250 ms).",
+)
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Exit once no writer is alive and nothing arrived for this long.",
+)
+@json_option
+def collect(
+    home: Path | None,
+    once: bool,
+    interval_ms: int,
+    batch: int,
+    idle_exit: float | None,
+    as_json: bool,
+) -> None:
+    """Tail the home's journal into its store (<home>/store.sqlite).
+
+    Only one collector runs per home: a second one exits with a message naming
+    the first. SIGTERM finishes the current batch and exits cleanly.
+    """
+    root = resolve_home(home)
+    config = CollectorConfig(batch=batch, interval_ms=interval_ms)
+    with Collector(root, config) as collector:
+        if not once:
+            collector.run(idle_exit_s=idle_exit)
+            return
+        done = collector.drain()
+    if as_json:
+        print_json(
+            {
+                "records": done.records,
+                "quarantined": done.quarantined + done.torn,
+                "crashed_writers": done.crashed,
+                "crash_spans": done.crash_spans,
+                "deleted_segments": done.deleted_segments,
+            }
+        )
+        return
+    click.echo(
+        f"ingested {done.records} records, quarantined {done.quarantined + done.torn} lines, "
+        f"{len(done.crashed)} crashed writers ({done.crash_spans} crash spans) into "
+        f"{root / 'store.sqlite'}"
+    )

@@ -1,0 +1,114 @@
+"""``orca status``: what a person checks first — is the collector running, is it keeping up."""
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from orca.cli._common import existing_home, home_option, json_option, print_json
+from orca.collector import Status, collector_status
+
+
+def _as_dict(status: Status) -> dict[str, object]:
+    t = status.totals
+    return {
+        "home": status.home,
+        "collector": {"running": status.collector_pid is not None, "pid": status.collector_pid},
+        "lag_bytes": status.lag_bytes,
+        "writer_drops": status.writer_drops,
+        "segments": [
+            {
+                "segment": s.segment,
+                "pid": s.pid,
+                "writer": s.state,
+                "bytes": s.bytes,
+                "ingested_bytes": s.ingested_bytes,
+                "lag_bytes": s.lag_bytes,
+                "records": s.records,
+                "quarantined": s.quarantined,
+            }
+            for s in status.segments
+        ],
+        "store": None
+        if t is None
+        else {
+            "bytes": t.file_bytes,
+            "traces": t.traces,
+            "spans": t.spans,
+            "logs": t.logs,
+            "links": t.links,
+            "quarantined": t.quarantined,
+            "bodies": t.bodies,
+            "body_bytes": t.body_bytes,
+            "body_stored_bytes": t.body_stored_bytes,
+            "body_referenced_bytes": t.body_referenced_bytes,
+            "dedup_ratio": round(t.dedup_ratio, 3),
+        },
+        "quarantine": [
+            {
+                "file": q.source,
+                "offset": q.offset,
+                "reason": q.reason,
+                "preview": q.preview.decode("utf-8", "replace"),
+            }
+            for q in status.quarantine
+        ],
+    }
+
+
+@click.command("status")
+@home_option
+@json_option
+@click.option("--quarantine", "show_quarantine", is_flag=True, help="List quarantined lines.")
+def status(home: Path | None, as_json: bool, show_quarantine: bool) -> None:
+    """Collector, journal segments (writer alive/exited/crashed, lag), quarantine, store size."""
+    root = existing_home(home)
+    st = collector_status(root, quarantine_limit=None if show_quarantine else 0)
+    if as_json:
+        print_json(_as_dict(st))
+        return
+    console = Console(highlight=False, soft_wrap=True)
+    if st.collector_pid is None:
+        click.echo(f"collector: not running (start one: orca collect --home {root})")
+    else:
+        click.echo(f"collector: running (pid {st.collector_pid or 'unknown'})")
+    t = st.totals
+    if t is None:
+        click.echo("store: none yet (orca collect --once builds it)")
+    else:
+        click.echo(
+            f"store: {root / 'store.sqlite'} {t.file_bytes:,} bytes; {t.traces:,} traces, "
+            f"{t.spans:,} spans, {t.logs:,} logs; bodies {t.bodies:,} stored once "
+            f"({t.body_referenced_bytes:,} → {t.body_stored_bytes:,} bytes, "
+            f"de-dup ratio {t.dedup_ratio:.1f}x)"
+        )
+    table = Table("pid", "writer", "bytes", "lag", "records", "quarantined")
+    table.add_column("segment", overflow="fold")
+    for s in st.segments:
+        table.add_row(
+            str(s.pid),
+            s.state,
+            f"{s.bytes:,}",
+            f"{s.lag_bytes:,}",
+            f"{s.records:,}",
+            str(s.quarantined),
+            s.segment,
+        )
+    if st.segments:
+        console.print(table)
+    else:
+        click.echo("journal: no segments")
+    bad = t.quarantined if t else 0
+    hint = "" if show_quarantine or not bad else " (orca status --quarantine lists them)"
+    click.echo(
+        f"lag: {st.lag_bytes:,} bytes; quarantined lines: {bad}{hint}; "
+        f"writer drops: {st.writer_drops}"
+    )
+    if show_quarantine and st.quarantine:
+        q_table = Table("file", "offset", "reason", "first bytes")
+        for q in st.quarantine:
+            q_table.add_row(
+                q.source, str(q.offset), q.reason, repr(q.preview.decode("utf-8", "replace"))
+            )
+        console.print(q_table)

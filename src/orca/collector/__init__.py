@@ -1,0 +1,37 @@
+"""The collector: tails a home's journal into its store, attributes crashes, prunes.
+
+Run it as ``orca collect`` (or let ``Recorder.open(home, collector="auto")``
+start one). In Python, :class:`Collector` exposes ``step()`` (one round of
+work, returning what it did), ``drain()`` and ``run()``.
+"""
+
+from orca.collector._collector import (
+    DEFAULT_JOURNAL_RETENTION,
+    TORN_REASON,
+    Collector,
+    CollectorConfig,
+    StepResult,
+)
+from orca.collector._errors import CollectorError, CollectorLocked
+from orca.collector._lock import LOCK_FILE, CollectorLock, lock_holder
+from orca.collector._status import SegmentStatus, Status, collector_status
+from orca.collector._tail import JournalSource, SegmentState, Source
+
+__all__ = [
+    "DEFAULT_JOURNAL_RETENTION",
+    "LOCK_FILE",
+    "TORN_REASON",
+    "Collector",
+    "CollectorConfig",
+    "CollectorError",
+    "CollectorLock",
+    "CollectorLocked",
+    "JournalSource",
+    "SegmentState",
+    "SegmentStatus",
+    "Source",
+    "Status",
+    "StepResult",
+    "collector_status",
+    "lock_holder",
+]

@@ -1,0 +1,283 @@
+"""The collector: journal segments in, one store transaction per batch out.
+
+:meth:`Collector.step` does one round of work and returns what it did; the
+loop (:meth:`Collector.run`) only repeats it and sleeps when idle, so tests
+drive ``step()`` directly and never wait on a timer. One round:
+
+1. read whole lines from every segment, from its committed offset, until the
+   batch is full (``batch`` records) or ``max_batch_ms`` passed;
+2. apply them with the new offsets in one transaction (quarantined lines too);
+3. look at writers: one that died without an exit record (pid gone, or the
+   same pid now naming another process, or a stale heartbeat) gets its torn
+   tail quarantined and a crash span in each trace it left open;
+4. on cadences: catch up the search index, prune, delete old journal segments.
+"""
+
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Final
+
+from orca.collector._lock import CollectorLock
+from orca.collector._tail import JournalSource, SegmentState, Source
+from orca.journal import hostname, process_alive
+from orca.store import (
+    DEFAULT_RETENTION,
+    Batch,
+    ProcessRow,
+    PruneResult,
+    Quarantine,
+    RetentionPolicy,
+    SQLiteStore,
+)
+
+DEFAULT_JOURNAL_RETENTION: Final = timedelta(days=1)
+TORN_REASON: Final = "torn last line: its writer died before finishing it"
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    """How the collector batches and how often it does its chores."""
+
+    batch: int = 5000  # records per transaction, at most
+    max_batch_ms: int = 250  # stop reading and commit after this long
+    interval_ms: int = 100  # sleep between rounds when there was nothing to read
+    stale_heartbeat_s: float | None = 60.0  # a writer that sent heartbeats and then stopped
+    journal_retention: timedelta | None = DEFAULT_JOURNAL_RETENTION
+    retention: RetentionPolicy | None = DEFAULT_RETENTION
+    prune_every_s: float = 3600.0
+    search_every_s: float = 30.0
+    journal_gc_every_s: float = 60.0
+
+
+@dataclass
+class StepResult:
+    """What one :meth:`Collector.step` did."""
+
+    records: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    drained: bool = True  # nothing readable was left behind
+    crashed: list[str] = field(default_factory=list)  # writers declared dead
+    crash_spans: int = 0
+    torn: int = 0  # torn tails of dead writers quarantined
+    deleted_segments: list[str] = field(default_factory=list)
+    pruned: PruneResult | None = None
+    indexed: int = 0  # rows added to the search index
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.records or self.quarantined or self.crash_spans or self.torn)
+
+
+class Collector:
+    """Tails one home's journal into its store. Holds the home's lock while open."""
+
+    def __init__(
+        self,
+        home: Path,
+        config: CollectorConfig | None = None,
+        *,
+        lock: bool = True,
+    ) -> None:
+        self.home = home
+        self.config = config or CollectorConfig()
+        self._lock = CollectorLock(home) if lock else None
+        try:
+            self.store = SQLiteStore.open(home)
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+        self.journal = JournalSource(home / "journal")
+        # The ledger will be a second source here (see _tail.Source).
+        self.sources: list[Source] = [self.journal]
+        self._offsets = self.store.offsets()
+        self._settled: set[str] = set()  # writers that exited or were declared crashed
+        now = time.monotonic()
+        self._last = {"prune": now, "search": now, "gc": 0.0}
+        self._stop = False
+        self._host = hostname()
+
+    # -- one round -------------------------------------------------------------
+
+    def step(self, *, now_ns: int | None = None) -> StepResult:
+        """Do one round of work (see the module docstring) and say what it did."""
+        cfg = self.config
+        out = StepResult()
+        batch = Batch()
+        deadline = time.monotonic() + cfg.max_batch_ms / 1000
+        for source in self.sources:
+            source.read(self._offsets, batch, cfg.batch - len(batch.items), deadline)
+        if batch.offsets:
+            applied = self.store.apply(batch)
+            out.records, out.skipped, out.quarantined = (
+                applied.applied,
+                applied.skipped,
+                applied.quarantined,
+            )
+            self._offsets.update(batch.offsets)
+        out.drained = all(s.drained for s in self.journal.segments.values())
+        self._check_writers(out, time.time_ns() if now_ns is None else now_ns)
+        self._chores(out, time.time_ns() if now_ns is None else now_ns)
+        return out
+
+    def _check_writers(self, out: StepResult, now_ns: int) -> None:
+        by_writer: dict[str, list[SegmentState]] = {}
+        for seg in self.journal.segments.values():
+            by_writer.setdefault(seg.name.writer, []).append(seg)
+        unsettled = [w for w in by_writer if w not in self._settled]
+        if not unsettled:
+            return
+        procs = {p.writer: p for p in self.store.processes()}
+        for writer in unsettled:
+            segs = by_writer[writer]
+            proc = procs.get(writer)
+            if proc is not None and (proc.exited_ns or proc.crashed_ns):
+                dead, crashed = True, False
+            else:
+                dead = crashed = not self._alive(segs[0], proc, now_ns)
+            if not dead or not all(s.drained for s in segs):
+                continue
+            out.torn += self._quarantine_torn(segs)
+            if crashed:
+                spans = self.store.attribute_crash(writer, detected_ns=now_ns)
+                out.crashed.append(writer)
+                out.crash_spans += len(spans)
+            self._settled.add(writer)
+
+    def _alive(self, seg: SegmentState, proc: ProcessRow | None, now_ns: int) -> bool:
+        stale_s = self.config.stale_heartbeat_s
+        if (
+            proc is not None
+            and proc.heartbeat_ns is not None
+            and stale_s is not None
+            and now_ns - max(proc.heartbeat_ns, proc.last_ns or 0) > stale_s * 1e9
+        ):
+            return False
+        if proc is not None and proc.host and proc.host != self._host:
+            return True  # another machine's pid means nothing here: heartbeats decide
+        return process_alive(seg.name.pid, proc.pstart if proc else None)
+
+    def _quarantine_torn(self, segs: list[SegmentState]) -> int:
+        batch = Batch()
+        for seg in segs:
+            if seg.pending > 0:
+                with seg.path.open("rb") as f:
+                    f.seek(seg.offset)
+                    preview = f.read(200)
+                batch.quarantined.append(
+                    Quarantine(seg.path.name, seg.offset, seg.pending, TORN_REASON, preview)
+                )
+                batch.offsets[seg.path.name] = seg.offset + seg.pending
+        if not batch.offsets:
+            return 0
+        result = self.store.apply(batch)
+        self._offsets.update(batch.offsets)
+        for seg in segs:
+            seg.offset, seg.pending = seg.offset + seg.pending, 0
+        return result.quarantined
+
+    def _due(self, chore: str, every_s: float) -> bool:
+        now = time.monotonic()
+        if now - self._last[chore] >= every_s:
+            self._last[chore] = now
+            return True
+        return False
+
+    def _chores(self, out: StepResult, now_ns: int) -> None:
+        cfg = self.config
+        if self._due("search", cfg.search_every_s):
+            out.indexed = self.store.catch_up_search()
+        if cfg.retention is not None and self._due("prune", cfg.prune_every_s):
+            out.pruned = self.store.prune(cfg.retention, now_ns=now_ns)
+        if cfg.journal_retention is not None and self._due("gc", cfg.journal_gc_every_s):
+            out.deleted_segments = self.delete_old_segments(now_ns)
+
+    def delete_old_segments(self, now_ns: int) -> list[str]:
+        """Remove segments that are fully ingested, whose writer is gone, older than retention."""
+        keep = self.config.journal_retention
+        if keep is None:
+            return []
+        cutoff_s = now_ns / 1e9 - keep.total_seconds()
+        deleted: list[str] = []
+        for seg in list(self.journal.segments.values()):
+            name = seg.path.name
+            if seg.name.writer not in self._settled or self._offsets.get(name, 0) < seg.size:
+                continue
+            try:
+                if seg.path.stat().st_mtime > cutoff_s:
+                    continue
+                seg.path.unlink()
+            except FileNotFoundError:
+                pass
+            self.store.mark_source_deleted(name, now_ns)
+            self.journal.segments.pop(name, None)
+            deleted.append(name)
+        return deleted
+
+    # -- the loop -----------------------------------------------------------------
+
+    def drain(self) -> StepResult:
+        """Step until everything present is ingested (``orca collect --once``); totals."""
+        total = StepResult()
+        while True:
+            r = self.step()
+            total.records += r.records
+            total.quarantined += r.quarantined
+            total.skipped += r.skipped
+            total.crashed += r.crashed
+            total.crash_spans += r.crash_spans
+            total.torn += r.torn
+            total.deleted_segments += r.deleted_segments
+            total.indexed += r.indexed
+            if r.drained and not r.busy:
+                return total
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish the current batch and return."""
+        self._stop = True
+
+    def run(self, *, idle_exit_s: float | None = None) -> None:
+        """Step until stopped (SIGTERM, SIGINT or :meth:`stop`); sleep when idle.
+
+        ``idle_exit_s``: return once no writer has been alive and nothing was read
+        for that long (how an auto-started collector goes away by itself).
+        """
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            self._stop = True
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        idle_since = time.monotonic()
+        try:
+            while not self._stop:
+                r = self.step()
+                live = any(w not in self._settled for w in self._writers())
+                if r.busy or live:
+                    idle_since = time.monotonic()
+                elif idle_exit_s is not None and time.monotonic() - idle_since >= idle_exit_s:
+                    return
+                if r.drained and not r.busy and not self._stop:
+                    time.sleep(self.config.interval_ms / 1000)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _writers(self) -> set[str]:
+        return {seg.name.writer for seg in self.journal.segments.values()}
+
+    def close(self) -> None:
+        self.store.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> "Collector":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,101 @@
+"""What ``orca status`` reports: the collector, each segment, the store at a glance.
+
+Read-only: it never writes the store (a running collector owns that) and
+works before any collector ran (the store part is then empty).
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from orca.collector._lock import lock_holder
+from orca.journal import list_segments, process_alive
+from orca.store import ProcessRow, QuarantineRow, SQLiteStore, StoreTotals, store_path
+
+WriterState = Literal["alive", "exited", "crashed", "dead"]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentStatus:
+    """One journal segment: who writes it, whether they live, how far behind the store is."""
+
+    segment: str
+    pid: int
+    writer: str
+    state: WriterState  # dead: gone without an exit record, not yet attributed by a collector
+    bytes: int
+    ingested_bytes: int
+    lag_bytes: int
+    records: int
+    quarantined: int
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Everything ``orca status`` prints."""
+
+    home: str
+    collector_pid: int | None  # None: no collector holds the lock (0: held, pid unknown)
+    segments: list[SegmentStatus]
+    store_exists: bool
+    totals: StoreTotals | None
+    writer_drops: int  # records writers reported dropping (full disk, oversize, ...)
+    quarantine: list[QuarantineRow] = field(default_factory=list)
+
+    @property
+    def lag_bytes(self) -> int:
+        return sum(s.lag_bytes for s in self.segments)
+
+
+def _state(proc: ProcessRow | None, pid: int) -> WriterState:
+    if proc is not None and proc.exited_ns is not None:
+        return "exited"
+    if proc is not None and proc.crashed_ns is not None:
+        return "crashed"
+    return "alive" if process_alive(pid, proc.pstart if proc else None) else "dead"
+
+
+def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
+    """The status of ``home``; ``quarantine_limit`` rows of quarantine (None: all)."""
+    exists = store_path(home).exists()
+    offsets: dict[str, tuple[int, int, int]] = {}
+    procs: dict[str, ProcessRow] = {}
+    totals = None
+    quarantined: list[QuarantineRow] = []
+    if exists:
+        with SQLiteStore.open(home, create=False) as store:
+            offsets = {s.name: (s.offset, s.records, s.quarantined) for s in store.sources()}
+            procs = {p.writer: p for p in store.processes()}
+            totals = store.totals()
+            if quarantine_limit != 0:
+                quarantined = store.quarantine(quarantine_limit)
+    segments = []
+    for name, path in list_segments(home / "journal"):
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            continue
+        offset, records, bad = offsets.get(path.name, (0, 0, 0))
+        segments.append(
+            SegmentStatus(
+                segment=path.name,
+                pid=name.pid,
+                writer=name.writer,
+                state=_state(procs.get(name.writer), name.pid),
+                bytes=size,
+                ingested_bytes=offset,
+                lag_bytes=max(size - offset, 0),
+                records=records,
+                quarantined=bad,
+            )
+        )
+    return Status(
+        home=str(home),
+        collector_pid=lock_holder(home),
+        segments=segments,
+        store_exists=exists,
+        totals=totals,
+        writer_drops=sum(p.dropped for p in procs.values()),
+        quarantine=quarantined,
+    )
