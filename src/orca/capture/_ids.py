@@ -31,7 +31,7 @@ class IdGenerator:
         return f"{self._clock_ms() & 0xFFFFFFFFFFFF:012x}{self._rng.getrandbits(80) | 1:020x}"
 
     def span_id(self) -> str:
-        return f"{self._rng.getrandbits(64) or 1:016x}"
+        return (self._rng.getrandbits(64) or 1).to_bytes(8, "big").hex()
 
     def reseed(self) -> None:
         self._rng.seed(os.urandom(16))

@@ -40,11 +40,11 @@ def _mask_bytes(secret: bytes) -> bytes:
     return secret[:n] + _MARK_B + secret[-n:]
 
 
-# The backstop runs on every serialised record, so it is two stages: one cheap
-# literal pre-check, then the real patterns only on the rare hit.
-_HINT: Final = re.compile(rb"sk-|Bearer|uthorization|pi[-_]key", re.IGNORECASE)
+# The backstop runs on every serialised record, so it is two stages: a few
+# literal substring checks (measured: several times cheaper here than one regex
+# search over the line), then the real patterns only on the rare hit.
 # sk-… style API keys (OpenAI, Anthropic, …): at least 16 key characters.
-_API_KEY: Final = re.compile(rb"sk-[A-Za-z0-9_\-]{16,}")
+_API_KEY: Final = re.compile(rb"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{16,}")
 # Bearer tokens wherever they appear (headers, error messages, bodies).
 _BEARER: Final = re.compile(rb"(Bearer\s+)([A-Za-z0-9._\-~+/=]{8,})")
 # The value of any JSON key that names an authorization header or an API key.
@@ -78,7 +78,14 @@ def scrub_secrets(line: bytes) -> bytes:
     :func:`mask` at the call site. The backstop catches what is recognisable by
     shape (``sk-…`` keys, ``Bearer …`` tokens, authorization and API-key fields).
     """
-    if _HINT.search(line) is None:
+    if not (
+        b"sk-" in line
+        or b"Bearer" in line
+        or b"uthoriz" in line
+        or b"UTHORIZ" in line
+        or b"pi_key" in line
+        or b"pi-key" in line
+    ):
         return line
     out = _API_KEY.sub(_sub_key, line)
     out = _BEARER.sub(_sub_bearer, out)

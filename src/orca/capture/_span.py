@@ -57,13 +57,21 @@ def flat_attrs(attrs: AttrsIn) -> dict[str, Any]:
     return out
 
 
-def _stringify(value: object) -> str:
+def _stringify(value: object) -> Any:
+    """A JSON string for a nested value; the value itself if even ``str()`` fails.
+
+    Returning the unprintable value (instead of raising here, in the caller's
+    turn) hands it to the sink, whose fail-safe path counts and drops the record.
+    """
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
     try:
         return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except Exception:
-        return str(value)
+        try:
+            return str(value)
+        except Exception:
+            return value
 
 
 def _put_body(record: dict[str, Any], body: object) -> None:
@@ -143,7 +151,11 @@ class Logger:
                 "name": name,
             }
         if attrs:
-            record["attrs"] = flat_attrs(attrs)
+            for value in attrs.values():
+                if value.__class__ not in _SCALARS:
+                    attrs = flat_attrs(attrs)
+                    break
+            record["attrs"] = attrs
         if body is not None:
             _put_body(record, body)
         core.emit(record)
@@ -188,7 +200,11 @@ def _error_attrs(exc: BaseException) -> dict[str, str]:
     name = (
         cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
     )
-    return {"error.type": name, "exception.message": str(exc)}
+    try:
+        message = str(exc)
+    except Exception:
+        message = f"<unprintable {name}>"
+    return {"error.type": name, "exception.message": message}
 
 
 class Span:
@@ -199,11 +215,13 @@ class Span:
     exception is re-raised).
     """
 
+    # _state is None while open, a dict of pending attributes once set_attrs ran,
+    # True once ended: one slot instead of three keeps construction cheap.
+    # _log and _token are filled lazily (rarely used on the hot path).
     __slots__ = (
-        "_attrs",
         "_core",
-        "_ended",
         "_log",
+        "_state",
         "_token",
         "component",
         "name",
@@ -227,21 +245,20 @@ class Span:
         self.span_id = span_id
         self.parent_id = parent_id
         self.name = name
-        self._ended = False
-        self._attrs: dict[str, Any] | None = None
-        self._log: Logger | None = None
-        self._token: Token[Span | None] | None = None
+        self._state: dict[str, Any] | bool | None = None
 
     @property
     def log(self) -> Logger:
         """A logger whose records belong to this span."""
-        if self._log is None:
-            self._log = Logger(self._core, self.component, self.trace_id, self.span_id)
-        return self._log
+        try:
+            return self._log
+        except AttributeError:
+            self._log: Logger = Logger(self._core, self.component, self.trace_id, self.span_id)
+            return self._log
 
     @property
     def ended(self) -> bool:
-        return self._ended
+        return self._state is True
 
     def child(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         """Open a child span in the same trace."""
@@ -258,7 +275,11 @@ class Span:
             "name": name,
         }
         if attrs:
-            record["attrs"] = flat_attrs(attrs)
+            for value in attrs.values():
+                if value.__class__ not in _SCALARS:
+                    attrs = flat_attrs(attrs)
+                    break
+            record["attrs"] = attrs
         if body is not None:
             _put_body(record, body)
         core.emit(record)
@@ -266,10 +287,13 @@ class Span:
 
     def set_attrs(self, attrs: AttrsIn) -> None:
         """Attributes known only later; written with the span-close record."""
-        if self._attrs is None:
-            self._attrs = dict(flat_attrs(attrs))
+        state = self._state
+        if state is True:
+            return
+        if state is None or state is False:
+            self._state = dict(flat_attrs(attrs))
         else:
-            self._attrs.update(flat_attrs(attrs))
+            state.update(flat_attrs(attrs))
 
     def add_link(
         self, other: SpanRef, reason: str | None = None, attrs: AttrsIn | None = None
@@ -304,9 +328,10 @@ class Span:
         ``error`` marks it failed and records the exception's type and message;
         ``status="error"`` marks it failed without an exception.
         """
-        if self._ended:
+        pending = self._state
+        if pending is True:
             return
-        self._ended = True
+        self._state = True
         core = self._core
         record: dict[str, Any] = {
             "v": 1,
@@ -317,19 +342,19 @@ class Span:
             "span": self.span_id,
             "status": "error" if error is not None or status == "error" else "ok",
         }
-        merged = self._attrs
-        if attrs:
-            merged = flat_attrs(attrs) if merged is None else {**merged, **flat_attrs(attrs)}
-        if error is not None:
-            merged = {**(merged or {}), **_error_attrs(error)}
-        if merged:
+        if pending or attrs or error is not None:
+            merged: dict[str, Any] = dict(pending) if pending else {}
+            if attrs:
+                merged.update(flat_attrs(attrs))
+            if error is not None:
+                merged.update(_error_attrs(error))
             record["attrs"] = merged
         if body is not None:
             _put_body(record, body)
         core.emit(record)
 
     def __enter__(self) -> "Span":
-        self._token = _CURRENT.set(self)
+        self._token: Token[Span | None] = _CURRENT.set(self)
         return self
 
     def __exit__(
@@ -338,12 +363,10 @@ class Span:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._token is not None:
-            try:
-                _CURRENT.reset(self._token)
-            except ValueError:  # exited in another context (e.g. a generator); nothing to undo
-                pass
-            self._token = None
+        try:
+            _CURRENT.reset(self._token)
+        except (AttributeError, ValueError):  # not entered here, or another context
+            pass
         self.end(error=exc)
 
     def __repr__(self) -> str:
@@ -406,6 +429,7 @@ def _noop_emit(record: dict[str, Any]) -> None:
 _NOOP_CORE: Final = _Core(_noop_emit, lambda: 0, lambda: "0" * 31 + "1", lambda: "0" * 15 + "1")
 NOOP_SPAN: Final = NoopSpan(_NOOP_CORE, "noop", "0" * 31 + "1", "0" * 15 + "1", None, "noop")
 NOOP_SPAN._log = NoopLogger(_NOOP_CORE, "noop")
+NOOP_SPAN._state = True
 NOOP_LOGGER: Final = NoopLogger(_NOOP_CORE, "noop")
 
 

@@ -31,6 +31,8 @@ DEFAULT_HEARTBEAT_S: Final = 10.0
 PROC_COMPONENT: Final = "orca.journal"
 
 _OPT: Final = orjson.OPT_APPEND_NEWLINE
+_dumps: Final = orjson.dumps
+_write: Final = os.write
 _FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 _SCALARS: Final = (str, int, float, bool)
 
@@ -39,7 +41,7 @@ def _stringify(value: object) -> str:
     try:
         return orjson.dumps(value, default=str).decode()
     except TypeError:
-        return str(value)
+        return str(value)  # may raise: the caller counts the record as dropped
 
 
 def _rescue(record: dict[str, Any]) -> dict[str, Any]:
@@ -91,9 +93,11 @@ class JournalSink:
         self._warned = False
         self.dropped = 0
         self.drop_reasons: dict[str, int] = {}
-        self._retired: list[int] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._fdcell = [-1]
+        self._sizecell = [0]
+        self._build_emit()
         journal_dir.mkdir(parents=True, exist_ok=True)
         self._open_process()
         ref = weakref.ref(self)
@@ -103,30 +107,61 @@ class JournalSink:
 
     # -- the hot path ------------------------------------------------------
 
-    def emit(self, record: dict[str, Any]) -> None:
-        """Append one record; never raises."""
-        try:
-            data = orjson.dumps(record, option=_OPT)
-        except Exception:
+    def _build_emit(self) -> None:
+        """Build ``self.emit`` as a closure: configuration is baked in, not looked up per record.
+
+        The descriptor lives in ``self._fdcell`` (a one-item list) so rotation and
+        fork can swap it without rebuilding the closure.
+        """
+        fdcell = self._fdcell
+        limit = self.max_record_bytes
+        scrub = self._scrub
+        rotate_at = self.rotate_bytes
+        dumps, write, opt = _dumps, _write, _OPT
+        sizecell = self._sizecell
+        rescue, drop, after = self._rescue, self._drop, self._after_write
+
+        def emit(record: dict[str, Any]) -> None:
             try:
-                data = orjson.dumps(_rescue(record), option=_OPT)
-            except Exception as exc:
-                self._drop("unserialisable", exc)
+                data = dumps(record, option=opt)
+            except Exception:
+                rescued = rescue(record)
+                if rescued is None:
+                    return
+                data = rescued
+            if len(data) > limit:
+                drop("oversize", None)
                 return
-        if len(data) > self.max_record_bytes:
-            self._drop("oversize", None)
-            return
-        if self._scrub is not None:
-            data = self._scrub(data)
+            if scrub is not None:
+                data = scrub(data)
+            try:
+                written = write(fdcell[0], data)
+            except Exception as exc:
+                drop("write", exc)
+                return
+            size = sizecell[0] + written
+            sizecell[0] = size
+            if size >= rotate_at or written != len(data):
+                after(written, len(data))
+
+        self.emit: Callable[[dict[str, Any]], None] = emit
+
+    @property
+    def fd(self) -> int:
+        """The descriptor of the current segment (-1 once closed)."""
+        return self._fdcell[0]
+
+    def _rescue(self, record: dict[str, Any]) -> bytes | None:
         try:
-            written = os.write(self._fd, data)
+            return _dumps(_rescue(record), option=_OPT)
         except Exception as exc:
-            self._drop("write", exc)
-            return
-        if written != len(data):
+            self._drop("unserialisable", exc)
+            return None
+
+    def _after_write(self, written: int, expected: int) -> None:
+        if written != expected:
             self._drop("short-write", None)
-        self._size += written
-        if self._size >= self.rotate_bytes:
+        if self._sizecell[0] >= self.rotate_bytes:
             self._rotate()
 
     # -- process and segment lifecycle ---------------------------------------
@@ -136,17 +171,36 @@ class JournalSink:
         self.pstart = process_start_ticks(self.pid)
         self.start_ns = self._clock()
         self.seq = 0
-        self._fd = -1
-        self._open_segment("start")
+        self._switch_segment("start")
         if self.heartbeat_s:
             self._start_heartbeat()
 
-    def _open_segment(self, event: str) -> None:
+    def _switch_segment(self, event: str) -> None:
+        """Open segment ``self.seq``, write its ``proc`` header, then make it current.
+
+        The descriptor *number* never changes: the new file is opened on a
+        temporary descriptor, gets its header, and is then ``dup2``'d over the
+        current one. A thread that loaded the number just before the switch
+        writes into the new segment (after its header) instead of into a closed
+        or, worse, reused descriptor.
+        """
         name = SegmentName(self.pid, self.start_ns, self.seq)
-        self.path = self.journal_dir / name.filename
-        self._fd = os.open(self.path, _FLAGS, 0o644)
-        self._size = 0
-        self.emit(self._proc(event, seq=self.seq, **self._identity()))
+        path = self.journal_dir / name.filename
+        tmp = os.open(path, _FLAGS, 0o644)
+        try:
+            header = self._proc(event, seq=self.seq, **self._identity())
+            _write(tmp, _dumps(header, option=_OPT))
+            current = self._fdcell[0]
+            if current < 0:
+                self._fdcell[0] = tmp
+                tmp = -1
+            else:
+                os.dup2(tmp, current)
+        finally:
+            if tmp >= 0:
+                os.close(tmp)
+        self.path = path
+        self._sizecell[0] = 0
 
     def _identity(self) -> dict[str, Any]:
         ident: dict[str, Any] = {"host": hostname(), "argv": list(sys.argv), "version": __version__}
@@ -167,23 +221,15 @@ class JournalSink:
 
     def _rotate(self) -> None:
         with self._lock:
-            if self._size < self.rotate_bytes or self._closed:
+            if self._sizecell[0] < self.rotate_bytes or self._closed:
                 return  # another thread rotated first
-            old = self._fd
+            self.seq += 1
             try:
-                self.seq += 1
-                self._open_segment("segment")
+                self._switch_segment("segment")
             except OSError as exc:
-                self._fd = old
-                self._size = 0  # retry at the next limit, keep writing the old segment
+                self.seq -= 1
+                self._sizecell[0] = 0  # keep writing the old segment; retry at the next limit
                 self._drop("rotate", exc, count=False)
-                return
-            # A thread may still hold the old descriptor number between reading it and
-            # os.write; closing it now could let the number be reused by another file.
-            # Close it one rotation later instead.
-            for fd in self._retired:
-                _close_quietly(fd)
-            self._retired = [old]
 
     def heartbeat(self) -> None:
         """Write a heartbeat ``proc`` record (the collector's sign of life)."""
@@ -210,7 +256,6 @@ class JournalSink:
     def _after_fork(self) -> None:
         """In a forked child: the parent's segment is not ours, start our own."""
         self._lock = threading.RLock()
-        self._retired = []
         self.dropped = 0
         self.drop_reasons = {}
         if self._closed:
@@ -218,7 +263,7 @@ class JournalSink:
         try:
             self._open_process()
         except OSError as exc:
-            self._fd = -1
+            self._fdcell[0] = -1  # never write into the parent's segment
             self._drop("fork", exc)
 
     def close(self) -> None:
@@ -229,10 +274,8 @@ class JournalSink:
             self.emit(self._proc("exit", dropped=self.dropped))
             self._closed = True
             self._stop.set()
-            for fd in [*self._retired, self._fd]:
-                _close_quietly(fd)
-            self._retired = []
-            self._fd = -1
+            _close_quietly(self._fdcell[0])
+            self._fdcell[0] = -1
 
     @property
     def closed(self) -> bool:

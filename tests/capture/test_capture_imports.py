@@ -1,0 +1,42 @@
+"""The hot path stays lean: importing orca pulls in none of the heavy rooms or libraries."""
+
+import subprocess
+import sys
+
+FORBIDDEN = (
+    "orca.store",
+    "orca.collector",
+    "orca.query",
+    "orca.server",
+    "orca.ledger",
+    "orca.cli",
+    "orca.integrations",
+    "orca.orchestrator",
+    "pydantic",
+    "cryptography",
+    "httpx",
+    "openai",
+    "http.client",
+    "urllib.request",
+    "sqlite3",
+    "zstandard",
+    "rich",
+    "click",
+    "asyncio",
+)
+
+
+def test_import_orca_loads_no_heavy_module() -> None:
+    """A fresh interpreter that imports orca (and records a span) has none of FORBIDDEN loaded."""
+    code = (
+        "import sys, tempfile, orca\n"
+        "rec = orca.Recorder.open(tempfile.mkdtemp(), heartbeat_s=None)\n"
+        "rec.logger('a').span('s').end()\n"
+        "rec.close()\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    bad = sorted(m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+    assert bad == []
+    assert "orca.capture" in loaded and "orca.journal" in loaded
