@@ -57,3 +57,18 @@ def test_golden_bytes(kind: str) -> None:
         path.write_bytes(data)
     assert data == path.read_bytes()
     assert loads(path.read_bytes())["kind"] == kind
+
+
+def test_docs_examples_are_the_golden_records() -> None:
+    """Every JSON example in docs/records.md validates and is byte-identical to a golden file."""
+    doc = (Path(__file__).parents[2] / "docs" / "records.md").read_text()
+    examples = [
+        block.strip().encode() + b"\n"
+        for block in doc.split("```json")[1:]
+        for block in [block.split("```")[0]]
+    ]
+    golden = {p.read_bytes() for p in GOLDEN.glob("*.ndjson")}
+    assert len(examples) == len(KINDS)
+    for example in examples:
+        loads(example)
+        assert example in golden
