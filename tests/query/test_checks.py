@@ -27,7 +27,7 @@ def clean(tb: Any) -> TraceRows:
         attrs={
             "orca.tool_calls.requested": "call_1",
             "orca.prefix.fingerprint": "f1",
-            "orca.prefix.bytes": 40,
+            "orca.prefix.ranges": "0-40",
         },
         request_body="ra",
     )
@@ -37,7 +37,7 @@ def clean(tb: Any) -> TraceRows:
         turn,
         start_ms=20,
         dur_ms=10,
-        attrs={"orca.prefix.fingerprint": "f2", "orca.prefix.bytes": 40},
+        attrs={"orca.prefix.fingerprint": "f2", "orca.prefix.ranges": "0-50"},
         request_body="rb",
     )
     t.span(
@@ -99,7 +99,7 @@ def defect(tb: Any, name: str) -> tuple[TraceRows, dict[str, bytes]]:
                 "provider.request",
                 turn,
                 start_ms=i * 10,
-                attrs={"orca.prefix.fingerprint": fp, "orca.prefix.bytes": 60},
+                attrs={"orca.prefix.fingerprint": fp, "orca.prefix.ranges": "0-60"},
                 request_body=ref,
             )
     elif name == "error-span":

@@ -14,7 +14,7 @@ from itertools import pairwise
 from typing import Any, Final
 
 from orca.query._diff import first_difference
-from orca.query._format import as_int, fmt_duration, short_id
+from orca.query._format import fmt_duration, short_id, short_trace
 from orca.query._labels import error_text
 from orca.store import CRASH_SPAN_NAME, SpanRow, TraceRows
 
@@ -153,14 +153,54 @@ def check_misrouted(sc: Scope) -> list[Finding]:
     return out
 
 
-def check_cache_bust(sc: Scope) -> list[Finding]:
-    """Consecutive provider requests of one conversation whose cacheable prefix changed.
+def _ranges(span: SpanRow) -> list[tuple[int, int]] | None:
+    raw = span.attrs.get("orca.prefix.ranges")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return [(int(a), int(b)) for a, b in (r.split("-") for r in raw.split(",") if r)]
+    except ValueError:
+        return None
 
-    A prefix that only grew (the earlier request's prefix bytes reappear
-    unchanged at the start of the later body) is a cache hit, not a bust;
-    that needs both bodies and ``orca.prefix.bytes``, and without them any
-    fingerprint change counts.
+
+def _prefix_bytes(body: bytes, ranges: list[tuple[int, int]]) -> bytes:
+    return b"".join(body[a:b] for a, b in ranges)
+
+
+def _body_offset(ranges: list[tuple[int, int]], prefix_offset: int) -> int:
+    """Where in the body the ``prefix_offset``-th prefix byte sits."""
+    for a, b in ranges:
+        if prefix_offset < b - a:
+            return a + prefix_offset
+        prefix_offset -= b - a
+    return ranges[-1][1] if ranges else prefix_offset
+
+
+def _bust_offset(sc: Scope, a: SpanRow, b: SpanRow) -> tuple[bool, int | None]:
+    """(busted, first differing byte offset in B's body) for two consecutive requests.
+
+    A provider cache hits when the new request starts with a prefix it has
+    seen: when both bodies and their prefix ranges (``orca.prefix.ranges``)
+    are known, the earlier prefix surviving intact at the start of the later
+    one is a hit (the conversation grew), anything else a bust. Without them
+    a changed fingerprint counts, located by the bodies' first differing byte.
     """
+    body_a = sc.body(a.request_body) if sc.body and a.request_body else None
+    body_b = sc.body(b.request_body) if sc.body and b.request_body else None
+    if body_a is None or body_b is None:
+        return True, None
+    ra, rb = _ranges(a), _ranges(b)
+    if ra is not None and rb is not None:
+        pa, pb = _prefix_bytes(body_a, ra), _prefix_bytes(body_b, rb)
+        if pb.startswith(pa):
+            return False, None
+        off = first_difference(pa, pb)
+        return True, None if off is None else _body_offset(rb, off)
+    return True, first_difference(body_a, body_b)
+
+
+def check_cache_bust(sc: Scope) -> list[Finding]:
+    """Consecutive provider requests of one conversation whose cacheable prefix changed."""
     convs: dict[str, list[SpanRow]] = {}
     for s in sc.spans:
         if s.name == "provider.request" and isinstance(s.attrs.get("orca.prefix.fingerprint"), str):
@@ -171,15 +211,10 @@ def check_cache_bust(sc: Scope) -> list[Finding]:
         for a, b in pairwise(reqs):
             if a.attrs["orca.prefix.fingerprint"] == b.attrs["orca.prefix.fingerprint"]:
                 continue
-            where = ""
-            body_a = sc.body(a.request_body) if sc.body and a.request_body else None
-            body_b = sc.body(b.request_body) if sc.body and b.request_body else None
-            if body_a is not None and body_b is not None:
-                off = first_difference(body_a, body_b)
-                prefix = as_int(a.attrs.get("orca.prefix.bytes"))
-                if off is None or (prefix and off >= prefix):
-                    continue  # same bytes, or the old prefix survived intact: it grew
-                where = f"; first differing byte at offset {off}"
+            busted, off = _bust_offset(sc, a, b)
+            if not busted:
+                continue
+            where = "" if off is None else f"; first differing byte at offset {off}"
             out.append(
                 Finding(
                     f"prefix fingerprint changed between {_sid(a)} and {_sid(b)} "
@@ -306,7 +341,7 @@ def render_checks(results: Sequence[CheckResult], max_listed: int = MAX_LISTED) 
         if not r.passed:
             for f in r.findings[:max_listed]:
                 ids = " ".join(short_id(i) for i in f.span_ids)
-                tr = f" trace {short_id(f.trace_id)}" if f.trace_id else ""
+                tr = f" trace {short_trace(f.trace_id)}" if f.trace_id else ""
                 out.append(f"{'':{width + 5}}{ids}{tr}: {f.message}")
             if len(r.findings) > max_listed:
                 out.append(f"{'':{width + 5}}… {len(r.findings) - max_listed} more")

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from orca.query._format import fmt_duration, short_id
+from orca.query._format import fmt_duration, short_trace
 from orca.query._labels import label
 from orca.query._skeleton import iso_ns
 from orca.store import LinkRow, LogRow, SpanRow
@@ -139,10 +139,10 @@ def render_span(
         for ln in links:
             if ln.span_id == s.span_id:
                 out.append(
-                    f"  → {ln.to_span_id} (trace {short_id(ln.to_trace_id)}) {ln.reason or ''}"
+                    f"  → {ln.to_span_id} (trace {short_trace(ln.to_trace_id)}) {ln.reason or ''}"
                 )
             else:
-                out.append(f"  ← {ln.span_id} (trace {short_id(ln.trace_id)}) {ln.reason or ''}")
+                out.append(f"  ← {ln.span_id} (trace {short_trace(ln.trace_id)}) {ln.reason or ''}")
     if logs:
         out.append("logs:")
         for lg in logs:

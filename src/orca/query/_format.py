@@ -8,12 +8,20 @@ CLI accepts back (``SHORT_ID`` hex digits).
 from typing import Final
 
 SHORT_ID: Final = 8
+# Trace ids start with 12 hex digits of milliseconds (time-ordered for the store), so
+# traces of one run share a long prefix: a trace's short form keeps 4 random digits too.
+SHORT_TRACE_ID: Final = 16
 Scalar = str | int | float | bool
 
 
 def short_id(full: str | None) -> str:
     """The first ``SHORT_ID`` hex digits of an id: enough to resolve it again."""
     return (full or "")[:SHORT_ID]
+
+
+def short_trace(full: str | None) -> str:
+    """The first ``SHORT_TRACE_ID`` hex digits of a trace id."""
+    return (full or "")[:SHORT_TRACE_ID]
 
 
 def fmt_duration(ns: int | None) -> str:

@@ -22,6 +22,7 @@ from orca.query._format import (
     fmt_count,
     fmt_duration,
     short_id,
+    short_trace,
 )
 from orca.query._labels import Part, label
 from orca.store import SpanRow, TraceRows, TraceSummary
@@ -82,7 +83,7 @@ def header_parts(s: TraceSummary, last_seen_ns: int | None = None) -> list[Part]
     status_style = "ok" if s.status == "ok" else ("warn" if s.status == "unfinished" else "error")
     parts: list[Part] = [
         ("trace", "name"),
-        (short_id(s.trace_id), "id"),
+        (short_trace(s.trace_id), "id"),
         (s.root_name, ""),
         (s.status, status_style),
         (iso_ns(s.start_ns), "dim"),
