@@ -1,0 +1,385 @@
+"""The ledger: durable, hash-chained, signed appends with group commit.
+
+``append`` returns only after the caller's entry is fsync'd. Concurrent
+callers queue their actions; whoever finds no commit in progress becomes the
+committer for everything queued, writes it as one batch (entries, one
+Ed25519 signature over the last entry's hash, sometimes a checkpoint) with
+one ``write`` and one ``fsync``, and wakes everyone the batch covered. While
+it waits on the disk, the next batch gathers, so throughput grows with the
+number of appenders while each caller still waits only for its own entry.
+
+One process appends to a ledger at a time (an ``flock`` on ``ledger/lock``);
+any number may read it.
+"""
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from orca._home import resolve_home
+from orca.journal import AppendFile, DurableWriteError
+from orca.ledger import merkle
+from orca.ledger._errors import ActionError, LedgerError, LedgerLockedError
+from orca.ledger._forget import erase_in_place
+from orca.ledger._format import (
+    Action,
+    BatchSig,
+    Checkpoint,
+    Entry,
+    batch_message,
+    checkpoint_message,
+    encode_ckpt,
+    encode_entry,
+    encode_sig,
+    sha256_hex,
+)
+from orca.ledger._keys import Signer, TrustedKeys, keys_dir, load_or_create_signer, rotate
+from orca.ledger._read import CHECKPOINT_FILE, LEDGER_DIR, LEDGER_FILE, read_entries
+from orca.ledger._recover import check_head, repair_checkpoint_log, scan, truncate_tail
+from orca.ledger._sinks import LedgerSink, SinkRunner, SinkStats
+
+DEFAULT_CHECKPOINT_EVERY = 1024
+_ACTION_FIELDS = frozenset(Action.__dataclass_fields__)
+
+
+def _coerce(action: Action | Mapping[str, Any]) -> Action:
+    if isinstance(action, Action):
+        return action
+    if not isinstance(action, Mapping):
+        raise ActionError(f"an action is an orca.ledger.Action or a mapping, not {type(action)}")
+    unknown = set(action) - _ACTION_FIELDS
+    if unknown or "kind" not in action:
+        raise ActionError(
+            f"action fields must include 'kind' and be among {sorted(_ACTION_FIELDS)}; "
+            f"got unknown {sorted(unknown)}"
+        )
+    return Action(**action)
+
+
+class _Pending:
+    __slots__ = ("action", "done", "entry", "error", "payload", "ph")
+
+    def __init__(self, action: Action, payload: bytes, ph: str) -> None:
+        self.action = action
+        self.payload = payload
+        self.ph = ph
+        self.done = False
+        self.entry: Entry | None = None
+        self.error: BaseException | None = None
+
+
+class Ledger:
+    """An open ledger. Use :meth:`open`; close it (or use ``with``) to write a final checkpoint."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.dir = directory
+        self.path = directory / LEDGER_FILE
+        self.checkpoint_path = directory / CHECKPOINT_FILE
+        self.checkpoint_every = checkpoint_every
+        self._clock = clock
+        directory.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            raise LedgerLockedError(
+                f"the ledger at {directory} is open for appending in another process; "
+                "one writer at a time (readers such as `orca verify` need no lock)"
+            ) from None
+        try:
+            self._signer: Signer = load_or_create_signer(directory)
+            head = scan(self.path)
+            check_head(self.path, head, TrustedKeys.from_dir(keys_dir(directory)))
+            truncate_tail(self.path, head)
+            repair_checkpoint_log(self.checkpoint_path, head)
+            self._file = AppendFile(self.path, durable=True)
+            self._ckpt_file = AppendFile(self.checkpoint_path, durable=True)
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
+        self.recovered_bytes = head.truncated_bytes
+        self._next_id = head.last_id + 1
+        self._head = head.last_hash
+        self._last_ts = head.last_ts
+        self._acc = head.acc
+        self._ckpt_size = head.last_ckpt_size
+        self._size = head.size_bytes
+        self._cond = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._writing = False
+        self._closed = False
+        self._broken: BaseException | None = None
+        self._sinks: list[SinkRunner] = []
+        self.batches = 0
+        self.checkpoint_errors = 0
+
+    @classmethod
+    def open(
+        cls,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> "Ledger":
+        """Open (creating if needed) the ledger of ``home`` (default ``$ORCA_HOME``/``./.orca``).
+
+        Recovery happens here: a torn or unsigned tail is truncated, the
+        checkpoint log repaired, and a head that does not verify refused.
+        """
+        return cls(resolve_home(home) / LEDGER_DIR, checkpoint_every=checkpoint_every, clock=clock)
+
+    # -- facts ---------------------------------------------------------------------------------
+
+    @property
+    def last_id(self) -> int:
+        """The id of the last durable entry (0 when empty)."""
+        return self._next_id - 1
+
+    @property
+    def head_hash(self) -> str:
+        return self._head
+
+    @property
+    def key_id(self) -> str:
+        return self._signer.key_id
+
+    # -- appending -------------------------------------------------------------------------------
+
+    def append(self, action: Action | Mapping[str, Any]) -> Entry:
+        """Record ``action``; return its entry once it is fsync'd and signed.
+
+        Raises :class:`ActionError` (nothing written) for a bad action and
+        :class:`orca.journal.DurableWriteError` when the disk refused the batch.
+        """
+        act = _coerce(action)
+        act.check()
+        payload = act.payload_bytes()
+        pending = _Pending(act, payload, sha256_hex(payload))
+        with self._cond:
+            self._check_usable()
+            self._queue.append(pending)
+            while not pending.done:
+                if self._writing:
+                    self._cond.wait()
+                    continue
+                self._writing = True
+                batch, self._queue = self._queue, []
+                self._cond.release()
+                try:
+                    self._commit(batch)
+                finally:
+                    self._cond.acquire()
+                    self._writing = False
+                    self._cond.notify_all()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.entry is not None
+        return pending.entry
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        """Write one batch. Never raises: errors are handed to each caller in the batch."""
+        try:
+            if self._broken is not None:
+                raise self._broken
+            ts = max(self._clock(), self._last_ts)
+            lines: list[bytes] = []
+            made: list[tuple[int, str, str, int]] = []  # id, prev, hash, offset
+            prev = self._head
+            next_id = self._next_id
+            offset = self._size
+            acc = self._acc.copy()
+            for p in batch:
+                line, h = encode_entry(next_id, ts, p.action, prev, p.payload, p.ph)
+                lines.append(line)
+                acc.push(merkle.leaf_hash(bytes.fromhex(h)))
+                made.append((next_id, prev, h, offset))
+                offset += len(line)
+                prev = h
+                next_id += 1
+            upto = next_id - 1
+            kid = self._signer.key_id
+            sig = BatchSig(upto, prev, kid, self._signer.sign(batch_message(upto, prev)))
+            lines.append(encode_sig(sig) + b"\n")
+            ckpt = None
+            if acc.size - self._ckpt_size >= self.checkpoint_every:
+                ckpt = self._make_checkpoint(acc, ts)
+                lines.append(encode_ckpt(ckpt) + b"\n")
+            self._write(lines)
+        except BaseException as exc:
+            for p in batch:
+                p.error = exc
+                p.done = True
+            return
+        self._next_id, self._head, self._last_ts, self._acc = next_id, prev, ts, acc
+        self.batches += 1
+        for p, (eid, eprev, h, off) in zip(batch, made, strict=True):
+            a = p.action
+            p.entry = Entry(
+                eid, ts, a.kind, a.run, a.trace, a.span, a.actor, eprev, p.ph, h,
+                a.args, a.result, a.meta, False, sig.sig, sig.key, off,
+            )  # fmt: skip
+            p.done = True
+        with self._cond:
+            self._cond.notify_all()  # callers return now; sinks and the checkpoint log follow
+        signed = [p.entry for p in batch if p.entry is not None]
+        for runner in self._sinks:
+            runner.offer(signed)
+        if ckpt is not None:
+            self._log_checkpoint(ckpt)
+
+    def _write(self, lines: list[bytes]) -> None:
+        """One write + one fsync; on failure put the file back as it was (or stop appending)."""
+        before = self._size
+        try:
+            self._file.append_many(lines)
+        except DurableWriteError as exc:
+            try:
+                os.ftruncate(self._file.fd, before)
+                os.fsync(self._file.fd)
+            except OSError:
+                self._broken = exc  # the file may hold a partial batch: reopen to recover
+            raise
+        self._size = before + sum(map(len, lines))
+
+    def _make_checkpoint(self, acc: merkle.Accumulator, ts: int) -> Checkpoint:
+        root = acc.root().hex()
+        kid = self._signer.key_id
+        return Checkpoint(
+            acc.size, root, ts, kid, self._signer.sign(checkpoint_message(acc.size, root, ts, kid))
+        )
+
+    def _log_checkpoint(self, ckpt: Checkpoint) -> None:
+        """Copy a durable checkpoint to the checkpoint log; a failure is repaired on open."""
+        try:
+            self._ckpt_file.append(encode_ckpt(ckpt) + b"\n")
+        except DurableWriteError:
+            self.checkpoint_errors += 1
+        self._ckpt_size = ckpt.size
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise LedgerError(f"the ledger at {self.dir} is closed")
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold off committers while the caller works on the files."""
+        with self._cond:
+            self._check_usable()
+            while self._writing:
+                self._cond.wait()
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+    # -- checkpoints, keys, erasure -------------------------------------------------------------
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Write a signed checkpoint of the current tree now (None if nothing new to cover)."""
+        with self._exclusive():
+            return self._checkpoint_now()
+
+    def _checkpoint_now(self) -> Checkpoint | None:
+        if self._acc.size == 0 or self._acc.size == self._ckpt_size:
+            return None
+        ckpt = self._make_checkpoint(self._acc, max(self._clock(), self._last_ts))
+        self._write([encode_ckpt(ckpt) + b"\n"])
+        self._log_checkpoint(ckpt)
+        return ckpt
+
+    def rotate_key(self) -> str:
+        """Sign from now on with a new key; old public keys stay trusted. Returns the new id."""
+        with self._exclusive():
+            self._signer = rotate(self.dir)
+            return self._signer.key_id
+
+    def forget(self, entry_id: int) -> bool:
+        """Erase one entry's payload (GDPR); its header and commitment stay, the chain verifies.
+
+        Returns False when it was already erased. Byte offsets do not move, so
+        tailing readers are unaffected.
+        """
+        with self._exclusive():
+            if not 0 < entry_id < self._next_id:
+                raise LedgerError(f"no entry {entry_id} in the ledger (last is {self.last_id})")
+            return erase_in_place(self.path, entry_id)
+
+    # -- sinks -----------------------------------------------------------------------------------
+
+    def register_sink(self, sink: LedgerSink, name: str | None = None) -> None:
+        """Tell ``sink`` about every durable entry, in order, from its saved cursor on.
+
+        ``name`` (default: ``sink.name`` or its class name) keys the cursor file,
+        so the same name after a restart resumes where it stopped.
+        """
+        label = name or getattr(sink, "name", None) or type(sink).__name__
+        if not isinstance(label, str) or not label.replace("-", "").replace("_", "").isalnum():
+            raise LedgerError(f"sink name {label!r} must be letters, digits, '-' and '_'")
+        if any(r.name == label for r in self._sinks):
+            raise LedgerError(f"a sink named {label!r} is already registered")
+        with self._cond:
+            self._check_usable()
+            self._sinks.append(
+                SinkRunner(label, sink, self.path, self.dir / "sinks", lambda: self.last_id)
+            )
+
+    def sink_stats(self) -> list[SinkStats]:
+        return [r.stats() for r in self._sinks]
+
+    def wait_for_sinks(self, timeout: float | None = None) -> bool:
+        """Block until every sink has seen every durable entry (True) or ``timeout`` passes."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for runner in self._sinks:
+            while not runner.idle():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                runner.wait_idle(0.05 if left is None else min(left, 0.05))
+        return True
+
+    # -- reading and closing -----------------------------------------------------------------------
+
+    def entries(self, from_offset: int = 0) -> list[Entry]:
+        """Every signed entry from ``from_offset`` (see :func:`read_entries`)."""
+        return read_entries(self.path, from_offset).entries
+
+    def close(self, *, sink_timeout: float = 5.0) -> None:
+        """Write a final checkpoint, stop sinks (up to ``sink_timeout`` each), unlock."""
+        with self._cond:
+            if self._closed:
+                return
+        try:
+            with self._exclusive():
+                if self._broken is None:
+                    try:
+                        self._checkpoint_now()
+                    except DurableWriteError:
+                        self.checkpoint_errors += 1
+                self._closed = True
+        finally:
+            for runner in self._sinks:
+                runner.stop(sink_timeout)
+            self._file.close()
+            self._ckpt_file.close()
+            os.close(self._lock_fd)
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
