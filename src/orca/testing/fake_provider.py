@@ -15,6 +15,7 @@ minimum), so a changed prefix shows up as a cache miss.
 """
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -89,7 +90,7 @@ class FakeProvider:
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> "FakeProvider":
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.provider = self  # type: ignore[attr-defined]  # read by the handler
         self._server = server
@@ -180,6 +181,16 @@ def _common_prefix(a: bytes, b: bytes) -> int:
         else:
             hi = mid - 1
     return lo
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-response is normal here (a test closing a stream)."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
