@@ -5,7 +5,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-
 PROGRAM = textwrap.dedent(
     """
     import os, signal, sys
