@@ -171,7 +171,8 @@ def main() -> None:
     ratio = skel_s / floor
     print(f"bare SELECT of the {n_rows:,}-span trace: {floor * 1000:.1f} ms (floor)")
     print(
-        f"skeleton (get_trace + skeleton + render): {skel_s * 1000:.1f} ms = {ratio:.2f}× floor (target ≤ 3×)"
+        f"skeleton (get_trace + skeleton + render): {skel_s * 1000:.1f} ms"
+        f" = {ratio:.2f}× floor (target ≤ 3×)"
     )
     print(
         f"stats over {total:,} spans: {stats_s:.2f} s library, {cli_s:.2f} s via CLI (target ≤ 2 s)"
