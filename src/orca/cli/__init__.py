@@ -6,12 +6,15 @@ from orca._version import __version__
 from orca.cli._check import check
 from orca.cli._collect import collect
 from orca.cli._journal import journal
+from orca.cli._ledger import ledger
 from orca.cli._prune import pin, prune
+from orca.cli._replay import replay
 from orca.cli._run import run
 from orca.cli._span import diff, span
 from orca.cli._stats import search, stats_cmd
 from orca.cli._status import status
 from orca.cli._traces import trace, traces
+from orca.cli._verify import verify
 from orca.errors import OrcaError
 
 
@@ -22,6 +25,8 @@ def cli() -> None:
 
 
 cli.add_command(journal)
+for _ledger_command in (ledger, verify, replay):
+    cli.add_command(_ledger_command)
 for _store_command in (collect, status, prune, pin):
     cli.add_command(_store_command)
 for _query_command in (traces, trace, span, diff, check, stats_cmd, search, run):

@@ -1,0 +1,106 @@
+"""``orca replay``: read the ledger directly (no collector) as a filtered, deterministic listing."""
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orca.cli._common import existing_home, home_option, json_option, print_json
+from orca.ledger import Entry, inspect_line, parse_since, read_entries, select, to_trace
+
+
+@click.group("replay")
+def replay() -> None:
+    """Replay governed actions from the ledger: inspect them or export them trace-shaped."""
+
+
+def _filters(f: Any) -> Any:
+    for opt in reversed(
+        [
+            click.option("--run", "run", default=None, help="Only this run."),
+            click.option(
+                "--from",
+                "from_id",
+                type=click.IntRange(min=1),
+                default=None,
+                help="First entry id (included).",
+            ),
+            click.option(
+                "--to",
+                "to_id",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Last entry id (excluded: [from, to)).",
+            ),
+            click.option(
+                "--since",
+                default=None,
+                help="Only entries at or after this time (Unix ns or ISO-8601).",
+            ),
+            click.option(
+                "--max",
+                "max_n",
+                type=click.IntRange(min=0),
+                default=None,
+                help="At most N entries.",
+            ),
+        ]
+    ):
+        f = opt(f)
+    return f
+
+
+def _select(
+    home: Path | None,
+    run: str | None,
+    from_id: int | None,
+    to_id: int | None,
+    since: str | None,
+    max_n: int | None,
+) -> list[Entry]:
+    entries = read_entries(existing_home(home)).entries
+    return select(
+        entries,
+        run=run,
+        from_id=from_id,
+        to_id=to_id,
+        since=None if since is None else parse_since(since),
+        max_entries=max_n,
+    )
+
+
+@replay.command("inspect")
+@_filters
+@home_option
+@json_option
+def inspect(
+    run: str | None,
+    from_id: int | None,
+    to_id: int | None,
+    since: str | None,
+    max_n: int | None,
+    home: Path | None,
+    as_json: bool,
+) -> None:
+    """One line per entry, in id order."""
+    entries = _select(home, run, from_id, to_id, since, max_n)
+    if as_json:
+        print_json([e.to_dict() for e in entries])
+        return
+    for e in entries:
+        click.echo(inspect_line(e))
+
+
+@replay.command("to-trace")
+@_filters
+@home_option
+def to_trace_cmd(
+    run: str | None,
+    from_id: int | None,
+    to_id: int | None,
+    since: str | None,
+    max_n: int | None,
+    home: Path | None,
+) -> None:
+    """The selected entries grouped by trace, as JSON (byte-identical for the same ledger)."""
+    print_json(to_trace(_select(home, run, from_id, to_id, since, max_n)))
