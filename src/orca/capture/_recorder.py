@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Final
+from typing import Final, Literal
 
 from orca._home import resolve_home
 from orca.capture._ids import IdGenerator
@@ -57,11 +57,15 @@ class Recorder:
         rotate_bytes: int = DEFAULT_ROTATE_BYTES,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
         heartbeat_s: float | None = DEFAULT_HEARTBEAT_S,
+        collector: Literal["auto"] | None = None,
     ) -> "Recorder":
         """Record into ``home``'s journal (``home`` → ``$ORCA_HOME`` → ``./.orca``).
 
         ``enabled=False`` (or ``ORCA_DISABLED=1``) opens nothing: every span is
         a shared no-op, so instrumented code runs unchanged and nearly free.
+        ``collector="auto"`` starts a detached ``orca collect`` for ``home`` when
+        none holds its lock, so a plain script gets a queryable store;
+        ``collector=None`` never starts one.
         """
         if enabled is None:
             enabled = os.environ.get(DISABLE_ENV, "") in ("", "0", "false", "no")
@@ -76,6 +80,10 @@ class Recorder:
             scrub=scrub_secrets,
             clock=clock,
         )
+        if collector == "auto":
+            from orca.capture._supervise import ensure_collector
+
+            ensure_collector(path)
         return cls(sink, home=path, enabled=True, clock=clock, ids=ids)
 
     def logger(self, component: str) -> Logger:

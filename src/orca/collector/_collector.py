@@ -35,7 +35,7 @@ from orca.store import (
 )
 
 DEFAULT_JOURNAL_RETENTION: Final = timedelta(days=1)
-TORN_REASON: Final = "torn last line: its writer died before finishing it"
+TORN_REASON: Final = "torn last line (its writer died before finishing it)"
 
 
 @dataclass(frozen=True)
@@ -120,6 +120,7 @@ class Collector:
                 applied.quarantined,
             )
             self._offsets.update(batch.offsets)
+            self._offsets.update(batch.resets)
         out.drained = all(s.drained for s in self.journal.segments.values())
         self._check_writers(out, time.time_ns() if now_ns is None else now_ns)
         self._chores(out, time.time_ns() if now_ns is None else now_ns)

@@ -69,13 +69,13 @@ class JournalSource:
                 batch.quarantined.append(
                     Quarantine(
                         key,
-                        seg.size,
+                        committed,
                         0,
                         f"segment truncated from {committed} to {seg.size} bytes after ingest",
                         b"",
                     )
                 )
-                batch.offsets[key] = seg.offset = seg.size
+                batch.offsets[key] = batch.resets[key] = seg.offset = seg.size
                 seg.pending, seg.drained = 0, True
                 continue
             if seg.size == committed:

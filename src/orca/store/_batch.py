@@ -41,6 +41,9 @@ class Batch:
     items: list[Item] = field(default_factory=list)
     quarantined: list[Quarantine] = field(default_factory=list)
     offsets: dict[str, int] = field(default_factory=dict)
+    # Sources whose file shrank under the collector: their offset moves back to this
+    # value (every other offset only moves forward).
+    resets: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.items) + len(self.quarantined)

@@ -316,10 +316,11 @@ def apply_batch(conn: sqlite3.Connection, batch: Batch) -> ApplyResult:
     quarantined = _quarantine(conn, batch, sources)
     for name, offset in batch.offsets.items():
         sid, committed, _ = sources[name]
+        new = batch.resets.get(name, max(offset, committed))
         conn.execute(
             "UPDATE sources SET offset = ?, records = records + ?, quarantined = quarantined + ?"
             " WHERE id = ?",
-            (max(offset, committed), counts.get(name, 0), quarantined.get(name, 0), sid),
+            (new, counts.get(name, 0), quarantined.get(name, 0), sid),
         )
     applied = sum(counts.values())
     return ApplyResult(applied, skipped, sum(quarantined.values()), chg)
