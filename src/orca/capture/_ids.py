@@ -22,6 +22,12 @@ class IdGenerator:
         self._seeded = seed is not None
         self._rng = random.Random(seed if seed is not None else os.urandom(16))
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
+        bits = self._rng.getrandbits
+
+        def span_id() -> str:
+            return (bits(64) or 1).to_bytes(8, "big").hex()
+
+        self.span_id: Callable[[], str] = span_id  # a closure: one call less per span
         if not self._seeded:
             ref = weakref.ref(self)
             os.register_at_fork(after_in_child=lambda: _reseed(ref))
@@ -29,9 +35,6 @@ class IdGenerator:
     def trace_id(self) -> str:
         # 48 bits of milliseconds, 80 random bits; the low bit is forced so the id is never zero.
         return f"{self._clock_ms() & 0xFFFFFFFFFFFF:012x}{self._rng.getrandbits(80) | 1:020x}"
-
-    def span_id(self) -> str:
-        return (self._rng.getrandbits(64) or 1).to_bytes(8, "big").hex()
 
     def reseed(self) -> None:
         self._rng.seed(os.urandom(16))
