@@ -153,13 +153,10 @@ def turn_two(log: orca.Logger, client: OpenAI) -> None:
             {"role": "user", "content": "It arrived broken. I want a refund for A-17."},
         ]
         with turn.child("step", attrs={"gen_ai.request.model": MODEL}) as step:
+            # Warm the provider's prompt cache with exactly the request about to be sent...
             with request_context(parent=step, conversation_id="alice", cache_send="warm"):
-                client.chat.completions.create(
-                    model=MODEL,
-                    messages=messages[:1],
-                    tools=tool_defs(),  # type: ignore[arg-type]
-                    max_tokens=1,
-                )
+                client.chat.completions.create(model=MODEL, messages=messages, tools=tool_defs())  # type: ignore[arg-type]
+            # ...but the real send re-serialises a tool schema (the bug): the cache misses.
             assemble(step, messages, tool_defs(reordered=True))
             with request_context(parent=step, conversation_id="alice"):
                 resp = client.chat.completions.create(
