@@ -3,6 +3,8 @@
     OrcaError                      base of everything ORCA raises on purpose
     ├── RecordError                a line or dict that is not a valid record   (orca.records)
     ├── JournalError               journal trouble (only the durable side raises) (orca.journal)
+    ├── PriceTableError            a prices.toml/.json that is not a price table (orca.integrations)
+    ├── InstrumentError            a client instrument() cannot wrap   (orca.integrations.openai)
     │   └── DurableWriteError      an fsync'd append did not reach the disk
     └── UsageError                 a request that cannot be met (unknown id, missing home)
         └── QueryError             a query that cannot be answered as asked   (orca.query)
