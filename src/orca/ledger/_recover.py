@@ -84,6 +84,8 @@ def scan(path: Path) -> Head:
                         head.size_bytes = line.end
                 elif bad is None:
                     header, h, _ = split_entry(data)
+                    if sha256_hex(header) != h:
+                        raise FormatError("entry bytes do not match its hash")
                     d = orjson.loads(header + b"}")
                     prev_id, prev_h = (
                         (pending[-1][0], pending[-1][1])

@@ -1,0 +1,165 @@
+"""Ledger throughput: durable appends with 1, 8 and 64 appenders, and verification rate.
+
+Baseline, measured in the same run on the same disk: a single thread doing
+``os.write`` + ``os.fsync`` per entry-sized line (the floor a ledger without
+group commit cannot beat). Targets (issue 6): 64 appenders reach at least
+20x the floor; ``orca verify`` checks at least 50,000 entries/s, signatures
+included, on a ledger written by 8 concurrent appenders.
+
+    python bench/ledger.py                      # default sizes
+    python bench/ledger.py --entries 1000000    # the issue's verify size (takes minutes)
+
+Ends with one line of JSON holding every figure and ratio.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import orjson
+
+from orca.ledger import Ledger, verify
+
+LINE = b"x" * 420 + b"\n"  # about one entry line with a small payload
+
+
+def floor(directory: Path, seconds: float) -> float:
+    """Entries/s for os.write + os.fsync per entry, one thread."""
+    path = directory / "floor.ndjson"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    n = 0
+    start = time.perf_counter()
+    try:
+        while time.perf_counter() - start < seconds:
+            os.write(fd, LINE)
+            os.fsync(fd)
+            n += 1
+    finally:
+        os.close(fd)
+    return n / (time.perf_counter() - start)
+
+
+def appenders(home: Path, threads: int, seconds: float) -> tuple[float, float]:
+    """Entries/s and mean batch size with ``threads`` appenders for about ``seconds``."""
+    led = Ledger.open(home)
+    stop = time.perf_counter() + seconds
+    counts = [0] * threads
+
+    def work(i: int) -> None:
+        n = 0
+        while time.perf_counter() < stop:
+            led.append(
+                {
+                    "kind": "task.completed",
+                    "actor": f"agent-{i}",
+                    "run": "bench-run",
+                    "trace": "0af7651916cd43dd8448eb211c80319c",
+                    "args": {"task": n, "worker": i},
+                    "result": {"ok": True},
+                }
+            )
+            n += 1
+        counts[i] = n
+
+    batches_before = led.batches
+    start = time.perf_counter()
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    elapsed = time.perf_counter() - start
+    batches = led.batches - batches_before
+    led.close()
+    total = sum(counts)
+    return total / elapsed, total / max(batches, 1)
+
+
+def fill(home: Path, entries: int, threads: int) -> float:
+    """Write ``entries`` with ``threads`` appenders; returns seconds taken."""
+    led = Ledger.open(home)
+    per = entries // threads
+    extra = entries - per * threads
+
+    def work(i: int) -> None:
+        for n in range(per + (1 if i < extra else 0)):
+            led.append(
+                {
+                    "kind": "task.completed",
+                    "actor": f"agent-{i}",
+                    "run": f"run-{n % 50}",
+                    "args": {"task": n},
+                    "result": {"ok": True},
+                }
+            )
+
+    start = time.perf_counter()
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    led.close()
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=4.0, help="duration of each append phase")
+    ap.add_argument(
+        "--entries", type=int, default=300_000, help="ledger size for the verify phase"
+    )
+    ap.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="orca-bench-ledger-", dir=args.dir) as d:
+        root = Path(d)
+        fl = floor(root, args.seconds)
+        print(f"floor (os.write+os.fsync per entry, 1 thread): {fl:10.0f} entries/s")
+        results: dict[str, object] = {"floor_per_s": round(fl)}
+        for threads in (1, 8, 64):
+            rate, batch = appenders(root / f"h{threads}", threads, args.seconds)
+            ratio = rate / fl
+            print(
+                f"ledger.append, {threads:2d} appenders:               {rate:10.0f} entries/s"
+                f"  ({ratio:5.1f}x floor, mean batch {batch:.1f})"
+            )
+            results[f"append_{threads}_per_s"] = round(rate)
+            results[f"append_{threads}_x_floor"] = round(ratio, 2)
+            results[f"append_{threads}_mean_batch"] = round(batch, 1)
+        home = root / "verify"
+        took = fill(home, args.entries, 8)
+        print(f"wrote {args.entries} entries with 8 appenders in {took:.1f}s")
+        start = time.perf_counter()
+        report = verify(home)
+        vt = time.perf_counter() - start
+        if not report.ok:
+            print("verify FAILED:", [p.line() for p in report.problems[:5]], file=sys.stderr)
+            return 1
+        vrate = report.entries / vt
+        print(
+            f"verify: {report.entries} entries, {report.signatures} signatures in {vt:.2f}s"
+            f" = {vrate:10.0f} entries/s (target 50000)"
+        )
+        results.update(
+            {
+                "verify_entries": report.entries,
+                "verify_signatures": report.signatures,
+                "verify_seconds": round(vt, 2),
+                "verify_per_s": round(vrate),
+                "fill_seconds": round(took, 1),
+                "target_64_x_floor": 20,
+                "target_verify_per_s": 50_000,
+                "meets_64x": results["append_64_x_floor"] >= 20,  # type: ignore[operator]
+                "meets_verify": vrate >= 50_000,
+            }
+        )
+    print(orjson.dumps(results).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
