@@ -1,6 +1,7 @@
 """``orca prune`` and ``orca pin``: retention of the store, and the traces exempt from it."""
 
 import re
+import sys
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ def parse_age(text: str) -> timedelta | None:
         return None
     m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhdw])", text.strip().lower())
     if m is None:
-        raise click.BadParameter(f"{text!r} is not an age like 30d, 12h, 90m or none")
+        fail(f"--max-age: {text!r} is not an age like 30d, 12h, 90m or none")
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
 
 
@@ -31,7 +32,7 @@ def parse_size(text: str) -> int | None:
         return None
     m = re.fullmatch(r"(\d+)\s*([kmgt]?)i?b?", text.strip().lower())
     if m is None:
-        raise click.BadParameter(f"{text!r} is not a size like 2G, 500M or none")
+        fail(f"--max-body-bytes: {text!r} is not a size like 2G, 500M or none")
     return int(m.group(1)) * _SIZES[m.group(2)]
 
 
@@ -62,7 +63,7 @@ def prune(
         else parse_size(max_body_bytes),
     )
     with open_store(root) as store:
-        if as_json:
+        if as_json or not sys.stdout.isatty():
             result = store.prune(policy)
         else:
             with Progress(transient=True) as bar:

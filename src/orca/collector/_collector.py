@@ -35,6 +35,7 @@ from orca.store import (
 )
 
 DEFAULT_JOURNAL_RETENTION: Final = timedelta(days=1)
+SEARCH_SLICE: Final = 20_000  # rows per table the search index catches up per round
 TORN_REASON: Final = "torn last line (its writer died before finishing it)"
 
 
@@ -100,6 +101,7 @@ class Collector:
         now = time.monotonic()
         self._last = {"prune": now, "search": now, "gc": 0.0}
         self._stop = False
+        self._search_behind = False
         self._host = hostname()
 
     # -- one round -------------------------------------------------------------
@@ -191,8 +193,10 @@ class Collector:
 
     def _chores(self, out: StepResult, now_ns: int) -> None:
         cfg = self.config
-        if self._due("search", cfg.search_every_s):
-            out.indexed = self.store.catch_up_search()
+        if self._search_behind or self._due("search", cfg.search_every_s):
+            # Bounded slices, one per round, so indexing never stalls ingest for long.
+            out.indexed = self.store.catch_up_search(SEARCH_SLICE)
+            self._search_behind = out.indexed >= SEARCH_SLICE
         if cfg.retention is not None and self._due("prune", cfg.prune_every_s):
             out.pruned = self.store.prune(cfg.retention, now_ns=now_ns)
         if cfg.journal_retention is not None and self._due("gc", cfg.journal_gc_every_s):

@@ -2,18 +2,27 @@
 
 A body (a prompt, a verbatim provider request) is often repeated verbatim
 across spans (a system prompt, a retried request), so it is stored once and
-referenced by hash. Small bodies are stored raw: zstd's frame overhead and
-call cost do not pay below a few hundred bytes.
+referenced by hash. Prompts of one conversation also *grow*: each shares most
+of its bytes with the previous one. So a new body may be compressed with an
+earlier body of the same conversation (or trace) as its zstd dictionary
+(``zstd-ref``): the previous prompt, so only what was added costs bytes.
+Chains are at most ``MAX_DEPTH`` long, so reading a body costs at most that
+many small decompressions. Small bodies are stored raw: zstd does not pay
+below a few hundred bytes.
 """
 
 import base64
 import hashlib
+import sqlite3
+from collections import OrderedDict
 from typing import Any, Final
 
 import zstandard
 
 COMPRESS_ABOVE: Final = 256
 ZSTD_LEVEL: Final = 3
+REF_GAIN: Final = 0.7  # use a reference only when it beats plain zstd by this factor
+MAX_DEPTH: Final = 16  # longest chain of references; then a full body starts a new one
 
 _compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
 _decompressor = zstandard.ZstdDecompressor()
@@ -45,7 +54,67 @@ def encode(data: bytes) -> tuple[str, bytes]:
     return "raw", data
 
 
-def decode(enc: str, stored: bytes) -> bytes:
+def _dict(base: bytes) -> zstandard.ZstdCompressionDict:
+    return zstandard.ZstdCompressionDict(base, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+
+
+def encode_ref(data: bytes, base: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=_dict(base)).compress(data)
+
+
+def decode(enc: str, stored: bytes, base: bytes | None = None) -> bytes:
     if enc == "zstd":
         return _decompressor.decompress(stored)
+    if enc == "zstd-ref":
+        if base is None:
+            raise ValueError("a zstd-ref body needs its base")
+        return zstandard.ZstdDecompressor(dict_data=_dict(base)).decompress(stored)
     return bytes(stored)
+
+
+def load(conn: sqlite3.Connection, where: str, key: object) -> bytes | None:
+    """A body's original bytes by ``sha256`` or ``id`` (``where``), resolving its bases."""
+    row = conn.execute(f"SELECT enc, data, base FROM bodies WHERE {where} = ?", (key,)).fetchone()
+    chain = []
+    while row is not None:
+        chain.append(row)
+        if row[0] != "zstd-ref":
+            break
+        if len(chain) > MAX_DEPTH + 1:
+            raise ValueError(f"body chain longer than {MAX_DEPTH} at {key!r}")
+        row = conn.execute("SELECT enc, data, base FROM bodies WHERE id = ?", (row[2],)).fetchone()
+    if row is None:
+        return None  # unknown, or a base was evicted: treat as pruned
+    data = None
+    for enc, stored, _ in reversed(chain):
+        data = decode(enc, stored, data)
+    return data
+
+
+class Bases:
+    """The latest full body per key (a conversation or a trace): the next body's dictionary.
+
+    Lives as long as the store object (the collector's); checked against the
+    table before use, since a prune (maybe from another process) may have
+    removed it.
+    """
+
+    def __init__(self, max_keys: int = 1024) -> None:
+        self._by_key: OrderedDict[str, list[Any]] = OrderedDict()  # key -> [id, data, depth]
+        self.max_keys = max_keys
+
+    def get(self, conn: sqlite3.Connection, key: str) -> list[Any] | None:
+        entry = self._by_key.get(key)
+        if entry is None:
+            return None
+        if conn.execute("SELECT 1 FROM bodies WHERE id = ?", (entry[0],)).fetchone() is None:
+            del self._by_key[key]
+            return None
+        self._by_key.move_to_end(key)
+        return entry
+
+    def put(self, key: str, body_id: int, data: bytes, depth: int) -> None:
+        self._by_key[key] = [body_id, data, depth]
+        self._by_key.move_to_end(key)
+        while len(self._by_key) > self.max_keys:
+            self._by_key.popitem(last=False)

@@ -39,11 +39,19 @@ def _attr_text(attrs: str | None) -> str:
     return " ".join(f"{k} {v}" for k, v in values.items() if isinstance(v, str))
 
 
-def catch_up(conn: sqlite3.Connection) -> int:
-    """Index what was written since the last catch-up (caller holds a write transaction)."""
+def catch_up(conn: sqlite3.Connection, limit: int | None = None) -> int:
+    """Index what was written since the last catch-up (caller holds a write transaction).
+
+    ``limit`` bounds the rows taken from each table in one call, so a collector
+    can interleave catching up with ingest; returns the rows indexed (a result
+    below the bound on every table means the index is current).
+    """
     done = 0
+    bound = -1 if limit is None else limit
     last = _cursor(conn, "fts.logs")
-    rows = conn.execute("SELECT id, msg, attrs FROM logs WHERE id > ? ORDER BY id", (last,))
+    rows = conn.execute(
+        "SELECT id, msg, attrs FROM logs WHERE id > ? ORDER BY id LIMIT ?", (last, bound)
+    )
     batch = [(i, f"{msg} {_attr_text(attrs)}") for i, msg, attrs in rows]
     conn.executemany("INSERT INTO fts_logs (rowid, text) VALUES (?, ?)", batch)
     if batch:
@@ -52,6 +60,14 @@ def catch_up(conn: sqlite3.Connection) -> int:
 
     last = _cursor(conn, "fts.spans")
     top = _cursor(conn, "batch")
+    if limit is not None:
+        # Whole batches only (the cursor is a batch number): stop at the batch where
+        # the limit is reached.
+        row = conn.execute(
+            "SELECT chg FROM spans WHERE chg > ? ORDER BY chg LIMIT 1 OFFSET ?", (last, limit)
+        ).fetchone()
+        if row is not None:
+            top = min(top, row[0])
     rows = conn.execute("SELECT id, name, attrs FROM spans WHERE chg > ? AND chg <= ?", (last, top))
     spans = [(i, f"{name} {_attr_text(attrs)}") for i, name, attrs in rows]
     conn.executemany("DELETE FROM fts_attrs WHERE rowid = ?", [(i,) for i, _ in spans])
@@ -62,12 +78,16 @@ def catch_up(conn: sqlite3.Connection) -> int:
     last = _cursor(conn, "fts.bodies")
     texts = []
     top_body = last
-    for i, enc, data in conn.execute(
-        "SELECT id, enc, data FROM bodies WHERE id > ? ORDER BY id", (last,)
-    ):
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM bodies WHERE id > ? ORDER BY id LIMIT ?", (last, bound)
+        ).fetchall()
+    ]
+    for i in ids:
         top_body = i
         try:
-            texts.append((i, _bodies.decode(enc, data).decode("utf-8")))
+            texts.append((i, (_bodies.load(conn, "id", i) or b"").decode("utf-8")))
         except UnicodeDecodeError:
             continue  # binary bodies are not searchable as text
     conn.executemany("INSERT INTO fts_bodies (rowid, text) VALUES (?, ?)", texts)

@@ -202,11 +202,7 @@ def prune(
             (cutoff,),
         )
     report("collect bodies", 3, stages)
-    freed = conn.execute(
-        "SELECT count(*), coalesce(sum(stored), 0) FROM bodies WHERE " + _UNREFERENCED
-    ).fetchone()
-    out["bodies_collected"] = _delete(conn, "DELETE FROM bodies WHERE " + _UNREFERENCED)
-    out["body_bytes_freed"] = freed[1]
+    out["bodies_collected"], out["body_bytes_freed"] = _collect(conn)
     report("evict bodies", 4, stages)
     if policy.max_total_body_bytes is not None:
         evicted, evicted_bytes = _evict(conn, policy.max_total_body_bytes)
@@ -220,10 +216,30 @@ def prune(
     return PruneResult(**out)
 
 
-_UNREFERENCED: Final = (
-    "sha256 NOT IN (SELECT request_body FROM spans WHERE request_body IS NOT NULL)"
-    " AND sha256 NOT IN (SELECT response_body FROM spans WHERE response_body IS NOT NULL)"
-)
+def _collect(conn: sqlite3.Connection) -> tuple[int, int]:
+    """Delete bodies no span references and no kept body decodes from; (count, bytes)."""
+    referenced = {
+        r[0]
+        for r in conn.execute(
+            "SELECT request_body FROM spans WHERE request_body IS NOT NULL"
+            " UNION SELECT response_body FROM spans WHERE response_body IS NOT NULL"
+        )
+    }
+    needed: set[int] = set()  # bases of kept bodies
+    victims: list[tuple[int]] = []
+    freed = 0
+    # Newest first: a body's dependants (always newer) are decided before it is.
+    for body_id, sha, base, stored in conn.execute(
+        "SELECT id, sha256, base, stored FROM bodies ORDER BY id DESC"
+    ).fetchall():
+        if sha in referenced or body_id in needed:
+            if base is not None:
+                needed.add(base)
+        else:
+            victims.append((body_id,))
+            freed += stored
+    conn.executemany("DELETE FROM bodies WHERE id = ?", victims)
+    return len(victims), freed
 
 
 def _evict(conn: sqlite3.Connection, cap: int) -> tuple[int, int]:
@@ -240,16 +256,36 @@ def _evict(conn: sqlite3.Connection, cap: int) -> tuple[int, int]:
             " (SELECT trace_id FROM traces WHERE pinned = 1)"
         )
     }
-    victims: list[tuple[int]] = []
+    rows = conn.execute("SELECT id, sha256, stored, base FROM bodies ORDER BY id").fetchall()
+    base_of = {body_id: base for body_id, _, _, base in rows if base is not None}
+    size_of = {body_id: stored for body_id, _, stored, _ in rows}
+    dependants: dict[int, list[int]] = {}
+    for body_id, base in base_of.items():
+        dependants.setdefault(base, []).append(body_id)
+    keep: set[int] = set()  # pinned bodies and every base they decode from
+    for body_id, sha, _, _ in rows:
+        while sha in pinned and body_id is not None and body_id not in keep:
+            keep.add(body_id)
+            body_id = base_of.get(body_id)
+    victims: set[int] = set()
     freed = 0
-    for body_id, sha, stored in conn.execute("SELECT id, sha256, stored FROM bodies ORDER BY id"):
+    for body_id, _, _, _ in rows:
         if total - freed <= cap:
             break
-        if sha in pinned:
+        if body_id in keep or body_id in victims:
             continue
-        victims.append((body_id,))
-        freed += stored
-    conn.executemany("DELETE FROM bodies WHERE id = ?", victims)
+        # a body goes with everything that decodes from it (unless that is pinned)
+        todo = [body_id]
+        group: list[int] = []
+        while todo:
+            b = todo.pop()
+            group.append(b)
+            todo.extend(dependants.get(b, []))
+        if any(b in keep for b in group):
+            continue
+        victims.update(group)
+        freed += sum(size_of[b] for b in group)
+    conn.executemany("DELETE FROM bodies WHERE id = ?", [(v,) for v in victims])
     return len(victims), freed
 
 

@@ -112,13 +112,15 @@ MIGRATIONS: Final[list[list[str]]] = [
             sha256 TEXT NOT NULL UNIQUE,        -- of the original bytes
             size INTEGER NOT NULL,              -- original bytes
             stored INTEGER NOT NULL,            -- bytes in data
-            enc TEXT NOT NULL,                  -- 'raw' | 'zstd'
+            enc TEXT NOT NULL,                  -- 'raw' | 'zstd' | 'zstd-ref'
             data BLOB NOT NULL,
+            base INTEGER,                       -- zstd-ref: bodies.id of the dictionary body
             refs INTEGER NOT NULL DEFAULT 1,    -- span records that carried it
             first_ns INTEGER NOT NULL,
             trace_id TEXT,                      -- first span that carried it (search hits)
             span_id TEXT
         )""",
+        "CREATE INDEX bodies_base ON bodies(base) WHERE base IS NOT NULL",
         """CREATE TABLE quarantine (
             id INTEGER PRIMARY KEY,
             source TEXT NOT NULL,               -- segment file name

@@ -37,6 +37,7 @@ class SQLiteStore:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
+        self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
 
     @classmethod
     def open(cls, home_or_path: str | os.PathLike[str], *, create: bool = True) -> "SQLiteStore":
@@ -123,7 +124,7 @@ class SQLiteStore:
         from orca.store._write import apply_batch
 
         with self._txn() as conn:
-            return apply_batch(conn, batch)
+            return apply_batch(conn, batch, self._bases)
 
     def offsets(self) -> dict[str, int]:
         """Each source's committed offset (the first byte not yet ingested)."""
@@ -163,10 +164,10 @@ class SQLiteStore:
         """Daily aggregates of pruned spans (disjoint from the spans still stored)."""
         return _retention.read_rollups(self._conn, since_day)
 
-    def catch_up_search(self) -> int:
-        """Bring the full-text index up to date; returns how many rows it indexed."""
+    def catch_up_search(self, limit: int | None = None) -> int:
+        """Index up to ``limit`` new rows per table (None: all); returns how many it indexed."""
         with self._txn() as conn:
-            return _fts.catch_up(conn)
+            return _fts.catch_up(conn, limit)
 
     # -- status -------------------------------------------------------------------
 
@@ -214,10 +215,8 @@ class SQLiteStore:
             return _read.span_links(conn, span_id)
 
     def get_body(self, sha256: str) -> bytes | None:
-        row = self._conn.execute(
-            "SELECT enc, data FROM bodies WHERE sha256 = ?", (sha256,)
-        ).fetchone()
-        return None if row is None else _bodies.decode(row[0], row[1])
+        with self._snapshot() as conn:
+            return _bodies.load(conn, "sha256", sha256)
 
     def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
         return _read.resolve_id(self._conn, prefix, kind)

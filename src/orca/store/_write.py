@@ -17,11 +17,14 @@ from orca.store._batch import ApplyResult, Batch, Item
 
 _SEGMENT: Final = re.compile(r"^(\d+)-(\d+)-\d+\.ndjson$")
 
+# An open, merged in Python with its close when both are in the batch (the usual
+# case: one row written once instead of an insert and an update).
 _OPEN_SQL: Final = """
 INSERT INTO spans (trace_id, span_id, parent_id, name, component, start_ns, attrs,
-    request_body, request_body_bytes, proc_id, model, tool, input_tokens, output_tokens,
+    request_body, request_body_bytes, proc_id, end_ns, status, response_body,
+    response_body_bytes, model, tool, input_tokens, output_tokens,
     cache_read_tokens, cache_write_tokens, cost, chg)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (trace_id, span_id) DO UPDATE SET
     parent_id = excluded.parent_id, name = excluded.name, component = excluded.component,
     start_ns = excluded.start_ns,
@@ -30,7 +33,16 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
                  ELSE json_patch(excluded.attrs, spans.attrs) END,
     request_body = excluded.request_body, request_body_bytes = excluded.request_body_bytes,
     proc_id = coalesce(spans.proc_id, excluded.proc_id),
+    end_ns = coalesce(excluded.end_ns, spans.end_ns),
+    status = CASE WHEN excluded.end_ns IS NULL THEN spans.status ELSE excluded.status END,
+    response_body = coalesce(excluded.response_body, spans.response_body),
+    response_body_bytes = max(excluded.response_body_bytes, spans.response_body_bytes),
     model = coalesce(spans.model, excluded.model), tool = coalesce(spans.tool, excluded.tool),
+    input_tokens = coalesce(excluded.input_tokens, spans.input_tokens),
+    output_tokens = coalesce(excluded.output_tokens, spans.output_tokens),
+    cache_read_tokens = coalesce(excluded.cache_read_tokens, spans.cache_read_tokens),
+    cache_write_tokens = coalesce(excluded.cache_write_tokens, spans.cache_write_tokens),
+    cost = coalesce(excluded.cost, spans.cost),
     chg = excluded.chg
 """
 
@@ -114,8 +126,9 @@ def _source_row(conn: sqlite3.Connection, name: str) -> tuple[int, int, int | No
 class _Bodies:
     """The bodies of one batch, de-duplicated before they touch the table."""
 
-    def __init__(self) -> None:
-        self.found: dict[str, list[Any]] = {}  # sha -> [data, refs, ts, trace, span]
+    def __init__(self, bases: _bodies.Bases) -> None:
+        self.found: dict[str, list[Any]] = {}  # sha -> [data, refs, ts, trace, span, kind]
+        self.bases = bases
 
     def add(self, record: dict[str, Any]) -> tuple[str | None, int]:
         data = _bodies.body_bytes(record)
@@ -124,12 +137,26 @@ class _Bodies:
         sha = _bodies.digest(data)
         entry = self.found.get(sha)
         if entry is None:
-            self.found[sha] = [data, 1, record["ts"], record["trace"], record["span"]]
+            self.found[sha] = [data, 1, record["ts"], record["trace"], record["span"], record]
         else:
             entry[1] += 1
         return sha, len(data)
 
-    def write(self, conn: sqlite3.Connection) -> None:
+    def _key(self, conn: sqlite3.Connection, record: dict[str, Any], traces: dict[str, Any]) -> str:
+        """Bodies of one conversation (else one trace), requests and responses apart."""
+        attrs = record.get("attrs") or {}
+        conv = attrs.get("gen_ai.conversation.id")
+        if conv is None and record["trace"] in traces:
+            conv = traces[record["trace"]][1]
+        if conv is None:
+            row = conn.execute(
+                "SELECT conversation_id FROM traces WHERE trace_id = ?", (record["trace"],)
+            ).fetchone()
+            conv = row[0] if row else None
+        where = f"c:{conv}" if conv is not None else f"t:{record['trace']}"
+        return f"{record['kind']}/{record.get('name', '')}/{where}"
+
+    def write(self, conn: sqlite3.Connection, traces: dict[str, Any]) -> None:
         if not self.found:
             return
         shas = list(self.found)
@@ -145,17 +172,27 @@ class _Bodies:
             "UPDATE bodies SET refs = refs + ? WHERE sha256 = ?",
             [(self.found[s][1], s) for s in known],
         )
-        rows = []
-        for sha, (data, refs, ts, trace, span) in self.found.items():
+        for sha, (data, refs, ts, trace, span, record) in self.found.items():
             if sha in known:
                 continue
             enc, stored = _bodies.encode(data)
-            rows.append((sha, len(data), len(stored), enc, stored, refs, ts, trace, span))
-        conn.executemany(
-            "INSERT INTO bodies (sha256, size, stored, enc, data, refs, first_ns, trace_id,"
-            " span_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+            base_id = None
+            key = None
+            depth = 0
+            if enc == "zstd":
+                key = self._key(conn, record, traces)
+                base = self.bases.get(conn, key)
+                if base is not None and base[2] < _bodies.MAX_DEPTH:
+                    ref = _bodies.encode_ref(data, base[1])
+                    if len(ref) < _bodies.REF_GAIN * len(stored):
+                        enc, stored, base_id, depth = "zstd-ref", ref, base[0], base[2] + 1
+            cur = conn.execute(
+                "INSERT INTO bodies (sha256, size, stored, enc, data, base, refs, first_ns,"
+                " trace_id, span_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sha, len(data), len(stored), enc, stored, base_id, refs, ts, trace, span),
+            )
+            if key is not None and cur.lastrowid is not None:
+                self.bases.put(key, cur.lastrowid, data, depth)
 
 
 def _proc_record(conn: sqlite3.Connection, proc_id: int | None, rec: dict[str, Any]) -> None:
@@ -192,7 +229,9 @@ def _dumps(attrs: object) -> str | None:
     return orjson.dumps(attrs).decode() if attrs else None
 
 
-def apply_batch(conn: sqlite3.Connection, batch: Batch) -> ApplyResult:
+def apply_batch(
+    conn: sqlite3.Connection, batch: Batch, bases: _bodies.Bases | None = None
+) -> ApplyResult:
     """Write ``batch`` in the caller's open transaction; return what was written."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
     chg = (row[0] if row else 0) + 1
@@ -204,12 +243,12 @@ def apply_batch(conn: sqlite3.Connection, batch: Batch) -> ApplyResult:
     sources: dict[str, tuple[int, int, int | None]] = {
         name: _source_row(conn, name) for name in batch.offsets
     }
-    opens: list[tuple[Any, ...]] = []
+    opens: dict[tuple[str, str], list[Any]] = {}
     closes: list[tuple[Any, ...]] = []
     logs: list[tuple[Any, ...]] = []
     links: list[tuple[Any, ...]] = []
     traces: dict[str, list[Any]] = {}
-    bodies = _Bodies()
+    bodies = _Bodies(bases or _bodies.Bases())
     counts: dict[str, int] = {}
     last_ts: dict[int, int] = {}
     skipped = 0
@@ -231,27 +270,33 @@ def apply_batch(conn: sqlite3.Connection, batch: Batch) -> ApplyResult:
             attrs = rec.get("attrs")
             sha, size = bodies.add(rec) if "body" in rec else (None, 0)
             trace = rec["trace"]
-            opens.append(
-                (
-                    trace,
-                    rec["span"],
-                    rec.get("parent"),
-                    rec["name"],
-                    rec["component"],
-                    ts,
-                    _dumps(attrs),
-                    sha,
-                    size,
-                    proc_id,
-                    *genai_columns(attrs),
-                    chg,
-                )
-            )
+            # [open fields..., end_ns, status, close attrs, response sha, response bytes]
+            opens[(trace, rec["span"])] = [
+                trace,
+                rec["span"],
+                rec.get("parent"),
+                rec["name"],
+                rec["component"],
+                ts,
+                attrs,
+                sha,
+                size,
+                proc_id,
+                None,
+                "unfinished",
+                None,
+                None,
+                0,
+            ]
             _note_trace(traces, trace, ts, attrs)
         elif kind == "span-close":
             attrs = rec.get("attrs")
             sha, size = bodies.add(rec) if "body" in rec else (None, 0)
             trace = rec["trace"]
+            opened = opens.get((trace, rec["span"]))
+            if opened is not None and opened[10] is None:
+                opened[10:15] = [ts, rec["status"], attrs, sha, size]
+                continue
             closes.append(
                 (
                     trace,
@@ -295,8 +340,8 @@ def apply_batch(conn: sqlite3.Connection, batch: Batch) -> ApplyResult:
             )
         elif kind == "proc":
             _proc_record(conn, proc_id, rec)
-    bodies.write(conn)
-    conn.executemany(_OPEN_SQL, opens)
+    bodies.write(conn, traces)
+    conn.executemany(_OPEN_SQL, [_open_row(o, chg) for o in opens.values()])
     conn.executemany(_CLOSE_SQL, closes)
     conn.executemany(_TRACE_SQL, [(t, v[0], v[1]) for t, v in traces.items()])
     conn.executemany(
@@ -324,6 +369,13 @@ def apply_batch(conn: sqlite3.Connection, batch: Batch) -> ApplyResult:
         )
     applied = sum(counts.values())
     return ApplyResult(applied, skipped, sum(quarantined.values()), chg)
+
+
+def _open_row(o: list[Any], chg: int) -> tuple[Any, ...]:
+    attrs, more = o[6], o[12]
+    if more:
+        attrs = {**attrs, **more} if attrs else more
+    return (*o[:6], _dumps(attrs), *o[7:12], o[13], o[14], *genai_columns(attrs), chg)
 
 
 def _note_trace(

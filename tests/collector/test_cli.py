@@ -1,0 +1,95 @@
+"""orca collect / status / prune / pin as a user runs them (CliRunner: the real commands)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from orca.capture import Recorder
+from orca.cli import cli
+
+
+def _record(home: Path, *, close: bool = True) -> str:
+    rec = Recorder.open(home, heartbeat_s=None)
+    turn = rec.logger("svc").span("turn")
+    turn.child("step", body="prompt " * 80).end()
+    turn.end()
+    if close:
+        rec.close()
+    return turn.trace_id
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_collect_once_then_status(home: Path) -> None:
+    trace = _record(home)
+    (home / "journal" / f"{os.getpid()}-1-000000.ndjson").write_bytes(b"garbage\n")
+    code, out, _ = run("collect", "--once", "--home", str(home))
+    assert code == 0 and out.startswith("ingested 6 records, quarantined 1 lines")
+    code, out, _ = run("status", "--home", str(home), "--json")
+    status = orjson.loads(out)
+    assert code == 0 and status["collector"] == {"running": False, "pid": None}
+    assert status["lag_bytes"] == 0 and status["store"]["spans"] == 2
+    assert status["store"]["quarantined"] == 1
+    writers = {s["segment"]: s["writer"] for s in status["segments"]}
+    assert sorted(writers.values()) == ["alive", "exited"]  # the garbage segment names us
+    code, out, _ = run("status", "--home", str(home), "--quarantine")
+    assert code == 0 and "not valid JSON" in out and "garbage" in out
+    assert "collector: not running" in out
+    code, out, _ = run("pin", trace[:10], "--home", str(home))
+    assert code == 0 and out.strip() == f"pinned {trace}"
+
+
+def test_status_shows_lag_before_any_collector(home: Path) -> None:
+    _record(home)
+    code, out, _ = run("status", "--home", str(home), "--json")
+    status = orjson.loads(out)
+    assert code == 0 and status["store"] is None
+    assert status["lag_bytes"] == sum(s["bytes"] for s in status["segments"]) > 0
+
+
+def test_prune_reports_and_keeps_pinned(home: Path) -> None:
+    trace = _record(home)
+    run("collect", "--once", "--home", str(home))
+    run("pin", trace, "--home", str(home))
+    code, out, _ = run("prune", "--home", str(home), "--max-age", "0s", "--json")
+    assert code == 0 and orjson.loads(out)["traces"] == 0  # pinned
+    run("pin", trace, "--unpin", "--home", str(home))
+    code, out, _ = run("prune", "--home", str(home), "--max-age", "0s")
+    assert code == 0 and out.startswith("removed 1 traces (2 spans")
+    assert "1 unreferenced" in out and "2 roll-up rows kept" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["pin", "ffff"], "no trace matches 'ffff'"),
+        (["prune", "--max-age", "soon"], "'soon' is not an age"),
+        (["prune", "--max-body-bytes", "lots"], "'lots' is not a size"),
+    ],
+)
+def test_bad_input_is_one_line(home: Path, args: list[str], message: str) -> None:
+    _record(home)
+    run("collect", "--once", "--home", str(home))
+    code, _, err = run(*args, "--home", str(home))
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_no_store_yet(home: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "orca", "pin", "abc", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stderr == (
+        f"orca: no store at {home / 'store.sqlite'}; "
+        f"run `orca collect --once --home {home}` to build it\n"
+    )
