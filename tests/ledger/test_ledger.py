@@ -187,9 +187,12 @@ def test_forget_erases_payload_but_everything_verifies(home: Path) -> None:
         led.append(_act(4))
     entries = read_entries(home).entries
     assert entries[1].erased and entries[1].args is None
-    assert b"person@example.com" not in (home / "ledger" / "ledger.ndjson").read_bytes()[
-        entries[1].offset : entries[2].offset
-    ]
+    assert (
+        b"person@example.com"
+        not in (home / "ledger" / "ledger.ndjson").read_bytes()[
+            entries[1].offset : entries[2].offset
+        ]
+    )
     report = verify(home)
     assert report.ok and report.erased == 1
 

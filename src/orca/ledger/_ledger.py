@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from _thread import allocate_lock as _allocate_lock
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from orca.ledger._format import (
 from orca.ledger._keys import Signer, TrustedKeys, keys_dir, load_or_create_signer, rotate
 from orca.ledger._read import CHECKPOINT_FILE, LEDGER_DIR, LEDGER_FILE, read_entries
 from orca.ledger._recover import check_head, repair_checkpoint_log, scan, truncate_tail
-from orca.ledger._sinks import LedgerSink, SinkRunner, SinkStats
+from orca.ledger._sinks import MAX_QUEUE, LedgerSink, SinkRunner, SinkStats
 
 DEFAULT_CHECKPOINT_EVERY = 1024
 DEFAULT_COMMIT_DELAY = 0.0005  # seconds a committer may wait to gather a bigger batch
@@ -381,11 +381,14 @@ class Ledger:
 
     # -- sinks -----------------------------------------------------------------------------------
 
-    def register_sink(self, sink: LedgerSink, name: str | None = None) -> None:
+    def register_sink(
+        self, sink: LedgerSink, name: str | None = None, *, max_queue: int = MAX_QUEUE
+    ) -> None:
         """Tell ``sink`` about every durable entry, in order, from its saved cursor on.
 
         ``name`` (default: ``sink.name`` or its class name) keys the cursor file,
-        so the same name after a restart resumes where it stopped.
+        so the same name after a restart resumes where it stopped. A sink more
+        than ``max_queue`` entries behind stops queueing and reads the file.
         """
         label = name or getattr(sink, "name", None) or type(sink).__name__
         if not isinstance(label, str) or not label.replace("-", "").replace("_", "").isalnum():
@@ -395,16 +398,30 @@ class Ledger:
         with self._cond:
             self._check_usable()
             self._sinks.append(
-                SinkRunner(label, sink, self.path, self.dir / "sinks", lambda: self.last_id)
+                SinkRunner(
+                    label,
+                    sink,
+                    self.path,
+                    self.dir / "sinks",
+                    lambda: self.last_id,
+                    max_queue=max_queue,
+                )
             )
 
     def sink_stats(self) -> list[SinkStats]:
         return [r.stats() for r in self._sinks]
 
-    def wait_for_sinks(self, timeout: float | None = None) -> bool:
-        """Block until every sink has seen every durable entry (True) or ``timeout`` passes."""
+    def wait_for_sinks(
+        self, timeout: float | None = None, names: Collection[str] | None = None
+    ) -> bool:
+        """Block until every sink (or those ``names``) has seen every durable entry.
+
+        True when they have; False when ``timeout`` passed first.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         for runner in self._sinks:
+            if names is not None and runner.name not in names:
+                continue
             while not runner.idle():
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:

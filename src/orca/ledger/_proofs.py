@@ -140,8 +140,9 @@ def prove_consistency(
 ) -> ConsistencyProof:
     """A consistency proof between the signed checkpoints of tree sizes ``old`` and ``new``.
 
-    The proof is built from the ledger as it is now; if the ledger rewrote an
-    entry the old checkpoint covered, :meth:`ConsistencyProof.verify` is False.
+    The proof is built from the ledger as it is now, which must still match
+    the ``new`` checkpoint (else :class:`ProofError`); if that checkpoint was
+    made over a rewritten history, :meth:`ConsistencyProof.verify` is False.
     """
     if not 0 < old <= new:
         raise ProofError(f"sizes must satisfy 0 < OLD <= NEW, got {old} and {new}")
@@ -152,5 +153,10 @@ def prove_consistency(
                 f"no signed checkpoint at tree size {size}; known sizes: {sorted(ckpts)[-10:]}"
             )
     _, _, leaves = _leaves(source, new)
+    if merkle.root(leaves).hex() != ckpts[new].root:
+        raise ProofError(
+            f"the ledger's first {new} entries no longer have the checkpointed root: "
+            "the ledger was rewritten; run `orca verify`"
+        )
     path = [p.hex() for p in merkle.consistency_proof(old, leaves)]
     return ConsistencyProof(ckpts[old], ckpts[new], path)
