@@ -5,11 +5,11 @@
     ├── JournalError               journal trouble (only the durable side raises) (orca.journal)
     ├── PriceTableError            a prices.toml/.json that is not a price table (orca.integrations)
     ├── InstrumentError            a client instrument() cannot wrap   (orca.integrations.openai)
+    │   └── DurableWriteError      an fsync'd append did not reach the disk
     ├── StoreError                 the store file cannot be opened, migrated or written (orca.store)
     │   └── SchemaError            the file is from a newer ORCA, or not an ORCA store
     ├── CollectorError             the collector cannot run as asked  (orca.collector)
     │   └── CollectorLocked        another collector holds the home's lock
-    │   └── DurableWriteError      an fsync'd append did not reach the disk
     └── UsageError                 a request that cannot be met (unknown id, missing home)
         └── QueryError             a query that cannot be answered as asked   (orca.query)
             ├── UnknownIdError     no trace/span has that id or prefix
