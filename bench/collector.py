@@ -31,7 +31,6 @@ import orjson
 
 from orca.collector import Collector, CollectorConfig
 from orca.journal import JournalReader, JournalSink, list_segments
-from orca.store import SQLiteStore
 
 PHOENIX_BYTES_PER_SPAN = 1709
 WORDS = [
@@ -459,8 +458,8 @@ def main() -> None:
             f"{r['body_stored_bytes']:,.0f} B stored ({r['body_ratio']:.1f}x); store "
             f"{r['store_bytes']:,.0f} B = {r['bytes_per_span']:.0f} B/span "
             f"({r['bytes_per_span_vacuumed']:.0f} after VACUUM) vs Phoenix "
-            f"{PHOENIX_BYTES_PER_SPAN} B/span (ratio {r['bytes_per_span'] / PHOENIX_BYTES_PER_SPAN:.2f}; "
-            "target <= 0.5)"
+            f"{PHOENIX_BYTES_PER_SPAN} B/span "
+            f"(ratio {r['bytes_per_span'] / PHOENIX_BYTES_PER_SPAN:.2f}; target <= 0.5)"
         )
         out["dedup"] = {k: round(v, 3) for k, v in r.items()}
         out["dedup"]["ratio_to_phoenix"] = round(r["bytes_per_span"] / PHOENIX_BYTES_PER_SPAN, 3)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from orca.journal import JournalReader, SegmentName, list_segments
+from orca.records import RecordError, loads
 from orca.store import Batch, Item, Quarantine
 
 MAX_LINE_BYTES: Final = 16 * 1024 * 1024  # a longer line is quarantined, not read whole
@@ -96,18 +97,20 @@ class JournalSource:
             return 0
         with f:
             reader = JournalReader(f, seg.offset, max_line_bytes=self.max_line_bytes)
-            for parsed in reader.records(max_lines=limit):
-                line = parsed.line
-                if parsed.record is not None:
-                    batch.items.append(Item(parsed.record, key, line.offset))  # type: ignore[arg-type]
-                    count += 1
+            items = batch.items
+            for line in reader.lines(max_lines=limit):
+                if line.oversize:
+                    reason = f"line longer than {self.max_line_bytes} bytes"
                 else:
-                    reason = str(parsed.error) if parsed.error else "invalid record"
-                    batch.quarantined.append(
-                        Quarantine(
-                            key, line.offset, line.end - line.offset, reason, line.data[:200]
-                        )
-                    )
+                    try:
+                        items.append(Item(loads(line.data), key, line.offset))  # type: ignore[arg-type]
+                        count += 1
+                        continue
+                    except RecordError as exc:
+                        reason = str(exc)
+                batch.quarantined.append(
+                    Quarantine(key, line.offset, line.end - line.offset, reason, line.data[:200])
+                )
             seg.offset = reader.offset
             seg.pending = reader.pending
             seg.drained = seg.offset + seg.pending >= seg.size and count < limit

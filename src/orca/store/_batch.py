@@ -7,12 +7,11 @@ skipped (at-least-once reading, exactly-once effect).
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One valid record read from ``source`` at byte ``offset``."""
+class Item(NamedTuple):
+    """One valid record read from ``source`` at byte ``offset`` (a tuple: made per record)."""
 
     record: dict[str, Any]
     source: str

@@ -84,19 +84,26 @@ def _num(value: object) -> float | None:
     return float(value) if type(value) in (int, float) else None  # type: ignore[arg-type]
 
 
+_NONE7: Final = (None, None, None, None, None, None, None)
+
+
 def genai_columns(attrs: dict[str, Any] | None) -> tuple[Any, ...]:
     """(model, tool, input, output, cache read, cache write tokens, cost) from attributes."""
     if not attrs:
-        return (None, None, None, None, None, None, None)
+        return _NONE7
     get = attrs.get
     model = get("gen_ai.request.model") or get("gen_ai.response.model")
+    tool = get("gen_ai.tool.name")
+    tokens_in = get("gen_ai.usage.input_tokens")
+    if tokens_in is None and model is None and tool is None:
+        return _NONE7  # the common case of a span that is neither an LLM call nor a tool
     cache_write = get("gen_ai.usage.cache_write.input_tokens")
     if cache_write is None:
         cache_write = get("gen_ai.usage.cache_creation.input_tokens")
     return (
         model if type(model) is str else None,
-        get("gen_ai.tool.name") if type(get("gen_ai.tool.name")) is str else None,
-        _int(get("gen_ai.usage.input_tokens")),
+        tool if type(tool) is str else None,
+        _int(tokens_in),
         _int(get("gen_ai.usage.output_tokens")),
         _int(get("gen_ai.usage.cache_read.input_tokens")),
         _int(cache_write),
