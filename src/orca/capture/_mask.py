@@ -43,18 +43,22 @@ def _mask_bytes(secret: bytes) -> bytes:
 # The backstop runs on every serialised record, so it is two stages: a few
 # literal substring checks (measured: several times cheaper here than one regex
 # search over the line), then the real patterns only on the rare hit.
-# sk-… style API keys (OpenAI, Anthropic, …): at least 16 key characters.
-_API_KEY: Final = re.compile(rb"(?<![A-Za-z0-9])sk-[A-Za-z0-9_\-]{16,}")
+# sk-… style API keys (OpenAI, Anthropic, …): at least 16 key characters. A literal
+# start lets the regex engine jump between candidates; "task-…" is ruled out in _sub_key.
+_API_KEY: Final = re.compile(rb"sk-[A-Za-z0-9_\-]{16,}")
 # Bearer tokens wherever they appear (headers, error messages, bodies).
 _BEARER: Final = re.compile(rb"(Bearer\s+)([A-Za-z0-9._\-~+/=]{8,})")
-# The value of any JSON key that names an authorization header or an API key.
-_AUTH_VALUE: Final = re.compile(
-    rb'("[^"]*(?:authorization|api[-_]key)[^"]*"\s*:\s*")((?:[^"\\]|\\.)+)(")',
-    re.IGNORECASE,
-)
+# Field names whose string value is a credential: matched on the lower-cased line,
+# then the value is located in the original bytes right after the name.
+_AUTH_NAMES: Final = (b"authorization", b"api-key", b"api_key")
+_VALUE_AFTER_NAME: Final = re.compile(rb'"\s*:\s*"((?:[^"\\]|\\.)+)"')
+_ALNUM: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _sub_key(m: re.Match[bytes]) -> bytes:
+    start = m.start()
+    if start > 0 and m.string[start - 1] in _ALNUM:  # part of a word such as "task-…"
+        return m.group(0)
     return _mask_bytes(m.group(0))
 
 
@@ -62,13 +66,35 @@ def _sub_bearer(m: re.Match[bytes]) -> bytes:
     return m.group(1) + _mask_bytes(m.group(2))
 
 
-def _sub_auth(m: re.Match[bytes]) -> bytes:
-    value = m.group(2)
+def _mask_credential(value: bytes) -> bytes:
     if _MARK_B in value:  # already masked at the call site (or by a pattern above)
-        return m.group(0)
+        return value
     scheme, sep, token = value.partition(b" ")
-    masked = scheme + sep + _mask_bytes(token) if sep else _mask_bytes(value)
-    return m.group(1) + masked + m.group(3)
+    return scheme + sep + _mask_bytes(token) if sep else _mask_bytes(value)
+
+
+def _mask_named_fields(line: bytes) -> bytes:
+    """Mask the values of fields named like a credential (any case)."""
+    low = line.lower()
+    spans: list[tuple[int, int]] = []
+    for name in _AUTH_NAMES:
+        pos = low.find(name)
+        while pos >= 0:
+            m = _VALUE_AFTER_NAME.match(line, pos + len(name))
+            if m is not None:
+                spans.append(m.span(1))
+            pos = low.find(name, pos + 1)
+    if not spans:
+        return line
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out.append(line[last:start])
+        out.append(_mask_credential(line[start:end]))
+        last = end
+    out.append(line[last:])
+    return b"".join(out)
 
 
 def scrub_secrets(line: bytes) -> bytes:
@@ -83,9 +109,13 @@ def scrub_secrets(line: bytes) -> bytes:
     find = line.find  # bytes.find: `in` on bytes pays for a failed int conversion first
     if find(b"sk-") < 0 and find(b"Bearer") < 0 and find(b"uthoriz") < 0 and find(b"UTHORIZ") < 0:
         return line
-    out = _API_KEY.sub(_sub_key, line)
-    out = _BEARER.sub(_sub_bearer, out)
-    return _AUTH_VALUE.sub(_sub_auth, out)
+    # The rare slow path: each pattern only where its cue appears.
+    out = line
+    if find(b"sk-") >= 0:
+        out = _API_KEY.sub(_sub_key, out)
+    if out.find(b"Bearer") >= 0:
+        out = _BEARER.sub(_sub_bearer, out)
+    return _mask_named_fields(out)
 
 
 Scrubber = Callable[[bytes], bytes]
