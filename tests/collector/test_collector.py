@@ -204,3 +204,19 @@ def test_old_segments_of_gone_writers_are_deleted(
         assert c.store.totals().logs == 1
         [gone] = [s for s in c.store.sources() if s.name == path.name]
         assert gone.deleted_ns == later
+
+
+def test_writer_drops_are_reported(home: Path, write_segment: Any, h: Any, dead_pid: int) -> None:
+    """Drops a writer reports in heartbeat and exit records reach `orca status`."""
+    from orca.collector import collector_status
+
+    beat = {**h.proc_start(dead_pid), "event": "heartbeat", "dropped": 2}
+    end = {**h.proc_start(dead_pid), "event": "exit", "dropped": 5}
+    del beat["seq"], end["seq"]
+    write_segment(dead_pid, [h.proc_start(dead_pid), beat, end])
+    with Collector(home, _config()) as c:
+        c.drain()
+    status = collector_status(home)
+    assert status.writer_drops == 5
+    [seg] = status.segments
+    assert (seg.state, seg.lag_bytes, seg.records) == ("exited", 0, 3)
