@@ -101,7 +101,9 @@ class Collector:
         self._offsets = self.store.offsets()
         self._settled: set[str] = set()  # writers that exited or were declared crashed
         now = time.monotonic()
-        self._last = {"prune": now, "search": now, "gc": 0.0}
+        # First prune a minute in (a short-lived auto-started collector still prunes),
+        # then every prune_every_s; the journal is looked at on the first round.
+        self._last = {"prune": now - self.config.prune_every_s + 60, "search": now, "gc": 0.0}
         self._stop = False
         self._search_behind = False
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="orca-collector-read")
