@@ -130,78 +130,6 @@ def _source_row(conn: sqlite3.Connection, name: str) -> tuple[int, int, int | No
     return cur.lastrowid, 0, proc_id
 
 
-class _Bodies:
-    """The bodies of one batch, de-duplicated before they touch the table."""
-
-    def __init__(self, bases: _bodies.Bases) -> None:
-        self.found: dict[str, list[Any]] = {}  # sha -> [data, refs, ts, trace, span, kind]
-        self.bases = bases
-
-    def add(self, record: dict[str, Any]) -> tuple[str | None, int]:
-        data = _bodies.body_bytes(record)
-        if data is None:
-            return None, 0
-        sha = _bodies.digest(data)
-        entry = self.found.get(sha)
-        if entry is None:
-            self.found[sha] = [data, 1, record["ts"], record["trace"], record["span"], record]
-        else:
-            entry[1] += 1
-        return sha, len(data)
-
-    def _key(self, conn: sqlite3.Connection, record: dict[str, Any], traces: dict[str, Any]) -> str:
-        """Bodies of one conversation (else one trace), requests and responses apart."""
-        attrs = record.get("attrs") or {}
-        conv = attrs.get("gen_ai.conversation.id")
-        if conv is None and record["trace"] in traces:
-            conv = traces[record["trace"]][1]
-        if conv is None:
-            row = conn.execute(
-                "SELECT conversation_id FROM traces WHERE trace_id = ?", (record["trace"],)
-            ).fetchone()
-            conv = row[0] if row else None
-        where = f"c:{conv}" if conv is not None else f"t:{record['trace']}"
-        return f"{record['kind']}/{record.get('name', '')}/{where}"
-
-    def write(self, conn: sqlite3.Connection, traces: dict[str, Any]) -> None:
-        if not self.found:
-            return
-        shas = list(self.found)
-        known: set[str] = set()
-        for i in range(0, len(shas), 500):
-            chunk = shas[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            known.update(
-                r[0]
-                for r in conn.execute(f"SELECT sha256 FROM bodies WHERE sha256 IN ({marks})", chunk)
-            )
-        conn.executemany(
-            "UPDATE bodies SET refs = refs + ? WHERE sha256 = ?",
-            [(self.found[s][1], s) for s in known],
-        )
-        for sha, (data, refs, ts, trace, span, record) in self.found.items():
-            if sha in known:
-                continue
-            enc, stored = _bodies.encode(data)
-            base_id = None
-            key = None
-            depth = 0
-            if enc == "zstd":
-                key = self._key(conn, record, traces)
-                base = self.bases.get(conn, key)
-                if base is not None and base[2] < _bodies.MAX_DEPTH:
-                    ref = _bodies.encode_ref(data, base[1])
-                    if len(ref) < _bodies.REF_GAIN * len(stored):
-                        enc, stored, base_id, depth = "zstd-ref", ref, base[0], base[2] + 1
-            cur = conn.execute(
-                "INSERT INTO bodies (sha256, size, stored, enc, data, base, refs, first_ns,"
-                " trace_id, span_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sha, len(data), len(stored), enc, stored, base_id, refs, ts, trace, span),
-            )
-            if key is not None and cur.lastrowid is not None:
-                self.bases.put(key, cur.lastrowid, data, depth)
-
-
 def _proc_record(conn: sqlite3.Connection, proc_id: int | None, rec: dict[str, Any]) -> None:
     if proc_id is None:
         return
@@ -255,7 +183,7 @@ def apply_batch(
     logs: list[tuple[Any, ...]] = []
     links: list[tuple[Any, ...]] = []
     traces: dict[str, list[Any]] = {}
-    bodies = _Bodies(bases or _bodies.Bases())
+    bodies = _bodies.BatchBodies(bases or _bodies.Bases())
     counts: dict[str, int] = {}
     last_ts: dict[int, int] = {}
     skipped = 0
