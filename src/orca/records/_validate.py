@@ -6,16 +6,21 @@ collector's per-line path, where a few plain ``type() is`` checks cost less
 than building a model. Each failure names the field it found wrong.
 """
 
+import re
 from typing import Any, Final, cast
 
 from orca.records._errors import RecordError
 from orca.records._schema import KINDS, LEVELS, PROC_EVENTS, STATUSES, VERSION, Record
 
-_HEX: Final = frozenset("0123456789abcdef")
+_TRACE_RE: Final = re.compile("[0-9a-f]{32}").fullmatch
+_SPAN_RE: Final = re.compile("[0-9a-f]{16}").fullmatch
+_ZERO_TRACE: Final = "0" * 32
+_ZERO_SPAN: Final = "0" * 16
 _SCALARS: Final = (str, int, float, bool)
+_SCALAR_TYPES: Final = frozenset(_SCALARS)
 
 # kind -> (required fields, optional fields); every record also has v, kind, ts, component.
-_COMMON: Final = ("v", "kind", "ts", "component")
+_COMMON: Final = frozenset({"v", "kind", "ts", "component"})
 _FIELDS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
     "log": (frozenset({"level", "msg"}), frozenset({"trace", "span", "attrs"})),
     "span-open": (
@@ -35,27 +40,25 @@ _FIELDS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
         frozenset({"pstart", "host", "argv", "version", "seq", "dropped", "attrs"}),
     ),
 }
-_TRACE_FIELDS: Final = ("trace", "to_trace")
-_SPAN_FIELDS: Final = ("span", "parent", "to_span")
+# Precomputed per kind: every field a record of that kind may have, and all it must have.
+_ALLOWED: Final = {k: req | opt | _COMMON for k, (req, opt) in _FIELDS.items()}
+_REQUIRED: Final = {k: req | _COMMON for k, (req, _) in _FIELDS.items()}
+_OTHER_IDS: Final = ("parent", "to_trace", "to_span")
+
+
+def _bad_id(name: str) -> None:
+    digits = 32 if name in ("trace", "to_trace") else 16
+    raise RecordError(name, f"must be {digits} lower-case hex digits, not all zero")
 
 
 def is_trace_id(value: object) -> bool:
     """True for 32 lower-case hex digits that are not all zero (OpenTelemetry's rule)."""
-    return _is_id(value, 32)
+    return type(value) is str and _TRACE_RE(value) is not None and value != _ZERO_TRACE
 
 
 def is_span_id(value: object) -> bool:
     """True for 16 lower-case hex digits that are not all zero (OpenTelemetry's rule)."""
-    return _is_id(value, 16)
-
-
-def _is_id(value: object, length: int) -> bool:
-    return (
-        type(value) is str
-        and len(value) == length
-        and _HEX.issuperset(value)
-        and value != "0" * length
-    )
+    return type(value) is str and _SPAN_RE(value) is not None and value != _ZERO_SPAN
 
 
 def _is_int(value: object) -> bool:
@@ -63,53 +66,78 @@ def _is_int(value: object) -> bool:
 
 
 def validate(obj: object) -> Record:
-    """Return ``obj`` typed as a record, or raise :class:`RecordError` naming the field."""
+    """Return ``obj`` typed as a record, or raise :class:`RecordError` naming the field.
+
+    The collector calls this once per journal line, so the common case (a valid
+    record) is a handful of set operations and type checks; working out *which*
+    field is wrong happens only once something is.
+    """
     if not isinstance(obj, dict):
         raise RecordError("", f"a record is a JSON object, got {type(obj).__name__}")
-    for name in _COMMON:
-        if name not in obj:
-            raise RecordError(name, "missing required field")
+    kind: str = obj.get("kind")  # type: ignore[assignment]  # checked on the next lines
+    allowed = _ALLOWED.get(kind) if type(kind) is str else None
+    if allowed is None or not allowed.issuperset(obj) or not _REQUIRED[kind].issubset(obj):
+        _explain_fields(obj)
     v = obj["v"]
-    if not _is_int(v) or v < 1:
+    if type(v) is not int or v < 1:
         raise RecordError("v", f"version must be a positive integer, got {v!r}")
     if v > VERSION:
         raise RecordError("v", f"version {v} is newer than this ORCA reads ({VERSION}); upgrade")
-    kind = obj["kind"]
-    if kind not in _FIELDS:
-        raise RecordError("kind", f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     ts = obj["ts"]
-    if not _is_int(ts) or ts < 0:
+    if type(ts) is not int or ts < 0:
         raise RecordError("ts", f"timestamp must be non-negative Unix nanoseconds, got {ts!r}")
     component = obj["component"]
     if type(component) is not str or not component:
         raise RecordError("component", "must be a non-empty string")
-
-    required, optional = _FIELDS[kind]
-    for name in required:
-        if name not in obj:
-            raise RecordError(name, f"missing required field for kind {kind!r}")
-    for name in obj:
-        if name not in required and name not in optional and name not in _COMMON:
-            raise RecordError(name, f"unknown field for kind {kind!r}")
-
-    for name in _TRACE_FIELDS:
-        if name in obj and not is_trace_id(obj[name]):
-            raise RecordError(name, "must be 32 lower-case hex digits, not all zero")
-    for name in _SPAN_FIELDS:
-        if name in obj and not is_span_id(obj[name]):
-            raise RecordError(name, "must be 16 lower-case hex digits, not all zero")
-    if "attrs" in obj:
-        _check_attrs(obj["attrs"])
+    if kind != "proc":
+        trace = obj.get("trace")
+        if trace is not None or "trace" in obj:
+            if type(trace) is not str or _TRACE_RE(trace) is None or trace == _ZERO_TRACE:
+                _bad_id("trace")
+            span = obj.get("span")
+            if span is None and "span" not in obj:
+                raise RecordError("span", "trace and span go together")
+            if type(span) is not str or _SPAN_RE(span) is None or span == _ZERO_SPAN:
+                _bad_id("span")
+        if kind != "span-close" and kind != "log":
+            for name in _OTHER_IDS:
+                if name in obj:
+                    value = obj[name]
+                    check = is_trace_id if name == "to_trace" else is_span_id
+                    if not check(value):
+                        _bad_id(name)
+    attrs = obj.get("attrs")
+    if attrs is not None or "attrs" in obj:
+        if type(attrs) is not dict:
+            raise RecordError("attrs", "must be an object of flat scalars")
+        for value in attrs.values():
+            if type(value) not in _SCALAR_TYPES:
+                _check_attrs(attrs)
+                break
+        if "" in attrs:
+            raise RecordError("attrs", "attribute names must be non-empty")
     _KIND_CHECKS[kind](obj)
     return cast(Record, obj)
 
 
-def _check_attrs(attrs: object) -> None:
-    if not isinstance(attrs, dict):
-        raise RecordError("attrs", "must be an object of flat scalars")
+def _explain_fields(obj: dict[str, Any]) -> None:
+    """Raise the error that says which field is missing, unknown or of an unknown kind."""
+    for name in ("v", "kind", "ts", "component"):
+        if name not in obj:
+            raise RecordError(name, "missing required field")
+    kind = obj["kind"]
+    if kind not in _FIELDS:
+        raise RecordError("kind", f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    for name in sorted(_FIELDS[kind][0]):
+        if name not in obj:
+            raise RecordError(name, f"missing required field for kind {kind!r}")
+    for name in obj:
+        if name not in _ALLOWED[kind]:
+            raise RecordError(name, f"unknown field for kind {kind!r}")
+
+
+def _check_attrs(attrs: dict[str, Any]) -> None:
     for key, value in attrs.items():
-        if not key:
-            raise RecordError("attrs", "attribute names must be non-empty")
         if not isinstance(value, _SCALARS):
             raise RecordError(
                 f"attrs.{key}",
@@ -128,7 +156,8 @@ def _check_str(obj: dict[str, Any], name: str, *, allow_empty: bool = True) -> N
 
 
 def _check_body(obj: dict[str, Any]) -> None:
-    _check_str(obj, "body")
+    if "body" in obj and type(obj["body"]) is not str:
+        raise RecordError("body", "must be a string")
     if "body_enc" in obj:
         if obj["body_enc"] != "base64":
             raise RecordError("body_enc", "the only body encoding is 'base64'")
@@ -139,20 +168,25 @@ def _check_body(obj: dict[str, Any]) -> None:
 def _check_log(obj: dict[str, Any]) -> None:
     if obj["level"] not in LEVELS:
         raise RecordError("level", f"must be one of {', '.join(LEVELS)}, got {obj['level']!r}")
-    _check_str(obj, "msg")
+    if type(obj["msg"]) is not str:
+        raise RecordError("msg", "must be a string")
     if ("span" in obj) != ("trace" in obj):
         raise RecordError("span" if "trace" in obj else "trace", "trace and span go together")
 
 
 def _check_open(obj: dict[str, Any]) -> None:
-    _check_str(obj, "name", allow_empty=False)
-    _check_body(obj)
+    name = obj["name"]
+    if type(name) is not str or not name:
+        raise RecordError("name", "must be a non-empty string")
+    if "body" in obj or "body_enc" in obj:
+        _check_body(obj)
 
 
 def _check_close(obj: dict[str, Any]) -> None:
     if obj["status"] not in STATUSES:
         raise RecordError("status", f"must be one of {', '.join(STATUSES)}, got {obj['status']!r}")
-    _check_body(obj)
+    if "body" in obj or "body_enc" in obj:
+        _check_body(obj)
 
 
 def _check_link(obj: dict[str, Any]) -> None:
