@@ -34,6 +34,7 @@ def _open(**over: Any) -> dict[str, Any]:
         (_open(v=2), "v", "newer"),
         (_open(v="1"), "v", "positive integer"),
         (_open(kind="span"), "kind", "unknown kind"),
+        (_open(kind=["span-open"]), "kind", "unknown kind"),
         (_open(ts=-1), "ts", "nanoseconds"),
         (_open(ts=1.5), "ts", "nanoseconds"),
         (_open(component=""), "component", "non-empty"),

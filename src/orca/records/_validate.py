@@ -126,7 +126,7 @@ def _explain_fields(obj: dict[str, Any]) -> None:
         if name not in obj:
             raise RecordError(name, "missing required field")
     kind = obj["kind"]
-    if kind not in _FIELDS:
+    if type(kind) is not str or kind not in _FIELDS:
         raise RecordError("kind", f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     for name in sorted(_FIELDS[kind][0]):
         if name not in obj:
