@@ -148,3 +148,46 @@ def test_trace_ids(candidate: str) -> None:
     """32 lower-case hex digits are a trace id unless all zero."""
     assert is_trace_id(candidate) == (candidate != "0" * 32)
     assert not is_span_id(candidate)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+field_names = st.sampled_from(
+    [
+        "v",
+        "kind",
+        "ts",
+        "component",
+        "trace",
+        "span",
+        "parent",
+        "name",
+        "attrs",
+        "body",
+        "body_enc",
+        "status",
+        "level",
+        "msg",
+        "to_trace",
+        "to_span",
+        "reason",
+        "event",
+        "pid",
+        "argv",
+        "extra",
+    ]
+)
+
+
+@given(st.dictionaries(field_names, json_values | st.sampled_from([1, "span-open", TRACE, SPAN])))
+def test_validate_never_fails_any_other_way(obj: dict[str, Any]) -> None:
+    """Whatever a line decodes to, validate either accepts it or raises RecordError."""
+    try:
+        validate(obj)
+    except RecordError as exc:
+        assert exc.field == "" or exc.field.split(".")[0] in obj or "missing" in exc.reason
