@@ -110,9 +110,7 @@ def fill(home: Path, entries: int, threads: int) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=4.0, help="duration of each append phase")
-    ap.add_argument(
-        "--entries", type=int, default=300_000, help="ledger size for the verify phase"
-    )
+    ap.add_argument("--entries", type=int, default=300_000, help="ledger size for the verify phase")
     ap.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="orca-bench-ledger-", dir=args.dir) as d:

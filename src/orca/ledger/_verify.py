@@ -216,7 +216,7 @@ class _Run:
             self._leaf_done()
             return
         payload = data[i + 76 : -1]
-        erased = payload.rstrip(b" ") == ERASED
+        erased = payload[:1] == b"n" and payload.rstrip(b" ") == ERASED
         check = eid >= self.from_id
         hash_ok = not check or sha256(header).hexdigest() == h
         if not hash_ok:
@@ -251,8 +251,10 @@ class _Run:
             self.acc.push(merkle.leaf_hash(b""))
         self.batch.append((eid, h))
         r.entries += 1
-        r.last_id = max(r.last_id, eid)
-        self._leaf_done()
+        if eid > r.last_id:
+            r.last_id = eid
+        if self.acc.size in self.wanted:
+            self.roots[self.acc.size] = self.acc.root()
 
     def _leaf_done(self) -> None:
         if self.acc.size in self.wanted:
@@ -369,7 +371,9 @@ class _Lines:
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         rest = b""
         pos = 0  # file offset of rest[0]
-        while chunk := self._f.read(_READ):
+        # Never ask for more than the file holds: read(8 MiB) allocates 8 MiB even for 2 KiB.
+        size = os.fstat(self._f.fileno()).st_size
+        while chunk := self._f.read(min(_READ, max(size - pos - len(rest), 0) + 65536)):
             buf = rest + chunk if rest else chunk
             parts = buf.split(b"\n")
             rest = parts.pop()

@@ -156,7 +156,7 @@ class Accumulator:
         h = leaf
         width = 1
         while stack and stack[-1][0] == width:
-            h = node_hash(stack.pop()[1], h)
+            h = sha256(b"\x01" + stack.pop()[1] + h).digest()  # node_hash, inlined (hot)
             width <<= 1
         stack.append((width, h))
         self.size += 1
