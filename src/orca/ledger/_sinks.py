@@ -146,7 +146,7 @@ class SinkRunner:
     # -- the thread ------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        while True:
+        while not self._abandoned:
             with self._cond:
                 while not self._queue and not self._catching_up and not self._stopping:
                     self._persist_if_due(force=True)
