@@ -10,6 +10,11 @@
     │   └── SchemaError            the file is from a newer ORCA, or not an ORCA store
     ├── CollectorError             the collector cannot run as asked  (orca.collector)
     │   └── CollectorLocked        another collector holds the home's lock
+    ├── LedgerError                ledger trouble                      (orca.ledger)
+    │   ├── ActionError            an action that cannot be recorded (also a ValueError)
+    │   ├── LedgerLockedError      another process holds the ledger open for appending
+    │   ├── LedgerCorruptError     damage that opening must not paper over; run `orca verify`
+    │   └── ProofError             no inclusion/consistency proof can be given as asked
     └── UsageError                 a request that cannot be met (unknown id, missing home)
         └── QueryError             a query that cannot be answered as asked   (orca.query)
             ├── UnknownIdError     no trace/span has that id or prefix
