@@ -251,3 +251,22 @@ def test_torn_tail_recovers_on_open(small_ledger: tuple[bytes, bytes, Path]) -> 
                 assert verify(h2).ok
     finally:
         assert verify(home).ok
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_signature_checks_in_threads_and_in_processes(home: Path, processes: bool) -> None:
+    """Both signature paths (threads after the pass; worker processes during it) catch a bad one."""
+    with Ledger.open(home) as led:
+        for i in range(1200):  # enough signatures for the pools to be used
+            led.append({"kind": "task.completed", "args": {"i": i}})
+    assert verify(home, processes=processes, workers=2).ok
+    lines = _lines(home)
+    i = next(i for i, ln in enumerate(lines) if ln.startswith(b'{"v":1,"t":"sig","upto":1000,'))
+    line = bytearray(lines[i])
+    pos = line.index(b'"sig":"') + 20
+    line[pos] = ord("0") if line[pos] != ord("0") else ord("1")
+    lines[i] = bytes(line)
+    _write(home, lines)
+    report = verify(home, processes=processes, workers=2)
+    assert [(p.kind, p.entry) for p in report.problems] == [("bad-signature", 1000)]
+    assert report.signatures >= 1200

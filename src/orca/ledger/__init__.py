@@ -38,9 +38,10 @@ from orca.ledger._read import (
     read_entries,
 )
 from orca.ledger._replay import inspect_line, parse_since, select, to_trace
+from orca.ledger._report import KINDS as PROBLEM_KINDS
+from orca.ledger._report import Problem, Report
 from orca.ledger._sinks import LedgerSink, SinkStats
-from orca.ledger._verify import KINDS as PROBLEM_KINDS
-from orca.ledger._verify import Problem, Report, verify
+from orca.ledger._verify import verify
 
 __all__ = [
     "DEFAULT_CHECKPOINT_EVERY",

@@ -15,14 +15,10 @@ Hashes are checked over the bytes as stored; signatures are checked on a
 thread pool (the Ed25519 check releases the GIL), one per batch, not per entry.
 """
 
-import fcntl
 import os
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
-from typing import Any, BinaryIO, Final
+from typing import Final
 
 import orjson
 
@@ -44,102 +40,18 @@ from orca.ledger._format import (
 )
 from orca.ledger._keys import TrustedKeys, keys_dir
 from orca.ledger._read import CHECKPOINT_FILE, ledger_path
+from orca.ledger._report import MAX_PROBLEMS, Lines, Problem, Report, writer_live
+from orca.ledger._sigcheck import SignatureChecker
 
-KINDS: Final = (
-    "modified",
-    "gap",
-    "reordered",
-    "truncated-after-checkpoint",
-    "bad-signature",
-    "unknown-key",
-    "torn-tail",
-)
-MAX_PROBLEMS: Final = 1000
-_CHUNK: Final = 512  # signature checks per pool task
-_READ: Final = 8 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing that does not hold, at one entry id (or None for file-level trouble)."""
-
-    kind: str
-    entry: int | None
-    detail: str
-    file: str
-    offset: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "entry": self.entry,
-            "detail": self.detail,
-            "file": self.file,
-            "offset": self.offset,
-        }
-
-    def line(self) -> str:
-        where = f"entry {self.entry}" if self.entry is not None else self.file
-        at = f" ({self.file} @ {self.offset})" if self.offset is not None else ""
-        return f"{self.kind}: {where}: {self.detail}{at}"
-
-
-@dataclass(slots=True)
-class Report:
-    """The outcome of :func:`verify`. ``ok`` only when no problem was found."""
-
-    entries: int = 0
-    last_id: int = 0
-    batches: int = 0
-    signatures: int = 0
-    checkpoints: int = 0
-    erased: int = 0
-    writer_live: bool = False
-    pending_tail: bool = False
-    keys: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    more_problems: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "last_id": self.last_id,
-            "batches": self.batches,
-            "signatures": self.signatures,
-            "checkpoints": self.checkpoints,
-            "erased": self.erased,
-            "writer_live": self.writer_live,
-            "pending_tail": self.pending_tail,
-            "keys": self.keys,
-            "problems": [p.to_dict() for p in self.problems],
-            "more_problems": self.more_problems,
-        }
-
-
-def writer_live(ledger_dir: Path) -> bool:
-    """True when some process holds the ledger open for appending right now."""
-    try:
-        fd = os.open(ledger_dir / "lock", os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing drops our lock if we got it
-    return False
+_PROCESS_BYTES: Final = 16 << 20  # from this ledger size on, check signatures in processes
 
 
 class _Run:
     """The state of one verification pass over the ledger file."""
 
-    def __init__(self, path: Path, trusted: TrustedKeys, from_id: int) -> None:
+    def __init__(
+        self, path: Path, trusted: TrustedKeys, from_id: int, sigs: SignatureChecker
+    ) -> None:
         self.path = path
         self.name = path.name
         self.trusted = trusted
@@ -153,8 +65,7 @@ class _Run:
         self.batch_bad = False
         self.anomalies: list[tuple[int, int, int]] = []  # expected, got, offset
         self.out_of_order: dict[int, int] = {}  # id -> offset
-        self.sig_checks: list[tuple[str, str, bytes, Problem]] = []
-        self.workers = 1
+        self.sigs = sigs
         self.ledger_ckpts: list[tuple[Checkpoint, int]] = []
         self.keys: set[str] = set()
         self.wanted: set[int] = set()  # checkpoint sizes whose roots the pass must record
@@ -174,13 +85,11 @@ class _Run:
         if kid not in self.trusted:
             self.problem("unknown-key", entry, f"{what} is signed by unknown key {kid}", off, file)
             return
-        self.sig_checks.append(
-            (
-                kid,
-                sig,
-                message,
-                Problem("bad-signature", entry, f"{what} does not verify", file or self.name, off),
-            )
+        self.sigs.add(
+            kid,
+            sig,
+            message,
+            Problem("bad-signature", entry, f"{what} does not verify", file or self.name, off),
         )
 
     def entry(self, data: bytes, off: int) -> None:
@@ -308,19 +217,24 @@ def verify(
     from_id: int = 1,
     trusted: TrustedKeys | None = None,
     workers: int | None = None,
+    processes: bool | None = None,
 ) -> Report:
     """Verify the ledger of a home (or ledger directory or file); see the module doc for kinds.
 
     ``trusted`` defaults to the public keys in ``<home>/ledger/keys``; pass a
     copy kept elsewhere to catch an attacker who also planted a key there.
     ``from_id`` skips hash, payload and signature checks of earlier entries
-    (their stored hashes still feed the chain and the tree).
+    (their stored hashes still feed the chain and the tree). Signatures are
+    checked by ``workers`` threads, or worker processes alongside the pass
+    when ``processes`` (default: for ledgers over 16 MiB).
     """
     path = ledger_path(source)
     ldir = path.parent
     trusted = trusted if trusted is not None else TrustedKeys.from_dir(keys_dir(ldir))
-    run = _Run(path, trusted, from_id)
-    run.workers = workers or os.cpu_count() or 1
+    if processes is None:
+        processes = path.exists() and path.stat().st_size >= _PROCESS_BYTES
+    n = workers or os.cpu_count() or 1
+    run = _Run(path, trusted, from_id, SignatureChecker(trusted, workers=n, processes=processes))
     live = run.report.writer_live = writer_live(ldir)
     logged, logged_bad = _read_log(ldir / CHECKPOINT_FILE, run, live)
     run.wanted = {c.size for c, _ in logged}
@@ -332,7 +246,7 @@ def verify(
     if f is not None:
         with f:
             entry, sig, ckpt = run.entry, run.sig, run.ckpt
-            lines = _Lines(f)
+            lines = Lines(f)
             for off, data in lines:
                 if data.startswith(ENTRY_PREFIX):
                     entry(data, off)
@@ -354,34 +268,6 @@ def verify(
     run.report.keys = sorted(run.keys)
     run.report.checkpoints = len(logged)
     return run.report
-
-
-class _Lines:
-    """Whole lines with their offsets, read in big chunks (the verify pass's hot loop).
-
-    After iteration ``offset`` is the end of the last whole line and
-    ``pending`` the count of bytes after it (a torn tail).
-    """
-
-    def __init__(self, f: BinaryIO) -> None:
-        self._f = f
-        self.offset = 0
-        self.pending = 0
-
-    def __iter__(self) -> Iterator[tuple[int, bytes]]:
-        rest = b""
-        pos = 0  # file offset of rest[0]
-        # Never ask for more than the file holds: read(8 MiB) allocates 8 MiB even for 2 KiB.
-        size = os.fstat(self._f.fileno()).st_size
-        while chunk := self._f.read(min(_READ, max(size - pos - len(rest), 0) + 65536)):
-            buf = rest + chunk if rest else chunk
-            parts = buf.split(b"\n")
-            rest = parts.pop()
-            for data in parts:
-                yield pos, data
-                pos += len(data) + 1
-            self.offset = pos
-        self.pending = len(rest)
 
 
 def _tail(run: _Run, live: bool, detail: str, offset: int) -> None:
@@ -492,24 +378,7 @@ def _check_log(run: _Run, logged: list[tuple[Checkpoint, int]], bad: bool, live:
             )
 
 
-def _failed(trusted: TrustedKeys, checks: list[tuple[str, str, bytes, Problem]]) -> list[Problem]:
-    """The problems of the checks that fail (Ed25519 verification releases the GIL)."""
-    return [p for kid, sig, msg, p in checks if not trusted.verify(kid, sig, msg)]
-
-
 def _check_signatures(run: _Run) -> None:
-    """Check every signature after the hashing pass, on a thread pool.
-
-    Not overlapped with the pass on purpose: a pure-Python loop holding the
-    GIL would make each returning Ed25519 check wait out a switch interval.
-    """
-    checks = run.sig_checks
-    run.report.signatures = len(checks)
-    if run.workers <= 1 or len(checks) < 2 * _CHUNK:
-        failed = _failed(run.trusted, checks)
-    else:
-        parts = [checks[i : i + _CHUNK] for i in range(0, len(checks), _CHUNK)]
-        with ThreadPoolExecutor(max_workers=run.workers) as pool:
-            failed = [p for ps in pool.map(_failed, [run.trusted] * len(parts), parts) for p in ps]
-    for p in failed:
+    run.report.signatures = run.sigs.count
+    for p in run.sigs.failures():
         run.problem(p.kind, p.entry, p.detail, p.offset, p.file)
