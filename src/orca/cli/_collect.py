@@ -42,7 +42,7 @@ def collect(
     idle_exit: float | None,
     as_json: bool,
 ) -> None:
-    """Tail the home's journal into its store (<home>/store.sqlite).
+    """Tail the home's journal and ledger into its store (<home>/store.sqlite).
 
     Only one collector runs per home: a second one exits with a message naming
     the first. SIGTERM finishes the current batch and exits cleanly.
@@ -54,10 +54,15 @@ def collect(
             collector.run(idle_exit_s=idle_exit)
             return
         done = collector.drain()
+        paused = collector.ledger.paused
+    if paused:
+        click.echo(f"warning: {paused}", err=True)
     if as_json:
         print_json(
             {
                 "records": done.records,
+                "ledger_entries": done.ledger,
+                "ledger_paused": paused,
                 "quarantined": done.quarantined + done.torn,
                 "crashed_writers": done.crashed,
                 "crash_spans": done.crash_spans,
@@ -67,6 +72,7 @@ def collect(
         return
     click.echo(
         f"ingested {done.records} records, quarantined {done.quarantined + done.torn} lines, "
-        f"{len(done.crashed)} crashed writers ({done.crash_spans} crash spans) into "
+        f"{len(done.crashed)} crashed writers ({done.crash_spans} crash spans), "
+        f"{done.ledger} ledger entries into "
         f"{root / 'store.sqlite'}"
     )

@@ -78,7 +78,8 @@ def prune(
         return
     click.echo(
         f"removed {result.traces} traces ({result.spans} spans, {result.logs} logs, "
-        f"{result.links} links), {result.bodies_collected} unreferenced and "
+        f"{result.links} links, {result.ledger} mirrored ledger entries), "
+        f"{result.bodies_collected} unreferenced and "
         f"{result.bodies_evicted} evicted bodies ({result.body_bytes_freed:,} bytes), "
         f"{result.quarantined} quarantine rows; {result.rollup_rows} roll-up rows kept"
     )

@@ -1,4 +1,4 @@
-"""The collector: tails a home's journal into its store, attributes crashes, prunes.
+"""The collector: tails a home's journal and ledger into its store, attributes crashes, prunes.
 
 Run it as ``orca collect`` (or let ``Recorder.open(home, collector="auto")``
 start one). In Python, :class:`Collector` exposes ``step()`` (one round of
@@ -13,12 +13,14 @@ from orca.collector._collector import (
     StepResult,
 )
 from orca.collector._errors import CollectorError, CollectorLocked
+from orca.collector._ledger_source import LEDGER_SOURCE, LedgerSource, ledger_row
 from orca.collector._lock import LOCK_FILE, CollectorLock, lock_holder
 from orca.collector._status import SegmentStatus, Status, collector_status
 from orca.collector._tail import JournalSource, SegmentState, Source
 
 __all__ = [
     "DEFAULT_JOURNAL_RETENTION",
+    "LEDGER_SOURCE",
     "LOCK_FILE",
     "TORN_REASON",
     "Collector",
@@ -27,11 +29,13 @@ __all__ = [
     "CollectorLock",
     "CollectorLocked",
     "JournalSource",
+    "LedgerSource",
     "SegmentState",
     "SegmentStatus",
     "Source",
     "Status",
     "StepResult",
     "collector_status",
+    "ledger_row",
     "lock_holder",
 ]

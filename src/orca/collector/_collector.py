@@ -1,16 +1,18 @@
-"""The collector: journal segments in, one store transaction per batch out.
+"""The collector: journal segments and the ledger in, one store transaction per batch out.
 
 :meth:`Collector.step` does one round of work and returns what it did; the
 loop (:meth:`Collector.run`) only repeats it and sleeps when idle, so tests
 drive ``step()`` directly and never wait on a timer. One round:
 
-1. read whole lines from every segment, from its committed offset, until the
+1. read signed ledger entries (up to half a batch, see ``_ledger_source``) and
+   whole lines from every segment, each from its committed offset, until the
    batch is full (``batch`` records) or ``max_batch_ms`` passed;
 2. apply them with the new offsets in one transaction (quarantined lines too);
 3. look at writers: one that died without an exit record (pid gone, or the
    same pid now naming another process, or a stale heartbeat) gets its torn
    tail quarantined and a crash span in each trace it left open;
-4. on cadences: catch up the search index, prune, delete old journal segments.
+4. on cadences: catch up the search index, prune, delete old journal segments,
+   null the mirrored payloads of ledger entries erased by ``forget``.
 """
 
 import signal
@@ -22,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Final
 
+from orca.collector._ledger_source import LEDGER_SOURCE, LedgerSource
 from orca.collector._lock import CollectorLock
 from orca.collector._tail import JournalSource, SegmentState, Source
 from orca.journal import hostname, process_alive
@@ -54,6 +57,7 @@ class CollectorConfig:
     prune_every_s: float = 3600.0
     search_every_s: float = 30.0
     journal_gc_every_s: float = 60.0
+    ledger_erase_every_s: float = 60.0  # look for entries ``forget`` erased since ingest
 
 
 @dataclass
@@ -70,10 +74,14 @@ class StepResult:
     deleted_segments: list[str] = field(default_factory=list)
     pruned: PruneResult | None = None
     indexed: int = 0  # rows added to the search index
+    ledger: int = 0  # ledger entries mirrored into the store
+    erased: int = 0  # mirrored ledger payloads nulled after a ``forget``
 
     @property
     def busy(self) -> bool:
-        return bool(self.records or self.quarantined or self.crash_spans or self.torn)
+        return bool(
+            self.records or self.quarantined or self.crash_spans or self.torn or self.ledger
+        )
 
 
 class Collector:
@@ -96,14 +104,23 @@ class Collector:
                 self._lock.release()
             raise
         self.journal = JournalSource(home / "journal")
-        # The ledger will be a second source here (see _tail.Source).
-        self.sources: list[Source] = [self.journal]
+        self.ledger = LedgerSource(
+            home,
+            reported={q.offset for q in self.store.quarantine() if q.source == LEDGER_SOURCE},
+        )
+        # The ledger first: it may fill at most half a batch, so neither starves the other.
+        self.sources: list[Source] = [self.ledger, self.journal]
         self._offsets = self.store.offsets()
         self._settled: set[str] = set()  # writers that exited or were declared crashed
         now = time.monotonic()
         # First prune a minute in (a short-lived auto-started collector still prunes),
         # then every prune_every_s; the journal is looked at on the first round.
-        self._last = {"prune": now - self.config.prune_every_s + 60, "search": now, "gc": 0.0}
+        self._last = {
+            "prune": now - self.config.prune_every_s + 60,
+            "search": now,
+            "gc": 0.0,
+            "erase": 0.0,
+        }
         self._stop = False
         self._search_behind = False
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="orca-collector-read")
@@ -130,12 +147,15 @@ class Collector:
             out.records += applied.applied
             out.skipped += applied.skipped
             out.quarantined += applied.quarantined
+            out.ledger += applied.ledger
             self._offsets.update(batch.offsets)
             self._offsets.update(batch.resets)
 
     def _finish(self, out: StepResult, now_ns: int | None) -> StepResult:
         """Writer checks and chores: run only when no read is in flight."""
-        out.drained = all(s.drained for s in self.journal.segments.values())
+        out.drained = self.ledger.drained and all(
+            s.drained for s in self.journal.segments.values()
+        )
         self._check_writers(out, time.time_ns() if now_ns is None else now_ns)
         self._chores(out, time.time_ns() if now_ns is None else now_ns)
         return out
@@ -237,6 +257,13 @@ class Collector:
             out.pruned = self.store.prune(cfg.retention, now_ns=now_ns)
         if cfg.journal_retention is not None and self._due("gc", cfg.journal_gc_every_s):
             out.deleted_segments = self.delete_old_segments(now_ns)
+        if self._due("erase", cfg.ledger_erase_every_s):
+            out.erased = self.sync_erasures()
+
+    def sync_erasures(self) -> int:
+        """Null mirrored payloads the ledger has erased since they were ingested; how many."""
+        ids = self.ledger.erased_ids(self._offsets.get(LEDGER_SOURCE, 0))
+        return self.store.erase_ledger_payloads(ids) if ids else 0
 
     def delete_old_segments(self, now_ns: int) -> list[str]:
         """Remove segments that are fully ingested, whose writer is gone, older than retention."""
@@ -275,6 +302,8 @@ class Collector:
             total.torn += r.torn
             total.deleted_segments += r.deleted_segments
             total.indexed += r.indexed
+            total.ledger += r.ledger
+            total.erased += r.erased
             if r.drained and not r.busy:
                 return total
 

@@ -1,8 +1,8 @@
 """Tailing journal segments into a batch, from each segment's committed offset.
 
-A source is anything the collector tails into the store; the journal is the
-only one today, and the ledger will be a second one (``<home>/ledger/`` into
-a ``ledger`` table) behind the same two methods.
+A source is anything the collector tails into the store: the journal here,
+and the ledger (``<home>/ledger/`` into the ``ledger`` table, see
+``_ledger_source``) behind the same method.
 """
 
 import os

@@ -4,16 +4,18 @@
 implementation so far: a WAL-mode SQLite file ``<home>/store.sqlite``. The read
 side is the :class:`TraceReader` protocol; the write side (``apply`` a
 :class:`Batch`, ``attribute_crash``, ``prune``, ``pin``) is what the collector
-and the CLI use.
+and the CLI use. The ``ledger`` table mirrors the ledger's signed entries
+(``Batch.ledger``; read back by ``get_trace`` and ``ledger_entries``).
 """
 
-from orca.store._batch import ApplyResult, Batch, Item, Quarantine
+from orca.store._batch import ApplyResult, Batch, Item, LedgerItem, Quarantine
 from orca.store._crash import crash_span_id
 from orca.store._errors import SchemaError, StoreError
 from orca.store._protocol import StatTuple, TraceReader
 from orca.store._retention import DEFAULT_RETENTION, PruneResult, RetentionPolicy, Rollup
 from orca.store._rows import (
     CRASH_SPAN_NAME,
+    LedgerRow,
     LinkRow,
     LogRow,
     SearchHit,
@@ -34,6 +36,8 @@ __all__ = [
     "ApplyResult",
     "Batch",
     "Item",
+    "LedgerItem",
+    "LedgerRow",
     "LinkRow",
     "LogRow",
     "ProcessRow",

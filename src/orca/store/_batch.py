@@ -9,11 +9,25 @@ skipped (at-least-once reading, exactly-once effect).
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from orca.store._rows import LedgerRow
+
 
 class Item(NamedTuple):
     """One valid record read from ``source`` at byte ``offset`` (a tuple: made per record)."""
 
     record: dict[str, Any]
+    source: str
+    offset: int
+
+
+class LedgerItem(NamedTuple):
+    """One signed ledger entry read from ``source`` at byte ``offset`` (the ledger mirror).
+
+    Entries are keyed by their ledger id, so re-applying one is a no-op even
+    without the offset check journal records rely on.
+    """
+
+    row: LedgerRow
     source: str
     offset: int
 
@@ -43,9 +57,11 @@ class Batch:
     # Sources whose file shrank under the collector: their offset moves back to this
     # value (every other offset only moves forward).
     resets: dict[str, int] = field(default_factory=dict)
+    # Ledger entries to mirror (their sources are named in ``offsets`` too).
+    ledger: list[LedgerItem] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.items) + len(self.quarantined)
+        return len(self.items) + len(self.quarantined) + len(self.ledger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +72,4 @@ class ApplyResult:
     skipped: int  # records at or below a committed offset (already applied)
     quarantined: int
     batch: int  # the batch number (search catch-up uses it)
+    ledger: int = 0  # ledger entries newly mirrored

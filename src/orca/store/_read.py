@@ -10,6 +10,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
+from orca.store import _ledger
 from orca.store._rows import (
     CRASH_SPAN_NAME,
     LinkRow,
@@ -184,7 +185,7 @@ def get_trace(conn: sqlite3.Connection, trace_id: str) -> TraceRows | None:
             (trace_id, trace_id),
         )
     ]
-    return TraceRows(summary, spans, logs, links)
+    return TraceRows(summary, spans, logs, links, _ledger.for_trace(conn, trace_id))
 
 
 def get_span(conn: sqlite3.Connection, span_id: str) -> SpanRow | None:

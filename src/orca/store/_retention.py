@@ -17,6 +17,8 @@ from typing import Any, Final
 
 import orjson
 
+from orca.store import _ledger
+
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -50,6 +52,7 @@ class PruneResult:
     quarantined: int = 0
     processes: int = 0
     rollup_rows: int = 0
+    ledger: int = 0  # mirrored ledger entries (the ledger itself keeps them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +190,7 @@ def prune(
             conn, "DELETE FROM logs WHERE trace_id IS NULL AND ts_ns < ?", (cutoff,)
         )
         out["links"] = _delete(conn, f"DELETE FROM links WHERE trace_id {doomed}")
+        out["ledger"] = _ledger.prune(conn, cutoff)
         out["traces"] = _delete(conn, f"DELETE FROM traces WHERE trace_id {doomed}")
         out["quarantined"] = _delete(conn, "DELETE FROM quarantine WHERE ts_ns < ?", (cutoff,))
         # Writers whose segments are gone and who left nothing behind.

@@ -6,7 +6,7 @@ build by hand in query tests, no I/O, no store needed.
 """
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Scalar = str | int | float | bool
 SpanStatus = Literal["ok", "error", "unfinished"]
@@ -74,6 +74,34 @@ class LinkRow:
 
 
 @dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One governed action mirrored from the ledger (the ledger itself stays the ground truth).
+
+    ``trace_id``/``span_id`` place it in a trace; ``args``/``result``/``meta`` are
+    None and ``erased`` True once ``forget`` removed the payload (the commitment,
+    ``payload_hash``, stays). ``signature``/``key_id`` name the batch signature
+    that covers it (its provenance).
+    """
+
+    id: int
+    ts_ns: int
+    kind: str
+    run: str | None = None
+    trace_id: str | None = None
+    span_id: str | None = None
+    actor: str | None = None
+    prev: str = ""
+    hash: str = ""
+    payload_hash: str = ""
+    args: Any = None
+    result: Any = None
+    meta: Any = None
+    erased: bool = False
+    signature: str | None = None
+    key_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TraceSummary:
     """One line of ``orca traces``: a trace seen from its root span and its totals."""
 
@@ -98,12 +126,13 @@ class TraceSummary:
 
 @dataclass(frozen=True, slots=True)
 class TraceRows:
-    """Everything recorded for one trace, spans in start order."""
+    """Everything recorded for one trace, spans in start order, ledger entries by id."""
 
     summary: TraceSummary
     spans: list[SpanRow]
     logs: list[LogRow]
     links: list[LinkRow]
+    ledger: list[LedgerRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ with a millisecond time prefix, so that index appends too.
 
 from typing import Final
 
+from orca.store._ledger import MIGRATION as LEDGER_MIGRATION
+
 MIGRATIONS: Final[list[list[str]]] = [
     # version 1
     [
@@ -157,6 +159,8 @@ MIGRATIONS: Final[list[list[str]]] = [
         "CREATE VIRTUAL TABLE fts_logs USING fts5(text, tokenize='unicode61')",
         "CREATE VIRTUAL TABLE fts_bodies USING fts5(text, tokenize='unicode61')",
     ],
+    # version 2: the ledger mirror (see _ledger.py)
+    LEDGER_MIGRATION,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -13,10 +13,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from orca.store import _bodies, _crash, _fts, _read, _retention, _status
+from orca.store import _bodies, _crash, _fts, _ledger, _read, _retention, _status
 from orca.store._batch import ApplyResult, Batch
 from orca.store._errors import SchemaError, StoreError
-from orca.store._rows import LinkRow, LogRow, SearchHit, SpanRow, TraceRows, TraceSummary
+from orca.store._rows import (
+    LedgerRow,
+    LinkRow,
+    LogRow,
+    SearchHit,
+    SpanRow,
+    TraceRows,
+    TraceSummary,
+)
 from orca.store._schema import MIGRATIONS, SCHEMA_VERSION
 
 STORE_FILE: Final = "store.sqlite"
@@ -168,6 +176,23 @@ class SQLiteStore:
         """Index up to ``limit`` new rows per table (None: all); returns how many it indexed."""
         with self._txn() as conn:
             return _fts.catch_up(conn, limit)
+
+    def erase_ledger_payloads(self, entry_ids: list[int]) -> int:
+        """Null the mirrored payload of entries the ledger erased (``forget``); rows changed."""
+        with self._txn() as conn:
+            return _ledger.erase(conn, entry_ids)
+
+    def ledger_entries(
+        self,
+        *,
+        run: str | None = None,
+        trace: str | None = None,
+        since_ns: int | None = None,
+        limit: int | None = None,
+    ) -> list[LedgerRow]:
+        """Mirrored ledger entries in ledger order (oldest first), filtered as asked."""
+        with self._snapshot() as conn:
+            return _ledger.select(conn, run=run, trace=trace, since_ns=since_ns, limit=limit)
 
     # -- status -------------------------------------------------------------------
 

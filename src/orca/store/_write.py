@@ -12,7 +12,7 @@ from typing import Any, Final
 
 import orjson
 
-from orca.store import _bodies
+from orca.store import _bodies, _ledger
 from orca.store._batch import ApplyResult, Batch, Item
 
 _SEGMENT: Final = re.compile(r"^(\d+)-(\d+)-\d+\.ndjson$")
@@ -294,6 +294,13 @@ def apply_batch(
         [(ts, pid) for pid, ts in last_ts.items()],
     )
     quarantined = _quarantine(conn, batch, sources)
+    mirrored, ledger_skipped = (
+        _ledger.write(conn, batch.ledger, {n: s[1] for n, s in sources.items()})
+        if batch.ledger
+        else ({}, 0)
+    )
+    for name, n in mirrored.items():
+        counts[name] = counts.get(name, 0) + n
     for name, offset in batch.offsets.items():
         sid, committed, _ = sources[name]
         new = batch.resets.get(name, max(offset, committed))
@@ -302,8 +309,9 @@ def apply_batch(
             " WHERE id = ?",
             (new, counts.get(name, 0), quarantined.get(name, 0), sid),
         )
-    applied = sum(counts.values())
-    return ApplyResult(applied, skipped, sum(quarantined.values()), chg)
+    ledger = sum(mirrored.values())
+    applied = sum(counts.values()) - ledger
+    return ApplyResult(applied, skipped + ledger_skipped, sum(quarantined.values()), chg, ledger)
 
 
 def _open_row(o: list[Any], chg: int) -> tuple[Any, ...]:

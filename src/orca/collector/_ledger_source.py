@@ -1,0 +1,164 @@
+"""Tailing the ledger into the store's ``ledger`` table, beside the journal.
+
+The collector imports the ledger's public read API (``orca.ledger.read_entries``)
+for this: DESIGN's room table lists records, journal and store for the
+collector, and the ledger room imports only records and journal, so the edge
+collector → ledger makes no cycle. Only whole signed batches are read (an
+entry whose batch signature is not on disk yet waits, like a torn journal
+line), from the offset committed with the previous batch.
+
+A damaged ledger must never stop the journal: when ``read_entries`` raises
+:class:`~orca.ledger.LedgerCorruptError` (or the file shrank, or cannot be
+read), the damage is quarantined once (a row naming ``orca verify``) and the
+ledger's offset stops advancing; reading is retried only after the file
+changes (a restore, say). Journal records keep flowing throughout.
+
+``forget`` erases a payload in place (same length), so no offset moves and
+tailing cannot see it: :meth:`LedgerSource.erased_ids` finds erased entries
+below the committed offset with one scan of the raw bytes, and the collector
+nulls their mirrored payloads on a cadence.
+"""
+
+import mmap
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from orca.ledger import Entry, LedgerCorruptError, ledger_path, read_entries
+from orca.store import Batch, LedgerItem, LedgerRow, Quarantine
+
+LEDGER_SOURCE: Final = "ledger/ledger.ndjson"
+PAUSED: Final = "ledger ingestion paused until the file changes"
+
+# An erased entry ends ``,"h":"<64 hex>","p":null<spaces>}``; a payload that merely
+# contains that text cannot end its line with a single ``}`` (see _format in the ledger).
+_ERASED_MARK: Final = b'","p":null'
+_ERASED_LINE: Final = re.compile(rb'\{"v":1,"id":(\d+),.*,"h":"[0-9a-f]{64}","p":null *\}\Z', re.S)
+
+
+def ledger_row(e: Entry) -> LedgerRow:
+    """The store's row for one ledger entry."""
+    return LedgerRow(
+        id=e.id,
+        ts_ns=e.ts,
+        kind=e.kind,
+        run=e.run,
+        trace_id=e.trace,
+        span_id=e.span,
+        actor=e.actor,
+        prev=e.prev,
+        hash=e.hash,
+        payload_hash=e.payload_hash,
+        args=e.args,
+        result=e.result,
+        meta=e.meta,
+        erased=e.erased,
+        signature=e.signature,
+        key_id=e.key,
+    )
+
+
+@dataclass
+class LedgerSource:
+    """``<home>/ledger/ledger.ndjson`` as one collector source named :data:`LEDGER_SOURCE`.
+
+    ``reported``: offsets whose damage is already quarantined (so a restarted
+    collector does not record it again). ``share``: the fraction of a batch the
+    ledger may fill, so a long ledger backlog never starves the journal.
+    """
+
+    home: Path
+    reported: set[int] = field(default_factory=set)
+    share: float = 0.5
+    drained: bool = True
+    paused: str | None = None  # why reading stopped (damage), None while healthy
+    _stamp: tuple[int, int] | None = None  # (size, mtime_ns) of the file when it paused
+
+    @property
+    def path(self) -> Path:
+        return ledger_path(self.home)
+
+    def read(self, offsets: dict[str, int], batch: Batch, limit: int, deadline: float) -> int:
+        """Add up to ``limit * share`` signed entries from the committed offset; how many."""
+        committed = offsets.get(LEDGER_SOURCE, 0)
+        path = self.path
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            self.drained = True
+            return 0
+        stamp = (st.st_size, st.st_mtime_ns)
+        if st.st_size == committed or self._stamp == stamp:
+            self.drained = True
+            return 0
+        if limit <= 0 or time.monotonic() >= deadline:
+            self.drained = False
+            return 0
+        if st.st_size < committed:
+            self._pause(
+                batch,
+                committed,
+                stamp,
+                f"{path} shrank from {committed} to {st.st_size} bytes after ingest; "
+                "run `orca verify`",
+                b"",
+            )
+            return 0
+        try:
+            got = read_entries(path, committed, max_entries=max(1, int(limit * self.share)))
+        except (LedgerCorruptError, OSError) as exc:
+            self._pause(batch, committed, stamp, str(exc), self._preview(path, committed))
+            return 0
+        self.paused, self._stamp = None, None
+        source = LEDGER_SOURCE
+        batch.ledger.extend(LedgerItem(ledger_row(e), source, e.offset) for e in got.entries)
+        if got.next_offset != committed:
+            batch.offsets[source] = got.next_offset
+        self.drained = len(got.entries) < max(1, int(limit * self.share))
+        return len(got.entries)
+
+    def _pause(
+        self, batch: Batch, committed: int, stamp: tuple[int, int], reason: str, preview: bytes
+    ) -> None:
+        self._stamp, self.drained = stamp, True
+        self.paused = f"{reason}; {PAUSED}"
+        if committed in self.reported:
+            return
+        self.reported.add(committed)
+        length = max(0, stamp[0] - committed)
+        batch.quarantined.append(Quarantine(LEDGER_SOURCE, committed, length, self.paused, preview))
+        batch.offsets.setdefault(LEDGER_SOURCE, committed)
+
+    @staticmethod
+    def _preview(path: Path, offset: int) -> bytes:
+        try:
+            with path.open("rb") as f:
+                f.seek(offset)
+                return f.read(200)
+        except OSError:
+            return b""
+
+    def erased_ids(self, upto: int) -> list[int]:
+        """Ids of entries erased by ``forget`` in the first ``upto`` bytes (one raw scan)."""
+        try:
+            f = self.path.open("rb")
+        except FileNotFoundError:
+            return []
+        with f:
+            size = min(upto, f.seek(0, 2))
+            if size <= 0:
+                return []
+            with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as m:
+                out: list[int] = []
+                i = m.find(_ERASED_MARK)
+                while i >= 0:
+                    start = m.rfind(b"\n", 0, i) + 1
+                    end = m.find(b"\n", i)
+                    end = size if end < 0 else end
+                    match = _ERASED_LINE.match(m[start:end])
+                    if match is not None:
+                        out.append(int(match.group(1)))
+                    i = m.find(_ERASED_MARK, end)
+                return out
