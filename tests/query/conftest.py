@@ -5,7 +5,15 @@ from typing import Any
 
 import pytest
 
-from orca.store import CRASH_SPAN_NAME, LinkRow, LogRow, SpanRow, TraceRows, TraceSummary
+from orca.store import (
+    CRASH_SPAN_NAME,
+    LedgerRow,
+    LinkRow,
+    LogRow,
+    SpanRow,
+    TraceRows,
+    TraceSummary,
+)
 
 T0 = 1_714_564_800_000_000_000  # 2024-05-01T12:00:00Z
 MS = 1_000_000
@@ -25,6 +33,7 @@ class TraceBuilder:
         self.spans: list[SpanRow] = []
         self.logs: list[LogRow] = []
         self.links: list[LinkRow] = []
+        self.ledger: list[LedgerRow] = []
 
     def span(
         self,
@@ -84,6 +93,30 @@ class TraceBuilder:
     def link(self, a: SpanRow, b: SpanRow, reason: str) -> None:
         self.links.append(LinkRow(a.start_ns, a.trace_id, a.span_id, b.trace_id, b.span_id, reason))
 
+    def action(
+        self,
+        kind: str,
+        span: SpanRow | str | None = None,
+        *,
+        at_ms: float,
+        actor: str | None = None,
+        erased: bool = False,
+    ) -> LedgerRow:
+        """A governed action (ledger entry) at ``at_ms``; ``span`` may name a foreign span id."""
+        sid = span.span_id if isinstance(span, SpanRow) else span
+        row = LedgerRow(
+            id=len(self.ledger) + 1,
+            ts_ns=T0 + int(at_ms * MS),
+            kind=kind,
+            run="run-1",
+            trace_id=self.trace_id,
+            span_id=sid,
+            actor=actor,
+            erased=erased,
+        )
+        self.ledger.append(row)
+        return row
+
     def rows(self) -> TraceRows:
         spans = sorted(self.spans, key=lambda s: (s.start_ns, s.span_id))
         root = next((s for s in spans if s.parent_id is None), spans[0])
@@ -119,7 +152,7 @@ class TraceBuilder:
             ),
             conversation_id=str(root.attrs.get("gen_ai.conversation.id") or "") or None,
         )
-        return TraceRows(summary, spans, self.logs, self.links)
+        return TraceRows(summary, spans, self.logs, self.links, self.ledger)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orca.query import render_plain, render_rich, skeleton, skeleton_json
-from orca.store import TraceRows
+from orca.store import TraceRows, TraceSummary
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("ORCA_UPDATE_GOLDEN") == "1"
@@ -111,7 +111,33 @@ def folded(tb: Any) -> TraceRows:
     return t.rows()
 
 
-CASES = {"nested": nested, "crashed": crashed, "unfinished": unfinished, "folded": folded}
+def governed(tb: Any) -> TraceRows:
+    """A run with ledger entries: under their span, at the root, and inside a folded run."""
+    t = tb("governed")
+    turn = t.span("turn", start_ms=0, dur_ms=9000, attrs={"gen_ai.agent.name": "planner"})
+    t.action("run.started", at_ms=-1, actor="orchestrator")
+    step = t.span("step", turn, start_ms=10, dur_ms=900, attrs={"gen_ai.request.model": "m"})
+    t.action("envelope.accepted", step, at_ms=20, actor="planner")
+    t.action("policy.decision", step, at_ms=5, actor="policy")
+    for i in range(8):
+        t.span(
+            "tool-call", turn, start_ms=1000 + i * 100, dur_ms=50, attrs={"gen_ai.tool.name": "t"}
+        )
+    t.action("budget.warning", "ffffffffffffffff", at_ms=1350, actor="budget")
+    t.action("envelope.rejected", turn, at_ms=2000, actor="gate")
+    t.action("task.expired", step, at_ms=950)
+    t.action("budget.exceeded", turn, at_ms=2100, actor="budget", erased=True)
+    t.action("task.completed", turn, at_ms=9500, actor="worker-" + "x" * 60)
+    return t.rows()
+
+
+CASES = {
+    "nested": nested,
+    "crashed": crashed,
+    "unfinished": unfinished,
+    "folded": folded,
+    "governed": governed,
+}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -184,3 +210,57 @@ def test_every_span_shown_or_counted(
     shown = sum(1 for ln in sk.lines if ln.span_id)
     folded_count = sum(ln.folded for ln in sk.lines if ln.span_id is None)
     assert shown + folded_count == len(names) + 1
+
+
+def test_ledger_lines_in_json_and_rich(tb: Any) -> None:
+    """Each governed action is one line naming its entry; refusals and failures count as errors."""
+    rows = governed(tb)
+    sk = skeleton(rows)
+    entries = [ln for ln in sk.lines if ln.ledger_id is not None]
+    assert sorted(ln.ledger_id for ln in entries) == [e.id for e in rows.ledger]
+    assert {ln.ledger_id for ln in entries if ln.status == "error"} == {5, 6, 7}
+    assert render_rich(sk).plain == render_plain(sk)
+    doc = skeleton_json(sk)
+    lines = [ln for ln in doc["lines"] if ln["ledger"] is not None]
+    assert [ln["ledger"] for ln in lines] == [1, 3, 2, 6, 4, 5, 7, 8]
+    assert lines[0]["text"] == "⛓ #1 run.started by orchestrator"
+    assert lines[3]["text"] == "⛓ #6 ✖ task.expired" and lines[3]["status"] == "error"
+    assert all(ln["span"] is None for ln in lines)
+    assert all(ln["ledger"] is None for ln in doc["lines"] if ln["span"] is not None)
+
+
+def test_ledger_under_its_span_in_time_order(tb: Any) -> None:
+    """An entry sits one level under the span it names, between the children around it in time."""
+    sk = skeleton(governed(tb), fold_after=10**9)
+    where = {ln.ledger_id: i for i, ln in enumerate(sk.lines) if ln.ledger_id is not None}
+    depth = {ln.ledger_id: ln.depth for ln in sk.lines if ln.ledger_id is not None}
+    step_at = next(i for i, ln in enumerate(sk.lines) if ln.parts[0][0] == "step")
+    assert depth[2] == depth[3] == depth[6] == 2  # under the step
+    assert depth[1] == depth[4] == depth[5] == 1  # under the root (none named, or unknown)
+    assert step_at < where[3] < where[2] < where[6]  # time order inside the step
+    assert where[1] < step_at  # before the step: earlier than it
+
+
+def test_ledger_only_trace(tb: Any) -> None:
+    """A trace known only from the ledger still renders: its entries at the top level."""
+    t = tb("ledger-only")
+    t.action("run.started", at_ms=0, actor="orchestrator")
+    t.action("task.failed", at_ms=5, actor="worker")
+    summary = TraceSummary(
+        trace_id=t.trace_id,
+        root_name="(no spans)",
+        root_span_id=None,
+        component="",
+        start_ns=t.ledger[0].ts_ns,
+        end_ns=None,
+        span_count=0,
+        error_count=0,
+        unfinished_count=0,
+        status="ok",
+    )
+    text = render_plain(skeleton(TraceRows(summary, [], [], [], t.ledger)))
+    assert text.splitlines()[1:] == [
+        "         ⛓ #1 run.started by orchestrator",
+        "         ⛓ #2 ✖ task.failed by worker",
+    ]
+    assert "≥5ms" in text.splitlines()[0] and "actions=2" in text

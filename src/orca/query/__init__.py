@@ -32,6 +32,7 @@ from orca.query._diff import (
     render_body_diff,
 )
 from orca.query._format import fmt_cost, fmt_count, fmt_duration, short_id
+from orca.query._ledger import is_alarm, ledger_parts
 from orca.query._listing import render_search, render_traces, search_json, traces_json
 from orca.query._resolve import (
     AmbiguousIdError,
@@ -88,6 +89,8 @@ __all__ = [
     "fmt_cost",
     "fmt_count",
     "fmt_duration",
+    "is_alarm",
+    "ledger_parts",
     "p95_by_name",
     "parse_duration",
     "percentile",

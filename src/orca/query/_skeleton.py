@@ -6,6 +6,8 @@ next command (``orca span <id>``) can be typed straight from it. Long runs of
 same-named siblings fold into one ``… 40 more tool-call spans, 2 errors``
 line, but failed and unfinished spans inside a run stay visible (up to
 ``keep_errors``): the root cause is the one line a fold must never hide.
+Governed actions from the ledger appear inline, in time order, under the span
+they name (see ``_ledger``); they are never folded.
 """
 
 from collections.abc import Iterable
@@ -25,7 +27,8 @@ from orca.query._format import (
     short_trace,
 )
 from orca.query._labels import Part, label
-from orca.store import SpanRow, TraceRows, TraceSummary
+from orca.query._ledger import is_alarm, ledger_parts, place
+from orca.store import LedgerRow, SpanRow, TraceRows, TraceSummary
 
 FOLD_AFTER: Final = 6
 HEAD: Final = 3
@@ -42,18 +45,23 @@ STYLES: Final = {
     "crash": "bold white on red",
     "fold": "dim italic",
     "id": "dim",
+    "ledger": "magenta",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class SkeletonLine:
-    """One rendered line: a span (``span_id`` set) or a fold summary (``span_id`` None)."""
+    """One rendered line: a span (``span_id`` set), a fold summary, or a ledger entry.
+
+    A fold line and a ledger line have ``span_id`` None; a ledger line has ``ledger_id``.
+    """
 
     depth: int
     span_id: str | None
     status: str
     parts: list[Part]
     folded: int = 0
+    ledger_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +158,9 @@ def _fold_plan(run: list[SpanRow], fold_after: int, head: int, tail: int, keep: 
     return sorted(shown)
 
 
+_PlanItem = tuple[SpanRow | None, list[SpanRow]] | LedgerRow
+
+
 class _Builder:
     def __init__(
         self,
@@ -159,8 +170,10 @@ class _Builder:
         head: int,
         tail: int,
         keep_errors: int,
+        ledger: dict[str | None, list[LedgerRow]] | None = None,
     ) -> None:
         self.kids = kids
+        self.ledger = ledger or {}
         self.max_depth = max_depth
         self.fold = (fold_after, head, tail, keep_errors)
         self.lines: list[SkeletonLine] = []
@@ -181,31 +194,39 @@ class _Builder:
         return self._sizes[span_id]
 
     def emit_level(self, siblings: list[SpanRow], depth: int) -> None:
-        # Explicit stack of (siblings, depth, position) so a 10,000-deep chain cannot overflow.
-        stack: list[tuple[list[SpanRow], int, int]] = [(siblings, depth, 0)]
-        plans: dict[int, list[tuple[SpanRow | None, list[SpanRow]]]] = {}
+        # Explicit stack of (siblings, depth, position, parent) so a 10,000-deep chain
+        # cannot overflow.
+        stack: list[tuple[list[SpanRow], int, int, str | None]] = [(siblings, depth, 0, None)]
+        plans: dict[int, list[_PlanItem]] = {}
         while stack:
-            sibs, d, pos = stack.pop()
+            sibs, d, pos, parent = stack.pop()
             key = id(sibs)
             if key not in plans:
-                plans[key] = self._plan(sibs)
+                plans[key] = _merge(self._plan(sibs), self.ledger.get(parent, []))
             plan = plans[key]
             if pos >= len(plan):
                 del plans[key]
                 continue
-            stack.append((sibs, d, pos + 1))
-            span, hidden = plan[pos]
+            stack.append((sibs, d, pos + 1, parent))
+            item = plan[pos]
+            if isinstance(item, LedgerRow):
+                status = "error" if is_alarm(item.kind) else "ok"
+                self.lines.append(SkeletonLine(d, None, status, ledger_parts(item), 0, item.id))
+                continue
+            span, hidden = item
             if span is None:
                 self.lines.append(self._fold_line(hidden, d))
                 continue
             children = self.kids.get(span.span_id, [])
+            below = bool(children) or span.span_id in self.ledger
             parts = label(span)
             if children and self.max_depth is not None and d >= self.max_depth:
                 parts = [*parts, (f"(+{self.subtree(span.span_id)} below)", "fold")]
-                children = []
+            if self.max_depth is not None and d >= self.max_depth:
+                below = False
             self.lines.append(SkeletonLine(d, span.span_id, _status(span), parts))
-            if children:
-                stack.append((children, d + 1, 0))
+            if below:
+                stack.append((children, d + 1, 0, span.span_id))
 
     def _plan(self, sibs: list[SpanRow]) -> list[tuple[SpanRow | None, list[SpanRow]]]:
         """Siblings in order, same-name runs folded: (span, []) or (None, hidden spans)."""
@@ -249,6 +270,23 @@ class _Builder:
         return SkeletonLine(depth, None, status, parts, folded=len(hidden) + nested)
 
 
+def _merge(
+    plan: list[tuple[SpanRow | None, list[SpanRow]]], entries: list[LedgerRow]
+) -> list[_PlanItem]:
+    """Ledger entries placed before the first plan item that starts after them."""
+    out: list[_PlanItem] = []
+    i = 0
+    for item in plan:
+        span, hidden = item
+        start = span.start_ns if span is not None else hidden[0].start_ns
+        while i < len(entries) and entries[i].ts_ns < start:
+            out.append(entries[i])
+            i += 1
+        out.append(item)
+    out.extend(entries[i:])
+    return out
+
+
 def skeleton(
     trace: TraceRows,
     *,
@@ -260,10 +298,13 @@ def skeleton(
 ) -> Skeleton:
     """The skeleton of one trace. ``depth`` limits nesting (0 = roots only)."""
     roots, kids = _children(trace.spans)
-    b = _Builder(kids, depth, fold_after, head, tail, keep_errors)
+    b = _Builder(kids, depth, fold_after, head, tail, keep_errors, place(trace))
     b.emit_level(roots, 0)
-    last = max((s.end_ns or s.start_ns for s in trace.spans), default=None)
-    return Skeleton(trace.summary, header_parts(trace.summary, last), b.lines)
+    seen = [s.end_ns or s.start_ns for s in trace.spans] + [e.ts_ns for e in trace.ledger]
+    header = header_parts(trace.summary, max(seen, default=None))
+    if trace.ledger:
+        header.append((f"actions={len(trace.ledger)}", "ledger"))
+    return Skeleton(trace.summary, header, b.lines)
 
 
 def render_plain(sk: Skeleton) -> str:
@@ -322,7 +363,10 @@ def summary_json(s: TraceSummary) -> dict[str, Any]:
 
 
 def skeleton_json(sk: Skeleton) -> dict[str, Any]:
-    """``{"trace": summary, "lines": [{"span", "depth", "status", "text", "folded"}]}``."""
+    """``{"trace": summary, "lines": [{"span", "depth", "status", "text", "folded", "ledger"}]}``.
+
+    ``ledger`` is the entry id on a governed-action line, else None.
+    """
     return {
         "trace": summary_json(sk.summary),
         "lines": [
@@ -332,6 +376,7 @@ def skeleton_json(sk: Skeleton) -> dict[str, Any]:
                 "status": line.status,
                 "text": " ".join(t for t, _ in line.parts),
                 "folded": line.folded,
+                "ledger": line.ledger_id,
             }
             for line in sk.lines
         ],
