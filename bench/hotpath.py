@@ -5,6 +5,7 @@ median over several rounds of microseconds per span:
 
 - orca        the public API: ``log.span(...)`` then ``span.end()`` into a journal sink
 - orca_with   the same via ``with log.span(...)`` (context manager)
+- orca_nobackstop  ``span()``/``end()`` with the secret backstop switched off (``backstop=False``)
 - floor       hand-written: build the same two records as dicts (same clock and id calls),
               ``orjson.dumps``, ``os.write`` each
 - otel        OpenTelemetry SDK, BatchSpanProcessor, an exporter that does nothing
@@ -58,15 +59,21 @@ def per_span_us(run: Callable[[int], None]) -> float:
     return statistics.median(samples)
 
 
-def bench_orca(tmp: Path) -> tuple[float, float, float]:
-    rec = orca.Recorder.open(tmp / "orca", heartbeat_s=None)
-    log = rec.logger("bench-agent")
-    turn = log.span("turn")
-
+def _explicit(turn: orca.Span) -> Callable[[int], None]:
     def explicit(n: int) -> None:
         child = turn.child
         for _ in range(n):
             child("step", ATTRS).end()
+
+    return explicit
+
+
+def bench_orca(tmp: Path) -> tuple[float, float, float, float]:
+    rec = orca.Recorder.open(tmp / "orca", heartbeat_s=None)
+    log = rec.logger("bench-agent")
+    turn = log.span("turn")
+    bare = orca.Recorder.open(tmp / "bare", heartbeat_s=None, backstop=False)
+    bare_turn = bare.logger("bench-agent").span("turn")
 
     def with_block(n: int) -> None:
         child = turn.child
@@ -74,9 +81,11 @@ def bench_orca(tmp: Path) -> tuple[float, float, float]:
             with child("step", ATTRS):
                 pass
 
-    a = per_span_us(explicit)
+    a = per_span_us(_explicit(turn))
     b = per_span_us(with_block)
+    d = per_span_us(_explicit(bare_turn))
     rec.close()
+    bare.close()
 
     off = orca.Recorder.open(tmp / "off", enabled=False)
     noop_log = off.logger("bench-agent")
@@ -87,14 +96,14 @@ def bench_orca(tmp: Path) -> tuple[float, float, float]:
             span("step", ATTRS).end()
 
     c = per_span_us(disabled)
-    return a, b, c
+    return a, b, c, d
 
 
 def bench_floor(tmp: Path) -> float:
     fd = os.open(tmp / "floor.ndjson", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     rng = random.Random(1)
     trace = f"{time.time_ns() // 1_000_000:012x}{rng.getrandbits(80):020x}"
-    parent = f"{rng.getrandbits(64):016x}"
+    parent = rng.getrandbits(64).to_bytes(8, "big").hex()
     dumps, write, opt, now, bits = (
         orjson.dumps,
         os.write,
@@ -105,7 +114,7 @@ def bench_floor(tmp: Path) -> float:
 
     def run(n: int) -> None:
         for _ in range(n):
-            span = f"{bits(64):016x}"
+            span = bits(64).to_bytes(8, "big").hex()
             opened = {
                 "v": 1,
                 "kind": "span-open",
@@ -222,7 +231,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="orca-bench-") as d:
         tmp = Path(d)
         floor_us = bench_floor(tmp)
-        orca_us, orca_with_us, noop_us = bench_orca(tmp)
+        orca_us, orca_with_us, noop_us, bare_us = bench_orca(tmp)
         floor_us = min(floor_us, bench_floor(tmp))  # the floor is a floor: best of two passes
         otel_us = bench_otel(encode=False)
         otel_otlp_us = bench_otel(encode=True)
@@ -237,6 +246,7 @@ def main() -> None:
         ("floor (dicts + orjson + os.write)", floor_us),
         ("orca  span()/end()", orca_us),
         ("orca  with span()", orca_with_us),
+        ("orca  span()/end(), backstop off", bare_us),
         ("orca  disabled (no-op)", noop_us),
         ("otel  batch, do-nothing exporter", otel_us),
         ("otel  batch, OTLP encoding", otel_otlp_us),
@@ -245,6 +255,7 @@ def main() -> None:
     for label, value in rows:
         print(f"  {label:36s} {value:8.2f} µs")
     print(f"  orca / floor           {orca_us / floor_us:6.2f}x   (target <= 1.25)")
+    print(f"  orca (backstop off) / floor {bare_us / floor_us:6.2f}x")
     print(f"  otel / orca            {otel_us / orca_us:6.2f}x   (target >= 3.5)")
     print(f"  otel+otlp / orca       {otel_otlp_us / orca_us:6.2f}x   (target >= 9)")
     print(
@@ -263,6 +274,8 @@ def main() -> None:
                 "spans": N,
                 "orca_us": round(orca_us, 3),
                 "orca_with_us": round(orca_with_us, 3),
+                "orca_nobackstop_us": round(bare_us, 3),
+                "orca_nobackstop_over_floor": round(bare_us / floor_us, 3),
                 "floor_us": round(floor_us, 3),
                 "otel_us": round(otel_us, 3),
                 "otel_otlp_us": round(otel_otlp_us, 3),

@@ -73,7 +73,7 @@ KEY = "sk-proj-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
             b"tok_abcdefghijklmnop",
         ),
         (b'{"attrs":{"Authorization":"Basic dXNlcjpwYXNzd29yZA=="}}', b"dXNlcjpwYXNzd29yZA=="),
-        (b'{"attrs":{"AUTHORIZATION":"token-1234567890abcdef"}}', b"token-1234567890abcdef"),
+        (b'{"attrs":{"proxy-authorization":"token-1234567890abcdef"}}', b"token-1234567890abcdef"),
         (b'{"attrs":{"x-api-key":"' + KEY.encode() + b'"}}', KEY.encode()),
     ],
 )

@@ -20,8 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -33,8 +32,7 @@ ANSWERS: Final = "answers"
 _MAX_PENDING: Final = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class _Ref:
+class _Ref(NamedTuple):
     trace_id: str
     span_id: str
 

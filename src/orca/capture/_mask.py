@@ -6,12 +6,17 @@ secrets reveal less, because a few characters of a short secret are a larger
 share of it.
 """
 
-import re
+from __future__ import annotations
+
+import functools
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 MARK: Final = "…redacted…"
 _MARK_B: Final = MARK.encode()
+
+if TYPE_CHECKING:
+    import re
 
 
 def _revealed(length: int) -> int:
@@ -45,13 +50,23 @@ def _mask_bytes(secret: bytes) -> bytes:
 # search over the line), then the real patterns only on the rare hit.
 # sk-… style API keys (OpenAI, Anthropic, …): at least 16 key characters. A literal
 # start lets the regex engine jump between candidates; "task-…" is ruled out in _sub_key.
-_API_KEY: Final = re.compile(rb"sk-[A-Za-z0-9_\-]{16,}")
+_API_KEY_RE: Final = rb"sk-[A-Za-z0-9_\-]{16,}"
 # Bearer tokens wherever they appear (headers, error messages, bodies).
-_BEARER: Final = re.compile(rb"(Bearer\s+)([A-Za-z0-9._\-~+/=]{8,})")
+_BEARER_RE: Final = rb"(Bearer\s+)([A-Za-z0-9._\-~+/=]{8,})"
 # Field names whose string value is a credential: matched on the lower-cased line,
 # then the value is located in the original bytes right after the name.
 _AUTH_NAMES: Final = (b"authorization", b"api-key", b"api_key")
-_VALUE_AFTER_NAME: Final = re.compile(rb'"\s*:\s*"((?:[^"\\]|\\.)+)"')
+_VALUE_AFTER_NAME_RE: Final = rb'"\s*:\s*"((?:[^"\\]|\\.)+)"'
+
+
+@functools.cache
+def _compiled(pattern: bytes) -> re.Pattern[bytes]:
+    """Compile on first use: ``re`` stays out of ``import orca`` until a line needs masking."""
+    import re
+
+    return re.compile(pattern)
+
+
 _ALNUM: Final = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
 
@@ -80,7 +95,7 @@ def _mask_named_fields(line: bytes) -> bytes:
     for name in _AUTH_NAMES:
         pos = low.find(name)
         while pos >= 0:
-            m = _VALUE_AFTER_NAME.match(line, pos + len(name))
+            m = _compiled(_VALUE_AFTER_NAME_RE).match(line, pos + len(name))
             if m is not None:
                 spans.append(m.span(1))
             pos = low.find(name, pos + 1)
@@ -103,18 +118,18 @@ def scrub_secrets(line: bytes) -> bytes:
     This is the backstop, not the policy: code that owns a secret masks it with
     :func:`mask` at the call site. The backstop catches what is recognisable by
     shape: ``sk-…`` keys and ``Bearer …`` tokens anywhere, and the value of any
-    field whose name contains "authorization". In a line it flags, API-key
+    field whose name contains "Authorization" or "authorization". In a line it flags, API-key
     fields (``api_key``, ``x-api-key``) are masked too.
     """
     find = line.find  # bytes.find: `in` on bytes pays for a failed int conversion first
-    if find(b"sk-") < 0 and find(b"Bearer") < 0 and find(b"uthoriz") < 0 and find(b"UTHORIZ") < 0:
+    if find(b"sk-") < 0 and find(b"Bearer") < 0 and find(b"uthoriz") < 0:
         return line
     # The rare slow path: each pattern only where its cue appears.
     out = line
     if find(b"sk-") >= 0:
-        out = _API_KEY.sub(_sub_key, out)
+        out = _compiled(_API_KEY_RE).sub(_sub_key, out)
     if out.find(b"Bearer") >= 0:
-        out = _BEARER.sub(_sub_bearer, out)
+        out = _compiled(_BEARER_RE).sub(_sub_bearer, out)
     return _mask_named_fields(out)
 
 

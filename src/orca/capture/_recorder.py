@@ -5,12 +5,13 @@ which clock, enabled or not), so that the handles it gives out carry no
 per-call configuration checks.
 """
 
+from __future__ import annotations
+
 import os
 import time
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from orca._home import resolve_home
 from orca.capture._ids import IdGenerator
@@ -23,6 +24,9 @@ from orca.journal import (
     DEFAULT_ROTATE_BYTES,
     JournalSink,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DISABLE_ENV: Final = "ORCA_DISABLED"
 
@@ -57,12 +61,15 @@ class Recorder:
         rotate_bytes: int = DEFAULT_ROTATE_BYTES,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
         heartbeat_s: float | None = DEFAULT_HEARTBEAT_S,
+        backstop: bool = True,
         collector: Literal["auto"] | None = None,
-    ) -> "Recorder":
+    ) -> Recorder:
         """Record into ``home``'s journal (``home`` → ``$ORCA_HOME`` → ``./.orca``).
 
         ``enabled=False`` (or ``ORCA_DISABLED=1``) opens nothing: every span is
         a shared no-op, so instrumented code runs unchanged and nearly free.
+        ``backstop=False`` skips the journal's scan for secret-shaped text (a
+        third of the per-span cost): for code that masks every secret itself.
         ``collector="auto"`` starts a detached ``orca collect`` for ``home`` when
         none holds its lock, so a plain script gets a queryable store;
         ``collector=None`` never starts one.
@@ -77,7 +84,7 @@ class Recorder:
             rotate_bytes=rotate_bytes,
             max_record_bytes=max_record_bytes,
             heartbeat_s=heartbeat_s,
-            scrub=scrub_secrets,
+            scrub=scrub_secrets if backstop else None,
             clock=clock,
         )
         if collector == "auto":
@@ -105,7 +112,7 @@ class Recorder:
             self._closed = True
             self.sink.close()
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         return self
 
     def __exit__(

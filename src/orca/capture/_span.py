@@ -7,7 +7,6 @@ written for the hot path: slots, no per-call configuration checks, attribute
 dicts passed through untouched when they are already flat.
 """
 
-import base64
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
@@ -82,6 +81,8 @@ def _put_body(record: dict[str, Any], body: object) -> None:
         try:
             record["body"] = raw.decode("utf-8")
         except UnicodeDecodeError:
+            import base64  # rare: keep it out of `import orca`
+
             record["body"] = base64.b64encode(raw).decode("ascii")
             record["body_enc"] = "base64"
     else:

@@ -6,16 +6,21 @@ survives the death of the process. Durable mode adds ``fsync`` and raises, for
 the ledger, where an acknowledged entry must be on disk.
 """
 
+from __future__ import annotations
+
 import os
 from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from orca.journal._errors import DurableWriteError
 
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 
 
-def fsync_dir(path: Path) -> None:
+def fsync_dir(path: str | os.PathLike[str]) -> None:
     """Make a directory entry (a new or renamed file) durable."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -32,16 +37,16 @@ class AppendFile:
     ``durable=False``: no fsync; errors still raise (the sink decides to swallow).
     """
 
-    def __init__(self, path: Path, *, durable: bool = False, mode: int = 0o644) -> None:
+    def __init__(self, path: Path | str, *, durable: bool = False, mode: int = 0o644) -> None:
         self.path = path
         self.durable = durable
-        existed = path.exists()
+        existed = os.path.exists(path)
         try:
             self.fd = os.open(path, _FLAGS, mode)
         except OSError as exc:
             raise DurableWriteError(str(path), "open", exc) from None
         if durable and not existed:
-            fsync_dir(path.parent)
+            fsync_dir(os.path.dirname(os.path.abspath(path)))
 
     def append(self, data: bytes) -> None:
         """Append ``data`` whole (retrying short writes); fsync when durable."""
@@ -72,7 +77,7 @@ class AppendFile:
             fd, self.fd = self.fd, -1
             os.close(fd)
 
-    def __enter__(self) -> "AppendFile":
+    def __enter__(self) -> AppendFile:
         return self
 
     def __exit__(self, *exc: object) -> None:

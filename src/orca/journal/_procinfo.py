@@ -1,7 +1,6 @@
 """Who is writing: the facts a collector needs to tell a live writer from a dead one."""
 
 import os
-import socket
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -38,4 +37,5 @@ def process_alive(pid: int, pstart: int | None) -> bool:
 
 
 def hostname() -> str:
-    return socket.gethostname()
+    """The host name (``os.uname``: no ``socket`` import on the capture path)."""
+    return os.uname().nodename

@@ -7,8 +7,7 @@ the next read picks the line up once the writer finishes it.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, NamedTuple
 
 from orca.records import Record, RecordError, loads
 
@@ -17,8 +16,7 @@ DEFAULT_MAX_LINE_BYTES: Final = 16 * 1024 * 1024
 PREVIEW_BYTES: Final = 200
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     """One whole line: ``data`` without its newline, at ``offset``; ``end`` is the next offset.
 
     ``oversize`` lines were longer than the reader's limit; ``data`` then holds
@@ -31,8 +29,7 @@ class Line:
     oversize: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Parsed:
+class Parsed(NamedTuple):
     """A line and what it decoded to: exactly one of ``record`` and ``error`` is set."""
 
     line: Line

@@ -2,21 +2,24 @@
 
 One writer process owns its segments; the name alone says which process and
 which of its segments, so a collector can sort and attribute them without
-opening them: ``<pid>-<start_ns>-<seq>.ndjson``.
+opening them: ``<pid>-<start_ns>-<seq>.ndjson``. A ``NamedTuple`` and plain
+string parsing keep this importable on the capture path without ``re`` or
+``dataclasses``.
 """
 
-import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Final
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SUFFIX: Final = ".ndjson"
-_NAME: Final = re.compile(r"^(\d+)-(\d+)-(\d+)\.ndjson$")
 
 
-@dataclass(frozen=True, order=True)
-class SegmentName:
-    """The parsed name of one journal segment."""
+class SegmentName(NamedTuple):
+    """The parsed name of one journal segment (ordered by pid, start, seq as a tuple)."""
 
     pid: int
     start_ns: int
@@ -32,23 +35,25 @@ class SegmentName:
         return f"{self.pid}-{self.start_ns}"
 
     @classmethod
-    def parse(cls, name: str) -> "SegmentName | None":
-        m = _NAME.match(name)
-        if m is None:
+    def parse(cls, name: str) -> SegmentName | None:
+        if not name.endswith(SUFFIX):
             return None
-        return cls(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        parts = name[: -len(SUFFIX)].split("-")
+        if len(parts) != 3 or not all(p.isascii() and p.isdigit() for p in parts):
+            return None
+        return cls(int(parts[0]), int(parts[1]), int(parts[2]))
 
 
 def list_segments(journal_dir: Path) -> list[tuple[SegmentName, Path]]:
     """Every segment under ``journal_dir``, oldest writer first, in segment order."""
     try:
-        entries = list(journal_dir.iterdir())
+        names = os.listdir(journal_dir)
     except FileNotFoundError:
         return []
     found = []
-    for path in entries:
-        name = SegmentName.parse(path.name)
+    for entry in names:
+        name = SegmentName.parse(entry)
         if name is not None:
-            found.append((name, path))
+            found.append((name, journal_dir / entry))
     found.sort(key=lambda item: (item[0].start_ns, item[0].pid, item[0].seq))
     return found

@@ -16,14 +16,16 @@ import time
 import warnings
 import weakref
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
 from orca._version import __version__
 from orca.journal._procinfo import hostname, process_start_ticks
 from orca.journal._segments import SegmentName
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DEFAULT_ROTATE_BYTES: Final = 64 * 1024 * 1024
 DEFAULT_MAX_RECORD_BYTES: Final = 8 * 1024 * 1024
@@ -73,7 +75,7 @@ class JournalSink:
 
     def __init__(
         self,
-        journal_dir: Path,
+        journal_dir: "Path | str",
         *,
         rotate_bytes: int = DEFAULT_ROTATE_BYTES,
         max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
@@ -98,7 +100,7 @@ class JournalSink:
         self._fdcell = [-1]
         self._sizecell = [0]
         self._build_emit()
-        journal_dir.mkdir(parents=True, exist_ok=True)
+        os.makedirs(journal_dir, exist_ok=True)
         self._open_process()
         ref = weakref.ref(self)
         os.register_at_fork(after_in_child=lambda: _call(ref, "_after_fork"))
@@ -132,7 +134,11 @@ class JournalSink:
             if len(data) > limit:
                 drop("oversize", None)
                 return
-            if scrub is not None:
+            # Only fields a caller fills with free text can carry a secret; a bare
+            # span-close (ids, status) skips the scan.
+            if scrub is not None and (
+                "attrs" in record or "body" in record or "msg" in record or "argv" in record
+            ):
                 data = scrub(data)
             try:
                 written = write(fdcell[0], data)
@@ -185,7 +191,7 @@ class JournalSink:
         or, worse, reused descriptor.
         """
         name = SegmentName(self.pid, self.start_ns, self.seq)
-        path = self.journal_dir / name.filename
+        path = os.path.join(self.journal_dir, name.filename)
         tmp = os.open(path, _FLAGS, 0o644)
         try:
             header = self._proc(event, seq=self.seq, **self._identity())
