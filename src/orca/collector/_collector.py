@@ -138,7 +138,8 @@ class Collector:
         batch = Batch()
         deadline = time.monotonic() + self.config.max_batch_ms / 1000
         for source in self.sources:
-            source.read(offsets, batch, self.config.batch - len(batch.items), deadline)
+            taken = len(batch.items) + len(batch.ledger)
+            source.read(offsets, batch, self.config.batch - taken, deadline)
         return batch
 
     def _apply(self, batch: Batch, out: StepResult) -> None:

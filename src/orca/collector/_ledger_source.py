@@ -106,30 +106,55 @@ class LedgerSource:
                 b"",
             )
             return 0
+        cap = max(1, int(limit * self.share))
+        damage: Exception | None = None
         try:
-            got = read_entries(path, committed, max_entries=max(1, int(limit * self.share)))
-        except (LedgerCorruptError, OSError) as exc:
-            self._pause(batch, committed, stamp, str(exc), self._preview(path, committed))
-            return 0
-        self.paused, self._stamp = None, None
+            got = read_entries(path, committed, max_entries=cap)
+            entries, offset = got.entries, got.next_offset
+        except LedgerCorruptError as exc:
+            entries, offset, damage = self._good_prefix(path, committed, cap, exc)
+        except OSError as exc:
+            entries, offset, damage = [], committed, exc
         source = LEDGER_SOURCE
-        batch.ledger.extend(LedgerItem(ledger_row(e), source, e.offset) for e in got.entries)
-        if got.next_offset != committed:
-            batch.offsets[source] = got.next_offset
-        self.drained = len(got.entries) < max(1, int(limit * self.share))
-        return len(got.entries)
+        batch.ledger.extend(LedgerItem(ledger_row(e), source, e.offset) for e in entries)
+        if offset != committed:
+            batch.offsets[source] = offset
+        if damage is not None:
+            self._pause(batch, offset, stamp, str(damage), self._preview(path, offset))
+        else:
+            self.paused, self._stamp = None, None
+            self.drained = len(entries) < cap
+        return len(entries)
+
+    @staticmethod
+    def _good_prefix(
+        path: Path, offset: int, cap: int, exc: LedgerCorruptError
+    ) -> tuple[list[Entry], int, LedgerCorruptError]:
+        """The whole signed batches before the damage, one at a time, and where it starts."""
+        entries: list[Entry] = []
+        while len(entries) < cap:
+            try:
+                got = read_entries(path, offset, max_entries=1)
+            except LedgerCorruptError as again:
+                return entries, offset, again
+            if got.next_offset == offset:
+                break  # the damage moved away under us (a restore): read normally next time
+            entries.extend(got.entries)
+            offset = got.next_offset
+        return entries, offset, exc
 
     def _pause(
-        self, batch: Batch, committed: int, stamp: tuple[int, int], reason: str, preview: bytes
+        self, batch: Batch, offset: int, stamp: tuple[int, int], reason: str, preview: bytes
     ) -> None:
+        """Stop reading at ``offset`` until the file changes; quarantine the damage once."""
         self._stamp, self.drained = stamp, True
         self.paused = f"{reason}; {PAUSED}"
-        if committed in self.reported:
+        if offset in self.reported:
             return
-        self.reported.add(committed)
-        length = max(0, stamp[0] - committed)
-        batch.quarantined.append(Quarantine(LEDGER_SOURCE, committed, length, self.paused, preview))
-        batch.offsets.setdefault(LEDGER_SOURCE, committed)
+        self.reported.add(offset)
+        length = max(0, stamp[0] - offset)
+        batch.quarantined.append(Quarantine(LEDGER_SOURCE, offset, length, self.paused, preview))
+        batch.offsets.setdefault(LEDGER_SOURCE, offset)
 
     @staticmethod
     def _preview(path: Path, offset: int) -> bytes:
