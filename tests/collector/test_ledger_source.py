@@ -48,7 +48,7 @@ def _turn_with_actions(home: Path) -> tuple[str, str, str]:
 
 def test_entries_reach_the_trace_once(home: Path) -> None:
     """step() mirrors every signed entry; a second step and a restarted collector add nothing."""
-    trace, root, step = _turn_with_actions(home)
+    trace, _root, step = _turn_with_actions(home)
     with Collector(home, _config()) as c:
         first = c.step()
         assert first.ledger == 4 and first.drained
