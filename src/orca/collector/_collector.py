@@ -154,9 +154,7 @@ class Collector:
 
     def _finish(self, out: StepResult, now_ns: int | None) -> StepResult:
         """Writer checks and chores: run only when no read is in flight."""
-        out.drained = self.ledger.drained and all(
-            s.drained for s in self.journal.segments.values()
-        )
+        out.drained = self.ledger.drained and all(s.drained for s in self.journal.segments.values())
         self._check_writers(out, time.time_ns() if now_ns is None else now_ns)
         self._chores(out, time.time_ns() if now_ns is None else now_ns)
         return out
