@@ -229,3 +229,11 @@ def test_corrupt_ledger_from_the_cli(home: Path) -> None:
     assert done.stdout.startswith("ingested 3 records, quarantined 1 lines")
     assert done.stderr.startswith("warning: ") and "orca verify" in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    status = subprocess.run(
+        [sys.executable, "-m", "orca", "status", "--home", str(home), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ledger = json.loads(status.stdout)["ledger"]
+    assert ledger["entries"] == 1 and ledger["quarantined"] == 1 and ledger["lag_bytes"] > 0

@@ -12,6 +12,7 @@ from orca.collector import Status, collector_status
 
 def _as_dict(status: Status) -> dict[str, object]:
     t = status.totals
+    led = status.ledger
     return {
         "home": status.home,
         "collector": {"running": status.collector_pid is not None, "pid": status.collector_pid},
@@ -30,6 +31,16 @@ def _as_dict(status: Status) -> dict[str, object]:
             }
             for s in status.segments
         ],
+        "ledger": None
+        if led is None
+        else {
+            "path": led.path,
+            "bytes": led.bytes,
+            "ingested_bytes": led.ingested_bytes,
+            "lag_bytes": led.lag_bytes,
+            "entries": led.entries,
+            "quarantined": led.quarantined,
+        },
         "store": None
         if t is None
         else {
@@ -99,6 +110,15 @@ def status(home: Path | None, as_json: bool, show_quarantine: bool) -> None:
         console.print(table)
     else:
         click.echo("journal: no segments")
+    if st.ledger is not None:
+        led = st.ledger
+        damage = ""
+        if led.quarantined:
+            damage = f"; {led.quarantined} damage report(s): run `orca verify`"
+        click.echo(
+            f"ledger: {led.entries:,} entries mirrored, {led.bytes:,} bytes, "
+            f"lag {led.lag_bytes:,} bytes{damage}"
+        )
     bad = t.quarantined if t else 0
     hint = "" if show_quarantine or not bad else " (orca status --quarantine lists them)"
     click.echo(

@@ -15,7 +15,7 @@ from orca.collector._collector import (
 from orca.collector._errors import CollectorError, CollectorLocked
 from orca.collector._ledger_source import LEDGER_SOURCE, LedgerSource, ledger_row
 from orca.collector._lock import LOCK_FILE, CollectorLock, lock_holder
-from orca.collector._status import SegmentStatus, Status, collector_status
+from orca.collector._status import LedgerStatus, SegmentStatus, Status, collector_status
 from orca.collector._tail import JournalSource, SegmentState, Source
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "CollectorLocked",
     "JournalSource",
     "LedgerSource",
+    "LedgerStatus",
     "SegmentState",
     "SegmentStatus",
     "Source",

@@ -1,4 +1,4 @@
-"""What ``orca status`` reports: the collector, each segment, the store at a glance.
+"""What ``orca status`` reports: the collector, each segment, the ledger mirror, the store.
 
 Read-only: it never writes the store (a running collector owns that) and
 works before any collector ran (the store part is then empty).
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from orca.collector._ledger_source import LEDGER_SOURCE
 from orca.collector._lock import lock_holder
 from orca.journal import list_segments, process_alive
 from orca.store import ProcessRow, QuarantineRow, SQLiteStore, StoreTotals, store_path
@@ -32,6 +33,18 @@ class SegmentStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class LedgerStatus:
+    """The ledger file and how much of it the store mirrors."""
+
+    path: str
+    bytes: int
+    ingested_bytes: int
+    lag_bytes: int  # includes a batch still waiting for its signature
+    entries: int  # entries mirrored into the store
+    quarantined: int  # damage recorded (ingestion paused there; run ``orca verify``)
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     """Everything ``orca status`` prints."""
 
@@ -42,6 +55,7 @@ class Status:
     totals: StoreTotals | None
     writer_drops: int  # records writers reported dropping (full disk, oversize, ...)
     quarantine: list[QuarantineRow] = field(default_factory=list)
+    ledger: LedgerStatus | None = None  # None: the home has no ledger
 
     @property
     def lag_bytes(self) -> int:
@@ -90,6 +104,12 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
                 quarantined=bad,
             )
         )
+    ledger = None
+    lpath = home / LEDGER_SOURCE
+    if lpath.exists():
+        size = lpath.stat().st_size
+        offset, records, bad = offsets.get(LEDGER_SOURCE, (0, 0, 0))
+        ledger = LedgerStatus(str(lpath), size, offset, max(size - offset, 0), records, bad)
     return Status(
         home=str(home),
         collector_pid=lock_holder(home),
@@ -98,4 +118,5 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
         totals=totals,
         writer_drops=sum(p.dropped for p in procs.values()),
         quarantine=quarantined,
+        ledger=ledger,
     )
