@@ -3,9 +3,9 @@
     OrcaError                      base of everything ORCA raises on purpose
     ├── RecordError                a line or dict that is not a valid record   (orca.records)
     ├── JournalError               journal trouble (only the durable side raises) (orca.journal)
+    │   └── DurableWriteError      an fsync'd append did not reach the disk
     ├── PriceTableError            a prices.toml/.json that is not a price table (orca.integrations)
     ├── InstrumentError            a client instrument() cannot wrap   (orca.integrations.openai)
-    │   └── DurableWriteError      an fsync'd append did not reach the disk
     ├── StoreError                 the store file cannot be opened, migrated or written (orca.store)
     │   └── SchemaError            the file is from a newer ORCA, or not an ORCA store
     ├── CollectorError             the collector cannot run as asked  (orca.collector)
