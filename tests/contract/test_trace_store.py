@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from orca.store import CRASH_SPAN_NAME, SQLiteStore, TraceReader, items_from
+from orca.store import (
+    CRASH_SPAN_NAME,
+    Batch,
+    LedgerItem,
+    LedgerRow,
+    SQLiteStore,
+    TraceReader,
+    items_from,
+)
 from orca.testing import capture_records
 
 Factory = Callable[[Path], Any]
@@ -145,3 +153,35 @@ def test_crash_span_is_in_the_trace(store: Any) -> None:
     assert crash.status == "error" and crash.synthetic
     [summary] = store.list_traces()
     assert summary.status == "crashed" and summary.unfinished_count == 2
+
+
+def test_ledger_mirror_joins_the_trace(store: Any) -> None:
+    """Ledger entries applied with a batch come back with their trace, in ledger order, once."""
+    records, ids = _turn()
+    store.apply(items_from(records, "seg"))
+    rows = [
+        LedgerRow(
+            id=i,
+            ts_ns=records[0]["ts"] + i,
+            kind=kind,
+            run="r1",
+            trace_id=ids["trace"],
+            span_id=ids["step"] if i == 2 else None,
+            actor="planner",
+            prev="0" * 64,
+            hash=f"{i:064x}",
+            payload_hash="1" * 64,
+            args={"i": i},
+        )
+        for i, kind in ((1, "run.started"), (2, "envelope.accepted"))
+    ]
+    batch = Batch(
+        ledger=[LedgerItem(r, "ledger/ledger.ndjson", r.id * 10) for r in rows],
+        offsets={"ledger/ledger.ndjson": 100},
+    )
+    assert store.apply(batch).ledger == 2
+    assert store.apply(batch).ledger == 0
+    trace = store.get_trace(ids["trace"])
+    assert trace.ledger == rows
+    assert store.ledger_entries(run="r1") == rows
+    assert store.ledger_entries(trace=ids["trace"], limit=1) == rows[:1]
