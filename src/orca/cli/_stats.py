@@ -9,11 +9,11 @@ from orca.cli._common import home_option, json_option, print_json
 from orca.cli._qcommon import emit, reader, since_option, window
 from orca.query import (
     GROUP_BY,
+    group_stats,
     render_search,
     render_stats,
     render_tool_costs,
     search_json,
-    stats,
     stats_json,
     tool_costs,
     tool_costs_json,
@@ -40,7 +40,7 @@ def stats_cmd(home: Path | None, as_json: bool, what: str, by: str, since: str |
             else:
                 emit(render_tool_costs(costs))
             return
-        rows = stats(store.span_stats(group_by=by, since_ns=start))
+        rows = group_stats(store.span_groups(group_by=by, since_ns=start))
     if as_json:
         print_json(stats_json(rows, by))
     else:

@@ -1,10 +1,13 @@
 """Stats: many runs at a glance, and which tool definitions are pure overhead.
 
-Input is a stream of per-span *facts* — ``(key, duration_ns, status,
-input_tokens, output_tokens, cache_read_tokens, cost)`` — which is what a
-store can hand over cheaply for a million spans (a narrow ``SELECT``, no
-attribute decoding); :func:`span_facts` makes the same tuples from
-:class:`SpanRow` values for callers that hold rows.
+Two inputs, one result. A store groups in SQL and hands over one
+:class:`~orca.store.SpanGroup` per key (``store.span_groups``: what ``orca
+stats`` uses, since a million spans never leave the database);
+:func:`group_stats` only orders them. :func:`stats` groups a stream of
+per-span *facts* — ``(key, duration_ns, status, input_tokens, output_tokens,
+cache_read_tokens, cost)`` — in Python, for callers that hold rows
+(:func:`span_facts` makes the facts from :class:`SpanRow` values) and as the
+reference the SQL grouping is tested against.
 """
 
 import math
@@ -15,7 +18,7 @@ from typing import Any, Final, Literal
 import orjson
 
 from orca.query._format import as_float, as_int, clip, fmt_cost, fmt_count, fmt_duration
-from orca.store import SpanRow
+from orca.store import SpanGroup, SpanRow
 
 GroupBy = Literal["name", "model", "component", "tool"]
 GROUP_BY: Final[tuple[GroupBy, ...]] = ("name", "model", "component", "tool")
@@ -112,6 +115,27 @@ def stats(facts: Iterable[Fact], *, skip_none: bool = True) -> list[StatRow]:
                 str(key), a[0], a[1], a[2], _pick(d, 0.5), _pick(d, 0.95), a[3], a[4], a[5], a[6]
             )
         )
+    out.sort(key=lambda r: (-r.count, r.key))
+    return out
+
+
+def group_stats(groups: Iterable[SpanGroup]) -> list[StatRow]:
+    """Groups a store computed, as :class:`StatRow` values in :func:`stats`' order."""
+    out = [
+        StatRow(
+            g.key,
+            g.count,
+            g.errors,
+            g.unfinished,
+            g.p50_ns,
+            g.p95_ns,
+            g.input_tokens,
+            g.output_tokens,
+            g.cache_read_tokens,
+            g.cost,
+        )
+        for g in groups
+    ]
     out.sort(key=lambda r: (-r.count, r.key))
     return out
 

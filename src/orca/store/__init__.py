@@ -8,6 +8,7 @@ and the CLI use. The ``ledger`` table mirrors the ledger's signed entries
 (``Batch.ledger``; read back by ``get_trace`` and ``ledger_entries``).
 """
 
+from orca.store._aggregate import SpanGroup
 from orca.store._batch import ApplyResult, Batch, Item, LedgerItem, Quarantine
 from orca.store._crash import crash_span_id
 from orca.store._errors import SchemaError, StoreError
@@ -50,6 +51,7 @@ __all__ = [
     "SchemaError",
     "SearchHit",
     "SourceRow",
+    "SpanGroup",
     "SpanRow",
     "StatTuple",
     "StoreError",

@@ -9,6 +9,7 @@ later) passes the same contract tests.
 from collections.abc import Iterator
 from typing import Literal, Protocol
 
+from orca.store._aggregate import SpanGroup
 from orca.store._rows import LinkRow, LogRow, SearchHit, SpanRow, TraceRows, TraceSummary
 
 # One span as the stats scan yields it:
@@ -83,5 +84,18 @@ class TraceReader(Protocol):
         pre-extracted at ingest, so a scan of 1M spans needs no JSON parsing.
         Spans already pruned are not included; their daily aggregates are in
         ``SQLiteStore.rollups()``.
+        """
+        ...
+
+    def span_groups(
+        self, *, group_by: str = "name", since_ns: int | None = None
+    ) -> list[SpanGroup]:
+        """Spans since ``since_ns`` grouped by ``group_by`` (the keys of :meth:`span_stats`).
+
+        Per key: count, errors, unfinished, how many closed, nearest-rank p50/p95
+        duration of the closed ones, token and cost sums; in key order, spans
+        with no key left out. The same numbers as grouping :meth:`span_stats` in
+        Python, computed where the data is (``orca stats`` over 1M spans in
+        well under a second).
         """
         ...

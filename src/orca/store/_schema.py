@@ -17,6 +17,7 @@ with a millisecond time prefix, so that index appends too.
 
 from typing import Final
 
+from orca.store._aggregate import MIGRATION as STATS_MIGRATION
 from orca.store._ledger import MIGRATION as LEDGER_MIGRATION
 
 MIGRATIONS: Final[list[list[str]]] = [
@@ -161,6 +162,8 @@ MIGRATIONS: Final[list[list[str]]] = [
     ],
     # version 2: the ledger mirror (see _ledger.py)
     LEDGER_MIGRATION,
+    # version 3: covering indexes for span stats grouped in SQL (see _aggregate.py)
+    STATS_MIGRATION,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

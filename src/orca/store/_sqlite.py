@@ -13,7 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from orca.store import _bodies, _crash, _fts, _ledger, _read, _retention, _status
+from orca.store import (
+    _aggregate,
+    _bodies,
+    _crash,
+    _fts,
+    _ledger,
+    _read,
+    _retention,
+    _status,
+)
 from orca.store._batch import ApplyResult, Batch
 from orca.store._errors import SchemaError, StoreError
 from orca.store._rows import (
@@ -260,6 +269,13 @@ class SQLiteStore:
     ) -> Iterator[tuple[Any, ...]]:
         """(key, duration_ns, status, input, output, cache read tokens, cost) per span."""
         return _read.span_stats(self._conn, group_by=group_by, since_ns=since_ns)
+
+    def span_groups(
+        self, *, group_by: str = "name", since_ns: int | None = None
+    ) -> list[_aggregate.SpanGroup]:
+        """Per-key counts, errors, p50/p95, tokens and cost, grouped in SQL (see _aggregate)."""
+        with self._snapshot() as conn:
+            return _aggregate.span_groups(conn, group_by=group_by, since_ns=since_ns)
 
     def search(
         self,

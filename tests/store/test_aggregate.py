@@ -1,0 +1,144 @@
+"""Span stats grouped in SQL equal the same spans grouped in Python, on both plans."""
+
+import dataclasses
+import math
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orca.query import group_stats, stats
+from orca.store import SpanGroup, SQLiteStore, items_from
+from orca.store._aggregate import GROUP_KEYS, span_groups
+
+T0 = 1_714_564_800_000_000_000
+TRACE = "0" * 31 + "1"
+
+# One span: (name, component, model, tool, start offset, duration or None, status, tokens, cost)
+_span = st.tuples(
+    st.sampled_from(["turn", "step", "tool-call", "provider.request"]),
+    st.sampled_from(["billing", "search"]),
+    st.one_of(st.none(), st.sampled_from(["m-1", "m-2"])),
+    st.one_of(st.none(), st.sampled_from(["shell", "read_file"])),
+    st.integers(0, 10_000),
+    st.one_of(st.none(), st.integers(0, 5_000)),
+    st.sampled_from(["ok", "error"]),
+    st.one_of(st.none(), st.integers(0, 1_000)),
+    st.one_of(st.none(), st.floats(0, 1, allow_nan=False)),
+)
+
+
+def _records(spans: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Open (and, unless unfinished, close) records for each span of one trace."""
+    out: list[dict[str, Any]] = []
+    for i, (name, comp, model, tool, start, dur, status, tokens, cost) in enumerate(spans):
+        attrs: dict[str, Any] = {}
+        if model is not None:
+            attrs["gen_ai.request.model"] = model
+        if tool is not None:
+            attrs["gen_ai.tool.name"] = tool
+        sid = f"{i + 1:016x}"
+        base = {"v": 1, "component": comp, "trace": TRACE, "span": sid}
+        out.append({**base, "kind": "span-open", "ts": T0 + start, "name": name, "attrs": attrs})
+        if dur is None:
+            continue
+        end: dict[str, Any] = {}
+        if tokens is not None:
+            end["gen_ai.usage.input_tokens"] = tokens
+            end["gen_ai.usage.output_tokens"] = tokens // 2
+            end["gen_ai.usage.cache_read.input_tokens"] = tokens // 3
+        if cost is not None:
+            end["orca.cost.usd"] = cost
+        close = {**base, "kind": "span-close", "ts": T0 + start + dur, "status": status}
+        out.append({**close, "attrs": end} if end else close)
+    return out
+
+
+def _same(sql: list[Any], python: list[Any]) -> bool:
+    """Equal, costs within float rounding (SQL and Python add them in other orders)."""
+    if len(sql) != len(python):
+        return False
+    for a, b in zip(sql, python, strict=True):
+        if not math.isclose(a.cost, b.cost, rel_tol=1e-9, abs_tol=1e-12):
+            return False
+        if dataclasses.replace(a, cost=0.0) != dataclasses.replace(b, cost=0.0):
+            return False
+    return True
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    spans=st.lists(_span, max_size=40),
+    since=st.one_of(st.none(), st.integers(0, 10_000)),
+)
+def test_sql_grouping_equals_python_grouping(
+    spans: list[tuple[Any, ...]], since: int | None
+) -> None:
+    """Every key, both plans, any window: the same rows as :func:`stats` over ``span_stats``."""
+    with tempfile.TemporaryDirectory() as d, SQLiteStore.open(Path(d)) as store:
+        store.apply(items_from(_records(spans), "s1"))
+        since_ns = None if since is None else T0 + since
+        conn = store._conn
+        for by in GROUP_KEYS:
+            expected = stats(store.span_stats(group_by=by, since_ns=since_ns))
+            for plan in ("key", "window", "auto"):
+                got = group_stats(span_groups(conn, group_by=by, since_ns=since_ns, plan=plan))
+                assert _same(got, expected), (by, plan, got, expected)
+
+
+def test_groups_carry_counts_percentiles_and_sums(tmp_path: Path) -> None:
+    """Unfinished spans count but have no duration; p50/p95 are nearest-rank members."""
+    spans = [("step", "billing", "m-1", None, i, (i + 1) * 10, "ok", 10, 0.5) for i in range(20)]
+    spans.append(("step", "billing", "m-1", None, 99, None, "ok", None, None))
+    spans.append(("step", "billing", "m-2", None, 100, 7, "error", None, None))
+    with SQLiteStore.open(tmp_path) as store:
+        store.apply(items_from(_records(spans), "s1"))
+        [step] = store.span_groups(group_by="name")
+        assert (step.key, step.count, step.errors, step.unfinished, step.timed) == (
+            "step",
+            22,
+            1,
+            1,
+            21,
+        )
+        # durations 7, 10, 20, ..., 200: rank ceil(0.5*21)-1 = 10 -> 100; rank 19 -> 190
+        assert (step.p50_ns, step.p95_ns) == (100, 190)
+        assert (step.input_tokens, step.output_tokens, step.cache_read_tokens) == (200, 100, 60)
+        assert step.cost == pytest.approx(10.0)
+        models = store.span_groups(group_by="model")
+        assert [(g.key, g.count) for g in models] == [("m-1", 21), ("m-2", 1)]
+        assert store.span_groups(group_by="tool") == []
+
+
+def test_only_unfinished_spans_have_no_percentiles(tmp_path: Path) -> None:
+    with SQLiteStore.open(tmp_path) as store:
+        store.apply(
+            items_from(_records([("turn", "a", None, None, 0, None, "ok", None, None)]), "s")
+        )
+        for plan in ("key", "window"):
+            [g] = span_groups(store._conn, group_by="name", since_ns=None, plan=plan)  # type: ignore[arg-type]
+            assert g == SpanGroup("turn", 1, 0, 1, 0, None, None, 0, 0, 0, 0.0)
+
+
+def test_unknown_key_is_a_clear_error(tmp_path: Path) -> None:
+    with SQLiteStore.open(tmp_path) as store, pytest.raises(ValueError, match="group_by"):
+        store.span_groups(group_by="colour")
+
+
+def test_key_plan_reads_the_covering_index_without_sorting(tmp_path: Path) -> None:
+    """The plan the speed depends on: an index walk, no temp B-tree, for every key."""
+    with SQLiteStore.open(tmp_path):
+        pass
+    conn = sqlite3.connect(tmp_path / "store.sqlite")
+    for by, (col, index) in GROUP_KEYS.items():
+        sql = (
+            f"SELECT {col}, count(*) FROM spans INDEXED BY {index}"
+            f" WHERE {col} IS NOT NULL AND start_ns >= 0 GROUP BY {col}"
+        )
+        plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert index in plan and "TEMP B-TREE" not in plan, (by, plan)
+    conn.close()
