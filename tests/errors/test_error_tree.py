@@ -1,0 +1,52 @@
+"""The exception tree drawn in orca.errors' docstring is the real class hierarchy."""
+
+import importlib
+
+import orca.errors
+
+ROOMS = (
+    "orca.errors",
+    "orca.records",
+    "orca.journal",
+    "orca.integrations",
+    "orca.integrations.openai",
+    "orca.store",
+    "orca.collector",
+    "orca.ledger",
+    "orca.query",
+)
+
+
+def _classes() -> dict[str, type]:
+    found: dict[str, type] = {}
+    for room in ROOMS:
+        module = importlib.import_module(room)
+        for name in dir(module):
+            value = getattr(module, name)
+            if isinstance(value, type) and issubclass(value, orca.errors.OrcaError):
+                found[name] = value
+    return found
+
+
+def test_docstring_tree_matches_the_classes() -> None:
+    """Every class in the drawing exists, and its drawn parent is its real base."""
+    classes = _classes()
+    stack: list[tuple[int, str]] = []
+    drawn = []
+    for line in (orca.errors.__doc__ or "").splitlines():
+        stripped = line.lstrip(" │├└─")
+        name = stripped.split()[0] if stripped else ""
+        if not name.isidentifier() or not name.endswith(("Error", "Locked")):
+            continue
+        depth = len(line) - len(stripped)
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        if stack:
+            parent = stack[-1][1]
+            assert name in classes, f"{name} is drawn but not exported by any room"
+            assert issubclass(classes[name], classes[parent]), f"{name} is not a {parent}"
+        stack.append((depth, name))
+        drawn.append(name)
+    assert drawn[0] == "OrcaError"
+    missing = sorted(set(classes) - set(drawn))
+    assert missing == [], f"exported but not drawn: {missing}"
