@@ -3,7 +3,9 @@
 The program gets ``ORCA_HOME`` so a bare ``orca.Recorder.open()`` records
 into this home. After it exits (cleanly or not) the journal is drained into
 the store by ``orca collect --once`` — which also attributes a crash when the
-program died without its clean-exit record — and the skeleton of every trace
+program died without its clean-exit record — or, when a collector already
+runs for the home, by waiting (``--wait``, bounded) for that one to ingest
+what the program wrote (see ``_drain``). Then the skeleton of every trace
 the program started is printed. The program's exit code is returned, so
 ``orca run`` drops into scripts and CI unchanged.
 """
@@ -19,26 +21,21 @@ import click
 
 from orca._home import HOME_ENV, resolve_home
 from orca.cli._common import fail, home_option
+from orca.cli._drain import journal_sizes, settle
 from orca.cli._qcommon import emit
 from orca.query import render_plain, render_rich, skeleton
 from orca.store import open_store
 
-COLLECT_TIMEOUT_S = 300
+WAIT_S = 120.0
 
 
-def drain(home: Path) -> str | None:
-    """Run the collector once over ``home``; None when it worked, else its complaint."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "orca", "collect", "--once", "--home", str(home)],
-        capture_output=True,
-        text=True,
-        timeout=COLLECT_TIMEOUT_S,
-        check=False,
+def _announce(pid: int) -> None:
+    who = f"pid {pid}" if pid else "another process"
+    click.echo(
+        f"orca: a collector ({who}) is running for this home; waiting for it to ingest"
+        " what the program wrote",
+        err=True,
     )
-    if proc.returncode == 0:
-        return None
-    lines = (proc.stderr or proc.stdout).strip().splitlines()
-    return lines[-1] if lines else f"collector exited with code {proc.returncode}"
 
 
 def _exit_code(returncode: int) -> int:
@@ -52,8 +49,17 @@ def _exit_code(returncode: int) -> int:
 )
 @home_option
 @click.option("--depth", type=click.IntRange(0), default=None, help="Skeleton depth limit.")
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(min=0),
+    default=WAIT_S,
+    show_default=True,
+    metavar="SECONDS",
+    help="When a collector already runs: how long to wait for it to ingest the program's records.",
+)
 @click.argument("cmd", nargs=-1, type=click.UNPROCESSED, required=True)
-def run(home: Path | None, depth: int | None, cmd: tuple[str, ...]) -> None:
+def run(home: Path | None, depth: int | None, wait_s: float, cmd: tuple[str, ...]) -> None:
     """Run CMD with ORCA_HOME set, drain the collector, print each trace's skeleton."""
     root = resolve_home(home)
     root.mkdir(parents=True, exist_ok=True)
@@ -68,7 +74,8 @@ def run(home: Path | None, depth: int | None, cmd: tuple[str, ...]) -> None:
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)
         returncode = proc.wait()
-    problem = drain(root)
+    written = journal_sizes(root, started)  # what the program (and its children) wrote
+    problem = settle(root, written, timeout_s=wait_s, on_wait=_announce)
     if problem:
         click.echo(f"orca: collector: {problem}", err=True)
     store = open_store(root, create=True)
