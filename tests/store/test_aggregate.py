@@ -6,14 +6,15 @@ import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orca.query import group_stats, stats
-from orca.store import SpanGroup, SQLiteStore, items_from
-from orca.store._aggregate import GROUP_KEYS, span_groups
+from orca.store import SpanGroup, SQLiteStore, _aggregate, items_from
+from orca.store._aggregate import _ARM, GROUP_KEYS, INDEX, LEAF, span_groups
 
 T0 = 1_714_564_800_000_000_000
 TRACE = "0" * 31 + "1"
@@ -74,12 +75,17 @@ def _same(sql: list[Any], python: list[Any]) -> bool:
 @given(
     spans=st.lists(_span, max_size=40),
     since=st.one_of(st.none(), st.integers(0, 10_000)),
+    max_merge=st.sampled_from([64, 1]),
 )
 def test_sql_grouping_equals_python_grouping(
-    spans: list[tuple[Any, ...]], since: int | None
+    spans: list[tuple[Any, ...]], since: int | None, max_merge: int
 ) -> None:
-    """Every key, both plans, any window: the same rows as :func:`stats` over ``span_stats``."""
-    with tempfile.TemporaryDirectory() as d, SQLiteStore.open(Path(d)) as store:
+    """Every key, both plans (leaves merged or sorted), any window: what :func:`stats` says."""
+    with (
+        tempfile.TemporaryDirectory() as d,
+        SQLiteStore.open(Path(d)) as store,
+        mock.patch.object(_aggregate, "MAX_MERGE", max_merge),
+    ):
         store.apply(items_from(_records(spans), "s1"))
         since_ns = None if since is None else T0 + since
         conn = store._conn
@@ -130,15 +136,15 @@ def test_unknown_key_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_key_plan_reads_the_covering_index_without_sorting(tmp_path: Path) -> None:
-    """The plan the speed depends on: an index walk, no temp B-tree, for every key."""
+    """The plans the speed depends on: an index walk and a merge of index ranges, no sort."""
     with SQLiteStore.open(tmp_path):
         pass
     conn = sqlite3.connect(tmp_path / "store.sqlite")
-    for by, (col, index) in GROUP_KEYS.items():
-        sql = (
-            f"SELECT {col}, count(*) FROM spans INDEXED BY {index}"
-            f" WHERE {col} IS NOT NULL AND start_ns >= 0 GROUP BY {col}"
-        )
-        plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql))
-        assert index in plan and "TEMP B-TREE" not in plan, (by, plan)
+    cols = ", ".join(LEAF)
+    leaves = f"SELECT {cols}, count(*) FROM spans INDEXED BY {INDEX} WHERE 1 GROUP BY {cols}"
+    arms = " UNION ALL ".join([_ARM + " AND start_ns >= ?"] * 3)
+    merged = f"SELECT d FROM ({arms}) ORDER BY d DESC LIMIT 1 OFFSET 2"
+    for sql, params in ((leaves, []), (merged, [None] * 15)):
+        plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+        assert INDEX in plan and "TEMP B-TREE" not in plan, plan
     conn.close()
