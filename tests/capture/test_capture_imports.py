@@ -24,6 +24,8 @@ FORBIDDEN = (
     "click",
     "asyncio",
 )
+# Not even these until a recorder is opened: a disabled or unused orca costs nothing more.
+NOT_AT_IMPORT = ("orjson", "orca.records", "orca.journal._reader", "socket", "dataclasses")
 
 
 def test_import_orca_loads_no_heavy_module() -> None:
@@ -40,3 +42,11 @@ def test_import_orca_loads_no_heavy_module() -> None:
     bad = sorted(m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
     assert bad == []
     assert "orca.capture" in loaded and "orca.journal" in loaded
+
+
+def test_bare_import_defers_the_writer() -> None:
+    """`import orca` alone loads neither orjson nor the record validator (open() does)."""
+    code = "import sys, orca\nprint('\\n'.join(sorted(sys.modules)))\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    assert sorted(m for m in NOT_AT_IMPORT if m in loaded) == []

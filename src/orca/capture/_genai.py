@@ -22,14 +22,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, NamedTuple
 
-import orjson
-
 from orca.capture._span import Span, SpanRef
 
 TOOL_CALL_SPAN: Final = "tool-call"
 PROMPT_ASSEMBLY_SPAN: Final = "prompt.assembly"
 ANSWERS: Final = "answers"
 _MAX_PENDING: Final = 10_000
+
+
+def _dumps(value: object) -> str:
+    import orjson  # imported when first used, not by `import orca`
+
+    return orjson.dumps(value).decode()
 
 
 class _Ref(NamedTuple):
@@ -166,7 +170,7 @@ def prompt_assembly(
     for seg in out:
         totals[seg["kind"]] = totals.get(seg["kind"], 0) + seg["chars"]
     record: dict[str, object] = {
-        "orca.prompt.segments": orjson.dumps(out).decode(),
+        "orca.prompt.segments": _dumps(out),
         "orca.prompt.segment_count": len(out),
         "orca.prompt.chars": sum(totals.values()),
     }

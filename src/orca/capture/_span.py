@@ -12,8 +12,6 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, Final, Protocol
 
-import orjson
-
 from orca.capture._sink import Sink
 
 _SCALARS: Final = frozenset({str, int, float, bool})
@@ -65,6 +63,8 @@ def _stringify(value: object) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
     try:
+        import orjson  # the rare nested-value path; not part of `import orca`
+
         return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
     except Exception:
         try:

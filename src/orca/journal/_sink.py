@@ -18,8 +18,6 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-import orjson
-
 from orca._version import __version__
 from orca.journal._procinfo import hostname, process_start_ticks
 from orca.journal._segments import SegmentName
@@ -32,8 +30,6 @@ DEFAULT_MAX_RECORD_BYTES: Final = 8 * 1024 * 1024
 DEFAULT_HEARTBEAT_S: Final = 10.0
 PROC_COMPONENT: Final = "orca.journal"
 
-_OPT: Final = orjson.OPT_APPEND_NEWLINE
-_dumps: Final = orjson.dumps
 _write: Final = os.write
 _FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 _SCALARS: Final = (str, int, float, bool)
@@ -41,6 +37,8 @@ _SCALARS: Final = (str, int, float, bool)
 
 def _stringify(value: object) -> str:
     try:
+        import orjson
+
         return orjson.dumps(value, default=str).decode()
     except TypeError:
         return str(value)  # may raise: the caller counts the record as dropped
@@ -119,7 +117,9 @@ class JournalSink:
         limit = self.max_record_bytes
         scrub = self._scrub
         rotate_at = self.rotate_bytes
-        dumps, write, opt = _dumps, _write, _OPT
+        import orjson  # at open time, not import time: `import orca` stays cheap
+
+        dumps, write, opt = orjson.dumps, _write, orjson.OPT_APPEND_NEWLINE
         sizecell = self._sizecell
         rescue, drop, after = self._rescue, self._drop, self._after_write
 
@@ -159,7 +159,9 @@ class JournalSink:
 
     def _rescue(self, record: dict[str, Any]) -> bytes | None:
         try:
-            return _dumps(_rescue(record), option=_OPT)
+            import orjson
+
+            return orjson.dumps(_rescue(record), option=orjson.OPT_APPEND_NEWLINE)
         except Exception as exc:
             self._drop("unserialisable", exc)
             return None
@@ -195,7 +197,9 @@ class JournalSink:
         tmp = os.open(path, _FLAGS, 0o644)
         try:
             header = self._proc(event, seq=self.seq, **self._identity())
-            _write(tmp, _dumps(header, option=_OPT))
+            import orjson
+
+            _write(tmp, orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE))
             current = self._fdcell[0]
             if current < 0:
                 self._fdcell[0] = tmp
