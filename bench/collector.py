@@ -54,7 +54,8 @@ def text(rng: random.Random, nbytes: int) -> str:
 def hexid(rng: random.Random, ms: int, n: int) -> str:
     if n == 32:
         return f"{ms & 0xFFFFFFFFFFFF:012x}{rng.getrandbits(80) | 1:020x}"
-    return f"{rng.getrandbits(64) | 1:016x}"
+    # As orca.capture makes them: 8 bits of coarse time (ns >> 34), then 56 random bits.
+    return f"{(((ms * 10**6 >> 34) & 0xFF) << 56 | rng.getrandbits(56)) | 1:016x}"
 
 
 # -- the ingest journal ----------------------------------------------------------------
@@ -72,7 +73,7 @@ def write_mixed_journal(home: Path, records: int, seed: int = 1) -> int:
     while written < records - 1:
         ts += 1_000_000
         trace = hexid(rng, ts // 10**6, 32)
-        root = hexid(rng, 0, 16)
+        root = hexid(rng, ts // 10**6, 16)
         stack = [root]
         sink.emit(
             {
@@ -95,7 +96,7 @@ def write_mixed_journal(home: Path, records: int, seed: int = 1) -> int:
         written += 1
         for _ in range(6):
             ts += 1000
-            span = hexid(rng, 0, 16)
+            span = hexid(rng, ts // 10**6, 16)
             llm = rng.random() < 0.5
             attrs: dict[str, Any] = {
                 "gen_ai.operation.name": "chat" if llm else "execute_tool",
@@ -323,11 +324,11 @@ def write_conversations(home: Path, conversations: int, turns: int, seed: int = 
             history.append("user: " + text(rng, 120))
             ts += 10**6
             trace = hexid(rng, ts // 10**6, 32)
-            root = hexid(rng, 0, 16)
+            root = hexid(rng, ts // 10**6, 16)
             opened = [(root, "turn", None)]
             for k in range(12):
                 opened.append(
-                    (hexid(rng, 0, 16), ["step", "tool-call", "prompt.assembly"][k % 3], root)
+                    (hexid(rng, ts // 10**6, 16), ["step", "tool-call", "prompt.assembly"][k % 3], root)
                 )
             for span, name, parent in opened:
                 ts += 1000

@@ -141,6 +141,12 @@ def test_ids_are_otel_compatible_and_time_ordered() -> None:
     assert int(traces[0][:12], 16) == 1_700_000_000_000
     spans = {gen.span_id() for _ in range(10_000)}
     assert len(spans) == 10_000 and all(len(s) == 16 and int(s, 16) for s in spans)
+    # Span ids lead with 8 bits of coarse time (ns >> 34): ids of one ~17 s window share
+    # their first two digits, so a store's span-id index fills one region at a time.
+    ts = 1_790_000_000_000_000_000
+    assert {gen.span_id(ts)[:2] for _ in range(100)} == {f"{(ts >> 34) & 0xFF:02x}"}
+    assert gen.span_id(ts + (1 << 34))[:2] == f"{((ts >> 34) + 1) & 0xFF:02x}"
+    assert gen.span_id(0) != "0" * 16
 
 
 def test_disabled_recorder_returns_the_shared_noop(home: object) -> None:

@@ -99,7 +99,7 @@ class _Core:
         emit: Callable[[dict[str, Any]], None],
         clock: Callable[[], int],
         trace_id: Callable[[], str],
-        span_id: Callable[[], str],
+        span_id: Callable[[int | None], str],
     ) -> None:
         self.emit = emit
         self.clock = clock
@@ -127,13 +127,14 @@ class Logger:
     def span(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         """Open a span: a new trace's root, or a child when this logger is bound to a span."""
         core = self._core
-        span_id = core.span_id()
+        ts = core.clock()
+        span_id = core.span_id(ts)
         if self._trace is None:
             trace = core.trace_id()
             record: dict[str, Any] = {
                 "v": 1,
                 "kind": "span-open",
-                "ts": core.clock(),
+                "ts": ts,
                 "component": self.component,
                 "trace": trace,
                 "span": span_id,
@@ -144,7 +145,7 @@ class Logger:
             record = {
                 "v": 1,
                 "kind": "span-open",
-                "ts": core.clock(),
+                "ts": ts,
                 "component": self.component,
                 "trace": trace,
                 "span": span_id,
@@ -264,11 +265,12 @@ class Span:
     def child(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         """Open a child span in the same trace."""
         core = self._core
-        span_id = core.span_id()
+        ts = core.clock()
+        span_id = core.span_id(ts)
         record: dict[str, Any] = {
             "v": 1,
             "kind": "span-open",
-            "ts": core.clock(),
+            "ts": ts,
             "component": self.component,
             "trace": self.trace_id,
             "span": span_id,
@@ -427,7 +429,11 @@ def _noop_emit(record: dict[str, Any]) -> None:
     pass
 
 
-_NOOP_CORE: Final = _Core(_noop_emit, lambda: 0, lambda: "0" * 31 + "1", lambda: "0" * 15 + "1")
+def _noop_span_id(ts_ns: int | None = None) -> str:
+    return "0" * 15 + "1"
+
+
+_NOOP_CORE: Final = _Core(_noop_emit, lambda: 0, lambda: "0" * 31 + "1", _noop_span_id)
 NOOP_SPAN: Final = NoopSpan(_NOOP_CORE, "noop", "0" * 31 + "1", "0" * 15 + "1", None, "noop")
 NOOP_SPAN._log = NoopLogger(_NOOP_CORE, "noop")
 NOOP_SPAN._state = True
@@ -435,6 +441,9 @@ NOOP_LOGGER: Final = NoopLogger(_NOOP_CORE, "noop")
 
 
 def make_core(
-    sink: Sink, clock: Callable[[], int], trace_id: Callable[[], str], span_id: Callable[[], str]
+    sink: Sink,
+    clock: Callable[[], int],
+    trace_id: Callable[[], str],
+    span_id: Callable[[int | None], str],
 ) -> _Core:
     return _Core(sink.emit, clock, trace_id, span_id)
