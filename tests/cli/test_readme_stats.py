@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTION = "## Stats over a big store, and `orca run` beside a collector"
+SECTION = "### Stats over a big store, and `orca run` beside a running collector"
 
 AGENT = """
 import orca
