@@ -328,7 +328,11 @@ def write_conversations(home: Path, conversations: int, turns: int, seed: int = 
             opened = [(root, "turn", None)]
             for k in range(12):
                 opened.append(
-                    (hexid(rng, ts // 10**6, 16), ["step", "tool-call", "prompt.assembly"][k % 3], root)
+                    (
+                        hexid(rng, ts // 10**6, 16),
+                        ["step", "tool-call", "prompt.assembly"][k % 3],
+                        root,
+                    )
                 )
             for span, name, parent in opened:
                 ts += 1000
