@@ -10,7 +10,15 @@ from collections.abc import Iterator
 from typing import Literal, Protocol
 
 from orca.store._aggregate import SpanGroup
-from orca.store._rows import LinkRow, LogRow, SearchHit, SpanRow, TraceRows, TraceSummary
+from orca.store._rows import (
+    LedgerRow,
+    LinkRow,
+    LogRow,
+    SearchHit,
+    SpanRow,
+    TraceRows,
+    TraceSummary,
+)
 
 # One span as the stats scan yields it:
 # (group key, duration_ns or None when unfinished, status, input tokens, output tokens,
@@ -98,4 +106,15 @@ class TraceReader(Protocol):
         Python, computed where the data is (``orca stats`` over 1M spans in
         well under a second).
         """
+        ...
+
+    def ledger_entries(
+        self,
+        *,
+        run: str | None = None,
+        trace: str | None = None,
+        since_ns: int | None = None,
+        limit: int | None = None,
+    ) -> list[LedgerRow]:
+        """Governed actions the collector mirrored from the ledger, oldest first, as asked."""
         ...
