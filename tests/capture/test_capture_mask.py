@@ -109,3 +109,15 @@ def test_backstop_runs_in_the_recorders_journal(home: Path) -> None:
     raw = b"".join(p.read_bytes() for p in (home / "journal").iterdir())
     assert KEY.encode() not in raw
     assert raw.count(MARK.encode()) >= 3
+
+
+def test_backstop_masks_keys_in_the_process_argv(home: Path) -> None:
+    """A key passed on the command line is masked in the segment's proc header too."""
+    import subprocess
+    import sys
+
+    code = "import sys, orca; orca.Recorder.open(sys.argv[1], heartbeat_s=None).close()"
+    subprocess.run([sys.executable, "-c", code, str(home), f"--api-key={KEY}"], check=True)
+    raw = b"".join(p.read_bytes() for p in (home / "journal").iterdir())
+    assert KEY.encode() not in raw
+    assert b"--api-key=sk-" in raw

@@ -199,7 +199,10 @@ class JournalSink:
             header = self._proc(event, seq=self.seq, **self._identity())
             import orjson
 
-            _write(tmp, orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE))
+            line = orjson.dumps(header, option=orjson.OPT_APPEND_NEWLINE)
+            if self._scrub is not None:  # argv may carry a key passed on the command line
+                line = self._scrub(line)
+            _write(tmp, line)
             current = self._fdcell[0]
             if current < 0:
                 self._fdcell[0] = tmp
