@@ -200,9 +200,7 @@ def _traces_of(conn: sqlite3.Connection, span_id: str) -> list[str]:
 
 
 def span_logs(conn: sqlite3.Connection, span_id: str) -> list[LogRow]:
-    traces = [
-        r[0] for r in conn.execute("SELECT trace_id FROM spans WHERE span_id = ?", (span_id,))
-    ]
+    traces = _traces_of(conn, span_id)
     out: list[LogRow] = []
     for trace_id in traces:
         out.extend(
@@ -217,9 +215,7 @@ def span_logs(conn: sqlite3.Connection, span_id: str) -> list[LogRow]:
 
 
 def span_links(conn: sqlite3.Connection, span_id: str) -> list[LinkRow]:
-    traces = [
-        r[0] for r in conn.execute("SELECT trace_id FROM spans WHERE span_id = ?", (span_id,))
-    ]
+    traces = _traces_of(conn, span_id)
     out: list[LinkRow] = []
     for trace_id in traces:
         out.extend(
