@@ -14,6 +14,7 @@ from orca.cli._span import diff, span
 from orca.cli._stats import search, stats_cmd
 from orca.cli._status import status
 from orca.cli._traces import trace, traces
+from orca.cli._up import up
 from orca.cli._verify import verify
 from orca.errors import OrcaError
 
@@ -25,6 +26,7 @@ def cli() -> None:
 
 
 cli.add_command(journal)
+cli.add_command(up)
 for _ledger_command in (ledger, verify, replay):
     cli.add_command(_ledger_command)
 for _store_command in (collect, status, prune, pin):

@@ -6,26 +6,16 @@ from pathlib import Path
 import click
 
 from orca.cli._common import fail, home_option, json_option, print_json
-from orca.cli._qcommon import emit, full_id, reader, since_option, window
-from orca.query import CHECKS, checks_json, render_checks, run_checks
-from orca.query._resolve import UnknownIdError
-from orca.store import SQLiteStore, TraceRows
-
-BASELINE_WINDOW = "7d"
-MIN_SAMPLES = 20
-
-
-def _p95(store: SQLiteStore, names: set[str], since: int | None) -> dict[str, int]:
-    """p95 duration per span name over the store's window: the slow-span baseline.
-
-    Grouped in SQL (``span_groups``): the same nearest-rank p95 as sorting every
-    duration, without reading a week of spans into Python.
-    """
-    return {
-        g.key: g.p95_ns
-        for g in store.span_groups(group_by="name", since_ns=since)
-        if g.key in names and g.timed >= MIN_SAMPLES and g.p95_ns is not None
-    }
+from orca.cli._qcommon import emit, reader, since_option, window
+from orca.query import (
+    BASELINE_WINDOW,
+    CHECKS,
+    check_names,
+    checks_view,
+    get_trace,
+    recent_traces,
+    render_checks,
+)
 
 
 @click.command("check")
@@ -59,32 +49,19 @@ def check(
     """Run the bug-catalog checks; exit 1 when any fails (so scripts can gate on it)."""
     if check_all == (trace_ref is not None):
         fail("give a trace ID (or `last`), or --all")
-    names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
-    if names is not None:
-        unknown = [n for n in names if n not in CHECKS]
-        if unknown:
-            fail(f"unknown check {unknown[0]!r}; known: {', '.join(CHECKS)}")
+    names = check_names(only)
     with reader(home) as store:
-        traces: list[TraceRows] = []
         if check_all:
-            for summary in store.list_traces(limit=limit, since_ns=window(since)):
-                rows = store.get_trace(summary.trace_id)
-                if rows is not None:
-                    traces.append(rows)
+            traces = recent_traces(store, limit=limit, since_ns=window(since))
         else:
-            rows = store.get_trace(full_id(store, str(trace_ref), "trace"))
-            if rows is None:
-                raise UnknownIdError(f"trace {trace_ref} vanished (pruned?)")
-            traces.append(rows)
-        names_seen = {s.name for t in traces for s in t.spans}
-        p95 = _p95(store, names_seen, window(since or BASELINE_WINDOW))
-        results = run_checks(traces, body=store.get_body, p95=p95, only=names)
+            traces = [get_trace(store, str(trace_ref))]
+        run = checks_view(
+            store, traces, baseline_since_ns=window(since or BASELINE_WINDOW), only=names
+        )
     if as_json:
-        doc = checks_json(results)
-        doc["traces"] = [t.summary.trace_id for t in traces]
-        print_json(doc)
+        print_json(run.to_json())
     else:
         scope = f"{len(traces)} traces" if check_all else f"trace {traces[0].summary.trace_id}"
-        emit(f"checked {scope}\n" + render_checks(results))
-    if not all(r.passed for r in results):
+        emit(f"checked {scope}\n" + render_checks(run.results))
+    if not run.passed:
         sys.exit(1)

@@ -33,6 +33,11 @@ from orca.collector import Collector, CollectorConfig
     metavar="SECONDS",
     help="Exit once no writer is alive and nothing arrived for this long.",
 )
+@click.option(
+    "--drain-on-stop",
+    is_flag=True,
+    help="On SIGTERM/Ctrl-C, ingest everything written so far before exiting (orca up does).",
+)
 @json_option
 def collect(
     home: Path | None,
@@ -40,6 +45,7 @@ def collect(
     interval_ms: int,
     batch: int,
     idle_exit: float | None,
+    drain_on_stop: bool,
     as_json: bool,
 ) -> None:
     """Tail the home's journal and ledger into its store (<home>/store.sqlite).
@@ -52,6 +58,8 @@ def collect(
     with Collector(root, config) as collector:
         if not once:
             collector.run(idle_exit_s=idle_exit)
+            if drain_on_stop:
+                collector.drain()
             return
         done = collector.drain()
         paused = collector.ledger.paused

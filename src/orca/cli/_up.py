@@ -1,0 +1,94 @@
+"""``orca up``: serve a home — HTTP API, orchestrator, and the collector as a child process.
+
+The command wires what the server room may not import itself: the
+collector's lock holder and status figures (for ``/readyz`` and
+``/metrics``) are handed to it as plain callables.
+"""
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from orca._home import resolve_home
+from orca.cli._common import home_option
+
+if TYPE_CHECKING:
+    from orca.server import HomeGauges
+
+
+def _gauges(home: Path) -> "Callable[[], HomeGauges]":
+    """The collector's status as the server's gauges (read at each scrape)."""
+    from orca.collector import collector_status
+    from orca.server import HomeGauges
+
+    def read() -> HomeGauges:
+        st = collector_status(home)
+        now = time.time()
+        lag_s = 0.0
+        for seg in st.segments:
+            if seg.lag_bytes > 0:
+                try:
+                    mtime = (home / "journal" / seg.segment).stat().st_mtime
+                except OSError:
+                    continue
+                lag_s = max(lag_s, now - mtime)
+        t = st.totals
+        return HomeGauges(
+            collector_pid=st.collector_pid,
+            lag_bytes=st.lag_bytes,
+            lag_seconds=lag_s,
+            quarantined=t.quarantined if t else 0,
+            writer_drops=st.writer_drops,
+            store_bytes=t.file_bytes if t else 0,
+            traces=t.traces if t else 0,
+            spans=t.spans if t else 0,
+            ledger_lag_bytes=st.ledger.lag_bytes if st.ledger else 0,
+        )
+
+    return read
+
+
+@click.command("up")
+@home_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=7340,
+    show_default=True,
+    help="Port (0: any free one; the URL is printed).",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(1),
+    default=1 << 20,
+    show_default=True,
+    help="Largest request body accepted, in bytes (larger: 413).",
+)
+@click.option("--no-collector", is_flag=True, help="Do not start a collector child.")
+def up(home: Path | None, host: str, port: int, max_body: int, no_collector: bool) -> None:
+    """Serve the home: HTTP API, SSE, /metrics and the collector, until Ctrl-C or SIGTERM.
+
+    Listens on loopback unless --host says otherwise. One server per home: a
+    second `orca up` on the same home names the first one's pid and exits 2.
+    """
+    from orca.collector import lock_holder
+    from orca.server import ServerConfig
+    from orca.server._up import UpOptions, serve
+
+    root = resolve_home(home)
+    root.mkdir(parents=True, exist_ok=True)
+    config = ServerConfig(home=root, max_body_bytes=max_body, gauges=_gauges(root))
+    argv = [sys.executable, "-m", "orca", "collect", "--home", str(root), "--drain-on-stop"]
+    opts = UpOptions(
+        host=host,
+        port=port,
+        collector_argv=None if no_collector else argv,
+        collector_holder=lambda: lock_holder(root),
+        say=lambda line: click.echo(line),
+    )
+    serve(config, opts)

@@ -1,0 +1,177 @@
+"""Whole views over a store, one call each: what ``orca span|diff|check --json`` print.
+
+The projections in this room are pure; these functions add the one thing
+every shell also needs — fetching the rows for an id a reader typed — so the
+CLI, the HTTP server and the MCP tools return the *same* document for the
+same question instead of each re-assembling it. They read through the
+:class:`~orca.store.TraceReader` protocol only.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from orca.query._checks import CHECKS, CheckResult, checks_json, run_checks
+from orca.query._detail import (
+    DEFAULT_MAX_BYTES,
+    BodySlice,
+    Which,
+    body_slices,
+    render_span,
+    span_detail_json,
+)
+from orca.query._diff import AttrChange, BodyDiff, body_diff_json, diff_attrs, diff_bodies
+from orca.query._resolve import QueryError, UnknownIdError, resolve
+from orca.store import LinkRow, LogRow, SpanRow, TraceReader, TraceRows
+
+BASELINE_WINDOW: Final = "7d"  # the slow-span baseline when no window is asked for
+MIN_SAMPLES: Final = 20
+
+
+def get_span(reader: TraceReader, ref: str) -> SpanRow:
+    """The span a reader means by ``ref`` (full id or unique prefix)."""
+    span_id = resolve(reader, ref, "span")
+    span = reader.get_span(span_id)
+    if span is None:
+        raise UnknownIdError(f"span {span_id} vanished (pruned?)")
+    return span
+
+
+def get_trace(reader: TraceReader, ref: str) -> TraceRows:
+    """The trace a reader means by ``ref`` (full id, unique prefix or ``last``)."""
+    trace_id = resolve(reader, ref, "trace")
+    rows = reader.get_trace(trace_id)
+    if rows is None:
+        raise UnknownIdError(f"trace {trace_id} vanished (pruned?)")
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class SpanDetail:
+    """One span with what ``orca span`` shows beside it: logs, links, body slices."""
+
+    span: SpanRow
+    logs: list[LogRow]
+    links: list[LinkRow]
+    slices: list[BodySlice]
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented ``orca span --json`` shape."""
+        return span_detail_json(self.span, self.logs, self.links, self.slices)
+
+    def render(self) -> str:
+        return render_span(self.span, self.logs, self.links, self.slices)
+
+
+def span_view(
+    reader: TraceReader,
+    ref: str,
+    *,
+    which: Which | Literal["none"] = "both",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> SpanDetail:
+    """The span ``ref`` names, its links and logs, and at most ``max_bytes`` of its bodies."""
+    row = get_span(reader, ref)
+    slices = []
+    if which != "none":
+        shas = [s for s in (row.request_body, row.response_body) if s]
+        bodies = {sha: reader.get_body(sha) for sha in shas}
+        slices = body_slices(row, bodies, which, max_bytes)
+    return SpanDetail(row, reader.span_logs(row.span_id), reader.span_links(row.span_id), slices)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanDiff:
+    """Two spans and how one body of theirs (and their attributes) differ."""
+
+    a: SpanRow
+    b: SpanRow
+    which: Literal["request", "response"]
+    body: BodyDiff
+    attrs: list[AttrChange]
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented ``orca diff --json`` shape."""
+        return {
+            "a": self.a.span_id,
+            "b": self.b.span_id,
+            "body": self.which,
+            f"{self.which}_body": body_diff_json(self.body),
+            "attrs": [{"key": c.key, "a": c.a, "b": c.b} for c in self.attrs],
+            "duration_ns": {"a": self.a.duration_ns, "b": self.b.duration_ns},
+        }
+
+
+def diff_view(
+    reader: TraceReader, ref_a: str, ref_b: str, *, which: Literal["request", "response"]
+) -> SpanDiff:
+    """What changed between two spans: one body (bytes and meaning) and the attributes."""
+    a, b = get_span(reader, ref_a), get_span(reader, ref_b)
+    sha_a = a.request_body if which == "request" else a.response_body
+    sha_b = b.request_body if which == "request" else b.response_body
+    d = diff_bodies(
+        reader.get_body(sha_a) if sha_a else None, reader.get_body(sha_b) if sha_b else None
+    )
+    return SpanDiff(a, b, which, d, diff_attrs(a.attrs, b.attrs))
+
+
+def check_names(only: str | None) -> list[str] | None:
+    """``"a,b"`` → the named checks, or a clear error naming the unknown one."""
+    if only is None:
+        return None
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        raise QueryError(f"unknown check {unknown[0]!r}; known: {', '.join(CHECKS)}")
+    return names
+
+
+def _p95(reader: TraceReader, names: set[str], since_ns: int | None) -> dict[str, int]:
+    """p95 duration per span name over the window: the slow-span baseline, grouped in SQL."""
+    return {
+        g.key: g.p95_ns
+        for g in reader.span_groups(group_by="name", since_ns=since_ns)
+        if g.key in names and g.timed >= MIN_SAMPLES and g.p95_ns is not None
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRun:
+    """The bug catalog's verdicts over some traces."""
+
+    traces: list[TraceRows]
+    results: list[CheckResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented ``orca check --json`` shape."""
+        doc = checks_json(self.results)
+        doc["traces"] = [t.summary.trace_id for t in self.traces]
+        return doc
+
+
+def checks_view(
+    reader: TraceReader,
+    traces: list[TraceRows],
+    *,
+    baseline_since_ns: int | None,
+    only: list[str] | None = None,
+) -> CheckRun:
+    """Run the checks over ``traces``; the slow-span baseline is the store's since then."""
+    names_seen = {s.name for t in traces for s in t.spans}
+    p95 = _p95(reader, names_seen, baseline_since_ns)
+    return CheckRun(traces, run_checks(traces, body=reader.get_body, p95=p95, only=only))
+
+
+def recent_traces(
+    reader: TraceReader, *, limit: int, since_ns: int | None = None
+) -> list[TraceRows]:
+    """The newest ``limit`` traces in full (what ``orca check --all`` checks)."""
+    out = []
+    for summary in reader.list_traces(limit=limit, since_ns=since_ns):
+        rows = reader.get_trace(summary.trace_id)
+        if rows is not None:
+            out.append(rows)
+    return out

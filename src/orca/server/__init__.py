@@ -1,0 +1,32 @@
+"""The server room: ``orca up`` — the HTTP API, ``/metrics`` and the client that speaks to it.
+
+``create_app(ServerConfig(home))`` builds the FastAPI app (routes are thin
+shells over ``orca.query``, ``orca.ledger`` and the orchestrator);
+``serve(...)`` runs it with the collector beside it; :class:`Client` is the
+same API over HTTP. Imported only by the CLI's ``up`` and by users of the
+client: ``import orca`` never loads it.
+"""
+
+from orca.server._app import create_app
+from orca.server._config import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_BODY,
+    DEFAULT_PORT,
+    HomeGauges,
+    ServerConfig,
+)
+from orca.server._errors import STATUS_BY_CODE, ApiError, InvalidField, ServerError, ServerLocked
+
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_PORT",
+    "STATUS_BY_CODE",
+    "ApiError",
+    "HomeGauges",
+    "InvalidField",
+    "ServerConfig",
+    "ServerError",
+    "ServerLocked",
+    "create_app",
+]

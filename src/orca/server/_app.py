@@ -1,0 +1,45 @@
+"""The FastAPI app for one home: routes, error mapping, body limit, metrics.
+
+``create_app(config)`` is everything ``orca up`` serves and everything the
+in-process tests exercise; the routes are thin (one call into a room each),
+the error handlers map any ORCA error to ``{"error": {"code", "message"}}``.
+"""
+
+from fastapi import FastAPI
+
+from orca._version import __version__
+from orca.server import _ledger_api, _ops, _read
+from orca.server import _models as m
+from orca.server._config import ServerConfig
+from orca.server._limits import BodyLimit
+from orca.server._metrics import MeasureRequests, registry_for
+from orca.server._responses import install_handlers
+
+ERRORS = {
+    code: {"model": m.ErrorDoc, "description": what}
+    for code, what in (
+        (400, "Malformed request, or an ambiguous id prefix"),
+        (404, "Unknown id"),
+        (413, "Request body over the limit"),
+        (422, "A field that cannot be used (named in the message)"),
+        (503, "The store (or ledger) is not there yet"),
+    )
+}
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    """The app serving ``config.home`` (and ``config.orchestrator`` when given)."""
+    app = FastAPI(
+        title="ORCA",
+        version=__version__,
+        description="A local-first control plane and flight recorder for AI agents.",
+        responses=ERRORS,  # type: ignore[arg-type]
+    )
+    app.state.config = config
+    app.state.registry, http_metrics = registry_for(config.gauges)
+    install_handlers(app)
+    for router in (_ops.router, _read.router, _ledger_api.router):
+        app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(MeasureRequests, metrics=http_metrics)
+    return app

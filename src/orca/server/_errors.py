@@ -1,0 +1,78 @@
+"""The server's errors and the one table that turns any ORCA error into an HTTP answer.
+
+    ServerError              the server cannot run as asked            (orca.server)
+    ├── ServerLocked         another `orca up` serves this home (names its pid)
+    ├── InvalidField         a request field the route cannot use (422, names the field)
+    └── ApiError             an HTTP answer `orca.Client` could not map to a room's error
+
+Every error a route lets escape is answered as ``{"error": {"code", "message"}}``
+with a status from :data:`STATUS_BY_CODE`; ``orca.Client`` reads the same
+table backwards so an embedded caller and a remote one see the same exception.
+"""
+
+from typing import Final
+
+from orca.errors import OrcaError
+
+# Stable codes the API answers with, and their HTTP status. Codes of the
+# orchestrator's rejections are its own (EnvelopeRejected.code); the rest
+# name read-side and transport conditions.
+STATUS_BY_CODE: Final[dict[str, int]] = {
+    "bad-request": 400,
+    "malformed": 400,
+    "ambiguous-id": 400,
+    "not-found": 404,
+    "unknown-id": 404,
+    "proof-unavailable": 404,
+    "method-not-allowed": 405,
+    "idempotency-conflict": 409,
+    "run-not-open": 409,
+    "run-not-finished": 409,
+    "expired": 410,
+    "body-too-large": 413,
+    "unsupported-media-type": 415,
+    "invalid": 422,
+    "unsupported-protocol": 422,
+    "policy-denied": 403,
+    "budget-exceeded": 429,
+    "not-ready": 503,
+    "store-unavailable": 503,
+    "ledger-unavailable": 503,
+    "ledger-corrupt": 503,
+    "internal": 500,
+}
+
+
+class ServerError(OrcaError):
+    """The server cannot run as asked (port taken, home held, bad option)."""
+
+
+class ServerLocked(ServerError):
+    """Another ``orca up`` already serves this home; one server per home."""
+
+    def __init__(self, path: str, pid: int | None) -> None:
+        self.path = path
+        self.pid = pid
+        holder = f"pid {pid}" if pid else "another process"
+        super().__init__(
+            f"{holder} already serves this home ({path}); stop it first, or pass another --home"
+        )
+
+
+class InvalidField(ServerError):
+    """A request field that parses but cannot be used (a bad duration, an unknown check)."""
+
+    code = "invalid"
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class ApiError(OrcaError):
+    """An error answer from an ORCA server that has no matching local exception."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        super().__init__(f"{message} (HTTP {status}, {code})")
