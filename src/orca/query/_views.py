@@ -119,6 +119,8 @@ def check_names(only: str | None) -> list[str] | None:
     if only is None:
         return None
     names = [n.strip() for n in only.split(",") if n.strip()]
+    if not names:
+        raise QueryError(f"name at least one check: {', '.join(CHECKS)}")
     unknown = [n for n in names if n not in CHECKS]
     if unknown:
         raise QueryError(f"unknown check {unknown[0]!r}; known: {', '.join(CHECKS)}")

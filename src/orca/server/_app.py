@@ -18,8 +18,9 @@ from orca.server._responses import install_handlers
 ERRORS = {
     code: {"model": m.ErrorDoc, "description": what}
     for code, what in (
-        (400, "Malformed request, or an ambiguous id prefix"),
+        (400, "Malformed request"),
         (404, "Unknown id"),
+        (409, "An id prefix that more than one id starts with"),
         (413, "Request body over the limit"),
         (422, "A field that cannot be used (named in the message)"),
         (503, "The store (or ledger) is not there yet"),

@@ -20,11 +20,11 @@ from orca.errors import OrcaError
 STATUS_BY_CODE: Final[dict[str, int]] = {
     "bad-request": 400,
     "malformed": 400,
-    "ambiguous-id": 400,
     "not-found": 404,
     "unknown-id": 404,
     "proof-unavailable": 404,
     "method-not-allowed": 405,
+    "ambiguous-id": 409,  # several ids start with the prefix: the request conflicts with the data
     "idempotency-conflict": 409,
     "run-not-open": 409,
     "run-not-finished": 409,

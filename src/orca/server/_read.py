@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from orca.query import (
     BASELINE_WINDOW,
+    CHECKS,
     DEFAULT_MAX_BYTES,
     check_names,
     checks_view,
@@ -53,9 +54,16 @@ def store(request: Request) -> Iterator[SQLiteStore]:
 
 
 Store = Annotated[SQLiteStore, Depends(store)]
+# Declared in the schema, checked by orca.query (whose message says what to type instead).
+DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$"
+CHECKS_PATTERN = rf"^\s*({'|'.join(CHECKS)})(\s*,\s*({'|'.join(CHECKS)}))*\s*$"
 Since = Annotated[
     str | None,
-    Query(description="Only the last DURATION (30s, 15m, 2h, 7d).", max_length=32),
+    Query(
+        description="Only the last DURATION (30s, 15m, 2h, 7d).",
+        max_length=32,
+        json_schema_extra={"pattern": DURATION_PATTERN},
+    ),
 ]
 
 
@@ -122,7 +130,14 @@ def checks(
     trace: Annotated[str | None, m.ID_QUERY] = None,
     since: Since = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    only: Annotated[str | None, Query(max_length=512)] = None,
+    only: Annotated[
+        str | None,
+        Query(
+            max_length=512,
+            description="Comma-separated check names.",
+            json_schema_extra={"pattern": CHECKS_PATTERN},
+        ),
+    ] = None,
 ) -> JSONOut:
     """One trace (``trace=ID|last``), else the newest ``limit`` traces in the window."""
     try:

@@ -8,6 +8,7 @@ FastAPI's validation — so no input can produce a traceback page.
 """
 
 import logging
+from collections.abc import Mapping
 from typing import Any, Final
 
 import orjson
@@ -39,11 +40,18 @@ class JSONOut(Response):
         return orjson.dumps(content, default=str)
 
 
-def error_response(code: str, message: str, *, status: int | None = None) -> JSONOut:
+def error_response(
+    code: str,
+    message: str,
+    *,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONOut:
     """The error shape with the status its code stands for."""
     return JSONOut(
         {"error": {"code": code, "message": message}},
         status_code=status or STATUS_BY_CODE.get(code, 400),
+        headers=headers,
     )
 
 
@@ -98,7 +106,9 @@ def install_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else code
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such path; GET / lists the API"
-        return error_response(code, detail, status=exc.status_code)
+        if exc.status_code == 405:
+            detail = f"method not allowed here; use {(exc.headers or {}).get('Allow', 'GET')}"
+        return error_response(code, detail, status=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
