@@ -1,12 +1,37 @@
 """``orca collect``: run the collector for a home (forever, or ``--once`` to drain and exit)."""
 
+import signal
 from pathlib import Path
+from types import FrameType
 
 import click
 
 from orca._home import resolve_home
 from orca.cli._common import home_option, json_option, print_json
 from orca.collector import Collector, CollectorConfig
+
+
+class _StopLatch:
+    """A stop signal caught from the command's first moment, forwarded once the collector exists.
+
+    ``Collector.run`` installs its own handlers, but only when it starts: a stop
+    arriving while the collector still opens its store (``orca up`` stopping
+    right after it started) must still end in a drain, not the default kill.
+    """
+
+    def __init__(self) -> None:
+        self.asked = False
+        self.collector: Collector | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.asked = True
+        if self.collector is not None:
+            self.collector.stop()
+
+    def attach(self, collector: Collector) -> None:
+        self.collector = collector
+        if self.asked:
+            collector.stop()
 
 
 @click.command("collect")
@@ -55,8 +80,13 @@ def collect(
     """
     root = resolve_home(home)
     config = CollectorConfig(batch=batch, interval_ms=interval_ms)
+    latch = _StopLatch()
+    if drain_on_stop and not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, latch)
     with Collector(root, config) as collector:
         if not once:
+            latch.attach(collector)
             collector.run(idle_exit_s=idle_exit)
             if drain_on_stop:
                 collector.drain()

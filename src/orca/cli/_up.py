@@ -83,11 +83,12 @@ def up(home: Path | None, host: str, port: int, max_body: int, no_collector: boo
     root = resolve_home(home)
     root.mkdir(parents=True, exist_ok=True)
     config = ServerConfig(home=root, max_body_bytes=max_body, gauges=_gauges(root))
-    argv = [sys.executable, "-m", "orca", "collect", "--home", str(root), "--drain-on-stop"]
+    argv = [sys.executable, "-m", "orca", "collect", "--home", str(root)]
     opts = UpOptions(
         host=host,
         port=port,
-        collector_argv=None if no_collector else argv,
+        collector_argv=None if no_collector else [*argv, "--drain-on-stop"],
+        drain_argv=[*argv, "--once"],
         collector_holder=lambda: lock_holder(root),
         say=lambda line: click.echo(line),
     )

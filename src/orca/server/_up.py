@@ -50,6 +50,7 @@ class UpOptions:
     host: str
     port: int
     collector_argv: list[str] | None = None
+    drain_argv: list[str] | None = None  # a one-shot drain, when the child could not drain
     collector_holder: Callable[[], int | None] = lambda: None
     open_orchestrator: Callable[[], Any] | None = None  # returns a context manager
     say: Callable[[str], None] = print
@@ -99,19 +100,39 @@ def collector_child(opts: UpOptions, say: Callable[[str], None]) -> Iterator[int
     try:
         yield proc.pid
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=COLLECTOR_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
-            say(f"collector: did not drain within {COLLECTOR_STOP_TIMEOUT_S:g} s; killed")
-        else:
-            if code == 0:
-                say("collector: drained and stopped")
-            else:
-                say(f"collector: exited with code {code}; run `orca status` and `orca collect`")
+        _stop_collector(proc, opts, say)
+
+
+def _stop_collector(
+    proc: "subprocess.Popen[bytes]", opts: UpOptions, say: Callable[[str], None]
+) -> None:
+    """SIGTERM the child once it is running (it drains, then exits); drain for it if it could not."""
+    deadline = time.monotonic() + COLLECTOR_STOP_TIMEOUT_S
+    # A collector still starting has no SIGTERM handler yet: let it take the lock first.
+    while proc.poll() is None and opts.collector_holder() != proc.pid:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        code = proc.wait(timeout=max(deadline - time.monotonic(), 1.0))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
+    if code == 0:
+        say("collector: drained and stopped")
+        return
+    if opts.drain_argv is None:
+        say(f"collector: exited with code {code}; run `orca collect --once` to catch up")
+        return
+    done = subprocess.run(
+        opts.drain_argv, stdin=subprocess.DEVNULL, capture_output=True, check=False
+    )
+    if done.returncode == 0:
+        say(f"collector: exited with code {code}; drained by a final `orca collect --once`")
+    else:
+        say(f"collector: could not drain (exit {done.returncode}); run `orca collect --once`")
 
 
 class _Signals:

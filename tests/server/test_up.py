@@ -1,0 +1,131 @@
+"""`orca up` as a user runs it: a real process, a real port, a real collector child, SIGTERM."""
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import orca
+from orca.store import open_store
+
+pytestmark = pytest.mark.slow
+URL = re.compile(r"at (http://\S+) ")
+
+
+class Up:
+    """A running `orca up` and the URL it printed."""
+
+    def __init__(self, proc: subprocess.Popen[str], url: str, first_lines: list[str]) -> None:
+        self.proc = proc
+        self.url = url
+        self.first_lines = first_lines
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
+        self.proc.send_signal(sig)
+        out, _ = self.proc.communicate(timeout=90)
+        return self.proc.returncode, "\n".join(self.first_lines) + "\n" + out
+
+
+def start_up(home: Path, *extra: str) -> Up:
+    """Start `orca up --port 0` and wait (bounded) until /healthz answers."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", "0", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline()]
+    m = URL.search(lines[0])
+    if m is None:
+        proc.kill()
+        raise AssertionError(f"orca up printed no URL: {lines[0]!r} {proc.communicate()[0]}")
+    lines.append(proc.stdout.readline())
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(m.group(1) + "/healthz", timeout=5).status_code == 200:
+                return Up(proc, m.group(1), lines)
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise AssertionError("orca up did not answer /healthz within 60 s")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def up(home: Path) -> Iterator[Up]:
+    """A live `orca up` on a fresh home, stopped by the test (or killed at teardown)."""
+    server = start_up(home)
+    try:
+        yield server
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
+        server.proc.communicate(timeout=60)  # reaps it and closes its stdout pipe
+
+
+def test_up_serves_then_stops_on_sigterm_with_collector_drained(up: Up, home: Path) -> None:
+    """Start → answer → record → SIGTERM: exit 0, and every record written is in the store."""
+    assert "next: open http://127.0.0.1:" in up.first_lines[1]
+    assert up.url.startswith("http://127.0.0.1:")  # loopback by default
+    rec = orca.Recorder.open(home, heartbeat_s=None)
+    log = rec.logger("agent")
+    for i in range(50):
+        with log.span("turn", attrs={"i": i}) as turn:
+            turn.child("step").end()
+    code, out = up.stop(signal.SIGTERM)
+    rec.close()
+    assert code == 0, out
+    assert "collector: drained and stopped" in out
+    assert "Traceback" not in out
+    with open_store(home) as store:
+        assert len(store.list_traces(limit=None)) == 50
+    assert not (home / "server.lock").read_text().strip()  # the lock names nobody now
+
+
+def test_second_up_on_the_same_home_names_the_holder(up: Up, home: Path) -> None:
+    """A second `orca up` on the home exits 2 with one line naming the first one's pid."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert f"pid {up.proc.pid}" in lines[0]
+    assert up.proc.poll() is None  # the first one is untouched
+
+
+def test_port_in_use_is_one_line(home: Path) -> None:
+    """A taken port: exit 2 and one line saying which port and what to pass instead."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and f":{port}" in proc.stderr and "--port" in proc.stderr
+    assert not any(p.name.startswith("collector") for p in home.glob("*.lock") if p.stat().st_size)
+
+
+def test_ctrl_c_stops_cleanly(up: Up) -> None:
+    """SIGINT (Ctrl-C) is a clean stop too: exit 0, the collector drained."""
+    code, out = up.stop(signal.SIGINT)
+    assert code == 0, out
+    assert "collector: drained and stopped" in out
