@@ -7,10 +7,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
 from schemathesis.checks import not_a_server_error
+from tests.server.conftest import fixed_gauges, record_home
 
 from orca.server import ServerConfig, create_app
 from orca.testing import temp_home
-from tests.server.conftest import fixed_gauges, record_home
 
 _home_cm = temp_home()
 HOME: Path = _home_cm.__enter__()

@@ -106,7 +106,7 @@ def collector_child(opts: UpOptions, say: Callable[[str], None]) -> Iterator[int
 def _stop_collector(
     proc: "subprocess.Popen[bytes]", opts: UpOptions, say: Callable[[str], None]
 ) -> None:
-    """SIGTERM the child once it is running (it drains, then exits); drain for it if it could not."""
+    """SIGTERM the child once it runs (it drains, then exits); drain for it if it could not."""
     deadline = time.monotonic() + COLLECTOR_STOP_TIMEOUT_S
     # A collector still starting has no SIGTERM handler yet: let it take the lock first.
     while proc.poll() is None and opts.collector_holder() != proc.pid:
