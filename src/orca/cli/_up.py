@@ -77,6 +77,7 @@ def up(home: Path | None, host: str, port: int, max_body: int, no_collector: boo
     second `orca up` on the same home names the first one's pid and exits 2.
     """
     from orca.collector import lock_holder
+    from orca.orchestrator import Orchestrator
     from orca.server import ServerConfig
     from orca.server._up import UpOptions, serve
 
@@ -90,6 +91,7 @@ def up(home: Path | None, host: str, port: int, max_body: int, no_collector: boo
         collector_argv=None if no_collector else [*argv, "--drain-on-stop"],
         drain_argv=[*argv, "--once"],
         collector_holder=lambda: lock_holder(root),
+        open_orchestrator=lambda: Orchestrator.open(root),
         say=lambda line: click.echo(line),
     )
     serve(config, opts)

@@ -8,6 +8,7 @@ client: ``import orca`` never loads it.
 """
 
 from orca.server._app import create_app
+from orca.server._client import Client
 from orca.server._config import (
     DEFAULT_HOST,
     DEFAULT_MAX_BODY,
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_PORT",
     "STATUS_BY_CODE",
     "ApiError",
+    "Client",
     "HomeGauges",
     "InvalidField",
     "ServerConfig",

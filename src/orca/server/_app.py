@@ -8,7 +8,7 @@ the error handlers map any ORCA error to ``{"error": {"code", "message"}}``.
 from fastapi import FastAPI
 
 from orca._version import __version__
-from orca.server import _ledger_api, _ops, _read
+from orca.server import _events_api, _ledger_api, _ops, _orch_api, _read
 from orca.server import _models as m
 from orca.server._config import ServerConfig
 from orca.server._limits import BodyLimit
@@ -39,7 +39,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.config = config
     app.state.registry, http_metrics = registry_for(config.gauges)
     install_handlers(app)
-    for router in (_ops.router, _read.router, _ledger_api.router):
+    routers = (_ops.router, _read.router, _ledger_api.router, _orch_api.router, _events_api.router)
+    for router in routers:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(MeasureRequests, metrics=http_metrics)

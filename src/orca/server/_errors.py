@@ -18,6 +18,7 @@ from orca.errors import OrcaError
 # orchestrator's rejections are its own (EnvelopeRejected.code); the rest
 # name read-side and transport conditions.
 STATUS_BY_CODE: Final[dict[str, int]] = {
+    # transport and read side
     "bad-request": 400,
     "malformed": 400,
     "not-found": 404,
@@ -25,21 +26,31 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "proof-unavailable": 404,
     "method-not-allowed": 405,
     "ambiguous-id": 409,  # several ids start with the prefix: the request conflicts with the data
-    "idempotency-conflict": 409,
-    "run-not-open": 409,
-    "run-not-finished": 409,
-    "expired": 410,
     "body-too-large": 413,
     "unsupported-media-type": 415,
     "invalid": 422,
-    "unsupported-protocol": 422,
-    "policy-denied": 403,
-    "budget-exceeded": 429,
     "not-ready": 503,
     "store-unavailable": 503,
     "ledger-unavailable": 503,
     "ledger-corrupt": 503,
     "internal": 500,
+    # the orchestrator's own codes (orca.orchestrator errors carry them as `code`)
+    "invalid-envelope": 422,
+    "envelope-rejected": 422,
+    "unsupported-protocol": 422,
+    "invalid-request": 422,
+    "task-failed": 422,
+    "policy-denied": 403,
+    "run-not-found": 404,
+    "task-not-found": 404,
+    "idempotency-conflict": 409,
+    "run-not-open": 409,
+    "run-not-finished": 409,
+    "lease-lost": 409,
+    "expired": 410,
+    "budget-exceeded": 429,
+    "orchestrator-closed": 503,
+    "orchestrator-error": 503,
 }
 
 

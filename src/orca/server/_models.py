@@ -152,3 +152,52 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     ready: bool
     checks: dict[str, str]
+
+
+class RunDoc(_Open):
+    id: str
+    trace_id: str
+    workflow: str
+    status: str
+    started_ms: int
+    ended_ms: int | None
+
+
+class RunList(BaseModel):
+    runs: list[RunDoc]
+
+
+class RunResultDoc(_Open):
+    run: str
+    status: str
+    kind: str
+    payload: Any = None
+    envelope_id: str
+    sender: str
+
+
+class AckDoc(BaseModel):
+    envelope_id: str
+    run: str
+    entry_id: int
+    accepted_ms: int
+    expires_ms: int
+    queued: bool
+    duplicate: bool
+
+
+class TaskDoc(_Open):
+    id: str
+    run: str
+    recipient: str
+    attempt: int
+    lease_until_ms: int
+
+
+class TaskList(BaseModel):
+    tasks: list[TaskDoc]
+
+
+class LeaseDoc(BaseModel):
+    task: str
+    lease_until_ms: int

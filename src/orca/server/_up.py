@@ -13,11 +13,13 @@ and **drains** everything written so far before it exits, the lock goes.
 """
 
 import ctypes
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -27,12 +29,15 @@ from types import FrameType
 from typing import Any, Final
 
 from orca._pidlock import LockHeld, PidLock
+from orca.errors import OrcaError
 from orca.server._config import ServerConfig
 from orca.server._errors import ServerError, ServerLocked
 
+log = logging.getLogger("orca.server")
 LOCK_FILE: Final = "server.lock"
 COLLECTOR_STOP_TIMEOUT_S: Final = 60.0
 GRACEFUL_TIMEOUT_S: Final = 5
+TICK_S: Final = 0.25  # how late an expired lease or TTL may be recorded, at most
 PR_SET_PDEATHSIG: Final = 1
 
 
@@ -135,6 +140,28 @@ def _stop_collector(
         say(f"collector: could not drain (exit {done.returncode}); run `orca collect --once`")
 
 
+@contextmanager
+def ticking(orchestrator: Any, every_s: float = TICK_S) -> Iterator[None]:
+    """Record expired leases and TTLs on time even when no worker calls in (a daemon thread)."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every_s):
+            try:
+                orchestrator.tick()
+            except OrcaError as exc:  # closed or broken: /readyz reports it; stop ticking
+                log.warning("orchestrator tick stopped: %s", exc)
+                return
+
+    thread = threading.Thread(target=loop, name="orca-tick", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
 class _Signals:
     """SIGINT/SIGTERM recorded, not fatal: uvicorn re-raises the signal after its own shutdown,
     and the default action would kill us before the ledger closes and the collector drains."""
@@ -180,6 +207,7 @@ def serve(config: ServerConfig, opts: UpOptions) -> int:
         orchestrator = None
         if opts.open_orchestrator is not None:
             orchestrator = stack.enter_context(opts.open_orchestrator())
+            stack.enter_context(ticking(orchestrator))
         app = create_app(
             ServerConfig(
                 home=home,

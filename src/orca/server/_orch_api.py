@@ -1,0 +1,179 @@
+"""The orchestrator under ``/api/v1``: runs, envelopes, remote workers, results.
+
+Each route is one call on the :class:`~orca.orchestrator.Orchestrator` this
+server holds, with the arguments it takes and the ``to_dict()`` of what it
+returns; its exceptions carry stable codes that ``_responses`` maps to
+statuses (and ``orca.Client`` maps back). Bodies are plain JSON objects: the
+orchestrator validates envelopes itself, so even a malformed envelope is
+recorded as a rejection in the ledger, exactly as in process. The calls
+block on the ledger's fsync, so the routes are sync (run on the thread pool).
+"""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from orca.server import _models as m
+from orca.server._errors import ServerError
+from orca.server._responses import JSONOut
+
+router = APIRouter(prefix="/api/v1", tags=["orchestrator"])
+Name = Annotated[str, Path(min_length=1, max_length=256)]
+
+
+class OrchestratorMissing(ServerError):
+    """This server was started without an orchestrator (read-only)."""
+
+    code = "not-ready"
+
+
+def orch(request: Request) -> Any:
+    """The orchestrator this app serves (503 not-ready when it has none)."""
+    o = request.app.state.config.orchestrator
+    if o is None:
+        raise OrchestratorMissing("this server runs without an orchestrator; start it with orca up")
+    return o
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunIn(_In):
+    workflow: str = Field(min_length=1, max_length=256)
+    budget: Any = None
+    metadata: dict[str, Any] | None = None
+
+
+class EndIn(_In):
+    status: Literal["ok", "error", "cancelled"] = "ok"
+
+
+class ClaimIn(_In):
+    lease_ms: int | None = Field(None, ge=1, le=86_400_000)
+    max_tasks: int = Field(1, ge=1, le=1000)
+    worker: str | None = Field(None, max_length=256)
+
+
+class HeartbeatIn(_In):
+    attempt: int | None = Field(None, ge=1)
+    lease_ms: int | None = Field(None, ge=1, le=86_400_000)
+
+
+class UsageIn(BaseModel):
+    input_tokens: int | None = Field(None, ge=0)
+    output_tokens: int | None = Field(None, ge=0)
+    cost_usd: float | None = Field(None, ge=0)
+
+
+class CompleteIn(_In):
+    result: Any = None
+    usage: UsageIn | None = None
+    attempt: int | None = Field(None, ge=1)
+
+
+class FailIn(_In):
+    error: str = Field(max_length=65_536)
+    retryable: bool = True
+    attempt: int | None = Field(None, ge=1)
+
+
+class EnvelopeIn(BaseModel):
+    """An envelope as ``Orchestrator.submit`` takes it (validated there, so refusals are logged)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200)
+    run: str = Field(min_length=1, max_length=256)
+    kind: Literal["agent_task", "agent_result", "agent_error"]
+    sender: str = Field(min_length=1, max_length=256)
+    recipient: str | None = Field(None, min_length=1, max_length=256)
+    payload: Any = None
+    ttl_ms: int = Field(3_600_000, ge=1, le=2**53)
+    protocol_version: Literal[1] = 1
+    usage: UsageIn | None = None
+    parent: str | None = Field(None, pattern="^[0-9a-f]{16}$")
+    created_ms: int | None = Field(None, ge=0, le=2**53)
+    retry: dict[str, Any] | None = None
+
+
+_ENVELOPE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": EnvelopeIn.model_json_schema()}},
+    }
+}
+
+
+@router.post("/runs", status_code=201, response_model=m.RunDoc, summary="Start a run")
+def start_run(request: Request, body: RunIn) -> JSONOut:
+    run = orch(request).start_run(body.workflow, budget=body.budget, metadata=body.metadata)
+    return JSONOut(run.to_dict(), status_code=201)
+
+
+@router.get("/runs", response_model=m.RunList, summary="Runs, newest first")
+def runs(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> JSONOut:
+    return JSONOut({"runs": [r.to_dict() for r in orch(request).runs()[:limit]]})
+
+
+@router.get("/runs/{run_id}", response_model=m.RunDoc, summary="One run")
+def get_run(request: Request, run_id: Name) -> JSONOut:
+    return JSONOut(orch(request).get_run(run_id).to_dict())
+
+
+@router.post("/runs/{run_id}/end", response_model=m.RunDoc, summary="End a run")
+def end_run(request: Request, run_id: Name, body: EndIn | None = None) -> JSONOut:
+    status = body.status if body is not None else "ok"
+    return JSONOut(orch(request).end_run(run_id, status).to_dict())
+
+
+@router.get("/runs/{run_id}/result", response_model=m.RunResultDoc, summary="A run's result")
+def result(
+    request: Request,
+    run_id: Name,
+    wait: Annotated[float | None, Query(ge=0, le=60, description="Seconds to wait.")] = None,
+) -> JSONOut:
+    """The final ``agent_result``/``agent_error`` payload; 409 ``run-not-finished`` until then."""
+    return JSONOut(orch(request).fetch_result(run_id, wait=wait).to_dict())
+
+
+@router.post(
+    "/envelopes",
+    response_model=m.AckDoc,
+    status_code=201,
+    summary="Submit an envelope",
+    openapi_extra=_ENVELOPE_BODY,
+)
+def submit(request: Request, envelope: Annotated[dict[str, Any], Body()]) -> JSONOut:
+    """201 with the ``Ack``; a resend of the same envelope is 200 with ``duplicate: true``."""
+    ack = orch(request).submit(envelope)
+    return JSONOut(ack.to_dict(), status_code=200 if ack.duplicate else 201)
+
+
+@router.post("/agents/{agent}/claim", response_model=m.TaskList, summary="Lease tasks")
+def claim(request: Request, agent: Name, body: ClaimIn | None = None) -> JSONOut:
+    b = body or ClaimIn()
+    tasks = orch(request).claim(agent, lease_ms=b.lease_ms, max_tasks=b.max_tasks, worker=b.worker)
+    return JSONOut({"tasks": [t.to_dict() for t in tasks]})
+
+
+@router.post("/tasks/{task_id}/heartbeat", response_model=m.LeaseDoc, summary="Extend a lease")
+def heartbeat(request: Request, task_id: Name, body: HeartbeatIn | None = None) -> JSONOut:
+    b = body or HeartbeatIn()
+    until = orch(request).heartbeat(task_id, attempt=b.attempt, lease_ms=b.lease_ms)
+    return JSONOut({"task": task_id, "lease_until_ms": until})
+
+
+@router.post("/tasks/{task_id}/complete", response_model=m.LedgerEntry, summary="Complete")
+def complete(request: Request, task_id: Name, body: CompleteIn | None = None) -> JSONOut:
+    b = body or CompleteIn()
+    usage = b.usage.model_dump(exclude_none=True) if b.usage is not None else None
+    entry = orch(request).complete(task_id, b.result, usage=usage, attempt=b.attempt)
+    return JSONOut(entry.to_dict())
+
+
+@router.post("/tasks/{task_id}/fail", response_model=m.LedgerEntry, summary="Fail an attempt")
+def fail(request: Request, task_id: Name, body: FailIn) -> JSONOut:
+    entry = orch(request).fail(task_id, body.error, retryable=body.retryable, attempt=body.attempt)
+    return JSONOut(entry.to_dict())
