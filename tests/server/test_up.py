@@ -1,64 +1,19 @@
 """`orca up` as a user runs it: a real process, a real port, a real collector child, SIGTERM."""
 
-import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from tests.server.live import Up, start_up
 
 import orca
 from orca.store import open_store
 
 pytestmark = pytest.mark.slow
-URL = re.compile(r"at (http://\S+) ")
-
-
-class Up:
-    """A running `orca up` and the URL it printed."""
-
-    def __init__(self, proc: subprocess.Popen[str], url: str, first_lines: list[str]) -> None:
-        self.proc = proc
-        self.url = url
-        self.first_lines = first_lines
-
-    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
-        self.proc.send_signal(sig)
-        out, _ = self.proc.communicate(timeout=90)
-        return self.proc.returncode, "\n".join(self.first_lines) + "\n" + out
-
-
-def start_up(home: Path, *extra: str) -> Up:
-    """Start `orca up --port 0` and wait (bounded) until /healthz answers."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", "0", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    lines = [proc.stdout.readline()]
-    m = URL.search(lines[0])
-    if m is None:
-        proc.kill()
-        raise AssertionError(f"orca up printed no URL: {lines[0]!r} {proc.communicate()[0]}")
-    lines.append(proc.stdout.readline())
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(m.group(1) + "/healthz", timeout=5).status_code == 200:
-                return Up(proc, m.group(1), lines)
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise AssertionError("orca up did not answer /healthz within 60 s")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -68,9 +23,7 @@ def up(home: Path) -> Iterator[Up]:
     try:
         yield server
     finally:
-        if server.proc.poll() is None:
-            server.proc.kill()
-        server.proc.communicate(timeout=60)  # reaps it and closes its stdout pipe
+        server.kill()
 
 
 def test_up_serves_then_stops_on_sigterm_with_collector_drained(up: Up, home: Path) -> None:

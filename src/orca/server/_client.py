@@ -16,6 +16,7 @@ repeated.
 """
 
 import time
+from urllib.parse import quote
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, fields, is_dataclass
 from typing import Any, Final
@@ -34,8 +35,13 @@ RECONNECT_TRIES: Final = 5
 RECONNECT_DELAY_S: Final = 0.2
 
 
+def _seg(value: str) -> str:
+    """One path segment: ids are chosen by clients and may hold "/", "?" or "#"."""
+    return quote(value, safe="")
+
+
 def _run_id(run: "Run | str") -> str:
-    return run.id if isinstance(run, Run) else run
+    return _seg(run.id if isinstance(run, Run) else run)
 
 
 def _envelope_doc(envelope: Envelope | Mapping[str, Any]) -> dict[str, Any]:
@@ -146,13 +152,18 @@ class Client:
         worker: str | None = None,
     ) -> list[Task]:
         body = {"lease_ms": lease_ms, "max_tasks": max_tasks, "worker": worker}
-        return [_task(d) for d in self._call("POST", f"/api/v1/agents/{agent}/claim", json=body)["tasks"]]
+        return [
+            _task(d)
+            for d in self._call("POST", f"/api/v1/agents/{_seg(agent)}/claim", json=body)["tasks"]
+        ]
 
     def heartbeat(
         self, task_id: str, *, attempt: int | None = None, lease_ms: int | None = None
     ) -> int:
         body = {"attempt": attempt, "lease_ms": lease_ms}
-        return int(self._call("POST", f"/api/v1/tasks/{task_id}/heartbeat", json=body)["lease_until_ms"])
+        return int(
+            self._call("POST", f"/api/v1/tasks/{_seg(task_id)}/heartbeat", json=body)["lease_until_ms"]
+        )
 
     def complete(
         self,
@@ -163,13 +174,13 @@ class Client:
         attempt: int | None = None,
     ) -> Entry:
         body = {"result": result, "usage": _usage_doc(usage), "attempt": attempt}
-        return Entry(**self._call("POST", f"/api/v1/tasks/{task_id}/complete", json=body))
+        return Entry(**self._call("POST", f"/api/v1/tasks/{_seg(task_id)}/complete", json=body))
 
     def fail(
         self, task_id: str, error: str, *, retryable: bool = True, attempt: int | None = None
     ) -> Entry:
         body = {"error": str(error), "retryable": retryable, "attempt": attempt}
-        return Entry(**self._call("POST", f"/api/v1/tasks/{task_id}/fail", json=body))
+        return Entry(**self._call("POST", f"/api/v1/tasks/{_seg(task_id)}/fail", json=body))
 
     # -- events --------------------------------------------------------------------------------
 

@@ -23,9 +23,12 @@ router = APIRouter(tags=["operations"])
 def _ledger_state(request: Request) -> str:
     orch = request.app.state.config.orchestrator
     if orch is None:
-        return "no orchestrator in this process"
-    closed = getattr(orch, "closed", False)
-    return "closed" if closed else "ok"
+        return "no orchestrator in this process (read-only server)"
+    try:
+        orch.tick()  # cheap, and raises exactly when the ledger can no longer be appended to
+    except OrcaError as exc:
+        return str(exc)
+    return "ok"
 
 
 def _collector_state(request: Request) -> str:

@@ -20,6 +20,8 @@ from orca.server._responses import JSONOut
 
 router = APIRouter(prefix="/api/v1", tags=["orchestrator"])
 Name = Annotated[str, Path(min_length=1, max_length=256)]
+# Task ids are envelope ids, chosen by clients: they may hold "/" (sent as %2F), hence :path.
+TaskId = Annotated[str, Path(min_length=1, max_length=256)]
 
 
 class OrchestratorMissing(ServerError):
@@ -151,29 +153,29 @@ def submit(request: Request, envelope: Annotated[dict[str, Any], Body()]) -> JSO
     return JSONOut(ack.to_dict(), status_code=200 if ack.duplicate else 201)
 
 
-@router.post("/agents/{agent}/claim", response_model=m.TaskList, summary="Lease tasks")
+@router.post("/agents/{agent:path}/claim", response_model=m.TaskList, summary="Lease tasks")
 def claim(request: Request, agent: Name, body: ClaimIn | None = None) -> JSONOut:
     b = body or ClaimIn()
     tasks = orch(request).claim(agent, lease_ms=b.lease_ms, max_tasks=b.max_tasks, worker=b.worker)
     return JSONOut({"tasks": [t.to_dict() for t in tasks]})
 
 
-@router.post("/tasks/{task_id}/heartbeat", response_model=m.LeaseDoc, summary="Extend a lease")
-def heartbeat(request: Request, task_id: Name, body: HeartbeatIn | None = None) -> JSONOut:
+@router.post("/tasks/{task_id:path}/heartbeat", response_model=m.LeaseDoc, summary="Extend a lease")
+def heartbeat(request: Request, task_id: TaskId, body: HeartbeatIn | None = None) -> JSONOut:
     b = body or HeartbeatIn()
     until = orch(request).heartbeat(task_id, attempt=b.attempt, lease_ms=b.lease_ms)
     return JSONOut({"task": task_id, "lease_until_ms": until})
 
 
-@router.post("/tasks/{task_id}/complete", response_model=m.LedgerEntry, summary="Complete")
-def complete(request: Request, task_id: Name, body: CompleteIn | None = None) -> JSONOut:
+@router.post("/tasks/{task_id:path}/complete", response_model=m.LedgerEntry, summary="Complete")
+def complete(request: Request, task_id: TaskId, body: CompleteIn | None = None) -> JSONOut:
     b = body or CompleteIn()
     usage = b.usage.model_dump(exclude_none=True) if b.usage is not None else None
     entry = orch(request).complete(task_id, b.result, usage=usage, attempt=b.attempt)
     return JSONOut(entry.to_dict())
 
 
-@router.post("/tasks/{task_id}/fail", response_model=m.LedgerEntry, summary="Fail an attempt")
-def fail(request: Request, task_id: Name, body: FailIn) -> JSONOut:
+@router.post("/tasks/{task_id:path}/fail", response_model=m.LedgerEntry, summary="Fail an attempt")
+def fail(request: Request, task_id: TaskId, body: FailIn) -> JSONOut:
     entry = orch(request).fail(task_id, body.error, retryable=body.retryable, attempt=body.attempt)
     return JSONOut(entry.to_dict())
