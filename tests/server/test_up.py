@@ -11,6 +11,7 @@ import pytest
 from tests.server.live import Up, start_up
 
 import orca
+from orca.ledger import read_entries
 from orca.store import open_store
 
 pytestmark = pytest.mark.slow
@@ -35,13 +36,35 @@ def test_up_serves_then_stops_on_sigterm_with_collector_drained(up: Up, home: Pa
     for i in range(50):
         with log.span("turn", attrs={"i": i}) as turn:
             turn.child("step").end()
+    with orca.Client(up.url) as client:  # governed actions too: the ledger must verify after
+        run = client.start_run("support")
+        for n in range(20):
+            client.submit(
+                {
+                    "id": f"e{n}",
+                    "run": run.id,
+                    "kind": "agent_task",
+                    "sender": "a",
+                    "recipient": "b",
+                    "payload": n,
+                }
+            )
     code, out = up.stop(signal.SIGTERM)
     rec.close()
     assert code == 0, out
     assert "collector: drained and stopped" in out
     assert "Traceback" not in out
+    entries = read_entries(home).entries
     with open_store(home) as store:
-        assert len(store.list_traces(limit=None)) == 50
+        assert len(store.list_traces(limit=None)) == 51  # 50 turns and the run's trace
+        assert [e.id for e in store.ledger_entries()] == [e.id for e in entries]
+    verify = subprocess.run(
+        [sys.executable, "-m", "orca", "verify", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
     assert not (home / "server.lock").read_text().strip()  # the lock names nobody now
 
 
