@@ -22,7 +22,6 @@ from orca.capture import (
 )
 
 
-
 def __getattr__(name: str) -> object:
     """``orca.Client`` is imported on first use: the hot path never loads httpx or the server."""
     if name == "Client":
@@ -33,8 +32,8 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "Client",
     "NOOP_SPAN",
+    "Client",
     "IdGenerator",
     "ListSink",
     "Logger",

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.server.live import start_up
 
 import orca
 from orca.ledger import read_entries
-from tests.server.live import start_up
 
 pytestmark = pytest.mark.slow
 

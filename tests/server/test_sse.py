@@ -1,4 +1,4 @@
-"""SSE: a client that disconnects and reconnects with Last-Event-ID misses no event, sees none twice."""
+"""SSE: a client that reconnects with Last-Event-ID misses no event and sees none twice."""
 
 import threading
 from collections.abc import Iterator
@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 from httpx_sse import connect_sse
+from tests.server.live import Up, start_up
 
 import orca
 from orca.ledger import read_entries
-from tests.server.live import Up, start_up
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ def _task(run: str, n: int) -> dict[str, object]:
 
 
 def read_some(http: httpx.Client, path: str, count: int, last: str | None) -> list[tuple[str, str]]:
-    """Open the stream (resuming after ``last``), read ``count`` events, then drop the connection."""
+    """Open the stream (resuming after ``last``), read ``count`` events, drop the connection."""
     headers = {"Last-Event-ID": last} if last else {}
     got: list[tuple[str, str]] = []
     with connect_sse(http, "GET", path, headers=headers, timeout=30) as source:

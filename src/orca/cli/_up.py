@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,13 +17,31 @@ from orca._home import resolve_home
 from orca.cli._common import home_option
 
 if TYPE_CHECKING:
-    from orca.server import HomeGauges
+    from orca.server import HomeGauges, ModelUsage
+
+MODELS_EVERY_S = 30.0  # grouping a big store by model takes a while: not on every scrape
+
+
+def _models(home: Path) -> "tuple[ModelUsage, ...]":
+    """Tokens and cost per model over every span the store holds (grouped in SQL)."""
+    from orca.server import ModelUsage
+    from orca.store import SQLiteStore, store_path
+
+    if not store_path(home).exists():
+        return ()
+    with SQLiteStore.open(home, create=False) as store:
+        groups = store.span_groups(group_by="model")
+    return tuple(
+        ModelUsage(g.key, g.input_tokens, g.output_tokens, g.cost) for g in groups if g.key
+    )
 
 
 def _gauges(home: Path) -> "Callable[[], HomeGauges]":
-    """The collector's status as the server's gauges (read at each scrape)."""
+    """The collector's status as the server's gauges (read at each scrape; models every 30 s)."""
     from orca.collector import collector_status
     from orca.server import HomeGauges
+
+    cached: dict[str, Any] = {"at": -MODELS_EVERY_S, "models": ()}
 
     def read() -> HomeGauges:
         st = collector_status(home)
@@ -47,7 +65,13 @@ def _gauges(home: Path) -> "Callable[[], HomeGauges]":
             traces=t.traces if t else 0,
             spans=t.spans if t else 0,
             ledger_lag_bytes=st.ledger.lag_bytes if st.ledger else 0,
+            models=models(),
         )
+
+    def models() -> "tuple[ModelUsage, ...]":
+        if time.monotonic() - cached["at"] >= MODELS_EVERY_S:
+            cached["models"], cached["at"] = _models(home), time.monotonic()
+        return tuple(cached["models"])
 
     return read
 

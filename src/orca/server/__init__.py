@@ -14,6 +14,7 @@ from orca.server._config import (
     DEFAULT_MAX_BODY,
     DEFAULT_PORT,
     HomeGauges,
+    ModelUsage,
     ServerConfig,
 )
 from orca.server._errors import STATUS_BY_CODE, ApiError, InvalidField, ServerError, ServerLocked
@@ -27,6 +28,7 @@ __all__ = [
     "Client",
     "HomeGauges",
     "InvalidField",
+    "ModelUsage",
     "ServerConfig",
     "ServerError",
     "ServerLocked",

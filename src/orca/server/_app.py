@@ -37,7 +37,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         responses=ERRORS,  # type: ignore[arg-type]
     )
     app.state.config = config
-    app.state.registry, http_metrics = registry_for(config.gauges)
+    app.state.registry, http_metrics = registry_for(config)
+    app.state.http_metrics = http_metrics
     install_handlers(app)
     routers = (_ops.router, _read.router, _ledger_api.router, _orch_api.router, _events_api.router)
     for router in routers:

@@ -16,10 +16,10 @@ repeated.
 """
 
 import time
-from urllib.parse import quote
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, fields, is_dataclass
 from typing import Any, Final
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -162,7 +162,9 @@ class Client:
     ) -> int:
         body = {"attempt": attempt, "lease_ms": lease_ms}
         return int(
-            self._call("POST", f"/api/v1/tasks/{_seg(task_id)}/heartbeat", json=body)["lease_until_ms"]
+            self._call("POST", f"/api/v1/tasks/{_seg(task_id)}/heartbeat", json=body)[
+                "lease_until_ms"
+            ]
         )
 
     def complete(

@@ -17,6 +17,16 @@ DEFAULT_MAX_BODY: Final = 1 << 20  # 1 MiB: an envelope is small; a bigger body 
 
 
 @dataclass(frozen=True, slots=True)
+class ModelUsage:
+    """Tokens and cost the store's spans record for one model (all time)."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+@dataclass(frozen=True, slots=True)
 class HomeGauges:
     """The home's collector, journal and store at one instant (for ``/metrics``, ``/readyz``)."""
 
@@ -29,6 +39,7 @@ class HomeGauges:
     traces: int
     spans: int
     ledger_lag_bytes: int = 0
+    models: tuple[ModelUsage, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,9 @@ Three sources, all low-cardinality (no run, trace or span ids in labels):
 - The home: collector up, lag (bytes and seconds), quarantined lines,
   journal drops, store size — read on each scrape from the
   :class:`~orca.server.HomeGauges` callable the app was given.
-- The orchestrator (``_orch_metrics``): envelopes, tasks, attempts, runs,
-  ledger appends, tokens, cost, budgets, policy decisions.
+- The ledger (``_orch_metrics``): envelopes, tasks, attempts, runs, tokens
+  and cost by agent, budget warnings, policy decisions; plus how long the
+  orchestrator's ledger-appending calls take (observed by its routes).
 """
 
 import time
@@ -20,7 +21,8 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orca.errors import OrcaError
-from orca.server._config import HomeGauges
+from orca.server._config import HomeGauges, ServerConfig
+from orca.server._orch_metrics import LedgerMetrics
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
@@ -78,6 +80,20 @@ class HomeCollector(Collector):
             fam = GaugeMetricFamily(name, doc)
             fam.add_metric([], float(value))
             yield fam
+        tokens = GaugeMetricFamily(
+            "orca_model_tokens",
+            "Tokens recorded in the store's spans",
+            labels=["model", "direction"],
+        )
+        cost = GaugeMetricFamily(
+            "orca_model_cost_usd", "Cost recorded in spans, USD", labels=["model"]
+        )
+        for mu in g.models:
+            tokens.add_metric([mu.model, "input"], float(mu.input_tokens))
+            tokens.add_metric([mu.model, "output"], float(mu.output_tokens))
+            cost.add_metric([mu.model], mu.cost_usd)
+        yield tokens
+        yield cost
 
 
 class HttpMetrics:
@@ -94,6 +110,13 @@ class HttpMetrics:
             "orca_http_request_duration_seconds",
             "Time to answer an HTTP request (until the response starts)",
             ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.ledger_append = Histogram(
+            "orca_ledger_append_seconds",
+            "Time for an orchestrator call to return once its ledger entries are durable",
+            ["op"],
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
@@ -123,10 +146,11 @@ class MeasureRequests:
         await self.app(scope, receive, observe)
 
 
-def registry_for(gauges: Callable[[], HomeGauges] | None) -> tuple[CollectorRegistry, HttpMetrics]:
-    """A fresh registry with the HTTP metrics and (when given) the home's gauges."""
+def registry_for(config: ServerConfig) -> tuple[CollectorRegistry, HttpMetrics]:
+    """A fresh registry: HTTP metrics, the ledger's projection, the home's gauges (when given)."""
     registry = CollectorRegistry(auto_describe=True)
     http = HttpMetrics(registry)
-    if gauges is not None:
-        registry.register(HomeCollector(gauges))
+    registry.register(LedgerMetrics(config.home))
+    if config.gauges is not None:
+        registry.register(HomeCollector(config.gauges))
     return registry, http

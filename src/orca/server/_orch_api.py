@@ -9,6 +9,9 @@ recorded as a rejection in the ledger, exactly as in process. The calls
 block on the ledger's fsync, so the routes are sync (run on the thread pool).
 """
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -38,6 +41,17 @@ def orch(request: Request) -> Any:
     return o
 
 
+@contextmanager
+def appending(request: Request, op: str) -> Iterator[Any]:
+    """The orchestrator, with the call's time observed as ``orca_ledger_append_seconds{op}``."""
+    o = orch(request)
+    start = time.perf_counter()
+    try:
+        yield o
+    finally:
+        request.app.state.http_metrics.ledger_append.labels(op).observe(time.perf_counter() - start)
+
+
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,32 +67,32 @@ class EndIn(_In):
 
 
 class ClaimIn(_In):
-    lease_ms: int | None = Field(None, ge=1, le=86_400_000)
-    max_tasks: int = Field(1, ge=1, le=1000)
-    worker: str | None = Field(None, max_length=256)
+    lease_ms: int | None = Field(default=None, ge=1, le=86_400_000)
+    max_tasks: int = Field(default=1, ge=1, le=1000)
+    worker: str | None = Field(default=None, max_length=256)
 
 
 class HeartbeatIn(_In):
-    attempt: int | None = Field(None, ge=1)
-    lease_ms: int | None = Field(None, ge=1, le=86_400_000)
+    attempt: int | None = Field(default=None, ge=1)
+    lease_ms: int | None = Field(default=None, ge=1, le=86_400_000)
 
 
 class UsageIn(BaseModel):
-    input_tokens: int | None = Field(None, ge=0)
-    output_tokens: int | None = Field(None, ge=0)
-    cost_usd: float | None = Field(None, ge=0)
+    input_tokens: int | None = Field(default=None, ge=0)
+    output_tokens: int | None = Field(default=None, ge=0)
+    cost_usd: float | None = Field(default=None, ge=0)
 
 
 class CompleteIn(_In):
     result: Any = None
     usage: UsageIn | None = None
-    attempt: int | None = Field(None, ge=1)
+    attempt: int | None = Field(default=None, ge=1)
 
 
 class FailIn(_In):
     error: str = Field(max_length=65_536)
     retryable: bool = True
-    attempt: int | None = Field(None, ge=1)
+    attempt: int | None = Field(default=None, ge=1)
 
 
 class EnvelopeIn(BaseModel):
@@ -90,13 +104,13 @@ class EnvelopeIn(BaseModel):
     run: str = Field(min_length=1, max_length=256)
     kind: Literal["agent_task", "agent_result", "agent_error"]
     sender: str = Field(min_length=1, max_length=256)
-    recipient: str | None = Field(None, min_length=1, max_length=256)
+    recipient: str | None = Field(default=None, min_length=1, max_length=256)
     payload: Any = None
-    ttl_ms: int = Field(3_600_000, ge=1, le=2**53)
+    ttl_ms: int = Field(default=3_600_000, ge=1, le=2**53)
     protocol_version: Literal[1] = 1
     usage: UsageIn | None = None
-    parent: str | None = Field(None, pattern="^[0-9a-f]{16}$")
-    created_ms: int | None = Field(None, ge=0, le=2**53)
+    parent: str | None = Field(default=None, pattern="^[0-9a-f]{16}$")
+    created_ms: int | None = Field(default=None, ge=0, le=2**53)
     retry: dict[str, Any] | None = None
 
 
@@ -110,7 +124,8 @@ _ENVELOPE_BODY = {
 
 @router.post("/runs", status_code=201, response_model=m.RunDoc, summary="Start a run")
 def start_run(request: Request, body: RunIn) -> JSONOut:
-    run = orch(request).start_run(body.workflow, budget=body.budget, metadata=body.metadata)
+    with appending(request, "start_run") as o:
+        run = o.start_run(body.workflow, budget=body.budget, metadata=body.metadata)
     return JSONOut(run.to_dict(), status_code=201)
 
 
@@ -127,7 +142,8 @@ def get_run(request: Request, run_id: Name) -> JSONOut:
 @router.post("/runs/{run_id}/end", response_model=m.RunDoc, summary="End a run")
 def end_run(request: Request, run_id: Name, body: EndIn | None = None) -> JSONOut:
     status = body.status if body is not None else "ok"
-    return JSONOut(orch(request).end_run(run_id, status).to_dict())
+    with appending(request, "end_run") as o:
+        return JSONOut(o.end_run(run_id, status).to_dict())
 
 
 @router.get("/runs/{run_id}/result", response_model=m.RunResultDoc, summary="A run's result")
@@ -149,21 +165,24 @@ def result(
 )
 def submit(request: Request, envelope: Annotated[dict[str, Any], Body()]) -> JSONOut:
     """201 with the ``Ack``; a resend of the same envelope is 200 with ``duplicate: true``."""
-    ack = orch(request).submit(envelope)
+    with appending(request, "submit") as o:
+        ack = o.submit(envelope)
     return JSONOut(ack.to_dict(), status_code=200 if ack.duplicate else 201)
 
 
 @router.post("/agents/{agent:path}/claim", response_model=m.TaskList, summary="Lease tasks")
 def claim(request: Request, agent: Name, body: ClaimIn | None = None) -> JSONOut:
     b = body or ClaimIn()
-    tasks = orch(request).claim(agent, lease_ms=b.lease_ms, max_tasks=b.max_tasks, worker=b.worker)
+    with appending(request, "claim") as o:
+        tasks = o.claim(agent, lease_ms=b.lease_ms, max_tasks=b.max_tasks, worker=b.worker)
     return JSONOut({"tasks": [t.to_dict() for t in tasks]})
 
 
 @router.post("/tasks/{task_id:path}/heartbeat", response_model=m.LeaseDoc, summary="Extend a lease")
 def heartbeat(request: Request, task_id: TaskId, body: HeartbeatIn | None = None) -> JSONOut:
     b = body or HeartbeatIn()
-    until = orch(request).heartbeat(task_id, attempt=b.attempt, lease_ms=b.lease_ms)
+    with appending(request, "heartbeat") as o:
+        until = o.heartbeat(task_id, attempt=b.attempt, lease_ms=b.lease_ms)
     return JSONOut({"task": task_id, "lease_until_ms": until})
 
 
@@ -171,11 +190,13 @@ def heartbeat(request: Request, task_id: TaskId, body: HeartbeatIn | None = None
 def complete(request: Request, task_id: TaskId, body: CompleteIn | None = None) -> JSONOut:
     b = body or CompleteIn()
     usage = b.usage.model_dump(exclude_none=True) if b.usage is not None else None
-    entry = orch(request).complete(task_id, b.result, usage=usage, attempt=b.attempt)
+    with appending(request, "complete") as o:
+        entry = o.complete(task_id, b.result, usage=usage, attempt=b.attempt)
     return JSONOut(entry.to_dict())
 
 
 @router.post("/tasks/{task_id:path}/fail", response_model=m.LedgerEntry, summary="Fail an attempt")
 def fail(request: Request, task_id: TaskId, body: FailIn) -> JSONOut:
-    entry = orch(request).fail(task_id, body.error, retryable=body.retryable, attempt=body.attempt)
+    with appending(request, "fail") as o:
+        entry = o.fail(task_id, body.error, retryable=body.retryable, attempt=body.attempt)
     return JSONOut(entry.to_dict())
