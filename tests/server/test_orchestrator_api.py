@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from tests.server.conftest import fixed_gauges
 
 from orca.orchestrator import Orchestrator
 from orca.server import ServerConfig, create_app
-from tests.server.conftest import fixed_gauges
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, Response
 
 from orca.errors import OrcaError
 from orca.server import _models as m
-from orca.server._responses import JSONOut
+from orca.server._responses import JSONOut, iter_routes
 from orca.store import SQLiteStore
 
 router = APIRouter(tags=["operations"])
@@ -91,7 +91,7 @@ def metrics(request: Request) -> Response:
 
 def _index(request: Request) -> list[dict[str, Any]]:
     out = []
-    for route in request.app.routes:
+    for route in iter_routes(request.app.routes):
         methods = sorted(getattr(route, "methods", None) or [])
         path = getattr(route, "path", "")
         if not methods or path in ("/", "/docs/oauth2-redirect"):

@@ -95,30 +95,47 @@ class FailIn(_In):
     attempt: int | None = Field(default=None, ge=1)
 
 
-class EnvelopeIn(BaseModel):
-    """An envelope as ``Orchestrator.submit`` takes it (validated there, so refusals are logged)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(min_length=1, max_length=200)
-    run: str = Field(min_length=1, max_length=256)
-    kind: Literal["agent_task", "agent_result", "agent_error"]
-    sender: str = Field(min_length=1, max_length=256)
-    recipient: str | None = Field(default=None, min_length=1, max_length=256)
-    payload: Any = None
-    ttl_ms: int = Field(default=3_600_000, ge=1, le=2**53)
-    protocol_version: Literal[1] = 1
-    usage: UsageIn | None = None
-    parent: str | None = Field(default=None, pattern="^[0-9a-f]{16}$")
-    created_ms: int | None = Field(default=None, ge=0, le=2**53)
-    retry: dict[str, Any] | None = None
-
-
-_ENVELOPE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": EnvelopeIn.model_json_schema()}},
-    }
+_NAME = {"type": "string", "minLength": 1, "maxLength": 256}
+_COUNT = {"type": "integer", "minimum": 0}
+# The envelope as Orchestrator.submit takes it, written out for the schema (the orchestrator
+# validates it itself, so a refusal is recorded in the ledger exactly as in process). Also
+# accepted, undocumented here: `retry`, a per-envelope retry policy override.
+ENVELOPE_SCHEMA: dict[str, Any] = {
+    "title": "Envelope",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["id", "run", "kind", "sender"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1, "maxLength": 200},
+        "run": _NAME,
+        "kind": {"enum": ["agent_task", "agent_result", "agent_error"]},
+        "sender": _NAME,
+        "recipient": {"anyOf": [_NAME, {"type": "null"}]},
+        "payload": {},
+        "ttl_ms": {"type": "integer", "minimum": 1, "maximum": 2**53},
+        "protocol_version": {"enum": [1]},
+        "usage": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "input_tokens": _COUNT,
+                        "output_tokens": _COUNT,
+                        "cost_usd": {"type": "number", "minimum": 0},
+                    },
+                },
+                {"type": "null"},
+            ]
+        },
+        "parent": {"anyOf": [{"type": "string", "pattern": "^[0-9a-f]{16}$"}, {"type": "null"}]},
+        "created_ms": {
+            "anyOf": [{"type": "integer", "minimum": 0, "maximum": 2**53}, {"type": "null"}]
+        },
+    },
+    # A task goes to an agent; a result or error may go to the run's caller (no recipient).
+    "if": {"properties": {"kind": {"const": "agent_task"}}},
+    "then": {"required": ["recipient"], "properties": {"recipient": _NAME}},
 }
 
 
@@ -161,7 +178,12 @@ def result(
     response_model=m.AckDoc,
     status_code=201,
     summary="Submit an envelope",
-    openapi_extra=_ENVELOPE_BODY,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ENVELOPE_SCHEMA}},
+        }
+    },
 )
 def submit(request: Request, envelope: Annotated[dict[str, Any], Body()]) -> JSONOut:
     """201 with the ``Ack``; a resend of the same envelope is 200 with ``duplicate: true``."""

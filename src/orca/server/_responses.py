@@ -8,7 +8,7 @@ FastAPI's validation — so no input can produce a traceback page.
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 import orjson
@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 
 from orca.errors import OrcaError
 from orca.server._errors import STATUS_BY_CODE
@@ -83,6 +84,26 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def iter_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route, with included routers flattened (FastAPI keeps them as nested objects)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from iter_routes(inner.routes)
+        else:
+            yield route
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method any route serves at this path (Starlette's 405 names one route's only)."""
+    methods: set[str] = set()
+    for route in iter_routes(request.app.router.routes):
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_handlers(app: FastAPI) -> None:
     """Map every exception a route can raise to the error shape (never a 500 page)."""
 
@@ -101,14 +122,16 @@ def install_handlers(app: FastAPI) -> None:
         return error_response("invalid", f"{where}: {msg}")
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> Response:
+    async def _http(request: Request, exc: HTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "bad-request")
         detail = exc.detail if isinstance(exc.detail, str) else code
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such path; GET / lists the API"
         if exc.status_code == 405:
-            detail = f"method not allowed here; use {(exc.headers or {}).get('Allow', 'GET')}"
-        return error_response(code, detail, status=exc.status_code, headers=exc.headers)
+            headers["Allow"] = ", ".join(allowed_methods(request))
+            detail = f"method not allowed here; use {headers['Allow']}"
+        return error_response(code, detail, status=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
