@@ -7,8 +7,9 @@ same API over HTTP. Imported only by the CLI's ``up`` and by users of the
 client: ``import orca`` never loads it.
 """
 
+from typing import TYPE_CHECKING
+
 from orca.server._app import create_app
-from orca.server._client import Client
 from orca.server._config import (
     DEFAULT_HOST,
     DEFAULT_MAX_BODY,
@@ -18,6 +19,19 @@ from orca.server._config import (
     ServerConfig,
 )
 from orca.server._errors import STATUS_BY_CODE, ApiError, InvalidField, ServerError, ServerLocked
+
+if TYPE_CHECKING:
+    from orca.server._client import Client
+
+
+def __getattr__(name: str) -> object:
+    """``Client`` on first use: ``orca up`` never needs it, and it costs ~0.1 s to import."""
+    if name == "Client":
+        from orca.server._client import Client
+
+        return Client
+    raise AttributeError(f"module 'orca.server' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_HOST",
