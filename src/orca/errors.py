@@ -31,6 +31,11 @@
     │   ├── LeaseLost              the task is no longer leased to the caller
     │   ├── TaskFailed             a handler raises it to fail its task
     │   └── OrchestratorClosed     closed, or stopped after a failed ledger write: reopen
+    ├── ServerError                the server cannot run or answer as asked   (orca.server)
+    │   ├── ServerLocked           another `orca up` serves this home (names its pid)
+    │   ├── InvalidField           a request field a route cannot use (HTTP 422, names it)
+    │   └── NoOrchestrator         a server started without an orchestrator (HTTP 503)
+    ├── ApiError                   an HTTP error answer orca.Client has no local class for
     └── UsageError                 a request that cannot be met (unknown id, missing home)
         └── QueryError             a query that cannot be answered as asked   (orca.query)
             ├── UnknownIdError     no trace/span has that id or prefix

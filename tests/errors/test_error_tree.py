@@ -15,6 +15,7 @@ ROOMS = (
     "orca.ledger",
     "orca.query",
     "orca.orchestrator",
+    "orca.server",
 )
 
 

@@ -18,7 +18,14 @@ from orca.server._config import (
     ModelUsage,
     ServerConfig,
 )
-from orca.server._errors import STATUS_BY_CODE, ApiError, InvalidField, ServerError, ServerLocked
+from orca.server._errors import (
+    STATUS_BY_CODE,
+    ApiError,
+    InvalidField,
+    NoOrchestrator,
+    ServerError,
+    ServerLocked,
+)
 
 if TYPE_CHECKING:
     from orca.server._client import Client
@@ -43,6 +50,7 @@ __all__ = [
     "HomeGauges",
     "InvalidField",
     "ModelUsage",
+    "NoOrchestrator",
     "ServerConfig",
     "ServerError",
     "ServerLocked",

@@ -3,7 +3,8 @@
     ServerError              the server cannot run as asked            (orca.server)
     ├── ServerLocked         another `orca up` serves this home (names its pid)
     ├── InvalidField         a request field the route cannot use (422, names the field)
-    └── ApiError             an HTTP answer `orca.Client` could not map to a room's error
+    └── NoOrchestrator       this server runs without an orchestrator (503)
+    ApiError                 an HTTP answer `orca.Client` could not map to a room's error
 
 Every error a route lets escape is answered as ``{"error": {"code", "message"}}``
 with a status from :data:`STATUS_BY_CODE`; ``orca.Client`` reads the same
@@ -78,6 +79,12 @@ class InvalidField(ServerError):
     def __init__(self, field: str, message: str) -> None:
         self.field = field
         super().__init__(f"{field}: {message}")
+
+
+class NoOrchestrator(ServerError):
+    """The server was built without an orchestrator (read-only); its routes answer 503."""
+
+    code = "not-ready"
 
 
 class ApiError(OrcaError):

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from orca.server import _models as m
-from orca.server._errors import ServerError
+from orca.server._errors import NoOrchestrator
 from orca.server._responses import JSONOut
 
 router = APIRouter(prefix="/api/v1", tags=["orchestrator"])
@@ -27,17 +27,11 @@ Name = Annotated[str, Path(min_length=1, max_length=256)]
 TaskId = Annotated[str, Path(min_length=1, max_length=256)]
 
 
-class OrchestratorMissing(ServerError):
-    """This server was started without an orchestrator (read-only)."""
-
-    code = "not-ready"
-
-
 def orch(request: Request) -> Any:
     """The orchestrator this app serves (503 not-ready when it has none)."""
     o = request.app.state.config.orchestrator
     if o is None:
-        raise OrchestratorMissing("this server runs without an orchestrator; start it with orca up")
+        raise NoOrchestrator("this server runs without an orchestrator; start it with orca up")
     return o
 
 
