@@ -33,6 +33,7 @@ from orca.orchestrator._hooks import (
     NoBudget,
     PolicyHook,
 )
+from orca.orchestrator._inspect import TaskRow, task_row
 from orca.orchestrator._model import Run, RunResult
 from orca.orchestrator._retry import RetryPolicy
 from orca.orchestrator._snapshot import replay, write_snapshot
@@ -203,11 +204,11 @@ class Orchestrator(TaskOps, Submitter):
 
     # -- reading -------------------------------------------------------------------------------
 
-    def tasks(self, run: "Run | str") -> list[TaskState]:
-        """The run's tasks as the state holds them (attempts, outcome), oldest first."""
+    def tasks(self, run: "Run | str") -> list[TaskRow]:
+        """The run's tasks with their attempts and outcomes, oldest first."""
         with self._lock:
             rs = self._run_state(run)
-            return [self._state.tasks[t] for t in rs.tasks]
+            return [task_row(self._state.tasks[t]) for t in rs.tasks]
 
     def stream_events(
         self,
@@ -311,10 +312,10 @@ class Orchestrator(TaskOps, Submitter):
                 self._cond.wait()
             if self.last_entry is None:
                 return None
-            view = self._state.view()
+            state = self._state.dump()
             entry = self.last_entry
             self._since_snapshot = 0
-        return write_snapshot(self.home, view, entry)
+        return write_snapshot(self.home, state, entry)
 
     def state_view(self) -> dict[str, Any]:
         """The canonical state (runs, tasks, idempotency index), for comparing and debugging."""

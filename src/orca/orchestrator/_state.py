@@ -31,8 +31,10 @@ Entry kinds (the vocabulary the checks, the CLI and the docs use):
 
 import heapq
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+import orjson
 
 from orca.orchestrator._envelope import Ack
 from orca.orchestrator._model import TERMINAL
@@ -326,17 +328,17 @@ class State:
 
     # -- views and snapshots -------------------------------------------------------------------
 
+    def dump(self) -> bytes:
+        """The canonical state (no derived indexes) as JSON: what a snapshot holds."""
+        return orjson.dumps(
+            {"runs": self.runs, "tasks": self.tasks, "known": self.known, "results": self.results},
+            option=orjson.OPT_SORT_KEYS,
+        )
+
     def view(self) -> dict[str, Any]:
-        """The canonical state (no derived indexes): equal states have equal views."""
-        return {
-            "runs": {k: asdict(v) for k, v in sorted(self.runs.items())},
-            "tasks": {k: asdict(v) for k, v in sorted(self.tasks.items())},
-            "known": {
-                k: {"content_hash": v.content_hash, **v.ack.to_dict()}
-                for k, v in sorted(self.known.items())
-            },
-            "results": dict(sorted(self.results.items())),
-        }
+        """The canonical state as plain data (a copy): equal states have equal views."""
+        data: dict[str, Any] = orjson.loads(self.dump())
+        return data
 
     @classmethod
     def from_view(cls, data: dict[str, Any]) -> "State":
@@ -348,20 +350,21 @@ class State:
             attempts = [AttemptState(**x) for x in t.pop("attempts")]
             st.tasks[k] = TaskState(**t, attempts=attempts)
         for k, v in data["known"].items():
-            v = dict(v)
-            h = v.pop("content_hash")
-            v.pop("duplicate", None)
-            st.known[k] = Known(h, Ack(**v))
+            st.known[k] = Known(v["content_hash"], Ack(**v["ack"]))
         st.results = dict(data["results"])
+        pending = []
         for t in st.tasks.values():
-            if not t.terminal:
-                st.open_tasks.add(t.id)
+            if t.terminal:
+                continue
+            st.open_tasks.add(t.id)
+            heapq.heappush(st.ttl, (t.expires_ms, t.id))
             if t.status == "pending":
-                st._push_ready(t)
-            if not t.terminal:
-                heapq.heappush(st.ttl, (t.expires_ms, t.id))
-            if t.status == "leased" and t.lease_until_ms is not None:
+                pending.append(t)
+            elif t.status == "leased" and t.lease_until_ms is not None:
                 heapq.heappush(st.leases, (t.lease_until_ms, t.attempt, t.id))
+        pending.sort(key=lambda t: (t.ready_ms, st.known[t.id].ack.entry_id))
+        for t in pending:  # oldest first among equals, as a replay would queue them
+            st._push_ready(t)
         return st
 
 
