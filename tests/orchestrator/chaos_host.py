@@ -1,6 +1,6 @@
 """The process the chaos test kills: hosts an orchestrator and its agents over a workload.
 
-    python chaos_host.py HOME SEED
+    python chaos_host.py HOME SEED [TASKS_PER_RUN]
 
 Idempotent from any point: it finds the runs it started (by metadata), resubmits
 every envelope of the workload (a resend is acknowledged as a duplicate), runs
@@ -20,6 +20,7 @@ TASKS = 40
 
 def main() -> int:
     home, seed = sys.argv[1], int(sys.argv[2])
+    tasks = int(sys.argv[3]) if len(sys.argv) > 3 else TASKS
     rng = random.Random(seed)
     retry = RetryPolicy(base_ms=20, cap_ms=200, max_attempts=8)
     with Orchestrator.open(home, retry=retry) as orch:
@@ -36,7 +37,7 @@ def main() -> int:
             run = by_batch.get(b) or orch.start_run("chaos", metadata={"batch": b})
             if run.status != "open":
                 continue
-            for n in range(TASKS):
+            for n in range(tasks):
                 orch.submit(
                     {
                         "id": f"b{b}-t{n}",
