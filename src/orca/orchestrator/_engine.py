@@ -287,7 +287,8 @@ class Engine:
         ]
 
     def _end_span(self, t: TaskState, outcome: str, error: str | None = None) -> None:
-        if t.deliver_span is not None and t.attempts:
+        """Close the current delivery's span (once: only while the task is still leased)."""
+        if t.status == "leased" and t.deliver_span is not None and t.attempts:
             run = self._state.runs[t.run]
             self._tracer.end_delivery(
                 run.trace, t.deliver_span, t.attempts[-1].agent, outcome, error

@@ -122,8 +122,8 @@ class Orchestrator(TaskOps, Submitter):
         self, workflow: str, *, budget: Any = None, metadata: Mapping[str, Any] | None = None
     ) -> Run:
         """Open a run: its root span goes to the journal, ``run.started`` to the ledger."""
-        if not isinstance(workflow, str) or not workflow:
-            raise InvalidRequest("a run needs a workflow name (a non-empty string)")
+        if not isinstance(workflow, str) or not 0 < len(workflow) <= 200:
+            raise InvalidRequest("a run needs a workflow name of 1-200 characters")
         try:
             budget, metadata = jsonable(budget), jsonable(metadata)
         except TypeError as exc:
@@ -182,7 +182,7 @@ class Orchestrator(TaskOps, Submitter):
             for tid in rs.tasks:
                 t = self._state.tasks[tid]
                 if not t.terminal:
-                    self._end_span(t, "cancelled") if t.status == "leased" else None
+                    self._end_span(t, "cancelled")
                     actions.append(
                         self._action(
                             "task.cancelled", rs, span=t.enqueue_span, args={"task": tid}, now=now

@@ -155,7 +155,7 @@ class Submitter(Engine):
     ) -> EnvelopeRejected:
         with self._lock:
             self._usable()
-            return self._reject_locked(cls, reason, raw, self.clock.now_ms(), wait=False)
+            return self._reject_locked(cls, reason, raw, self.clock.now_ms())
 
     def _reject_locked(
         self,
@@ -165,7 +165,6 @@ class Submitter(Engine):
         now: int,
         *,
         rule: str | None = None,
-        wait: bool = True,
     ) -> EnvelopeRejected:
         """Record the rejection (durably, releasing the lock meanwhile) and return the exception."""
         get = (lambda k: getattr(env, k, None)) if isinstance(env, Envelope) else env.get
