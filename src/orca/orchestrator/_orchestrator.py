@@ -62,8 +62,8 @@ class Orchestrator(TaskOps, Submitter):
         self._run_offsets: dict[str, int] = dict(rebuilt.run_offsets)
         self._since_snapshot = rebuilt.entries
         self._agents = AgentHost(self)
-        for t in self._state.tasks.values():
-            if t.reservation is not None and t.status in ("pending", "leased", "completed"):
+        for t in self._state.with_reservation():
+            if t.status in ("pending", "leased", "completed"):
                 self._restore(t)
 
     @classmethod
