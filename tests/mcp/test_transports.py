@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import uvicorn
-
 from mcp import Client, StdioServerParameters
+
 from orca.capture import Recorder
 from orca.mcp import build_server
 

@@ -88,16 +88,18 @@ def build_server(home: str | Path | None = None, *, max_text: int = DEFAULT_MAX_
         return _call(lambda: t.skeleton_of(h, trace, fold, max_lines))
 
     @srv.tool(
-        description="One span: attributes, links, logs; with body=request|response one bounded "
-        "slice from offset, with next_offset to page and a link to the whole body."
+        description="One span: attributes (HTTP headers only when attrs names a prefix such as "
+        "'http.'), links, logs; with body=request|response one bounded slice from offset, "
+        "next_offset to page on, and a link to the whole body."
     )
     def span(
         span: str,
         body: Literal["request", "response"] | None = None,
         offset: int = 0,
         max_bytes: int = 2048,
+        attrs: str | None = None,
     ) -> Annotated[CallToolResult, m.SpanOut]:
-        return _call(lambda: t.span_of(h, span, body, offset, max_bytes))
+        return _call(lambda: t.span_of(h, span, body, offset, max_bytes, attrs))
 
     @srv.tool(description="What changed between two spans' bodies (semantic or bytes) and attrs.")
     def diff(

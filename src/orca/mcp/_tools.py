@@ -49,6 +49,7 @@ from orca.query import (
 from orca.store import SpanRow, SQLiteStore, TraceRows, open_store
 
 BodyKind = Literal["request", "response"]
+NOISY_ATTRS = ("http.request.header.", "http.response.header.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +198,13 @@ def span_of(
     body: BodyKind | None = None,
     offset: int = 0,
     max_bytes: int = 2048,
+    attrs: str | None = None,
 ) -> Result:
-    """One span: attributes, links, logs; with ``body``, one bounded slice of it and a cursor."""
+    """One span: attributes, links, logs; with ``body``, one bounded slice of it and a cursor.
+
+    HTTP headers are transport noise for most questions: they are counted, not
+    shown, unless ``attrs`` names a prefix to show (``"http."``, or ``""`` for all).
+    """
     if body not in (None, "request", "response"):
         raise UsageError(f"body {body!r}: use request or response")
     offset, max_bytes = max(0, offset), max(1, min(max_bytes, home.max_text))
@@ -211,8 +217,14 @@ def span_of(
             raw = store.get_body(sha) if sha else None
     doc = span_detail_json(row, logs, links, [])
     doc.pop("bodies")
-    attrs, cut = fit_rows(sorted(doc["attrs"].items()), home.max_text // 2)
-    doc["attrs"] = dict(attrs)
+    every = sorted(doc["attrs"].items())
+    if attrs is None:  # transport noise stays out unless asked for by prefix
+        shown = [(k, v) for k, v in every if not k.startswith(NOISY_ATTRS)]
+    else:
+        shown = [(k, v) for k, v in every if k.startswith(attrs)]
+    kept, _ = fit_rows(shown, home.max_text // 2)
+    doc["attrs"] = dict(kept)
+    cut = len(every) - len(kept)
     doc["attrs_left_out"] = cut
     doc["logs"], logs_cut = fit_rows(doc["logs"], home.max_text // 4)
     doc["logs_left_out"] = logs_cut
@@ -230,7 +242,7 @@ def span_of(
         *(f"  {k} = {v!r}" for k, v in doc["attrs"].items()),
     ]
     if cut:
-        lines.append(f"  … {cut} more attributes")
+        lines.append(f"  … {cut} more attributes: span(span={sid[:12]!r}, attrs='http.')")
     lines += [f"  link {ln['direction']} {ln['span_id']} ({ln['reason']})" for ln in doc["links"]]
     lines += [f"  log {lg['level']}: {lg['msg']}" for lg in doc["logs"]]
     more = None
