@@ -25,6 +25,7 @@ record_home(HOME)
 ORCH = Orchestrator.open(HOME)
 APP = create_app(ServerConfig(HOME, max_body_bytes=4096, gauges=fixed_gauges, orchestrator=ORCH))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+pytestmark = pytest.mark.slow
 # Answers a generated request may get that schemathesis cannot know are right: an envelope whose
 # made-up run does not exist is refused as run-not-open, a created_ms in the past expires it.
 STATEFUL_REFUSALS = {"run-not-open", "expired", "run-not-found", "task-not-found", "lease-lost"}
@@ -40,7 +41,7 @@ def _cleanup_home() -> Iterator[None]:
 
 @schema.parametrize()
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,

@@ -50,7 +50,7 @@ def _start(start_event_id: int | None, last_event_id: str | None) -> int | None:
 )
 async def events(
     request: Request,
-    run_id: Annotated[str, Path(min_length=1, max_length=256)],
+    run_id: Annotated[str, Path(min_length=1, max_length=200)],
     follow: bool = True,
     start_event_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=32)] = None,

@@ -22,9 +22,10 @@ from orca.server._errors import NoOrchestrator
 from orca.server._responses import JSONOut
 
 router = APIRouter(prefix="/api/v1", tags=["orchestrator"])
-Name = Annotated[str, Path(min_length=1, max_length=256)]
+NAME_MAX = 200  # the orchestrator's bound on run, agent and workflow names and envelope ids
+Name = Annotated[str, Path(min_length=1, max_length=NAME_MAX)]
 # Task ids are envelope ids, chosen by clients: they may hold "/" (sent as %2F), hence :path.
-TaskId = Annotated[str, Path(min_length=1, max_length=256)]
+TaskId = Annotated[str, Path(min_length=1, max_length=NAME_MAX)]
 
 
 def orch(request: Request) -> Any:
@@ -51,7 +52,7 @@ class _In(BaseModel):
 
 
 class RunIn(_In):
-    workflow: str = Field(min_length=1, max_length=256)
+    workflow: str = Field(min_length=1, max_length=NAME_MAX)
     budget: Any = None
     metadata: dict[str, Any] | None = None
 
@@ -63,7 +64,7 @@ class EndIn(_In):
 class ClaimIn(_In):
     lease_ms: int | None = Field(default=None, ge=1, le=86_400_000)
     max_tasks: int = Field(default=1, ge=1, le=1000)
-    worker: str | None = Field(default=None, max_length=256)
+    worker: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
 
 
 class HeartbeatIn(_In):
@@ -89,7 +90,7 @@ class FailIn(_In):
     attempt: int | None = Field(default=None, ge=1)
 
 
-_NAME = {"type": "string", "minLength": 1, "maxLength": 256}
+_NAME = {"type": "string", "minLength": 1, "maxLength": NAME_MAX}
 _COUNT = {"type": "integer", "minimum": 0}
 # The envelope as Orchestrator.submit takes it, written out for the schema (the orchestrator
 # validates it itself, so a refusal is recorded in the ledger exactly as in process). Also
@@ -100,7 +101,7 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["id", "run", "kind", "sender"],
     "properties": {
-        "id": {"type": "string", "minLength": 1, "maxLength": 200},
+        "id": {"type": "string", "minLength": 1, "maxLength": NAME_MAX},
         "run": _NAME,
         "kind": {"enum": ["agent_task", "agent_result", "agent_error"]},
         "sender": _NAME,
