@@ -33,10 +33,10 @@ class Up:
         self.proc.communicate(timeout=60)  # reaps it and closes its stdout pipe
 
 
-def start_up(home: Path, *extra: str) -> Up:
-    """Start `orca up --port 0` on ``home`` and wait (bounded) until /healthz answers."""
+def start_up(home: Path, *extra: str, port: int = 0) -> Up:
+    """Start `orca up` on ``home`` (any free port) and wait (bounded) until /healthz answers."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", "0", *extra],
+        [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

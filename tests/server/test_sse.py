@@ -97,3 +97,41 @@ def test_bad_last_event_id_is_422_naming_it(live: Up) -> None:
     r = httpx.get(f"{live.url}/api/v1/runs/{run.id}/events", headers={"Last-Event-ID": "yesterday"})
     assert r.status_code == 422
     assert r.json()["error"]["message"].startswith("Last-Event-ID:")
+
+
+def test_follow_survives_a_server_restart(home: Path) -> None:
+    """A following client outlives `orca up` stopping and starting again on the same port."""
+    first = start_up(home)
+    port = int(first.url.rsplit(":", 1)[1])
+    kinds: list[str] = []
+    errors: list[BaseException] = []
+    try:
+        with orca.Client(first.url) as client:
+            run = client.start_run("support")
+            client.submit(_task(run.id, 1))
+
+        def follow() -> None:
+            try:
+                with orca.Client(first.url) as follower:
+                    kinds.extend(e.kind for e in follower.stream_events(run, follow=True))
+            except BaseException as exc:  # reported by the test below
+                errors.append(exc)
+
+        reader = threading.Thread(target=follow)
+        reader.start()
+        code, out = first.stop()
+        assert code == 0, out
+        second = start_up(home, port=port)
+        try:
+            with orca.Client(second.url) as client:
+                client.submit(_task(run.id, 2))
+                client.end_run(run)
+            reader.join(timeout=60)
+        finally:
+            second.kill()
+    finally:
+        first.kill()
+    assert not errors, errors
+    expected = [e.kind for e in read_entries(home).entries if e.run == run.id]
+    assert kinds == expected
+    assert expected.count("envelope.accepted") == 2 and expected[-1] == "run.ended"

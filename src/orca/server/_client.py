@@ -31,8 +31,9 @@ from orca.orchestrator import Ack, Envelope, Run, RunResult, Task, Usage
 from orca.server._client_errors import error_for
 
 DEFAULT_TIMEOUT_S: Final = 30.0
-RECONNECT_TRIES: Final = 5
+RECONNECT_TRIES: Final = 10  # with the delays below: ~8 s, enough for `orca up` to restart
 RECONNECT_DELAY_S: Final = 0.2
+RECONNECT_DELAY_MAX_S: Final = 1.0
 
 
 def _seg(value: str) -> str:
@@ -229,12 +230,13 @@ class Client:
                         if max_events is not None and sent >= max_events:
                             return
             except httpx.TransportError as exc:
-                tries += 1
-                if tries > RECONNECT_TRIES:
-                    raise ConnectionError(f"lost the event stream from {self.url}: {exc}") from exc
-                time.sleep(RECONNECT_DELAY_S * tries)
-                continue
-            return  # the server closed the stream without `end` only when not following
+                error: Exception = exc
+            else:  # closed without `end`: the server stopped mid-stream; resume like a drop
+                error = ConnectionError("the stream closed before the run's end")
+            tries += 1
+            if tries > RECONNECT_TRIES:
+                raise ConnectionError(f"lost the event stream from {self.url}: {error}") from error
+            time.sleep(min(RECONNECT_DELAY_S * tries, RECONNECT_DELAY_MAX_S))
 
     # -- read side (the CLI's --json documents) ------------------------------------------------
 

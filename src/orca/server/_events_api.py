@@ -27,6 +27,7 @@ from orca.server._orch_api import orch
 router = APIRouter(prefix="/api/v1", tags=["orchestrator"])
 POLL_S: Final = 0.05
 PING_S: Final = 15
+SHUTDOWN_GRACE_S: Final = 1.0
 
 
 def _start(start_event_id: int | None, last_event_id: str | None) -> int | None:
@@ -63,9 +64,11 @@ async def events(
         ended = o.get_run(run_id).status != "open"  # decided before reading: nothing slips by
         return ended, list(o.stream_events(run_id, start_event_id=after, follow=False))
 
+    shutdown = anyio.Event()  # set by sse-starlette when the server stops
+
     async def stream() -> AsyncIterator[ServerSentEvent]:
         nxt = first
-        while True:
+        while not shutdown.is_set():
             ended, batch = await anyio.to_thread.run_sync(read, nxt)
             for e in batch:
                 yield ServerSentEvent(
@@ -77,6 +80,11 @@ async def events(
                 return
             if await request.is_disconnected():
                 return
-            await anyio.sleep(POLL_S)
+            with anyio.move_on_after(POLL_S):
+                await shutdown.wait()
+        # The server is stopping: end this response cleanly; the client resumes elsewhere
+        # (or after a restart) with Last-Event-ID.
 
-    return EventSourceResponse(stream(), ping=PING_S)
+    return EventSourceResponse(
+        stream(), ping=PING_S, shutdown_event=shutdown, shutdown_grace_period=SHUTDOWN_GRACE_S
+    )
