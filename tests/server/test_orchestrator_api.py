@@ -107,3 +107,27 @@ def test_metrics_project_the_ledger(api: TestClient) -> None:
     assert m["orca_ledger_append_seconds_count", (("op", "submit"),)] == 2
     labels = {v for (_, lab) in m for _, v in lab}
     assert run["id"] not in labels and t["id"] not in labels  # no ids as labels
+
+
+def test_run_views_match_the_cli(api: TestClient, home: Path) -> None:
+    """/runs/summary and /runs/{id}/show are `orca runs --json` and `orca runs show --json`."""
+    import json
+
+    from click.testing import CliRunner
+
+    from orca.cli import cli
+
+    run = api.post("/api/v1/runs", json={"workflow": "support"}).json()
+    api.post("/api/v1/envelopes", json=task(run["id"], "e1"))
+    api.post("/api/v1/envelopes", json=task(run["id"], "e2", ttl_ms=0))
+
+    def cli_json(*args: str) -> object:
+        out = CliRunner().invoke(cli, [*args, "--home", str(home), "--json"])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.output)
+
+    assert api.get("/api/v1/runs/summary").json() == cli_json("runs")
+    shown = api.get(f"/api/v1/runs/{run['id']}/show").json()
+    assert shown == cli_json("runs", "show", run["id"])
+    assert [r["code"] for r in shown["rejections"]] == ["expired"]
+    assert api.get("/api/v1/runs/run-nope/show").json()["error"]["code"] == "run-not-found"

@@ -8,7 +8,7 @@ the error handlers map any ORCA error to ``{"error": {"code", "message"}}``.
 from fastapi import FastAPI
 
 from orca._version import __version__
-from orca.server import _events_api, _ledger_api, _ops, _orch_api, _read
+from orca.server import _events_api, _ledger_api, _ops, _orch_api, _read, _runs_api
 from orca.server import _models as m
 from orca.server._config import ServerConfig
 from orca.server._limits import BodyLimit
@@ -40,7 +40,14 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.registry, http_metrics = registry_for(config)
     app.state.http_metrics = http_metrics
     install_handlers(app)
-    routers = (_ops.router, _read.router, _ledger_api.router, _orch_api.router, _events_api.router)
+    routers = (
+        _ops.router,
+        _read.router,
+        _ledger_api.router,
+        _runs_api.router,  # before _orch_api: /runs/summary is not a run id
+        _orch_api.router,
+        _events_api.router,
+    )
     for router in routers:
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)

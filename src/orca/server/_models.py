@@ -201,3 +201,22 @@ class TaskList(BaseModel):
 class LeaseDoc(BaseModel):
     task: str
     lease_until_ms: int
+
+
+class RunSummary(_Open):
+    id: str
+    workflow: str
+    status: str
+    tasks: int
+    attempts: int
+
+
+class RunSummaries(BaseModel):
+    runs: list[RunSummary]
+
+
+class RunDetailDoc(_Open):
+    run: RunSummary
+    tasks: list[dict[str, Any]]
+    dead_letters: list[dict[str, Any]]
+    rejections: list[dict[str, Any]]

@@ -13,6 +13,7 @@ and **drains** everything written so far before it exits, the lock goes.
 """
 
 import ctypes
+import ipaddress
 import logging
 import os
 import signal
@@ -67,6 +68,13 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     except (OSError, AttributeError):
         pass
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -237,6 +245,11 @@ def serve(config: ServerConfig, opts: UpOptions) -> int:
         opts.say(
             f"next: open {url} in a browser, or point agents at orca.Client({url!r}); Ctrl-C stops"
         )
+        if not _loopback(host):
+            opts.say(
+                f"warning: listening on {host}, beyond this machine, with no authentication: "
+                "anyone who reaches the port can read traces and submit envelopes"
+            )
         server.run(sockets=[sock])
         uptime = time.monotonic() - started
         why = "signal" if signals.seen else "server exit"
