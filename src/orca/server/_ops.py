@@ -63,7 +63,8 @@ def readiness(request: Request) -> dict[str, str]:
 
 
 @router.get("/healthz", response_model=m.Health, summary="Liveness")
-def healthz() -> JSONOut:
+async def healthz() -> JSONOut:
+    """On the event loop itself: answers even when every worker thread is busy (or blocked)."""
     return JSONOut({"status": "ok"})
 
 
