@@ -5,6 +5,10 @@ in-process tests exercise; the routes are thin (one call into a room each),
 the error handlers map any ORCA error to ``{"error": {"code", "message"}}``.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
 from fastapi import FastAPI
 
 from orca._version import __version__
@@ -28,9 +32,19 @@ ERRORS = {
 }
 
 
+WORKER_THREADS = 128  # sync routes block on fsync or on `result?wait=`: anyio's 40 run out
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+    yield
+
+
 def create_app(config: ServerConfig) -> FastAPI:
     """The app serving ``config.home`` (and ``config.orchestrator`` when given)."""
     app = FastAPI(
+        lifespan=_lifespan,
         title="ORCA",
         version=__version__,
         description="A local-first control plane and flight recorder for AI agents.",

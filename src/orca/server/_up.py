@@ -233,7 +233,7 @@ def serve(config: ServerConfig, opts: UpOptions) -> int:
                 log_level="warning",
                 access_log=False,
                 timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
-                lifespan="off",
+                lifespan="on",
             )
         )
         started = time.monotonic()
