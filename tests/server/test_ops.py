@@ -11,7 +11,7 @@ from orca.server import ServerConfig, create_app
 
 def test_index_lists_the_api(client: TestClient) -> None:
     """`/` is a short HTML index naming the read and orchestrator routes."""
-    r = client.get("/")
+    r = client.get("/api")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     for path in ("/api/v1/traces", "/api/v1/envelopes", "/api/v1/runs/{run_id}/events", "/metrics"):
         assert f"<code>{path}</code>" in r.text

@@ -64,6 +64,7 @@ from orca.query._stats import (
     tool_costs,
     tool_costs_json,
 )
+from orca.query._timeline import FoldGroup, Timeline, TimelineRow, timeline, timeline_json
 from orca.query._views import (
     BASELINE_WINDOW,
     CheckRun,
@@ -90,12 +91,15 @@ __all__ = [
     "CheckResult",
     "CheckRun",
     "Finding",
+    "FoldGroup",
     "QueryError",
     "Skeleton",
     "SkeletonLine",
     "SpanDetail",
     "SpanDiff",
     "StatRow",
+    "Timeline",
+    "TimelineRow",
     "ToolCost",
     "UnknownIdError",
     "body_diff_json",
@@ -141,6 +145,8 @@ __all__ = [
     "stats",
     "stats_json",
     "summary_json",
+    "timeline",
+    "timeline_json",
     "tool_costs",
     "tool_costs_json",
     "traces_json",

@@ -12,11 +12,12 @@ import anyio
 from fastapi import FastAPI
 
 from orca._version import __version__
-from orca.server import _events_api, _ledger_api, _ops, _orch_api, _read, _runs_api
+from orca.server import _events_api, _ledger_api, _ops, _orch_api, _read, _runs_api, _ui_api
 from orca.server import _models as m
 from orca.server._config import ServerConfig
 from orca.server._limits import BodyLimit
 from orca.server._metrics import MeasureRequests, registry_for
+from orca.server._pages import install_pages
 from orca.server._responses import install_handlers
 
 ERRORS = {
@@ -56,6 +57,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     install_handlers(app)
     routers = (
         _ops.router,
+        _ui_api.router,  # before _read: /traces/events is not a trace id
         _read.router,
         _ledger_api.router,
         _runs_api.router,  # before _orch_api: /runs/summary is not a run id
@@ -64,6 +66,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    install_pages(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(MeasureRequests, metrics=http_metrics)
     return app

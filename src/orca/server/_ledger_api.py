@@ -9,7 +9,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from orca.ledger import ProofError, prove_inclusion, read_checkpoints, read_entries
+from orca.ledger import ProofError, ledger_path, prove_inclusion, read_checkpoints, read_entries
+from orca.ledger import verify as verify_ledger
+from orca.ledger import Report
 from orca.server import _models as m
 from orca.server._responses import JSONOut
 
@@ -48,3 +50,12 @@ def checkpoint(request: Request) -> JSONOut:
     if not ckpts:
         raise ProofError("the ledger has no checkpoint yet; one is written as entries arrive")
     return JSONOut(ckpts[-1].to_dict())
+
+
+@router.get("/verify", response_model=m.VerifyDoc, summary="Verify the whole ledger")
+def verify(request: Request) -> JSONOut:
+    """``orca verify --json``: chain, signatures, checkpoints; every problem named."""
+    home = request.app.state.config.home
+    if not ledger_path(home).exists():
+        return JSONOut({**Report().to_dict(), "empty": True})
+    return JSONOut({**verify_ledger(home).to_dict(), "empty": False})

@@ -220,3 +220,45 @@ class RunDetailDoc(_Open):
     tasks: list[dict[str, Any]]
     dead_letters: list[dict[str, Any]]
     rejections: list[dict[str, Any]]
+
+
+class TimelineRowDoc(BaseModel):
+    span: str
+    parent: str | None
+    depth: int
+    name: str
+    text: str
+    offset_ns: int
+    duration_ns: int | None
+    status: str
+    group: int | None
+    ledger: list[dict[str, Any]]
+
+
+class TimelineDoc(BaseModel):
+    trace: TraceSummary
+    start_ns: int
+    end_ns: int
+    total: int
+    offset: int
+    rows: list[TimelineRowDoc]
+    groups: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+
+
+class BodySliceDoc(BaseModel):
+    span: str
+    which: str
+    sha256: str | None
+    total: int
+    offset: int
+    end: int
+    text: str
+
+
+class VerifyDoc(_Open):
+    ok: bool
+    entries: int
+    last_id: int
+    problems: list[dict[str, Any]]
+    empty: bool

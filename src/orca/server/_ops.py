@@ -1,4 +1,4 @@
-"""Paths outside ``/api/v1``: ``/`` (an index of the API), ``/healthz``, ``/readyz``, ``/metrics``.
+"""Paths outside ``/api/v1``: ``/api`` (an index of the API), ``/healthz``, ``/readyz``, ``/metrics``.
 
 ``/healthz`` answers as long as the process serves requests (liveness).
 ``/readyz`` says whether it can do its job: the ledger open for appending,
@@ -95,7 +95,7 @@ def _index(request: Request) -> list[dict[str, Any]]:
     for route in iter_routes(request.app.routes):
         methods = sorted(getattr(route, "methods", None) or [])
         path = getattr(route, "path", "")
-        if not methods or path in ("/", "/docs/oauth2-redirect"):
+        if not methods or path in ("/api", "/docs/oauth2-redirect") or path.startswith("/static"):
             continue
         summary = getattr(route, "summary", None) or ""
         out.append(
@@ -104,9 +104,9 @@ def _index(request: Request) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/", response_class=HTMLResponse, summary="An index of the API")
+@router.get("/api", response_class=HTMLResponse, summary="An index of the API")
 def index(request: Request) -> HTMLResponse:
-    """Until the web UI lands: what this server offers, with links to the docs."""
+    """What this server offers, with links to the docs (the web UI is at ``/``)."""
     from html import escape
 
     rows = "\n".join(

@@ -45,8 +45,12 @@ GroupBy = Literal["name", "model", "component", "tool"]
 
 
 def store(request: Request) -> Iterator[SQLiteStore]:
-    """The home's store for one request (the collector creates it; readers never do)."""
-    s = SQLiteStore.open(request.app.state.config.home, create=False)
+    """The home's store for one request (the collector creates it; readers never do).
+
+    FastAPI opens and closes a sync dependency in worker threads other than the
+    route's, so the connection is handed off between them (one user at a time).
+    """
+    s = SQLiteStore.open(request.app.state.config.home, create=False, handoff=True)
     try:
         yield s
     finally:

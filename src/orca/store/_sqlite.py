@@ -57,8 +57,14 @@ class SQLiteStore:
         self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
 
     @classmethod
-    def open(cls, home_or_path: str | os.PathLike[str], *, create: bool = True) -> "SQLiteStore":
-        """Open (and create or migrate) the store of a home, or a store file by path."""
+    def open(
+        cls, home_or_path: str | os.PathLike[str], *, create: bool = True, handoff: bool = False
+    ) -> "SQLiteStore":
+        """Open (and create or migrate) the store of a home, or a store file by path.
+
+        ``handoff`` lets one user at a time pass the connection between threads
+        (the server opens it in one worker thread and answers in another).
+        """
         path = store_path(home_or_path)
         if not create and not path.exists():
             raise StoreError(
@@ -66,7 +72,12 @@ class SQLiteStore:
             )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(
+                path,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=not handoff,
+            )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
