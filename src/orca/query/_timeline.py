@@ -63,7 +63,19 @@ class Timeline:
     links: list[tuple[str, str, str | None]]
 
 
-def _fold_members(sibs: list[SpanRow]) -> list[list[int]]:
+def _troubled(spans: list[SpanRow]) -> set[str]:
+    """Ids of spans that are not ok or hold one that is not ok somewhere beneath them."""
+    parent = {s.span_id: s.parent_id for s in spans}
+    out: set[str] = set()
+    for s in spans:
+        sid: str | None = s.span_id if s.status != "ok" or s.synthetic else None
+        while sid is not None and sid not in out:
+            out.add(sid)
+            sid = parent.get(sid)
+    return out
+
+
+def _fold_members(sibs: list[SpanRow], troubled: set[str]) -> list[list[int]]:
     """Index lists of each foldable middle of a same-name run among ``sibs``."""
     out: list[list[int]] = []
     i = 0
@@ -72,7 +84,9 @@ def _fold_members(sibs: list[SpanRow]) -> list[list[int]]:
         while j < len(sibs) and sibs[j].name == sibs[i].name:
             j += 1
         if j - i > FOLD_RUN:
-            middle = [k for k in range(i + FOLD_HEAD, j - FOLD_TAIL) if sibs[k].status == "ok"]
+            middle = [
+                k for k in range(i + FOLD_HEAD, j - FOLD_TAIL) if sibs[k].span_id not in troubled
+            ]
             if middle:
                 out.append(middle)
         i = j
@@ -83,6 +97,7 @@ def timeline(trace: TraceRows) -> Timeline:
     """The rows of one trace in depth-first order, children by start time."""
     roots, kids = _children(trace.spans)
     entries = place(trace)
+    troubled = _troubled(trace.spans)
     seen = [s.end_ns or s.start_ns for s in trace.spans] + [e.ts_ns for e in trace.ledger]
     start = min((s.start_ns for s in trace.spans), default=trace.summary.start_ns)
     end = max(seen, default=start)
@@ -93,7 +108,7 @@ def timeline(trace: TraceRows) -> Timeline:
 
     def push(sibs: list[SpanRow], depth: int, inherited: int | None) -> None:
         group_of: dict[int, int] = {}
-        for members in _fold_members(sibs):
+        for members in _fold_members(sibs, troubled):
             gid = len(groups)
             hidden = [sibs[k] for k in members]
             total = sum((s.end_ns or s.start_ns) - s.start_ns for s in hidden)

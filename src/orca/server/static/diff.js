@@ -1,7 +1,7 @@
 // /diff?a=&b=: two spans' bodies — the byte view around the first differing byte (two
 // bounded slices) beside the semantic (JSON-aware) view — and what it means when they disagree:
 // bytes differ but JSON is equal is the cache-bust case (the provider's prefix cache misses).
-import { api, el, short, guard, keys } from "/static/orca.js";
+import { api, el, short, guard, keys, fill } from "/static/orca.js";
 
 const CONTEXT = 240;
 const main = document.getElementById("main");
@@ -35,7 +35,7 @@ async function load(a, b, which) {
     byteBox.replaceChildren(el("p", {}, `✓ identical (${bytes.len_a} bytes)`));
   } else if (bytes.offset !== undefined && bytes.offset !== null) {
     const [sa, sb] = await Promise.all([window_(d.a, which, bytes.offset), window_(d.b, which, bytes.offset)]);
-    byteBox.replaceChildren(
+    fill(byteBox,
       el("p", {}, `✖ first differing byte at offset ${bytes.offset} (A ${bytes.len_a} bytes, B ${bytes.len_b} bytes); the differing part is marked`),
       el("h3", {}, `A ${short(d.a, 16)}`), marked(sa, bytes.offset),
       el("h3", {}, `B ${short(d.b, 16)}`), marked(sb, bytes.offset));
@@ -43,7 +43,7 @@ async function load(a, b, which) {
     byteBox.replaceChildren(el("p", { class: "muted" }, "no byte comparison (a body is missing)"));
   }
   const semBox = document.getElementById("semantic");
-  semBox.replaceChildren(
+  fill(semBox,
     el("p", {}, sem.equal ? `✓ equal as ${sem.kind || "data"}` : `✖ different as ${sem.kind || "data"}`),
     sem.key_order_changed && sem.key_order_changed.length
       ? el("p", {}, "key order changed in: ", el("code", {}, sem.key_order_changed.join(", "))) : null,

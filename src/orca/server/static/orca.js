@@ -134,3 +134,8 @@ export function tip(target, text) {
   target.addEventListener("blur", hide);
   target.append(svg("title", {}, text));
 }
+
+// replaceChildren that skips absent parts (null, false) and flattens lists.
+export function fill(target, ...kids) {
+  target.replaceChildren(...kids.flat(Infinity).filter((k) => k !== null && k !== undefined && k !== false));
+}

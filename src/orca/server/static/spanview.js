@@ -1,7 +1,7 @@
 // The span panel: attributes, links both ways, logs, and bodies in a bounded viewer.
 // A body is fetched in slices (HEAD_BYTES first, then SLICE_BYTES per "load more"):
 // a page never asks for a whole 10 MB body at once.
-import { api, el, status, fmtDur, fmtTime, short } from "/static/orca.js";
+import { api, el, status, fmtDur, fmtTime, short, fill } from "/static/orca.js";
 
 export const HEAD_BYTES = 16384;
 export const SLICE_BYTES = 65536;
@@ -74,7 +74,7 @@ export async function renderSpan(target, spanId, { onSpan, previous } = {}) {
     ev.preventDefault();
     if (diffIn.value.trim()) location.href = `/diff?a=${encodeURIComponent(s.span_id)}&b=${encodeURIComponent(diffIn.value.trim())}`;
   } }, diffIn, el("button", { type: "submit" }, "Diff against this span"));
-  target.replaceChildren(
+  fill(target,
     el("h2", {}, status(s.synthetic ? "crashed" : s.status), " ", s.summary || s.name),
     el("p", { class: "summary" },
       el("a", { href: `/spans/${s.span_id}`, class: "mono" }, s.span_id), ` · ${s.component} · pid ${s.pid ?? "—"} · ${fmtTime(s.start_ns)} · ${fmtDur(s.duration_ns)}`,

@@ -165,7 +165,9 @@ async function loadFindings(traceId) {
     f.span_ids.forEach((s) => hl.add(s));
     return el("li", { class: "finding", "data-check": c.name },
       el("strong", {}, `✖ ${c.name}`), `: ${f.message}`,
-      f.span_ids.map((s) => el("button", { type: "button", "data-open": s, onclick: () => reveal(s, true) }, `open ${short(s, 8)}`)));
+      f.span_ids.map((s) => el("button", { type: "button", "data-open": s, onclick: () => reveal(s, true) }, `open ${short(s, 8)}`)),
+      f.span_ids.length === 2
+        ? el("a", { class: "difflink", href: `/diff?a=${f.span_ids[0]}&b=${f.span_ids[1]}` }, " diff these two") : null);
   })));
   paint();
 }
