@@ -4,6 +4,7 @@ Our own tests use these, and so can yours: they are real parts (a real
 journal in a real directory), not mocks.
 """
 
+from orca.testing._big import record_big_trace
 from orca.testing._records import capture_records, journal_records, temp_home
 from orca.testing.fake_provider import FakeProvider, ReceivedRequest, Reply
 
@@ -13,5 +14,6 @@ __all__ = [
     "Reply",
     "capture_records",
     "journal_records",
+    "record_big_trace",
     "temp_home",
 ]
