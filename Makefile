@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: up test lint typecheck unit bench clean
+.PHONY: up test lint typecheck unit bench clean screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The README's pictures of the trace and run pages, re-taken from the current code in Debian's
+# chromium (apt-get install -y chromium) against a live `orca up` over the support-desk example.
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .orca .pytest_cache .mypy_cache .ruff_cache

@@ -9,7 +9,7 @@ from orca.query import timeline, timeline_json
 
 
 def test_rows_are_depth_first_with_offsets_and_durations(tb: Any) -> None:
-    """Children follow their parent, offsets count from the first start, unfinished has no duration."""
+    """Children follow their parent, offsets count from the first start; unfinished: no duration."""
     t = tb("tl")
     turn = t.span("turn", start_ms=0, dur_ms=100)
     a = t.span("step", turn, start_ms=10, dur_ms=20)
@@ -49,7 +49,9 @@ def test_links_and_governed_actions_ride_on_their_spans(tb: Any) -> None:
     doc = timeline_json(timeline(t.rows()))
     assert doc["links"] == [{"from": a.span_id, "to": b.span_id, "reason": "delivers"}]
     row = next(r for r in doc["rows"] if r["span"] == b.span_id)
-    assert row["ledger"] == [{"id": 1, "kind": "budget.exceeded", "actor": "billing", "alarm": True}]
+    assert row["ledger"] == [
+        {"id": 1, "kind": "budget.exceeded", "actor": "billing", "alarm": True}
+    ]
 
 
 def test_slices_cover_the_rows_exactly_once(tb: Any) -> None:
@@ -64,15 +66,25 @@ def test_slices_cover_the_rows_exactly_once(tb: Any) -> None:
     assert all(p["total"] == 31 and p["groups"] == parts[0]["groups"] for p in parts)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(shape=st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["step", "tool-call"])), max_size=40))
-def test_every_span_appears_once_and_no_error_is_folded(tb: Any, shape: list[tuple[int, str]]) -> None:
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    shape=st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from(["step", "tool-call"])), max_size=40
+    )
+)
+def test_every_span_appears_once_and_no_error_is_folded(
+    tb: Any, shape: list[tuple[int, str]]
+) -> None:
     """Any tree: each span exactly once, its parent before it, failures never in a group."""
     t = tb("prop")
     made = [t.span("turn", start_ms=0, dur_ms=1000)]
     for n, (pick, name) in enumerate(shape):
         parent = made[min(pick, len(made) - 1)]
-        made.append(t.span(name, parent, start_ms=1 + n, dur_ms=1, status="error" if n % 7 == 3 else "ok"))
+        made.append(
+            t.span(name, parent, start_ms=1 + n, dur_ms=1, status="error" if n % 7 == 3 else "ok")
+        )
     tl = timeline(t.rows())
     order = [r.span_id for r in tl.rows]
     assert sorted(order) == sorted(s.span_id for s in made)

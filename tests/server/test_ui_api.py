@@ -7,11 +7,20 @@ from fastapi.testclient import TestClient
 
 from orca.server._ui_api import MAX_SLICE, _utf8_end
 
-PAGES = ["/", "/traces/last", "/spans/abc", "/diff?a=1&b=2", "/runs", "/runs/r1", "/ledger", "/stats"]
+PAGES = [
+    "/",
+    "/traces/last",
+    "/spans/abc",
+    "/diff?a=1&b=2",
+    "/runs",
+    "/runs/r1",
+    "/ledger",
+    "/stats",
+]
 
 
 def test_timeline_slices_add_up_to_the_trace(client: TestClient) -> None:
-    """Slices of one row each concatenate to the whole trace, in the skeleton's depth-first order."""
+    """Slices of one row each concatenate to the whole trace, depth-first."""
     whole = client.get("/api/v1/traces/last/timeline").json()
     got = []
     for off in range(whole["total"]):

@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-
-from orca.testing import record_big_trace
 from tests.server.live import Up, start_up
 from tests.server.ui_browser import Watched, chromium, needs_chromium
+
+from orca.testing import record_big_trace
 
 pytestmark = [needs_chromium, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +30,13 @@ PAGES = ["/", "/runs", "/ledger", "/stats", "/diff"]
 def orca(*args: str, home: Path) -> None:
     env = {**os.environ, "ORCA_HOME": str(home)}
     proc = subprocess.run(
-        [sys.executable, "-m", "orca", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=180, check=False,
+        [sys.executable, "-m", "orca", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
 
@@ -83,7 +88,9 @@ def watched(browser: Any, desk: Up) -> Iterator[Watched]:
     w.close()
 
 
-def test_crashed_trace_shows_the_finding_and_its_proving_span(watched: Watched, tmp_path: Path) -> None:
+def test_crashed_trace_shows_the_finding_and_its_proving_span(
+    watched: Watched, tmp_path: Path
+) -> None:
     """The crashed trace: `crashed` on top, its span highlighted, Open shows the crash span."""
     f = finding(watched_up(watched), "crashed")
     page = watched.open(f"/traces/{f['trace_id']}")
@@ -111,7 +118,9 @@ def _register(desk: Up) -> None:
     _UPS[desk.url] = desk
 
 
-def test_orphan_tool_call_finding_opens_the_provider_request(watched: Watched, tmp_path: Path) -> None:
+def test_orphan_tool_call_finding_opens_the_provider_request(
+    watched: Watched, tmp_path: Path
+) -> None:
     """`orphan-tool-call` is listed and opens the provider.request that asked for the call."""
     f = finding(watched_up(watched), "orphan-tool-call")
     page = watched.open(f"/traces/{f['trace_id']}")
@@ -176,7 +185,11 @@ def test_stats_charts_give_numbers_on_hover(watched: Watched) -> None:
 
 def test_big_trace_paints_a_window_and_scrolls_to_the_end(watched: Watched, tmp_path: Path) -> None:
     """10,000 spans: only a window of rows is in the DOM; the last span is reachable; folds open."""
-    big = next(t for t in api(watched_up(watched), "/traces?limit=50")["traces"] if t["span_count"] >= 10_000)
+    big = next(
+        t
+        for t in api(watched_up(watched), "/traces?limit=50")["traces"]
+        if t["span_count"] >= 10_000
+    )
     page = watched.open(f"/traces/{big['trace_id']}")
     assert page.locator(".row").count() < 200
     fold = page.locator(".row.fold").first
@@ -194,7 +207,11 @@ def test_big_trace_paints_a_window_and_scrolls_to_the_end(watched: Watched, tmp_
 
 def test_bodies_are_fetched_in_bounded_slices(watched: Watched) -> None:
     """A 300 KB body: the panel asks for 16 KiB, then 64 KiB per "load more" — never the whole."""
-    big = next(t for t in api(watched_up(watched), "/traces?limit=50")["traces"] if t["span_count"] >= 10_000)
+    big = next(
+        t
+        for t in api(watched_up(watched), "/traces?limit=50")["traces"]
+        if t["span_count"] >= 10_000
+    )
     rows = api(watched_up(watched), f"/traces/{big['trace_id']}/timeline?limit=2")["rows"]
     page = watched.open(f"/spans/{rows[1]['span']}")
     info = page.locator('.body[data-body="request"] .bar-line span').first
@@ -207,7 +224,10 @@ def test_bodies_are_fetched_in_bounded_slices(watched: Watched) -> None:
     for url in watched.requests:
         q = parse_qs(urlparse(url).query)
         if "/api/v1/spans/" in url:
-            assert int(q.get("max_bytes", ["0"])[0]) <= 16_384 and int(q.get("length", ["0"])[0]) <= 65_536
+            assert (
+                int(q.get("max_bytes", ["0"])[0]) <= 16_384
+                and int(q.get("length", ["0"])[0]) <= 65_536
+            )
             assert "max_bytes" in q or "length" in q, url
     watched.assert_clean()
 
@@ -248,7 +268,9 @@ def test_new_traces_appear_without_a_reload(watched: Watched) -> None:
     )
     home = watched_up(watched).first_lines[0].split("serving ")[1].split(" at ")[0]
     subprocess.run([sys.executable, "-c", code, home], check=True, timeout=60)
-    page.wait_for_function(f"document.querySelectorAll('#traces tbody tr').length > {n}", timeout=30_000)
+    page.wait_for_function(
+        f"document.querySelectorAll('#traces tbody tr').length > {n}", timeout=30_000
+    )
     watched.assert_clean()
 
 
@@ -268,7 +290,9 @@ def test_every_page_renders_with_an_empty_store(browser: Any, empty: Up, path: s
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_every_page_renders_with_the_crashed_writer_and_big_trace(watched: Watched, path: str) -> None:
+def test_every_page_renders_with_the_crashed_writer_and_big_trace(
+    watched: Watched, path: str
+) -> None:
     """The recorded home (crashed writer, 10,000-span trace): each page loads cleanly."""
     watched.open(path)
     watched.assert_clean()

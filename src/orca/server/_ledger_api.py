@@ -9,9 +9,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from orca.ledger import ProofError, ledger_path, prove_inclusion, read_checkpoints, read_entries
+from orca.ledger import (
+    ProofError,
+    Report,
+    ledger_path,
+    prove_inclusion,
+    read_checkpoints,
+    read_entries,
+)
 from orca.ledger import verify as verify_ledger
-from orca.ledger import Report
 from orca.server import _models as m
 from orca.server._responses import JSONOut
 

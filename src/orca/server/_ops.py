@@ -1,4 +1,4 @@
-"""Paths outside ``/api/v1``: ``/api`` (an index of the API), ``/healthz``, ``/readyz``, ``/metrics``.
+"""Outside ``/api/v1``: ``/api`` (an index of the API), ``/healthz``, ``/readyz``, ``/metrics``.
 
 ``/healthz`` answers as long as the process serves requests (liveness).
 ``/readyz`` says whether it can do its job: the ledger open for appending,

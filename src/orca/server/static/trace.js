@@ -7,7 +7,7 @@ import { renderSpan } from "/static/spanview.js";
 
 const ROW = 22;
 const MARGIN = 12;
-const FIRST = 1000;
+const FIRST = 300; // = FIRST_ROWS in _pages.py (the head prefetches exactly this slice)
 const SLICE = 5000;
 const main = document.getElementById("main");
 const traceRef = main.dataset.trace;
@@ -173,7 +173,7 @@ async function loadFindings(traceId) {
 }
 
 async function load() {
-  doc = await api(`/traces/${encodeURIComponent(traceRef)}/timeline?limit=${FIRST}`);
+  doc = (window.__first && (await window.__first)) || (await api(`/traces/${encodeURIComponent(traceRef)}/timeline?limit=${FIRST}`));
   rows = doc.rows; groups = doc.groups; links = doc.links;
   total = Math.max(1, doc.end_ns - doc.start_ns);
   summary(doc.trace);

@@ -36,7 +36,9 @@ async function load() {
   const p = params();
   p.set("limit", String(limit));
   const component = new FormData(form).get("component").trim();
-  const d = await api(`/traces?${p}`);
+  const first = window.__first;
+  window.__first = null; // only the first load, with empty filters, matches the prefetch
+  const d = (first && limit === PAGE && !p.has("status") && !p.has("conversation") && !p.has("since") && (await first)) || (await api(`/traces?${p}`));
   const list = component ? d.traces.filter((t) => (t.component || "") === component) : d.traces;
   tbody.replaceChildren(...list.map(row));
   empty.hidden = list.length > 0;
