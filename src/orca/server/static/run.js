@@ -8,7 +8,7 @@ const ref = main.dataset.run;
 const events = document.querySelector("#events ol");
 const policy = document.querySelector("#policy ul");
 const live = document.getElementById("live");
-const budgets = new Map(); // agent -> {limit, used, unit} from budget.* ledger entries
+let runBudget = null; // the run's budget as run.started recorded it (args.budget), if any
 const interventions = [];
 
 function attemptText(a) {
@@ -16,12 +16,12 @@ function attemptText(a) {
   return `#${a.attempt} by ${a.agent}${end}${a.heartbeats ? `, ${a.heartbeats} heartbeats` : ""}`;
 }
 
-function gauge(label, used, limit, unit) {
-  const ratio = limit ? used / limit : 0;
+function gauge(label, used, limit, unit, scale) {
+  const ratio = limit ? used / limit : scale ? used / scale : 0;
   const w = Math.min(1, ratio) * 200;
   const g = svg("svg", { viewBox: "0 0 202 14", role: "img", "aria-label": `${label}: ${used} of ${limit ?? "no limit"} ${unit}` },
     svg("rect", { class: "track", x: 1, y: 1, width: 200, height: 12 }),
-    svg("rect", { class: `fill${ratio >= 1 ? " over" : ""}`, x: 1, y: 1, width: Math.max(0, w), height: 12 }));
+    svg("rect", { class: `fill${limit && ratio >= 1 ? " over" : ""}`, x: 1, y: 1, width: Math.max(0, w), height: 12 }));
   tip(g, limit ? `${used} / ${limit} ${unit} (${Math.round(ratio * 100)}%)` : `${used} ${unit} used, no budget set`);
   return el("div", { class: "gauge" }, el("span", {}, label), g,
     el("span", {}, limit ? `${used} / ${limit} ${unit} (${Math.round(ratio * 100)}%)${ratio >= 1 ? " ✖ over" : ratio >= 0.8 ? " ⚠ near" : ""}` : `${used} ${unit} (no budget set)`));
@@ -38,11 +38,18 @@ function render(d) {
     if (t.usage) { u.tokens += (t.usage.input_tokens || 0) + (t.usage.output_tokens || 0); u.cost += t.usage.cost_usd || 0; }
     usage.set(t.recipient, u);
   }
-  const gauges = [...usage.entries()].map(([agent, u]) => {
-    const b = budgets.get(agent);
-    return gauge(agent, b ? b.used : u.tokens, b ? b.limit : null, b ? b.unit : "tokens");
-  });
-  document.getElementById("budgets").replaceChildren(el("h2", {}, "Usage and budget per agent"), ...gauges);
+  const top = Math.max(1, ...[...usage.values()].map((u) => u.tokens));
+  const gauges = [...usage.entries()].map(([agent, u]) => gauge(agent, u.tokens, null, "tokens", top));
+  const limits = [];
+  if (runBudget && typeof runBudget === "object") {
+    for (const [k, v] of Object.entries(runBudget)) {
+      if (typeof v !== "number") continue;
+      const used = k.includes("cost") ? r.cost_usd : k.includes("token") ? r.input_tokens + r.output_tokens : null;
+      if (used !== null) limits.push(gauge(`run ${k}`, used, v, k.includes("cost") ? "USD" : "tokens"));
+    }
+  }
+  document.getElementById("budgets").replaceChildren(el("h2", {}, "Usage and budget per agent"),
+    ...(limits.length ? limits : [el("p", { class: "muted" }, "This run has no budget; usage per agent:")]), ...gauges);
   document.querySelector("#tasks tbody").replaceChildren(...d.tasks.map((t) => {
     const retries = Math.max(0, t.attempts.length - 1);
     const lease = t.attempts.filter((a) => a.outcome === "lease_expired").length;
@@ -77,10 +84,9 @@ function follow(runId) {
   const onEntry = (ev) => {
     const e = JSON.parse(ev.data);
     events.append(el("li", {}, `#${e.id} ${e.kind}${e.actor ? " by " + e.actor : ""}`));
+    if (e.kind === "run.started" && e.args && e.args.budget) runBudget = e.args.budget;
     if (e.kind.startsWith("policy.") || e.kind.startsWith("budget.")) {
-      interventions.push(el("li", {}, status(e.kind.endsWith("exceeded") || e.kind.endsWith("denied") ? "rejected" : "warn"), ` #${e.id} ${e.kind} — ${JSON.stringify(e.meta || e.result || {}).slice(0, 200)}`));
-      const m = e.meta || {};
-      if (m.agent && m.limit) budgets.set(m.agent, { limit: m.limit, used: m.used ?? m.spent ?? 0, unit: m.unit || "tokens" });
+      interventions.push(el("li", {}, status(e.kind.endsWith("exceeded") || e.kind.endsWith("denied") ? "rejected" : "warn"), ` #${e.id} ${e.kind} — ${(e.result && e.result.message) || JSON.stringify(e.result || e.meta || {}).slice(0, 200)}`));
     }
     refresh();
   };
