@@ -9,8 +9,8 @@ page needs something, it is an API route with a response model. Everything
 """
 
 from pathlib import Path
-from urllib.parse import quote
 from typing import Annotated, Final
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi import Path as PathParam
