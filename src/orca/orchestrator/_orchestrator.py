@@ -312,7 +312,7 @@ class Orchestrator(TaskOps, Submitter):
                 self._cond.wait()
             if self.last_entry is None:
                 return None
-            state = self._state.dump()
+            state = self._state.snapshot_bytes()
             entry = self.last_entry
             self._since_snapshot = 0
         return write_snapshot(self.home, state, entry)

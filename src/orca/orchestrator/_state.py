@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from orca.orchestrator._envelope import Ack
-from orca.orchestrator._lazy import LazyMap
+from orca.orchestrator._lazy import LazyMap, as_json
 from orca.orchestrator._model import TERMINAL
 
 KIND_PREFIXES = ("run.", "envelope.", "task.", "budget.")
@@ -330,10 +330,46 @@ class State:
     # -- views and snapshots -------------------------------------------------------------------
 
     def dump(self) -> bytes:
-        """The canonical state (no derived indexes) as JSON: what a snapshot holds."""
+        """The canonical state (no derived indexes) as JSON."""
         return orjson.dumps(
-            {"runs": self.runs, "tasks": self.tasks, "known": self.known, "results": self.results},
+            {
+                "runs": self.runs,
+                "tasks": as_json(self.tasks),
+                "known": as_json(self.known),
+                "results": self.results,
+            },
             option=orjson.OPT_SORT_KEYS,
+        )
+
+    def snapshot_bytes(self) -> bytes:
+        """What a snapshot holds: the state, with each finished task and idempotency row as
+        its own JSON text so that loading it does not build them (see ``_lazy``).
+
+        Finished tasks and settled rows never change again, so their text replaces the
+        object here too (it is rebuilt if anyone reads it). Call with no entry in flight.
+        """
+        open_tasks: dict[str, Any] = {}
+        done: dict[str, str] = {}
+        for k, v in dict.items(self.tasks):
+            if type(v) is str:
+                done[k] = v
+            elif isinstance(v, TaskState) and not v.terminal:
+                open_tasks[k] = v
+            else:
+                done[k] = orjson.dumps(v).decode()
+                dict.__setitem__(self.tasks, k, done[k])
+        known: dict[str, str] = {}
+        for k, row in dict.items(self.known):
+            known[k] = row if type(row) is str else orjson.dumps(row).decode()
+            dict.__setitem__(self.known, k, known[k])
+        return orjson.dumps(
+            {
+                "runs": self.runs,
+                "tasks": open_tasks,
+                "done": done,
+                "known": known,
+                "results": self.results,
+            }
         )
 
     def view(self) -> dict[str, Any]:
@@ -352,6 +388,8 @@ class State:
             st.runs[k] = RunState(**r)
         for k, v in data["known"].items():
             dict.__setitem__(st.known, k, v)
+        for k, v in data.get("done", {}).items():
+            dict.__setitem__(st.tasks, k, v)
         st.results = dict(data["results"])
         pending = []
         for k, raw in data["tasks"].items():
@@ -375,8 +413,13 @@ class State:
         out = []
         for k in self.tasks:
             raw = self.tasks.raw(k)
-            held = raw.get("reservation") if type(raw) is dict else raw.reservation
-            if held is not None:
+            if type(raw) is str:
+                held = '"reservation":null' not in raw
+            else:
+                held = (
+                    raw.get("reservation") if type(raw) is dict else raw.reservation
+                ) is not None
+            if held:
                 out.append(self.tasks[k])
         return out
 
