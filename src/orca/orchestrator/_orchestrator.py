@@ -20,7 +20,8 @@ from orca.capture import IdGenerator, Recorder
 from orca.ledger import Entry, Ledger
 from orca.orchestrator._agents import AgentHost, Handler
 from orca.orchestrator._clock import Clock, SystemClock
-from orca.orchestrator._engine import jsonable
+from orca.orchestrator._engine import jsonable, reservation_of, run_row
+from orca.orchestrator._envelope import Usage
 from orca.orchestrator._errors import (
     InvalidRequest,
     RunNotFinished,
@@ -157,12 +158,12 @@ class Orchestrator(TaskOps, Submitter):
     def get_run(self, run: "Run | str") -> Run:
         """The run as it is now."""
         with self._lock:
-            return _run_row(self._run_state(run))
+            return run_row(self._run_state(run))
 
     def runs(self) -> list[Run]:
         """Every run, newest first."""
         with self._lock:
-            rows = [_run_row(r) for r in self._state.runs.values()]
+            rows = [run_row(r) for r in self._state.runs.values()]
         return sorted(rows, key=lambda r: (r.started_ms, r.id), reverse=True)
 
     def end_run(self, run: "Run | str", status: str = "ok") -> Run:
@@ -174,7 +175,7 @@ class Orchestrator(TaskOps, Submitter):
             rs = self._run_state(run)
             if rs.status != "open":
                 if rs.status == status:
-                    return _run_row(rs)
+                    return run_row(rs)
                 raise InvalidRequest(f"run {rs.id} already ended {rs.status}")
             now = self.clock.now_ms()
             actions = []
@@ -251,7 +252,7 @@ class Orchestrator(TaskOps, Submitter):
                 rs = self._run_state(run)
                 if rs.result_envelope is not None:
                     env = self._state.results[rs.result_envelope]
-                    row = _run_row(rs)
+                    row = run_row(rs)
                     return RunResult(
                         row.id,
                         row.status,
@@ -378,21 +379,10 @@ class Orchestrator(TaskOps, Submitter):
         self.close()
 
     def _restore(self, t: TaskState) -> None:
-        from orca.orchestrator._engine import _reservation
-
-        rs = self._state.runs[t.run]
-        settled = None
-        if t.status == "completed":
-            from orca.orchestrator._envelope import Usage
-
-            settled = Usage.coerce(t.usage) or Usage()
+        """Tell the budget hook about a reservation the ledger holds (and its settlement)."""
+        settled = (Usage.coerce(t.usage) or Usage()) if t.status == "completed" else None
+        run = run_row(self._state.runs[t.run])
         try:
-            self.budget.restore(_reservation(t.reservation or {}), settled, _run_row(rs))
+            self.budget.restore(reservation_of(t.reservation or {}), settled, run)
         except Exception:
             self.hook_errors += 1
-
-
-def _run_row(r: RunState) -> Run:
-    from orca.orchestrator._engine import _run_row as row
-
-    return row(r)
