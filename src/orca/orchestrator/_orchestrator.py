@@ -37,7 +37,7 @@ from orca.orchestrator._hooks import (
 from orca.orchestrator._inspect import TaskRow, task_row
 from orca.orchestrator._model import Run, RunResult
 from orca.orchestrator._retry import RetryPolicy
-from orca.orchestrator._snapshot import replay, write_snapshot
+from orca.orchestrator._snapshot import encode_state, replay, write_snapshot
 from orca.orchestrator._state import RunState, TaskState
 from orca.orchestrator._submit import Submitter
 from orca.orchestrator._tasks import TaskOps
@@ -317,7 +317,7 @@ class Orchestrator(TaskOps, Submitter):
                 self._usable_now()
                 if self.last_entry is None:
                     return None
-                state = self._state.snapshot_bytes()
+                state = encode_state(self._state)
                 entry = self.last_entry
                 self._since_snapshot = 0
             finally:
