@@ -3,18 +3,33 @@
 Rows in (``orca.store`` dataclasses), text or structures out, no I/O: the
 skeleton, one span in full, a diff of two spans, the bug-catalog checks and
 stats. The CLI and the server are thin shells over these functions.
+
+Add your own check with the :func:`check` decorator (see ``docs/checks.md``).
 """
 
-from orca.query._checks import (
-    CHECKS,
-    CheckResult,
-    Finding,
+from orca.query import _builtin  # noqa: F401  (registers the built-in checks)
+from orca.query._checkconfig import CONTEXT_WINDOWS, CheckConfig
+from orca.query._checkrender import (
     checks_json,
-    p95_by_name,
-    percentile,
+    list_checks_json,
+    render_check_list,
     render_checks,
+)
+from orca.query._checks import p95_by_name, percentile
+from orca.query._registry import (
+    CHECKS,
+    ENTRY_POINT_GROUP,
+    CheckError,
+    CheckResult,
+    CheckScope,
+    CheckSpec,
+    Finding,
+    check,
+    load_check_modules,
+    load_entry_points,
     run_checks,
 )
+from orca.query._rootcause import Ranked, rank_findings
 from orca.query._detail import (
     DEFAULT_MAX_BYTES,
     BodySlice,
@@ -67,15 +82,22 @@ from orca.query._stats import (
 
 __all__ = [
     "CHECKS",
+    "CONTEXT_WINDOWS",
+    "ENTRY_POINT_GROUP",
     "DEFAULT_MAX_BYTES",
     "GROUP_BY",
     "AmbiguousIdError",
     "AttrChange",
     "BodyDiff",
     "BodySlice",
+    "CheckConfig",
+    "CheckError",
     "CheckResult",
+    "CheckScope",
+    "CheckSpec",
     "Finding",
     "QueryError",
+    "Ranked",
     "Skeleton",
     "SkeletonLine",
     "StatRow",
@@ -83,6 +105,7 @@ __all__ = [
     "UnknownIdError",
     "body_diff_json",
     "body_slices",
+    "check",
     "checks_json",
     "diff_attrs",
     "diff_bodies",
@@ -93,10 +116,15 @@ __all__ = [
     "group_stats",
     "is_alarm",
     "ledger_parts",
+    "list_checks_json",
+    "load_check_modules",
+    "load_entry_points",
     "p95_by_name",
     "parse_duration",
     "percentile",
+    "rank_findings",
     "render_body_diff",
+    "render_check_list",
     "render_checks",
     "render_plain",
     "render_rich",
