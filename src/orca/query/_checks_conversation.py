@@ -96,8 +96,8 @@ def check_context_bloat(sc: CheckScope) -> list[Finding]:
                 grow, at = max(jumps, key=lambda j: j[0])
                 out.append(
                     Finding(
-                        f"conversation {conv}: input tokens grew {fmt_count(a)} → {fmt_count(b)} "
-                        f"({b / a:.1f}×) over {k} requests with no new user message; "
+                        f"conversation {conv}: input tokens grew {a:,} → {b:,} "
+                        f"({b / a:.2f}×) over {k} requests with no new user message; "
                         f"biggest jump +{fmt_count(grow)} at {sid(at)} (re-sent tool output "
                         "or history?)",
                         [window[0].span_id, at.span_id, window[-1].span_id]
@@ -174,7 +174,7 @@ def check_cost_spike(sc: CheckScope) -> list[Finding]:
         out.append(
             Finding(
                 f"trace {short_trace(s.trace_id)} ({s.root_name}) cost {fmt_cost(s.cost)}, "
-                f"{s.cost / p95:.1f}× the p95 of {len(costs[s.root_name])} {s.root_name} "
+                f"{s.cost / p95:.2f}× the p95 of {len(costs[s.root_name])} {s.root_name} "
                 f"traces ({fmt_cost(p95)}){where}",
                 ids or [t.spans[0].span_id],
                 s.trace_id,
