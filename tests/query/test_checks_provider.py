@@ -79,7 +79,7 @@ def test_truncated_through_openai_says_the_trace_went_on(record: Any) -> None:
     result = _one(rec, "truncated-output")
     [f] = result.findings
     assert "finish_reasons=length" in f.message and "max_tokens=16" in f.message
-    assert "the trace went on as if it were complete" in f.message and len(f.span_ids) == 2
+    assert "the trace went on as if it were complete" in f.message and len(f.span_ids) == 1
 
 
 # --- context-overflow -------------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_rate_limit_waiting_time_and_recovery(record: Any) -> None:
     [f] = _one(rec, "rate-limited").findings
     reqs = [s for s in rec.traces[0].spans if s.name == "provider.request"]
     waited = fmt_duration(reqs[3].start_ns - reqs[0].start_ns)
-    assert f"3 consecutive rate-limited responses (529/error) in step" in f.message
+    assert "3 consecutive rate-limited responses (529/error) in step" in f.message
     assert f"{waited} spent waiting; then provider.request {reqs[3].span_id[:8]} succeeded" in (
         f.message
     )

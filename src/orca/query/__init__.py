@@ -16,20 +16,6 @@ from orca.query._checkrender import (
     render_checks,
 )
 from orca.query._checks import p95_by_name, percentile
-from orca.query._registry import (
-    CHECKS,
-    ENTRY_POINT_GROUP,
-    CheckError,
-    CheckResult,
-    CheckScope,
-    CheckSpec,
-    Finding,
-    check,
-    load_check_modules,
-    load_entry_points,
-    run_checks,
-)
-from orca.query._rootcause import Ranked, rank_findings
 from orca.query._detail import (
     DEFAULT_MAX_BYTES,
     BodySlice,
@@ -49,6 +35,19 @@ from orca.query._diff import (
 from orca.query._format import fmt_cost, fmt_count, fmt_duration, short_id
 from orca.query._ledger import is_alarm, ledger_parts
 from orca.query._listing import render_search, render_traces, search_json, traces_json
+from orca.query._registry import (
+    CHECKS,
+    ENTRY_POINT_GROUP,
+    CheckError,
+    CheckResult,
+    CheckScope,
+    CheckSpec,
+    Finding,
+    check,
+    load_check_modules,
+    load_entry_points,
+    run_checks,
+)
 from orca.query._resolve import (
     AmbiguousIdError,
     QueryError,
@@ -57,6 +56,7 @@ from orca.query._resolve import (
     resolve,
     since_ns,
 )
+from orca.query._rootcause import Ranked, rank_findings
 from orca.query._skeleton import (
     Skeleton,
     SkeletonLine,
@@ -83,8 +83,8 @@ from orca.query._stats import (
 __all__ = [
     "CHECKS",
     "CONTEXT_WINDOWS",
-    "ENTRY_POINT_GROUP",
     "DEFAULT_MAX_BYTES",
+    "ENTRY_POINT_GROUP",
     "GROUP_BY",
     "AmbiguousIdError",
     "AttrChange",

@@ -59,8 +59,10 @@ def _user_messages(sc: CheckScope, s: SpanRow) -> int | None:
         if not isinstance(m, dict) or m.get("role") != "user":
             continue
         content = m.get("content")
-        if isinstance(content, list) and content and all(
-            isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+        if (
+            isinstance(content, list)
+            and content
+            and all(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
         ):
             continue  # an Anthropic tool result travels as a user message
         n += 1
@@ -92,7 +94,9 @@ def check_context_bloat(sc: CheckScope) -> list[Finding]:
             window = reqs[i : i + k]
             a, b = as_int(window[0].attrs[IN]), as_int(window[-1].attrs[IN])
             if a > 0 and b > cfg.context_bloat_factor * a and not _new_user_input(sc, window):
-                jumps = [(as_int(y.attrs[IN]) - as_int(x.attrs[IN]), y) for x, y in pairwise(window)]
+                jumps = [
+                    (as_int(y.attrs[IN]) - as_int(x.attrs[IN]), y) for x, y in pairwise(window)
+                ]
                 grow, at = max(jumps, key=lambda j: j[0])
                 out.append(
                     Finding(

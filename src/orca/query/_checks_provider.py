@@ -120,10 +120,8 @@ def check_truncated(sc: CheckScope) -> list[Finding]:
         if limit is not None:
             figures += f" of max_tokens={fmt_count(as_int(limit))}"
         later = _later_spans(sc, s)
-        ids = [s.span_id]
         if later:
             nxt = later[0]
-            ids.append(nxt.span_id)
             tail = (
                 f"; the trace went on as if it were complete ({len(later)} later spans, "
                 f"first {sid(nxt)})"
@@ -133,7 +131,7 @@ def check_truncated(sc: CheckScope) -> list[Finding]:
         out.append(
             Finding(
                 f"{sid(s)} was cut off at the output limit ({figures}){tail}",
-                ids,
+                [s.span_id],
                 s.trace_id,
                 span_cmd(s),
             )

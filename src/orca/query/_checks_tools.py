@@ -66,9 +66,8 @@ def _cycles(calls: list[_Call], repeats: int, max_len: int) -> list[tuple[int, i
                 i += 1
                 continue
             times = 1
-            while (
-                keys[i + times * length : i + (times + 1) * length] == block
-                and not any(used[i + times * length : i + (times + 1) * length])
+            while keys[i + times * length : i + (times + 1) * length] == block and not any(
+                used[i + times * length : i + (times + 1) * length]
             ):
                 times += 1
             if times >= repeats:

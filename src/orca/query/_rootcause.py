@@ -128,9 +128,7 @@ def _role(check: str) -> int:
     return 1 if spec is not None and spec.role == "symptom" else 0
 
 
-def rank_findings(
-    results: Sequence[CheckResult], traces: Sequence[TraceRows] = ()
-) -> list[Ranked]:
+def rank_findings(results: Sequence[CheckResult], traces: Sequence[TraceRows] = ()) -> list[Ranked]:
     """Every finding of failed checks, root cause first, each folded one right after its cause."""
     tree = _Tree(traces)
     items: list[Ranked] = []
