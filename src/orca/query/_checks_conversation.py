@@ -39,7 +39,7 @@ def _calls(sc: CheckScope, keep: Callable[[SpanRow], bool]) -> list[SpanRow]:
 
 def usage_spans(sc: CheckScope) -> list[SpanRow]:
     """Requests (or stand-in steps) that report input tokens, oldest first."""
-    return _calls(sc, lambda s: IN in s.attrs)
+    return sc.memo("usage_spans", lambda: _calls(sc, lambda s: IN in s.attrs))
 
 
 def _user_messages(sc: CheckScope, s: SpanRow) -> int | None:

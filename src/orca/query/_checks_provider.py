@@ -68,6 +68,8 @@ def finish_reasons(s: SpanRow) -> list[str]:
     raw = s.attrs.get("gen_ai.response.finish_reasons")
     if raw is None or raw == "":
         return []
+    if type(raw) is str and raw.isalpha():
+        return [raw]  # the common case: one plain reason
     text = str(raw).strip()
     if text.startswith("["):
         try:
@@ -89,11 +91,8 @@ def _later_spans(sc: CheckScope, s: SpanRow) -> list[SpanRow]:
     end = s.end_ns if s.end_ns is not None else s.start_ns
     return [
         o
-        for o in sc.spans
-        if o.trace_id == s.trace_id
-        and o.start_ns >= end
-        and o.span_id != s.span_id
-        and not sc.is_ancestor(o, s)
+        for o in sc.by_trace.get(s.trace_id, ())
+        if o.start_ns >= end and o.span_id != s.span_id and not sc.is_ancestor(o, s)
     ]
 
 
@@ -195,8 +194,12 @@ def check_context_overflow(sc: CheckScope) -> list[Finding]:
             )
         )
     margin = sc.config.context_overflow_margin
+    windows: dict[str | None, int | None] = {}
     for s in _usage_spans(sc):
-        window = sc.config.window_of(model(s))
+        m = model(s)
+        if m not in windows:
+            windows[m] = sc.config.window_of(m)
+        window = windows[m]
         used = as_int(s.attrs.get("gen_ai.usage.input_tokens"))
         if window is None or s.status == "error" or used < (1.0 - margin) * window:
             continue

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from orca.query._checkconfig import CheckConfig
 from orca.query._resolve import QueryError
@@ -85,6 +85,7 @@ class CheckSpec:
 CHECKS: Final[dict[str, CheckSpec]] = {}
 
 F = TypeVar("F", bound=CheckFn)
+T = TypeVar("T")
 
 
 def check(name: str, *, ok: str, about: str, role: Role = "cause") -> Callable[[F], F]:
@@ -133,6 +134,15 @@ class CheckScope:
     baseline: Sequence[TraceSummary] = ()
     notes: dict[str, str] = field(default_factory=dict)
     current: str = ""
+    by_trace: dict[str, list[SpanRow]] = field(default_factory=dict)
+    _memo: dict[Any, Any] = field(default_factory=dict)
+    _convs: dict[str, str] = field(default_factory=dict)
+
+    def memo(self, key: Any, build: Callable[[], T]) -> T:
+        """``build()`` once per scope under ``key``: an index several checks share."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]  # type: ignore[no-any-return]
 
     @property
     def ledger(self) -> list[LedgerRow]:
@@ -159,6 +169,12 @@ class CheckScope:
 
     def conversation(self, span: SpanRow) -> str:
         """The span's conversation: its own, else its nearest ancestor's, else its trace's."""
+        known = self._convs.get(span.span_id)
+        if known is None:
+            known = self._convs[span.span_id] = self._conversation(span)
+        return known
+
+    def _conversation(self, span: SpanRow) -> str:
         seen = 0
         cur: SpanRow | None = span
         while cur is not None and seen < 10_000:
@@ -167,9 +183,12 @@ class CheckScope:
                 return str(value)
             cur = self.parent(cur)
             seen += 1
-        for t in self.traces:
-            if t.summary.trace_id == span.trace_id and t.summary.conversation_id:
-                return t.summary.conversation_id
+        summaries = self.memo(
+            "summaries", lambda: {t.summary.trace_id: t.summary for t in self.traces}
+        )
+        summary = summaries.get(span.trace_id)
+        if summary is not None and summary.conversation_id:
+            return summary.conversation_id
         return f"trace:{span.trace_id}"
 
 
@@ -185,6 +204,9 @@ def make_scope(
 
     cfg = config or CheckConfig()
     spans = [s for t in traces for s in t.spans]
+    by_trace: dict[str, list[SpanRow]] = {}
+    for t in traces:
+        by_trace.setdefault(t.summary.trace_id, []).extend(t.spans)
     return CheckScope(
         traces,
         spans,
@@ -193,6 +215,7 @@ def make_scope(
         p95 if p95 is not None else p95_by_name(spans, cfg.slow_min_samples),
         cfg,
         baseline if baseline is not None else [t.summary for t in traces],
+        by_trace=by_trace,
     )
 
 
