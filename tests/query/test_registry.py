@@ -15,22 +15,9 @@ from orca.cli import cli
 from orca.collector import Collector
 from orca.query import CHECKS, CheckError, CheckScope, Finding, check, run_checks
 
-USER_MODULE = """
-from orca.query import CheckScope, Finding, check
-
-
-@check("refund-without-lookup", ok="refunds follow a lookup", about="a refund before any lookup")
-def refund_without_lookup(scope: CheckScope) -> list[Finding]:
-    out = []
-    for trace in scope.traces:
-        tools = [s for s in trace.spans if s.name == "tool-call"]
-        names = [s.attrs.get("gen_ai.tool.name") for s in tools]
-        if "issue_refund" in names and "lookup_order" not in names:
-            s = tools[names.index("issue_refund")]
-            msg = "issue_refund ran with no lookup_order first"
-            out.append(Finding(msg, [s.span_id], s.trace_id))
-    return out
-"""
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
+# The user check of docs/checks.md, run as written: the docs are tested.
+USER_MODULE = DOCS.read_text().split("# my_checks.py\n", 1)[1].split("```", 1)[0]
 
 
 @pytest.fixture
@@ -147,3 +134,10 @@ def test_registration_errors() -> None:
         @check("tool-loop", ok="-", about="-")
         def other(scope: CheckScope) -> list[Finding]:
             return []
+
+
+def test_docs_have_a_section_per_builtin_check() -> None:
+    """docs/checks.md explains every built-in check."""
+    text = DOCS.read_text()
+    missing = [n for n, spec in CHECKS.items() if spec.builtin and f"### `{n}`" not in text]
+    assert not missing
