@@ -143,7 +143,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="orca-bench-checks-") as d:
         home = Path(d)
         build_s = build(home, traces)
-        print(f"built store: {traces:,} traces, {traces * SPANS_PER_TRACE:,} spans in {build_s:.1f}s")
+        print(
+            f"built store: {traces:,} traces, {traces * SPANS_PER_TRACE:,} spans in {build_s:.1f}s"
+        )
         store = SQLiteStore.open(home, create=False)
 
         def read_rows() -> list[Any]:

@@ -180,7 +180,7 @@ def check_cost_spike(sc: CheckScope) -> list[Finding]:
                 f"trace {short_trace(s.trace_id)} ({s.root_name}) cost {fmt_cost(s.cost)}, "
                 f"{s.cost / p95:.2f}× the p95 of {len(costs[s.root_name])} {s.root_name} "
                 f"traces ({fmt_cost(p95)}){where}",
-                ids or [t.spans[0].span_id],
+                ids,
                 s.trace_id,
                 f"orca trace {short_trace(s.trace_id)}",
             )
