@@ -113,6 +113,10 @@ def _is_parent(tree: _Tree, top: str, below: str) -> bool:
     return s is not None and s.parent_id == top
 
 
+def _depth(tree: _Tree, it: Ranked) -> int:
+    return min((len(tree.ancestors(i)) for i in it.finding.span_ids), default=0)
+
+
 def _before(tree: _Tree, a: Ranked, b: Ranked) -> bool:
     """Whether ``a`` caused ``b``: a's span is b's or below it, or b's span links to a's."""
     for x in a.finding.span_ids:
@@ -158,6 +162,13 @@ def rank_findings(results: Sequence[CheckResult], traces: Sequence[TraceRows] = 
     for it in items:
         if it.caused_by is not None:
             folded.setdefault(it.caused_by, []).append(it)
+    by_id = {it.id: it for it in items}
+    for cause_id, group in folded.items():
+        own = set(by_id[cause_id].finding.span_ids)
+        # The step that gave up says more than an echo of the cause's own span: nearest
+        # ancestor first, then the outer ones, then the cause's own spans.
+        group.sort(key=lambda g: (bool(own & set(g.finding.span_ids)), -_depth(tree, g)))
+        by_id[cause_id].explains = [g.id for g in group]
     out: list[Ranked] = []
     for it in ordered:
         out.append(it)
