@@ -3,6 +3,8 @@
 from typing import Any
 
 import openai
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from orca.integrations.openai import instrument
 from orca.query import checks_json, rank_findings, render_checks, run_checks
@@ -118,3 +120,40 @@ def test_descendant_cause_orders_before_an_ancestor_finding(tb: Any) -> None:
         traces.append(t.rows())
     ranked = rank_findings(run_checks(traces), traces)
     assert [r.check for r in ranked] == ["tool-loop", "cost-spike"]
+
+
+_SPAN = st.tuples(
+    st.integers(0, 30),  # parent: an earlier span (mod its index)
+    st.sampled_from(["ok", "error"]),
+    st.sampled_from(
+        [{}, {"http.response.status_code": 429}, {"gen_ai.response.finish_reasons": "length"}]
+    ),
+)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_SPAN, min_size=1, max_size=25))
+def test_ranking_is_a_permutation_with_causes_first(tb: Any, spans: list[Any]) -> None:
+    """Every finding appears once; a folded one comes right after a top-level cause before it."""
+    t = tb("random")
+    rows = [t.span("turn", start_ms=0, dur_ms=100)]
+    for i, (parent, status, attrs) in enumerate(spans):
+        name = "provider.request" if attrs else "step"
+        rows.append(
+            t.span(name, rows[parent % len(rows)], start_ms=i + 1, status=status, attrs=attrs)
+        )
+    trace = t.rows()
+    results = run_checks([trace])
+    ranked = rank_findings(results, [trace])
+    assert sorted(r.id for r in ranked) == sorted(
+        f"{r.name}:{n}" for r in results for n in range(1, len(r.findings) + 1)
+    )
+    seen: dict[str, int] = {}
+    for pos, r in enumerate(ranked):
+        seen[r.id] = pos
+        if r.caused_by is not None:
+            assert r.caused_by in seen and ranked[seen[r.caused_by]].caused_by is None
+            assert r.id in ranked[seen[r.caused_by]].explains
+            assert r.check in ("error-span", "unfinished-span", "slow-span")
