@@ -299,6 +299,8 @@ def _empty_reason(sc: CheckScope, s: SpanRow) -> str | None:
     if refused:
         return f"refused (finish_reasons={','.join(reasons)})"
     a = s.attrs
+    if a.get("orca.tool_calls.requested"):
+        return None  # it asked for tools: that is an answer
     if "gen_ai.usage.output_tokens" in a:
         visible = as_int(a["gen_ai.usage.output_tokens"]) - as_int(
             a.get("orca.usage.reasoning_tokens")

@@ -183,7 +183,8 @@ class FakeProvider:
             usage = dict(reply.usage)
         else:
             prompt = max(len(request.body) // _BYTES_PER_TOKEN, 1)
-            completion = max(len(reply.content) // _BYTES_PER_TOKEN, 1) if reply.content else 0
+            said = reply.content + "".join(c.get("arguments", "{}") for c in reply.tool_calls)
+            completion = max(len(said) // _BYTES_PER_TOKEN, 1) if said else 0
             usage = {
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
