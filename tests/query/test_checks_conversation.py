@@ -122,3 +122,35 @@ def test_cost_spike_skipped_with_a_note_below_twenty(record: Any) -> None:
     result = _one(rec, "cost-spike")
     assert result.passed and result.note is not None
     assert "fewer than 20 traces of their root name" in result.note and "turn (19)" in result.note
+
+
+def test_model_switch_with_the_capture_api(record: Any) -> None:
+    """Hand-recorded requests of one conversation: a switch is found, a steady model is not."""
+
+    def agent(log: Any, models: tuple[str, ...]) -> None:
+        with log.span("turn", {"gen_ai.conversation.id": "c3"}) as turn:
+            for m in models:
+                turn.child("provider.request", {"gen_ai.request.model": m}).end()
+
+    rec = record(lambda log: agent(log, ("claude-sonnet-4", "claude-sonnet-4", "claude-opus-4")))
+    [f] = _one(rec, "model-switch").findings
+    assert "switched model claude-sonnet-4 → claude-opus-4" in f.message
+    assert _one(record(lambda log: agent(log, ("m", "m", "m"))), "model-switch").passed
+
+
+def test_cost_spike_through_openai(record: Any) -> None:
+    """Provider-reported costs: twenty $0.01 turns and one $0.50 turn; the spike is named."""
+
+    def agent(log: Any) -> None:
+        script = [Reply(cost=0.01) for _ in range(20)] + [Reply(cost=0.5)]
+        with FakeProvider(script) as fp:
+            client = openai.OpenAI(api_key="sk-test-000000000000", base_url=fp.base_url)
+            for _ in script:
+                with log.span("turn") as turn:
+                    instrument(client, parent=turn)
+                    client.chat.completions.create(
+                        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+                    )
+
+    [f] = _one(record(agent), "cost-spike").findings
+    assert "cost $0.50, 50.00× the p95 of 21 turn traces ($0.01)" in f.message

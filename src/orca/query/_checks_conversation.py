@@ -187,9 +187,9 @@ def check_cost_spike(sc: CheckScope) -> list[Finding]:
         )
     if unjudged:
         names = ", ".join(f"{n} ({c})" for n, c in sorted(unjudged.items())[:3])
+        skipped = sum(1 for t in sc.traces if t.summary.root_name in unjudged)
         sc.note(
-            f"skipped {sum(1 for t in sc.traces if t.summary.root_name in unjudged)} traces: "
-            f"fewer than {cfg.cost_spike_min_traces} traces of their root name to take a p95 "
-            f"over: {names}"
+            f"skipped {skipped} trace{'s' if skipped != 1 else ''}: fewer than "
+            f"{cfg.cost_spike_min_traces} traces of their root name to take a p95 over: {names}"
         )
     return out
