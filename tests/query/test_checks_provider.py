@@ -181,9 +181,11 @@ def test_empty_response_from_the_body(record: Any) -> None:
     empty = b'{"choices": [{"message": {"content": "  "}}]}'
     fine = b'{"choices": [{"message": {"content": "Hello"}}]}'
     found = []
-    for body in (refusal, empty, fine):
-        rec = record(lambda log, b=body: _request(log, {}, body=b))
-        found.append(_one(rec, "empty-response").verdict)
-    assert "refused: I cannot help" in found[0]
-    assert "returned empty content" in found[1]
-    assert found[2] == "every provider response had content"
+    # No usage at all, or one output token (the end-of-text token of an empty answer).
+    for usage in ({}, {"gen_ai.usage.output_tokens": 1}):
+        for body in (refusal, empty, fine):
+            rec = record(lambda log, b=body, u=usage: _request(log, u, body=b))
+            found.append(_one(rec, "empty-response").verdict)
+    assert "refused: I cannot help" in found[0] and "refused: I cannot help" in found[3]
+    assert "returned empty content" in found[1] and "returned empty content" in found[4]
+    assert found[2] == found[5] == "every provider response had content"

@@ -4,8 +4,8 @@ These are the failures a step only reports as a symptom ("step failed: gave
 up", a generic 400): the proof is on the ``provider.request`` spans under it
 (status code, finish reasons, usage, the provider's error message), so these
 checks read those attributes and name the request that shows the cause.
-Bodies are read only where an attribute cannot tell (empty content with no
-usage reported).
+Bodies are read only where an attribute cannot tell (no usage reported, or
+so few output tokens that the answer may be empty).
 """
 
 import re
@@ -33,6 +33,7 @@ _NUMBERS: Final = (
 )
 _SUM_OVER: Final = re.compile(r"(\d+) \+ (\d+) > (\d+)")
 REFUSAL_REASONS: Final = ("content_filter", "refusal")
+FEW_TOKENS: Final = 4  # at most this many output tokens: read the body to see if it is empty
 
 
 def sid(s: SpanRow) -> str:
@@ -311,7 +312,8 @@ def _empty_reason(sc: CheckScope, s: SpanRow) -> str | None:
                 if a.get("orca.usage.reasoning_tokens")
                 else ""
             )
-        return None
+        if visible > FEW_TOKENS:
+            return None  # clearly said something: no need to read the body
     if sc.body is None or not s.response_body:
         return None
     raw = sc.body(s.response_body)
