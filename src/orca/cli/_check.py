@@ -13,8 +13,7 @@ from orca.query import (
     CheckConfig,
     checks_json,
     list_checks_json,
-    load_check_modules,
-    load_entry_points,
+    prepare_checks,
     render_check_list,
     render_checks,
     run_checks,
@@ -28,10 +27,7 @@ BASELINE_TRACES = 1000
 
 def _config(home: Path | None) -> CheckConfig:
     """The home's ``[checks]`` thresholds, with user check modules and entry points loaded."""
-    cfg = CheckConfig.from_table(config_table(home, "checks"), f"{config_path(home)} [checks]")
-    load_entry_points()
-    load_check_modules(cfg.modules)
-    return cfg
+    return prepare_checks(config_table(home, "checks"), f"{config_path(home)} [checks]")
 
 
 def _p95(

@@ -46,6 +46,7 @@ from orca.query._registry import (
     check,
     load_check_modules,
     load_entry_points,
+    prepare_checks,
     run_checks,
 )
 from orca.query._resolve import (
@@ -122,6 +123,7 @@ __all__ = [
     "p95_by_name",
     "parse_duration",
     "percentile",
+    "prepare_checks",
     "rank_findings",
     "render_body_diff",
     "render_check_list",

@@ -300,6 +300,18 @@ def _import_path(path: Path) -> None:
         raise
 
 
+def prepare_checks(table: Mapping[str, Any], where: str = "[checks]") -> CheckConfig:
+    """The thresholds a ``[checks]`` table asks for, with the user checks it names loaded.
+
+    Every shell (CLI, server, MCP) calls this with its home's table, so they
+    run the same catalog with the same thresholds.
+    """
+    cfg = CheckConfig.from_table(table, where)
+    load_entry_points()
+    load_check_modules(cfg.modules)
+    return cfg
+
+
 def load_entry_points() -> list[str]:
     """Load every installed package's ``orca.checks`` entry point (a module or a function)."""
     from importlib.metadata import entry_points
