@@ -109,7 +109,8 @@ def check(
         names_seen = {s.name for t in traces for s in t.spans}
         p95 = _p95(store, names_seen, window(since or BASELINE_WINDOW), cfg.slow_min_samples)
         baseline: list[TraceSummary] | None = None
-        if not check_all:  # cost-spike compares the trace with its recent peers
+        if not check_all and (names is None or "cost-spike" in names):
+            # cost-spike compares the trace with its recent peers (same root name)
             baseline = store.list_traces(
                 limit=BASELINE_TRACES, since_ns=window(since or BASELINE_WINDOW)
             )
