@@ -1,8 +1,8 @@
 """Checks across one conversation's requests, or across many traces: growth, switches, cost.
 
 A conversation's requests are its ``provider.request`` spans in time order
-(a ``step`` carrying usage stands in when no request under it does, for
-agents recorded with the capture API only); cache-warming sends are left
+(a ``step`` with no request under it stands in, for agents recorded with the
+capture API only); cache-warming sends are left
 out, the model never answered them. Cost spikes compare a trace with the
 other traces of its root name, so they need enough of them to have a p95.
 """
@@ -22,9 +22,9 @@ from orca.store import SpanRow
 IN: Final = "gen_ai.usage.input_tokens"
 
 
-def _calls(sc: CheckScope, keep: Callable[[SpanRow], bool]) -> list[SpanRow]:
-    """Requests that pass ``keep``; a ``step`` counts only when no request under it does."""
-    reqs = [s for s in sc.spans if s.name == REQUEST and not is_warm(s) and keep(s)]
+def _round_trips(sc: CheckScope) -> list[SpanRow]:
+    """Provider requests (warm sends left out), and the steps with no request under them."""
+    reqs = [s for s in sc.spans if s.name == REQUEST and not is_warm(s)]
     covered: set[str] = set()
     for r in reqs:
         cur = sc.parent(r)
@@ -33,8 +33,13 @@ def _calls(sc: CheckScope, keep: Callable[[SpanRow], bool]) -> list[SpanRow]:
             covered.add(cur.span_id)
             cur = sc.parent(cur)
             n += 1
-    steps = [s for s in sc.spans if s.name == "step" and s.span_id not in covered and keep(s)]
+    steps = [s for s in sc.spans if s.name == "step" and s.span_id not in covered]
     return sorted(reqs + steps, key=lambda s: (s.start_ns, s.span_id))
+
+
+def _calls(sc: CheckScope, keep: Callable[[SpanRow], bool]) -> list[SpanRow]:
+    """Round trips that pass ``keep``, oldest first (a step stands in only for itself)."""
+    return [s for s in sc.memo("round_trips", lambda: _round_trips(sc)) if keep(s)]
 
 
 def usage_spans(sc: CheckScope) -> list[SpanRow]:
