@@ -13,11 +13,20 @@ from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from typing import Final, TypeVar
 
+from orca.query import _checkrender, _registry
 from orca.query._diff import first_difference
 from orca.query._format import fmt_duration, short_id, short_trace
 from orca.query._labels import error_text
 from orca.query._registry import CheckScope, Finding, check
 from orca.store import CRASH_SPAN_NAME, SpanRow
+
+# Modules written against the first catalog import these names from here.
+Scope = CheckScope
+CheckResult = _registry.CheckResult
+CHECKS = _registry.CHECKS
+run_checks = _registry.run_checks
+checks_json = _checkrender.checks_json
+render_checks = _checkrender.render_checks
 
 N = TypeVar("N", int, float)
 MIN_SAMPLES: Final = 20
