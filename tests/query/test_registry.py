@@ -141,3 +141,20 @@ def test_docs_have_a_section_per_builtin_check() -> None:
     text = DOCS.read_text()
     missing = [n for n, spec in CHECKS.items() if spec.builtin and f"### `{n}`" not in text]
     assert not missing
+
+
+def test_plain_call_registration_takes_about_from_the_docstring() -> None:
+    """``check(name, ok=...)(fn)``: the --list line is the function's first docstring line."""
+
+    def dead_letter(scope: CheckScope) -> list[Finding]:
+        """A task ran out of attempts.
+
+        More words.
+        """
+        return []
+
+    check("dead-letter-demo", ok="no dead letters")(dead_letter)
+    try:
+        assert CHECKS["dead-letter-demo"].about == "A task ran out of attempts."
+    finally:
+        CHECKS.pop("dead-letter-demo")

@@ -88,13 +88,16 @@ F = TypeVar("F", bound=CheckFn)
 T = TypeVar("T")
 
 
-def check(name: str, *, ok: str, about: str, role: Role = "cause") -> Callable[[F], F]:
+def check(
+    name: str, *, ok: str, about: str | None = None, role: Role = "cause"
+) -> Callable[[F], F]:
     """Register ``fn`` as the check ``name`` (lower-case, dashes), for ``orca check``.
 
     ``ok`` is the one line shown when it passes, ``about`` the one line
-    ``orca check --list`` shows. Registering the same function again (a
-    module loaded twice) replaces it; another function under a taken name is
-    a :class:`CheckError`.
+    ``orca check --list`` shows (default: the first line of the function's
+    docstring). Registering the same function again (a module loaded twice)
+    replaces it; another function under a taken name is a :class:`CheckError`.
+    ``check(name, ok=...)(fn)`` registers without the decorator syntax.
     """
     if not _NAME.match(name):
         raise CheckError(f"check name {name!r}: use lower-case letters, digits and dashes")
@@ -108,7 +111,8 @@ def check(name: str, *, ok: str, about: str, role: Role = "cause") -> Callable[[
             raise CheckError(
                 f"check {name!r} is already registered by {held.origin}; pick another name"
             )
-        CHECKS[name] = CheckSpec(name, fn, ok, about, role, origin)
+        doc = (fn.__doc__ or "").strip().splitlines()
+        CHECKS[name] = CheckSpec(name, fn, ok, about or (doc[0] if doc else ok), role, origin)
         return fn
 
     return register
