@@ -157,3 +157,16 @@ def test_ranking_is_a_permutation_with_causes_first(tb: Any, spans: list[Any]) -
             assert r.caused_by in seen and ranked[seen[r.caused_by]].caused_by is None
             assert r.id in ranked[seen[r.caused_by]].explains
             assert r.check in ("error-span", "unfinished-span", "slow-span")
+
+
+def test_text_is_bounded_per_check(tb: Any) -> None:
+    """Seven failed tools: five listed with proof and next step, then one line for the rest."""
+    t = tb("many")
+    turn = t.span("turn")
+    for i in range(7):
+        t.span("tool-call", turn, start_ms=i, status="error", attrs={"exception.message": "x"})
+    trace = t.rows()
+    text = render_checks(run_checks([trace], only=["error-span"]), [trace])
+    assert text.count("✖  error-span") == 5 and text.count("next  orca span ") == 5
+    assert "… 2 more error-span findings (all of them: --json)" in text
+    assert len(checks_json(run_checks([trace]), [trace])["findings"]) == 7
