@@ -7,19 +7,22 @@ and ``output_tokens``; streamed as ``message_start`` … ``message_stop``
 events (with a ``ping``) when the request asks for ``stream``. Errors use the
 ``{"type": "error", "error": {...}}`` body.
 
-Made-up usage follows the breakpoint rule: only a request with a
-``cache_control`` breakpoint caches; the bytes up to the end of its last
-breakpoint are written to the cache, and the part shared with an earlier
-request is read from it (see the fake provider's module doc).
+Made-up usage follows the breakpoint rule, simplified: the request is read
+as blocks in cache order (each tool, each system block, each message's
+content blocks); the prefix ending at each ``cache_control`` block is written
+to the cache (when at least ``cache_min_tokens`` long), and the longest
+prefix, at any block boundary, that an earlier request wrote is read from it.
+So a change in the system prompt still reads the tools' entry and writes the
+rest again, as the real API does.
 """
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 MESSAGES_PATH: Final = "/v1/messages"
 _BYTES_PER_TOKEN: Final = 4
-_BREAKPOINT: Final = b'"cache_control"'
 
 
 def error_body(message: str, type: str) -> bytes:
@@ -31,23 +34,65 @@ def stop_reason(reply: Any) -> str:
     return reply.finish_reason or ("tool_use" if reply.tool_calls else "end_turn")
 
 
-def usage(reply: Any, body: bytes, cached_tokens: int, min_tokens: int) -> dict[str, Any]:
+def _cache_blocks(doc: Any) -> list[tuple[bytes, bool]]:
+    """(serialised block, carries a breakpoint) in cache order: tools, system, messages."""
+    out: list[tuple[bytes, bool]] = []
+
+    def add(value: Any, prefix: str = "") -> None:
+        mark = isinstance(value, dict) and "cache_control" in value
+        out.append(((prefix + json.dumps(value, sort_keys=False)).encode(), mark))
+
+    if not isinstance(doc, dict):
+        return out
+    for tool in doc.get("tools") or ():
+        add(tool)
+    system = doc.get("system")
+    for block in system if isinstance(system, list) else ([system] if system else []):
+        add(block)
+    for message in doc.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else message
+        role = str(message.get("role")) + ":" if isinstance(message, dict) else ""
+        for block in content if isinstance(content, list) else [content]:
+            add(block, role)
+    return out
+
+
+class PromptCache:
+    """The prefixes earlier requests wrote (sha256 of the prefix bytes → tokens)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, int] = {}
+
+    def usage(self, doc: Any, total_tokens: int, min_tokens: int) -> tuple[int, int]:
+        """(read, written) tokens for a request, writing its breakpoints' prefixes."""
+        digest = hashlib.sha256()
+        size = 0
+        read = 0
+        marks: list[tuple[str, int]] = []
+        for raw, mark in _cache_blocks(doc):
+            digest.update(raw)
+            size += len(raw)
+            key, tokens = digest.hexdigest(), size // _BYTES_PER_TOKEN
+            if key in self.entries:
+                read = tokens
+            if mark and tokens >= min_tokens:
+                marks.append((key, tokens))
+        for key, tokens in marks:
+            self.entries[key] = tokens
+        last = marks[-1][1] if marks else 0
+        read = min(read, total_tokens)
+        return read, min(max(last - read, 0), total_tokens - read)
+
+
+def usage(reply: Any, doc: Any, body: bytes, cache: PromptCache, min_tokens: int) -> dict[str, Any]:
     """Scripted usage, or usage made up the way a breakpoint cache would count it."""
     if reply.usage is not None:
         out = dict(reply.usage)
     else:
         total = max(len(body) // _BYTES_PER_TOKEN, 1)
-        mark = body.rfind(_BREAKPOINT)
-        cacheable = 0
-        if mark >= 0:
-            end = body.find(b"}", mark + len(_BREAKPOINT))
-            cacheable = (end + 2 if end >= 0 else len(body)) // _BYTES_PER_TOKEN
-        if cacheable < min_tokens:
-            cacheable = 0
-        read = min(cached_tokens, cacheable)
-        write = cacheable - read
+        read, write = cache.usage(doc, total, min_tokens)
         out = {
-            "input_tokens": max(total - read - write, 0),
+            "input_tokens": total - read - write,
             "cache_creation_input_tokens": write,
             "cache_read_input_tokens": read,
             "output_tokens": max(len(reply.content) // _BYTES_PER_TOKEN, 1),

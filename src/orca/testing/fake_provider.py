@@ -101,6 +101,7 @@ class FakeProvider:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._counter = 0
+        self.prompt_cache = _anthropic.PromptCache()  # what /v1/messages requests wrote
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> "FakeProvider":
@@ -266,7 +267,10 @@ class _Handler(BaseHTTPRequestHandler):
         asked: Any,
         model: str,
     ) -> None:
-        use = _anthropic.usage(reply, request.body, cached, provider.cache_min_tokens)
+        with provider._lock:
+            use = _anthropic.usage(
+                reply, asked, request.body, provider.prompt_cache, provider.cache_min_tokens
+            )
         message_id = f"msg_fake{len(provider.requests)}"
         if isinstance(asked, dict) and asked.get("stream"):
             events = _anthropic.events(reply, model, message_id, use)
