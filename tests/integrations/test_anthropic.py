@@ -184,7 +184,10 @@ def test_errors_keep_the_raw_body(
         client = instrument(_client(provider), parent=rec.logger("agent").span("step"))
         with pytest.raises(anthropic.APIStatusError) as err:
             client.messages.create(
-                model=MODEL, max_tokens=8, messages=[{"role": "user", "content": "x"}], stream=stream
+                model=MODEL,
+                max_tokens=8,
+                messages=[{"role": "user", "content": "x"}],
+                stream=stream,
             )
     assert err.value.status_code == status
     ((_, closed),) = _requests(records)

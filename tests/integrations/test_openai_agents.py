@@ -139,9 +139,7 @@ def test_two_agents_handoff_and_tool_call_make_one_skeleton(home: Path, processo
     finally:
         store.close()
     weather_agent = by_name["agent"][1]
-    assert any(
-        lk.reason == "handoff" and lk.to_span_id == weather_agent.span_id for lk in links
-    )
+    assert any(lk.reason == "handoff" and lk.to_span_id == weather_agent.span_id for lk in links)
     assert any(lk.reason == "answers" and lk.to_span_id == requests[1].span_id for lk in answers)
     lines = text.splitlines()
     assert any("agent triage" in ln for ln in lines) and any("agent weather" in ln for ln in lines)

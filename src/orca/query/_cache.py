@@ -8,12 +8,15 @@ keeps one cache entry per breakpoint, so "the prefix changed" is not the whole
 story: a change in the system prompt still lets the tools' entry hit. This
 module says, per breakpoint of the earlier request, whether the later request
 still starts with that breakpoint's bytes, and where the first differing byte
-sits in the later body.
+sits in the later body. ``cache_control`` members are left out of the
+comparison: they mark where an entry ends and are not part of what is cached,
+so moving the conversation's breakpoint forward is (rightly) still a hit.
 """
 
 import json
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 from orca.query._diff import CONTEXT_BYTES, first_difference
 from orca.store import SpanRow
@@ -78,6 +81,44 @@ def body_offset(ranges: list[tuple[int, int]], prefix_offset: int) -> int:
     return ranges[-1][1] if ranges else prefix_offset
 
 
+# A cache_control member marks where an entry ends; it is not content. Moving the
+# breakpoint forward (the usual pattern) must not read as a changed prefix.
+_MARK: Final = re.compile(
+    rb',[ \t\n\r]*"cache_control"[ \t\n\r]*:[ \t\n\r]*\{[^{}]*\}'
+    rb'|"cache_control"[ \t\n\r]*:[ \t\n\r]*\{[^{}]*\}[ \t\n\r]*,?'
+)
+
+
+class _Unmarked(NamedTuple):
+    """Prefix bytes without cache_control members, and where each cut came from."""
+
+    raw: bytes
+    cuts: list[tuple[int, int]]  # (offset in raw, bytes removed before it, cumulative)
+
+    def original(self, offset: int) -> int:
+        """The offset in the marked bytes of ``offset`` in :attr:`raw`."""
+        shift = 0
+        for at, removed in self.cuts:
+            if at > offset:
+                break
+            shift = removed
+        return offset + shift
+
+
+def _unmark(raw: bytes) -> _Unmarked:
+    parts: list[bytes] = []
+    cuts: list[tuple[int, int]] = []
+    last = removed = size = 0
+    for m in _MARK.finditer(raw):
+        parts.append(raw[last : m.start()])
+        size += m.start() - last
+        removed += m.end() - m.start()
+        cuts.append((size, removed))
+        last = m.end()
+    parts.append(raw[last:])
+    return _Unmarked(b"".join(parts), cuts)
+
+
 def _show(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace").encode("unicode_escape").decode("ascii")
 
@@ -97,31 +138,33 @@ def compare_breakpoints(
     ra, rb = prefix_ranges(a), prefix_ranges(b)
     n = len(points)
     if body_a is None or body_b is None or ra is None or rb is None:
-        theirs = marks(b)
+        other = marks(b)
         return [
             BreakpointVerdict(
-                i + 1, n, p.at, i < len(theirs) and theirs[i].fingerprint == p.fingerprint
+                i + 1, n, p.at, i < len(other) and other[i].fingerprint == p.fingerprint
             )
             for i, p in enumerate(points)
         ]
     pa, pb = prefix_bytes(body_a, ra), prefix_bytes(body_b, rb)
+    theirs = _unmark(pb)
     out: list[BreakpointVerdict] = []
     for i, p in enumerate(points):
-        mine = pa[: p.size]
-        if pb.startswith(mine):
+        mine = _unmark(pa[: p.size]).raw
+        if theirs.raw.startswith(mine):
             out.append(BreakpointVerdict(i + 1, n, p.at, True))
             continue
-        off = first_difference(mine, pb) or 0
+        off = first_difference(mine, theirs.raw) or 0
+        in_b = theirs.original(off)
         out.append(
             BreakpointVerdict(
                 i + 1,
                 n,
                 p.at,
                 False,
-                body_offset(rb, off),
-                before=_show(pb[max(0, off - CONTEXT_BYTES) : off]),
+                body_offset(rb, in_b),
+                before=_show(theirs.raw[max(0, off - CONTEXT_BYTES) : off]),
                 was=_show(mine[off : off + CONTEXT_BYTES]),
-                now=_show(pb[off : off + CONTEXT_BYTES]),
+                now=_show(theirs.raw[off : off + CONTEXT_BYTES]),
             )
         )
     return out

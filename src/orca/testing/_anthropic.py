@@ -40,6 +40,8 @@ def _cache_blocks(doc: Any) -> list[tuple[bytes, bool]]:
 
     def add(value: Any, prefix: str = "") -> None:
         mark = isinstance(value, dict) and "cache_control" in value
+        if mark:  # the marker is not content: a moved breakpoint still hits
+            value = {k: v for k, v in value.items() if k != "cache_control"}
         out.append(((prefix + json.dumps(value, sort_keys=False)).encode(), mark))
 
     if not isinstance(doc, dict):
