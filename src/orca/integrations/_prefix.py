@@ -41,7 +41,8 @@ _KEY: Final = re.compile(r'"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]*')
 # Inside one element: a string (a key when a colon follows) or a bracket.
 _TOKEN: Final = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")(\s*:)?|[{}\[\]]')
 _ORDER: Final[tuple[str, ...]] = ("tools", "system", "messages")
-_BREAKPOINT: Final = "cache_control"
+_NEEDLE: Final = '"cache_control"'
+_COLON: Final = re.compile(r"[ \t\n\r]*:")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,7 @@ class Request:
         """The cacheable prefix (see the module docstring for where it is cut)."""
         data, members = self.data, self._members
         present = [k for k in _ORDER if k in members]
-        marks = self._breakpoints(present) if '"cache_control"' in self._text else []
+        marks = self._breakpoints(present) if _NEEDLE in self._text else []
         ranges: list[tuple[int, int]] = []
         if marks:
             last = present.index(marks[-1][1])
@@ -155,18 +156,16 @@ class Request:
     def _breakpoints(self, present: list[str]) -> list[tuple[str, str, int]]:
         """(label, member, str offset of the holder's end) of every breakpoint, in cache order."""
         out: list[tuple[str, str, int]] = []
+        text = self._text
         for key in present:
-            member = self._members[key]
-            value = self.data.get(key)
-            if member.elements is None or not isinstance(value, list):
-                continue
-            for i, element in enumerate(value):
-                if _has_breakpoint(element):
-                    start, end = member.elements[i]
-                    ends = _holder_ends(self._text, start, end)
-                    for n, cut in enumerate(ends):
-                        label = f"{key}[{i}]" if len(ends) == 1 else f"{key}[{i}]#{n + 1}"
-                        out.append((label, key, cut))
+            elements = self._members[key].elements
+            for i, (start, end) in enumerate(elements or ()):
+                if text.find(_NEEDLE, start, end) < 0:  # C-speed skip of unmarked elements
+                    continue
+                ends = _holder_ends(text, start, end)
+                for n, cut in enumerate(ends):
+                    label = f"{key}[{i}]" if len(ends) == 1 else f"{key}[{i}]#{n + 1}"
+                    out.append((label, key, cut))
         return out
 
     def _to_bytes(self, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -268,27 +267,37 @@ def _history_end(messages: object, member: _Member) -> int:
     return elements[last - 1][1] if last > 0 else member.key_start
 
 
-def _has_breakpoint(value: object) -> bool:
-    if isinstance(value, dict):
-        return _BREAKPOINT in value or any(_has_breakpoint(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_breakpoint(v) for v in value)
-    return False
-
-
 def _holder_ends(text: str, start: int, end: int) -> list[int]:
-    """End offsets of the objects (within one element) that have a cache_control member."""
-    stack: list[bool] = []
+    """End offsets of the objects (within one element) that have a cache_control member.
+
+    Scans only from each ``"cache_control"`` key to the end of the object
+    holding it, not the whole element (a long system prompt is skipped).
+    """
     cuts: list[int] = []
-    for m in _TOKEN.finditer(text, start, end):
-        string = m.group(1)
-        if string is not None:
-            if m.group(2) is not None and string == '"cache_control"' and stack:
-                stack[-1] = True
+    pos = text.find(_NEEDLE, start, end)
+    while pos >= 0:
+        after = pos + len(_NEEDLE)
+        if text[pos - 1] != "\\" and _COLON.match(text, after):  # a key, not text in a string
+            cut = _holder_end(text, after, end)
+            if cut is not None:
+                cuts.append(cut)
+        pos = text.find(_NEEDLE, after, end)
+    return cuts
+
+
+def _holder_end(text: str, pos: int, end: int) -> int | None:
+    """End of the object that is open at ``pos`` (just after one of its keys)."""
+    depth = 0
+    for m in _TOKEN.finditer(text, pos, end):
+        if m.group(1) is not None:
             continue
         tok = text[m.start()]
         if tok in "{[":
-            stack.append(False)
-        elif stack and stack.pop() and tok == "}":
-            cuts.append(m.end())
-    return cuts or [end]
+            depth += 1
+        elif depth:
+            depth -= 1
+        elif tok == "}":
+            return m.end()
+        else:
+            return None
+    return None
