@@ -17,7 +17,15 @@ from typing import Any
 
 import openai
 import pytest
-from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set_trace_processors
+from agents import (
+    Agent,
+    GuardrailFunctionOutput,
+    OpenAIChatCompletionsModel,
+    Runner,
+    function_tool,
+    input_guardrail,
+    set_trace_processors,
+)
 from click.testing import CliRunner
 
 from orca.capture import ListSink, Recorder
@@ -53,11 +61,23 @@ def get_weather(city: str) -> str:
     return f"sunny in {city}"
 
 
+@input_guardrail
+def polite(ctx: Any, agent: Any, text: Any) -> GuardrailFunctionOutput:
+    """A guardrail that never trips (its span is recorded all the same)."""
+    return GuardrailFunctionOutput(output_info="fine", tripwire_triggered=False)
+
+
 def _agents(client: openai.AsyncOpenAI) -> Agent[Any]:
     model = OpenAIChatCompletionsModel(model="gpt-4o", openai_client=client)
     weather = Agent(name="weather", instructions="Answer weather questions.", model=model)
     weather.tools = [get_weather]
-    return Agent(name="triage", instructions="Route the user.", handoffs=[weather], model=model)
+    return Agent(
+        name="triage",
+        instructions="Route the user.",
+        handoffs=[weather],
+        model=model,
+        input_guardrails=[polite],
+    )
 
 
 @pytest.fixture
@@ -141,6 +161,9 @@ def test_two_agents_handoff_and_tool_call_make_one_skeleton(home: Path, processo
     weather_agent = by_name["agent"][1]
     assert any(lk.reason == "handoff" and lk.to_span_id == weather_agent.span_id for lk in links)
     assert any(lk.reason == "answers" and lk.to_span_id == requests[1].span_id for lk in answers)
+    (guard,) = by_name["guardrail"]
+    assert guard.attrs["orca.guardrail.name"] == "polite"
+    assert guard.attrs["orca.guardrail.triggered"] is False
     lines = text.splitlines()
     assert any("agent triage" in ln for ln in lines) and any("agent weather" in ln for ln in lines)
     handoff_line = next(ln for ln in lines if "handoff triage → weather" in ln)

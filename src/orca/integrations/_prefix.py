@@ -78,17 +78,6 @@ class Prefix:
         )
 
 
-def read_breakpoints(value: object) -> list[Breakpoint] | None:
-    """Parse an ``orca.prefix.breakpoints`` attribute; None when absent or malformed."""
-    if not isinstance(value, str):
-        return None
-    try:
-        items = json.loads(value)
-        return [Breakpoint(str(i["at"]), int(i["bytes"]), str(i["fingerprint"])) for i in items]
-    except (ValueError, TypeError, KeyError):
-        return None
-
-
 @dataclass(slots=True)
 class _Member:
     key_start: int  # offsets here are str offsets into the decoded body
