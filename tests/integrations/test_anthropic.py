@@ -211,6 +211,9 @@ def test_overloaded_inside_a_stream_is_kept(provider: FakeProvider) -> None:
             ) as s:
                 s.get_final_message()
     ((_, closed),) = _requests(records)
+    assert closed["status"] == "error"
+    assert closed["attrs"]["error.type"] == "overloaded_error"
+    assert closed["attrs"]["http.response.status_code"] == 200
     body = json.loads(closed["body"])
     assert body["errors"] == [{"type": "overloaded_error", "message": "Overloaded"}]
     assert body["content"][0]["text"] == "part"

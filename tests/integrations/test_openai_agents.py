@@ -268,3 +268,24 @@ def test_sigkill_mid_run_leaves_open_spans_and_a_crash_span(home: Path) -> None:
     crash = [s for s in spans if s.synthetic and s.name == CRASH_SPAN_NAME]
     assert len(crash) == 1
     assert "⚠ unfinished" in text and "tool get_weather" in text
+
+
+def test_span_data_is_read_from_chat_and_responses_shapes() -> None:
+    """Tool calls come from Chat Completions dicts and from Responses API output items alike."""
+    from types import SimpleNamespace
+
+    from orca.integrations._agents_data import calls_of, usage_attrs
+
+    chat = {"output": [{"tool_calls": [{"id": "c1", "function": {"name": "f"}}]}]}
+    item = SimpleNamespace(type="function_call", call_id="c2", name="g")
+    other = SimpleNamespace(type="message", call_id=None, name=None)
+    responses = SimpleNamespace(response=SimpleNamespace(output=[other, item]))
+    assert calls_of("generation", chat) == [("c1", "f")]
+    assert calls_of("response", responses) == [("c2", "g")]
+    assert calls_of("response", SimpleNamespace(response=None)) == []
+    usage = {"input_tokens": 5, "output_tokens": 2, "cached_input_tokens": 3, "x": True}
+    assert usage_attrs(usage, "gen_ai.usage") == {
+        "gen_ai.usage.input_tokens": 5,
+        "gen_ai.usage.output_tokens": 2,
+        "gen_ai.usage.cache_read.input_tokens": 3,
+    }

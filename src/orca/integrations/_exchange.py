@@ -52,6 +52,8 @@ _PARAMS: Final = {
     "seed": "gen_ai.request.seed",
     "n": "gen_ai.request.choice.count",
     "stop": "gen_ai.request.stop_sequences",
+    "stop_sequences": "gen_ai.request.stop_sequences",
+    "top_k": "gen_ai.request.top_k",
     "tool_choice": "orca.request.tool_choice",
     "reasoning_effort": "orca.request.reasoning_effort",
 }
@@ -288,14 +290,17 @@ class Exchange:
                 doc = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 doc = None
+        failed = not ok
         if isinstance(doc, dict):
             self._response_attrs(doc, attrs, ok)
+            if ok and self._stream:
+                failed = _stream_error(doc, attrs)
         if not ok:
             attrs.setdefault("error.type", str(self._status))
         self.span.end(
             attrs,
             body=self._masked(body if isinstance(body, bytes) else body.encode()),
-            status=None if ok else "error",
+            status="error" if failed else None,
         )
 
     def _response_attrs(self, doc: dict[str, Any], attrs: dict[str, object], ok: bool) -> None:
@@ -339,6 +344,17 @@ class Exchange:
             attrs["orca.cost.source"] = cost.source
             if cost.usd is not None:
                 attrs["orca.cost.usd"] = round(cost.usd, 10)
+
+
+def _stream_error(doc: dict[str, Any], attrs: dict[str, object]) -> bool:
+    """An error event inside a 200 stream (Anthropic's mid-stream ``overloaded_error``)."""
+    for err in doc.get("errors") or ():
+        if isinstance(err, dict) and "unparsed_event" not in err:
+            attrs["error.type"] = str(err.get("type") or err.get("code") or "stream_error")
+            if err.get("message"):
+                attrs["error.message"] = str(err["message"])[:ERROR_MESSAGE_CHARS]
+            return True
+    return False
 
 
 def _operation(url: str) -> str:

@@ -42,10 +42,10 @@ Like all recording, this never raises into the SDK: a failure is counted
 import logging
 import threading
 from collections import deque
-from collections.abc import Mapping
 from typing import Any, Final, NamedTuple
 
 from orca.capture import Logger, Span, tool_requester
+from orca.integrations._agents_data import calls_of, get, plain, usage_attrs
 from orca.integrations._instrument import InstrumentError
 from orca.integrations._transport import reset_overrides, set_overrides
 
@@ -91,59 +91,6 @@ class _Open(NamedTuple):
 class _Handoff(NamedTuple):
     span: Span
     to_agent: str
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-able form of SDK objects (pydantic models, lists of them)."""
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        try:
-            return dump(exclude_none=True)
-        except Exception:
-            return str(value)
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
-def _get(obj: Any, key: str) -> Any:
-    return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
-
-
-def _calls_of(kind: str, data: Any) -> list[tuple[str, str]]:
-    """(call id, tool name) of the tool calls a generation or response asked for."""
-    out: list[tuple[str, str]] = []
-    if kind == "generation":
-        for message in _get(data, "output") or ():
-            for call in _get(message, "tool_calls") or ():
-                fn = _get(call, "function")
-                if _get(call, "id") and fn is not None:
-                    out.append((str(_get(call, "id")), str(_get(fn, "name") or "")))
-    elif kind == "response":
-        response = _get(data, "response")
-        for item in _get(response, "output") or ():
-            if _get(item, "type") == "function_call" and _get(item, "call_id"):
-                out.append((str(_get(item, "call_id")), str(_get(item, "name") or "")))
-    return out
-
-
-def _usage_attrs(usage: Any, prefix: str) -> dict[str, object]:
-    """SDK usage (``input_tokens``, ``output_tokens``, cache counts) under ``prefix``."""
-    if usage is None:
-        return {}
-    out: dict[str, object] = {}
-    for key, name in (
-        ("input_tokens", "input_tokens"),
-        ("output_tokens", "output_tokens"),
-        ("cached_input_tokens", "cache_read.input_tokens"),
-        ("cache_write_input_tokens", "cache_write.input_tokens"),
-    ):
-        value = _get(usage, key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            out[f"{prefix}.{name}"] = value
-    return out
 
 
 class OrcaTracingProcessor(TracingProcessor):
@@ -344,6 +291,8 @@ class OrcaTracingProcessor(TracingProcessor):
     def _span_end(self, span: Any) -> None:
         with self._lock:
             opened = self._spans.pop(span.span_id, None)
+            self._calls.pop(span.span_id, None)  # its children are done: forget their calls
+            self._steps.pop(span.span_id, None)
         if opened is None:
             return
         data = span.span_data
@@ -357,28 +306,28 @@ class OrcaTracingProcessor(TracingProcessor):
                 pass
         usage = getattr(data, "usage", None)
         if kind == "task":
-            opened.span.set_attrs(_usage_attrs(usage, "orca.agents.usage"))
+            opened.span.set_attrs(usage_attrs(usage, "orca.agents.usage"))
             return
         if kind in ("generation", "response"):
             if kind == "response" and usage is None:
-                usage = _get(_get(data, "response"), "usage")
+                usage = get(get(data, "response"), "usage")
             counted = bool(opened.seen)  # a provider.request child carries the tokens
-            attrs.update(_usage_attrs(usage, "orca.agents.usage" if counted else "gen_ai.usage"))
+            attrs.update(usage_attrs(usage, "orca.agents.usage" if counted else "gen_ai.usage"))
             if counted:
                 attrs["orca.agents.provider_requests"] = len(opened.seen or ())
-            calls = _calls_of(kind, data)
+            calls = calls_of(kind, data)
             if calls:
                 attrs["orca.tool_calls.requested"] = ",".join(c for c, _ in calls)
                 with self._lock:
                     waiting = self._calls.setdefault(opened.sdk_parent or "", deque())
                     waiting.extend(_Call(c, n, opened.span) for c, n in calls)
             if self._record_data:
-                raw = getattr(data, "output", None) or _get(_get(data, "response"), "output")
-                out = _plain(raw)
-                body = {"output": out} if counted else {"input": _plain(data.input), "output": out}
+                raw = getattr(data, "output", None) or get(get(data, "response"), "output")
+                out = plain(raw)
+                body = {"output": out} if counted else {"input": plain(data.input), "output": out}
         elif kind == "function":
             if self._record_data:
-                body = {"input": data.input, "output": _plain(data.output)}
+                body = {"input": data.input, "output": plain(data.output)}
         elif kind == HANDOFF:
             to_agent = getattr(data, "to_agent", None)
             if to_agent:
@@ -393,11 +342,11 @@ class OrcaTracingProcessor(TracingProcessor):
                 if names:
                     attrs[f"orca.agents.{key}"] = ",".join(str(n) for n in names)
         elif kind == "turn":
-            attrs.update(_usage_attrs(usage, "orca.agents.usage"))
+            attrs.update(usage_attrs(usage, "orca.agents.usage"))
         error = span.error
         if error:
             attrs["error.type"] = "agents.SpanError"
-            attrs["exception.message"] = str(_get(error, "message") or error)[:500]
+            attrs["exception.message"] = str(get(error, "message") or error)[:500]
         opened.span.end(attrs, body=body, status="error" if error else None)
 
 
