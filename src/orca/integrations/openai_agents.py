@@ -164,7 +164,6 @@ class OrcaTracingProcessor(TracingProcessor):
             if known is not None:
                 return known
         attrs: dict[str, object] = {
-            "gen_ai.operation.name": "invoke_workflow",
             "orca.agents.workflow": str(getattr(trace, "name", "") or "Agent workflow"),
             "orca.agents.trace_id": trace_id,
         }
