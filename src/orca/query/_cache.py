@@ -85,7 +85,7 @@ def body_offset(ranges: list[tuple[int, int]], prefix_offset: int) -> int:
 # breakpoint forward (the usual pattern) must not read as a changed prefix.
 _MARK: Final = re.compile(
     rb',[ \t\n\r]*"cache_control"[ \t\n\r]*:[ \t\n\r]*\{[^{}]*\}'
-    rb'|"cache_control"[ \t\n\r]*:[ \t\n\r]*\{[^{}]*\}[ \t\n\r]*,?'
+    rb'|"cache_control"[ \t\n\r]*:[ \t\n\r]*\{[^{}]*\}[ \t\n\r]*(?:,[ \t\n\r]*)?'
 )
 
 
