@@ -289,3 +289,40 @@ def test_span_data_is_read_from_chat_and_responses_shapes() -> None:
         "gen_ai.usage.output_tokens": 2,
         "gen_ai.usage.cache_read.input_tokens": 3,
     }
+
+
+@function_tool
+def broken(city: str) -> str:
+    """A tool that fails."""
+    raise RuntimeError(f"no station in {city}")
+
+
+def test_a_failing_tool_closes_its_span_as_failed() -> None:
+    """The SDK reports the tool's error on its span: the ORCA tool-call closes with status error."""
+    sink = ListSink()
+    rec = Recorder(sink)
+    call = {"id": TOOL_CALL, "name": "broken", "arguments": '{"city": "Oslo"}'}
+    set_trace_processors([OrcaTracingProcessor(rec.logger("agents"))])
+
+    async def main() -> None:
+        with FakeProvider([Reply("", tool_calls=[call]), Reply("Sorry.")]) as fp:
+            client = openai.AsyncOpenAI(api_key=KEY, base_url=fp.base_url, max_retries=0)
+            model = OpenAIChatCompletionsModel(model="gpt-4o", openai_client=client)
+            try:
+                await Runner.run(Agent(name="w", tools=[broken], model=model), "Oslo?")
+            finally:
+                await client.close()
+
+    asyncio.run(main())
+    set_trace_processors([])
+    opens = {r["span"]: r for r in sink.records if r["kind"] == "span-open"}
+    (tool,) = [
+        r
+        for r in sink.records
+        if r["kind"] == "span-close" and opens[r["span"]]["name"] == "tool-call"
+    ]
+    assert tool["status"] == "error"
+    # the SDK's own words (it redacts the details); what the model was told is the body
+    assert tool["attrs"]["exception.message"].startswith("Error running tool")
+    assert "error occurred while running the tool" in json.loads(tool["body"])["output"]
+    assert opens[tool["span"]]["attrs"]["gen_ai.tool.call.id"] == TOOL_CALL

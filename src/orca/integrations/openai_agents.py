@@ -345,7 +345,11 @@ class OrcaTracingProcessor(TracingProcessor):
         error = span.error
         if error:
             attrs["error.type"] = "agents.SpanError"
-            attrs["exception.message"] = str(get(error, "message") or error)[:500]
+            message = str(get(error, "message") or error)
+            detail = get(get(error, "data") or {}, "error")  # e.g. what the tool raised
+            if detail:
+                message = f"{message}: {detail}"
+            attrs["exception.message"] = message[:500]
         opened.span.end(attrs, body=body, status="error" if error else None)
 
 
