@@ -200,16 +200,19 @@ def test_without_an_instrumented_client_the_step_carries_usage_and_requests() ->
 
 
 def test_record_data_false_keeps_prompts_and_tool_io_out() -> None:
-    """With record_data=False no span body carries the conversation or tool results."""
+    """With record_data=False no body carries the conversation; parent= nests the run."""
     sink = ListSink()
     rec = Recorder(sink)
+    outer = rec.logger("app").span("request")
     with FakeProvider(_script()) as fp:
-        processor = OrcaTracingProcessor(rec.logger("agents"), record_data=False)
+        processor = OrcaTracingProcessor(parent=outer, record_data=False)
         _run(processor, fp, instrumented=False)
     set_trace_processors([])
     dump = json.dumps(sink.records)
     assert "Route the user." not in dump and "sunny in Oslo" not in dump
     assert processor.errors == 0
+    (turn,) = [r for r in sink.records if r["kind"] == "span-open" and r["name"] == "turn"]
+    assert turn["parent"] == outer.span_id and turn["trace"] == outer.trace_id
 
 
 def test_processor_needs_a_logger_or_parent() -> None:
