@@ -8,6 +8,12 @@ Add your own check with the :func:`check` decorator (see ``docs/checks.md``).
 """
 
 from orca.query import _builtin  # noqa: F401  (registers the built-in checks)
+from orca.query._cache import (
+    BreakpointVerdict,
+    breakpoints_json,
+    compare_breakpoints,
+    render_breakpoints,
+)
 from orca.query._checkconfig import CONTEXT_WINDOWS, CheckConfig
 from orca.query._checkrender import (
     checks_json,
@@ -91,6 +97,7 @@ __all__ = [
     "AttrChange",
     "BodyDiff",
     "BodySlice",
+    "BreakpointVerdict",
     "CheckConfig",
     "CheckError",
     "CheckResult",
@@ -106,8 +113,10 @@ __all__ = [
     "UnknownIdError",
     "body_diff_json",
     "body_slices",
+    "breakpoints_json",
     "check",
     "checks_json",
+    "compare_breakpoints",
     "diff_attrs",
     "diff_bodies",
     "first_difference",
@@ -126,6 +135,7 @@ __all__ = [
     "prepare_checks",
     "rank_findings",
     "render_body_diff",
+    "render_breakpoints",
     "render_check_list",
     "render_checks",
     "render_plain",
