@@ -1,5 +1,6 @@
 """truncated-output, context-overflow, rate-limited, empty-response: planted, found, bounded."""
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -189,3 +190,49 @@ def test_empty_response_from_the_body(record: Any) -> None:
     assert "refused: I cannot help" in found[0] and "refused: I cannot help" in found[3]
     assert "returned empty content" in found[1] and "returned empty content" in found[4]
     assert found[2] == found[5] == "every provider response had content"
+
+
+# --- the same causes through the Anthropic client ---------------------------------------
+
+
+def _anthropic_turn(script: list[Reply], *, retries: int = 0) -> Callable[[Any], None]:
+    def agent(log: Any) -> None:
+        import anthropic
+
+        from orca.integrations.anthropic import instrument as instrument_anthropic
+
+        with FakeProvider(script) as fp:
+            client = anthropic.Anthropic(
+                api_key=KEY, base_url=f"http://127.0.0.1:{fp.port}", max_retries=retries
+            )
+            try:
+                with log.span("turn", {"gen_ai.conversation.id": "c1"}) as turn:
+                    with turn.child("step") as step:
+                        instrument_anthropic(client, parent=step)
+                        client.messages.create(
+                            model="claude-sonnet-4",
+                            max_tokens=16,
+                            messages=[{"role": "user", "content": "hi"}],
+                        )
+            except anthropic.APIError:
+                pass
+            finally:
+                client.close()
+
+    return agent
+
+
+def test_anthropic_wordings_and_stop_reasons(record: Any) -> None:
+    """prompt too long → context-overflow; 529 ×3 → rate-limited; max_tokens → truncated."""
+    too_long = Reply.anthropic_error(
+        400, "prompt is too long: 208310 tokens > 200000 maximum", "invalid_request_error"
+    )
+    rec = record(_anthropic_turn([too_long]))
+    assert "(208k tokens > 200k) for claude-sonnet-4" in _one(rec, "context-overflow").verdict
+    busy = dataclasses.replace(Reply.overloaded(), headers={"retry-after-ms": "1"})
+    rec = record(_anthropic_turn([busy] * 3, retries=2))
+    assert _one(rec, "rate-limited").verdict.startswith(
+        "3 consecutive rate-limited responses (529)"
+    )
+    rec = record(_anthropic_turn([Reply(content="The answer is", finish_reason="max_tokens")]))
+    assert "finish_reasons=max_tokens" in _one(rec, "truncated-output").verdict
