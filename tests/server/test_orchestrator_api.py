@@ -131,3 +131,34 @@ def test_run_views_match_the_cli(api: TestClient, home: Path) -> None:
     assert shown == cli_json("runs", "show", run["id"])
     assert [r["code"] for r in shown["rejections"]] == ["expired"]
     assert api.get("/api/v1/runs/run-nope/show").json()["error"]["code"] == "run-not-found"
+
+
+class DenyRefunds:
+    """A policy hook: refunds are denied, card numbers redacted, everything else allowed."""
+
+    def check_envelope(self, envelope: Any, run: Any) -> Any:
+        from orca.orchestrator import PolicyDecision
+
+        payload = envelope.payload or {}
+        if payload.get("action") == "refund":
+            return PolicyDecision(allowed=False, rule="no-refunds", reason="refunds need a human")
+        if "card" in payload:
+            return PolicyDecision(rule="redact", payload_modified=True, payload={"card": "****"})
+        return PolicyDecision()
+
+
+def test_policy_refusal_is_403_and_counted(home: Path) -> None:
+    """policy-denied answers 403 naming the reason; /metrics counts deny and modify."""
+    with Orchestrator.open(home, policy=DenyRefunds()) as orch:
+        with TestClient(create_app(ServerConfig(home, orchestrator=orch))) as api:
+            run = api.post("/api/v1/runs", json={"workflow": "support"}).json()
+            r = api.post(
+                "/api/v1/envelopes", json=task(run["id"], "e1", payload={"action": "refund"})
+            )
+            assert (r.status_code, r.json()["error"]["code"]) == (403, "policy-denied")
+            assert "refunds need a human" in r.json()["error"]["message"]
+            api.post("/api/v1/envelopes", json=task(run["id"], "e2", payload={"card": "4111"}))
+            m = _samples(api.get("/metrics").text)
+    assert m["orca_envelope_policy_decisions_total", (("action", "deny"),)] == 1
+    assert m["orca_envelope_policy_decisions_total", (("action", "modify"),)] == 1
+    assert m["orca_envelopes_total", (("code", "policy-denied"), ("outcome", "rejected"))] == 1

@@ -112,7 +112,7 @@ def test_follow_survives_a_server_restart(home: Path) -> None:
 
         def follow() -> None:
             try:
-                with orca.Client(first.url) as follower:
+                with orca.Client(first.url, reconnect_for=120) as follower:
                     kinds.extend(e.kind for e in follower.stream_events(run, follow=True))
             except BaseException as exc:  # reported by the test below
                 errors.append(exc)

@@ -105,3 +105,20 @@ def test_ctrl_c_stops_cleanly(up: Up) -> None:
     code, out = up.stop(signal.SIGINT)
     assert code == 0, out
     assert "collector: drained and stopped" in out
+
+
+def test_ledger_held_elsewhere_is_one_line_and_nothing_left_running(home: Path) -> None:
+    """Another process appending to the ledger: exit 2, one line, no collector started."""
+    from orca.ledger import Ledger
+
+    with Ledger.open(home):
+        proc = subprocess.run(
+            [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "open for appending in another process" in proc.stderr
+    assert proc.stdout == ""  # it failed before starting the collector or printing a URL
+    assert not (home / "server.lock").read_text().strip()

@@ -5,17 +5,26 @@ from pathlib import Path
 
 import click
 
+from orca._config import config_path, config_table
 from orca.cli._common import fail, home_option, json_option, print_json
 from orca.cli._qcommon import emit, reader, since_option, window
 from orca.query import (
     BASELINE_WINDOW,
     CHECKS,
+    CheckConfig,
     check_names,
     checks_view,
     get_trace,
+    list_checks_json,
+    prepare_checks,
     recent_traces,
-    render_checks,
+    render_check_list,
 )
+
+
+def _config(home: Path | None) -> CheckConfig:
+    """The home's ``[checks]`` thresholds, with user check modules and entry points loaded."""
+    return prepare_checks(config_table(home, "checks"), f"{config_path(home)} [checks]")
 
 
 @click.command("check")
@@ -31,6 +40,7 @@ from orca.query import (
     show_default=True,
     help="With --all: at most this many newest traces.",
 )
+@click.option("--list", "list_only", is_flag=True, help="List the checks (built-in and yours).")
 @click.option(
     "--only",
     default=None,
@@ -45,8 +55,20 @@ def check(
     since: str | None,
     limit: int,
     only: str | None,
+    list_only: bool,
 ) -> None:
-    """Run the bug-catalog checks; exit 1 when any fails (so scripts can gate on it)."""
+    """Run the bug-catalog checks; exit 1 when any fails (so scripts can gate on it).
+
+    Findings come root cause first, each with the span ids that prove it and
+    the command to run next. Thresholds: ``[checks]`` in <home>/config.toml.
+    """
+    cfg = _config(home)
+    if list_only:
+        if as_json:
+            print_json({"checks": list_checks_json()})
+        else:
+            emit(render_check_list())
+        return
     if check_all == (trace_ref is not None):
         fail("give a trace ID (or `last`), or --all")
     names = check_names(only)
@@ -56,12 +78,17 @@ def check(
         else:
             traces = [get_trace(store, str(trace_ref))]
         run = checks_view(
-            store, traces, baseline_since_ns=window(since or BASELINE_WINDOW), only=names
+            store,
+            traces,
+            baseline_since_ns=window(since or BASELINE_WINDOW),
+            only=names,
+            config=cfg,
+            peers=not check_all,
         )
     if as_json:
         print_json(run.to_json())
     else:
         scope = f"{len(traces)} traces" if check_all else f"trace {traces[0].summary.trace_id}"
-        emit(f"checked {scope}\n" + render_checks(run.results))
+        emit(f"checked {scope}\n" + run.render())
     if not run.passed:
         sys.exit(1)

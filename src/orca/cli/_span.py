@@ -7,7 +7,7 @@ import click
 
 from orca.cli._common import home_option, json_option, print_json
 from orca.cli._qcommon import emit, reader
-from orca.query import DEFAULT_MAX_BYTES, diff_view, fmt_duration, render_body_diff, span_view
+from orca.query import DEFAULT_MAX_BYTES, diff_view, span_view
 
 
 @click.command("span")
@@ -58,16 +58,5 @@ def diff(home: Path | None, as_json: bool, span_a: str, span_b: str, which: str)
         d = diff_view(store, span_a, span_b, which=side)
     if as_json:
         print_json(d.to_json())
-        return
-    a, b = d.a, d.b
-    out = [
-        f"A {a.span_id} {a.name} {fmt_duration(a.duration_ns)} [{a.status}]",
-        f"B {b.span_id} {b.name} {fmt_duration(b.duration_ns)} [{b.status}]",
-        *render_body_diff(d.body, f"{which} body"),
-    ]
-    if d.attrs:
-        out.append(f"attributes: {len(d.attrs)} changed")
-        out.extend(f"  {c.key}: {c.a!r} → {c.b!r}" for c in d.attrs)
     else:
-        out.append("attributes: identical")
-    emit("\n".join(out) + "\n")
+        emit(d.render())

@@ -74,6 +74,7 @@ class Engine:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._inflight = 0
+        self._snapshot_wanted = False
         self._broken: BaseException | None = None
         self._closed = False
         self._agent_retry: dict[str, RetryPolicy] = {}
@@ -84,6 +85,12 @@ class Engine:
     # -- recording -----------------------------------------------------------------------------
 
     def _usable(self) -> None:
+        """Raise when closed or broken; hold the caller while a snapshot is being taken."""
+        while self._snapshot_wanted and self._broken is None and not self._closed:
+            self._cond.wait()
+        self._usable_now()
+
+    def _usable_now(self) -> None:
         if self._broken is not None:
             raise OrchestratorClosed(
                 f"a ledger write failed ({self._broken}); reopen the orchestrator: "
@@ -129,6 +136,7 @@ class Engine:
                 if e.kind == "envelope.accepted":
                     self._state.set_entry_id(e.args["id"], e.id)
             self._cond.notify_all()
+        self._after_commit(len(entries))
         return entries
 
     def _after_commit(self, n: int) -> None:
@@ -261,16 +269,16 @@ class Engine:
         if t.reservation is None:
             return
         try:
-            self.budget.release(_reservation(t.reservation), _run_row(run))
+            self.budget.release(reservation_of(t.reservation), run_row(run))
         except Exception:
             self.hook_errors += 1
 
     def _settle(self, t: TaskState, run: RunState, usage: Usage | None, now: int) -> list[Action]:
         if t.reservation is None:
             return []
-        res = _reservation(t.reservation)
+        res = reservation_of(t.reservation)
         try:
-            warnings = list(self.budget.settle(res, usage, _run_row(run)))
+            warnings = list(self.budget.settle(res, usage, run_row(run)))
         except Exception:
             self.hook_errors += 1
             return []
@@ -295,11 +303,11 @@ class Engine:
             )
 
 
-def _reservation(raw: dict[str, Any]) -> Reservation:
+def reservation_of(raw: dict[str, Any]) -> Reservation:
     return Reservation(raw["id"], Usage.coerce(raw.get("amount")) or Usage())
 
 
-def _run_row(r: RunState) -> Run:
+def run_row(r: RunState) -> Run:
     return Run(
         r.id,
         r.trace,

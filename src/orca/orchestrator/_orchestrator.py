@@ -20,7 +20,8 @@ from orca.capture import IdGenerator, Recorder
 from orca.ledger import Entry, Ledger
 from orca.orchestrator._agents import AgentHost, Handler
 from orca.orchestrator._clock import Clock, SystemClock
-from orca.orchestrator._engine import jsonable
+from orca.orchestrator._engine import jsonable, reservation_of, run_row
+from orca.orchestrator._envelope import Usage
 from orca.orchestrator._errors import (
     InvalidRequest,
     RunNotFinished,
@@ -36,7 +37,7 @@ from orca.orchestrator._hooks import (
 from orca.orchestrator._inspect import TaskRow, task_row
 from orca.orchestrator._model import Run, RunResult
 from orca.orchestrator._retry import RetryPolicy
-from orca.orchestrator._snapshot import replay, write_snapshot
+from orca.orchestrator._snapshot import encode_state, replay, write_snapshot
 from orca.orchestrator._state import RunState, TaskState
 from orca.orchestrator._submit import Submitter
 from orca.orchestrator._tasks import TaskOps
@@ -145,7 +146,6 @@ class Orchestrator(TaskOps, Submitter):
         entry = self._wait(tickets)[0]
         with self._lock:
             self._run_offsets[run_id] = entry.offset
-        self._after_commit(1)
         return self.get_run(run_id)
 
     def _run_state(self, run: "Run | str") -> RunState:
@@ -158,12 +158,12 @@ class Orchestrator(TaskOps, Submitter):
     def get_run(self, run: "Run | str") -> Run:
         """The run as it is now."""
         with self._lock:
-            return _run_row(self._run_state(run))
+            return run_row(self._run_state(run))
 
     def runs(self) -> list[Run]:
         """Every run, newest first."""
         with self._lock:
-            rows = [_run_row(r) for r in self._state.runs.values()]
+            rows = [run_row(r) for r in self._state.runs.values()]
         return sorted(rows, key=lambda r: (r.started_ms, r.id), reverse=True)
 
     def end_run(self, run: "Run | str", status: str = "ok") -> Run:
@@ -175,7 +175,7 @@ class Orchestrator(TaskOps, Submitter):
             rs = self._run_state(run)
             if rs.status != "open":
                 if rs.status == status:
-                    return _run_row(rs)
+                    return run_row(rs)
                 raise InvalidRequest(f"run {rs.id} already ended {rs.status}")
             now = self.clock.now_ms()
             actions = []
@@ -195,7 +195,6 @@ class Orchestrator(TaskOps, Submitter):
             tickets = self._queue(actions)
             self._tracer.end_run(rs.trace, rs.root_span, rs.id, status)
         self._wait(tickets)
-        self._after_commit(len(tickets))
         return self.get_run(run)
 
     def cancel_run(self, run: "Run | str") -> Run:
@@ -253,7 +252,7 @@ class Orchestrator(TaskOps, Submitter):
                 rs = self._run_state(run)
                 if rs.result_envelope is not None:
                     env = self._state.results[rs.result_envelope]
-                    row = _run_row(rs)
+                    row = run_row(rs)
                     return RunResult(
                         row.id,
                         row.status,
@@ -300,21 +299,30 @@ class Orchestrator(TaskOps, Submitter):
     # -- snapshots and closing -----------------------------------------------------------------
 
     def _after_commit(self, n: int) -> None:
+        """Wake the agent loop (there may be work), and snapshot every ``snapshot_every``."""
+        self._agents.wake()
         self._since_snapshot += n
         if self._snapshot_every and self._since_snapshot >= self._snapshot_every:
+            self._since_snapshot = 0
             self.snapshot()
 
     def snapshot(self) -> Path | None:
         """Write a snapshot of the state now (None when the ledger is empty)."""
         with self._cond:
             self._usable()
-            while self._inflight:
-                self._cond.wait()
-            if self.last_entry is None:
-                return None
-            state = self._state.dump()
-            entry = self.last_entry
-            self._since_snapshot = 0
+            self._snapshot_wanted = True  # new operations wait; those in flight finish
+            try:
+                while self._inflight and self._broken is None:
+                    self._cond.wait()
+                self._usable_now()
+                if self.last_entry is None:
+                    return None
+                state = encode_state(self._state)
+                entry = self.last_entry
+                self._since_snapshot = 0
+            finally:
+                self._snapshot_wanted = False
+                self._cond.notify_all()
         return write_snapshot(self.home, state, entry)
 
     def state_view(self) -> dict[str, Any]:
@@ -371,21 +379,10 @@ class Orchestrator(TaskOps, Submitter):
         self.close()
 
     def _restore(self, t: TaskState) -> None:
-        from orca.orchestrator._engine import _reservation
-
-        rs = self._state.runs[t.run]
-        settled = None
-        if t.status == "completed":
-            from orca.orchestrator._envelope import Usage
-
-            settled = Usage.coerce(t.usage) or Usage()
+        """Tell the budget hook about a reservation the ledger holds (and its settlement)."""
+        settled = (Usage.coerce(t.usage) or Usage()) if t.status == "completed" else None
+        run = run_row(self._state.runs[t.run])
         try:
-            self.budget.restore(_reservation(t.reservation or {}), settled, _run_row(rs))
+            self.budget.restore(reservation_of(t.reservation or {}), settled, run)
         except Exception:
             self.hook_errors += 1
-
-
-def _run_row(r: RunState) -> Run:
-    from orca.orchestrator._engine import _run_row as row
-
-    return row(r)

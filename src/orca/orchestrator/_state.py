@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from orca.orchestrator._envelope import Ack
-from orca.orchestrator._lazy import LazyMap
+from orca.orchestrator._lazy import LazyMap, as_json
 from orca.orchestrator._model import TERMINAL
 
 KIND_PREFIXES = ("run.", "envelope.", "task.", "budget.")
@@ -330,9 +330,14 @@ class State:
     # -- views and snapshots -------------------------------------------------------------------
 
     def dump(self) -> bytes:
-        """The canonical state (no derived indexes) as JSON: what a snapshot holds."""
+        """The canonical state (no derived indexes) as JSON."""
         return orjson.dumps(
-            {"runs": self.runs, "tasks": self.tasks, "known": self.known, "results": self.results},
+            {
+                "runs": self.runs,
+                "tasks": as_json(self.tasks),
+                "known": as_json(self.known),
+                "results": self.results,
+            },
             option=orjson.OPT_SORT_KEYS,
         )
 
@@ -341,42 +346,18 @@ class State:
         data: dict[str, Any] = orjson.loads(self.dump())
         return data
 
-    @classmethod
-    def from_view(cls, data: dict[str, Any]) -> "State":
-        """Rebuild a state (and its queues) from :meth:`view` output (a snapshot).
-
-        Finished tasks and idempotency rows stay raw until used (see ``_lazy``).
-        """
-        st = cls()
-        for k, r in data["runs"].items():
-            st.runs[k] = RunState(**r)
-        for k, v in data["known"].items():
-            dict.__setitem__(st.known, k, v)
-        st.results = dict(data["results"])
-        pending = []
-        for k, raw in data["tasks"].items():
-            dict.__setitem__(st.tasks, k, raw)
-            if raw["status"] in TERMINAL:
-                continue
-            t = st.tasks[k]
-            st.open_tasks.add(t.id)
-            heapq.heappush(st.ttl, (t.expires_ms, t.id))
-            if t.status == "pending":
-                pending.append(t)
-            elif t.status == "leased" and t.lease_until_ms is not None:
-                heapq.heappush(st.leases, (t.lease_until_ms, t.attempt, t.id))
-        pending.sort(key=lambda t: (t.ready_ms, st.known[t.id].ack.entry_id))
-        for t in pending:  # oldest first among equals, as a replay would queue them
-            st._push_ready(t)
-        return st
-
     def with_reservation(self) -> list[TaskState]:
         """Tasks holding a budget reservation (building only those)."""
         out = []
         for k in self.tasks:
             raw = self.tasks.raw(k)
-            held = raw.get("reservation") if type(raw) is dict else raw.reservation
-            if held is not None:
+            if type(raw) is str:
+                held = '"reservation":null' not in raw
+            else:
+                held = (
+                    raw.get("reservation") if type(raw) is dict else raw.reservation
+                ) is not None
+            if held:
                 out.append(self.tasks[k])
         return out
 

@@ -10,7 +10,14 @@ same question instead of each re-assembling it. They read through the
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from orca.query._checks import CHECKS, CheckResult, checks_json, run_checks
+from orca.query._cache import (
+    BreakpointVerdict,
+    breakpoints_json,
+    compare_breakpoints,
+    render_breakpoints,
+)
+from orca.query._checkconfig import CheckConfig
+from orca.query._checkrender import checks_json, render_checks
 from orca.query._detail import (
     DEFAULT_MAX_BYTES,
     BodySlice,
@@ -19,12 +26,21 @@ from orca.query._detail import (
     render_span,
     span_detail_json,
 )
-from orca.query._diff import AttrChange, BodyDiff, body_diff_json, diff_attrs, diff_bodies
+from orca.query._diff import (
+    AttrChange,
+    BodyDiff,
+    body_diff_json,
+    diff_attrs,
+    diff_bodies,
+    render_body_diff,
+)
+from orca.query._format import fmt_duration
+from orca.query._registry import CHECKS, CheckResult, run_checks
 from orca.query._resolve import QueryError, UnknownIdError, resolve
-from orca.store import LinkRow, LogRow, SpanRow, TraceReader, TraceRows
+from orca.store import LinkRow, LogRow, SpanRow, TraceReader, TraceRows, TraceSummary
 
-BASELINE_WINDOW: Final = "7d"  # the slow-span baseline when no window is asked for
-MIN_SAMPLES: Final = 20
+BASELINE_WINDOW: Final = "7d"  # the slow-span and cost-spike baselines when no window is asked
+BASELINE_TRACES: Final = 1000  # cost-spike compares a trace with at most this many recent peers
 
 
 def get_span(reader: TraceReader, ref: str) -> SpanRow:
@@ -81,17 +97,22 @@ def span_view(
 
 @dataclass(frozen=True, slots=True)
 class SpanDiff:
-    """Two spans and how one body of theirs (and their attributes) differ."""
+    """Two spans and how one body of theirs (and their attributes) differ.
+
+    ``breakpoints``: for request bodies, whether B still starts with each cached
+    prefix of A (None when that cannot be decided from the bodies).
+    """
 
     a: SpanRow
     b: SpanRow
     which: Literal["request", "response"]
     body: BodyDiff
     attrs: list[AttrChange]
+    breakpoints: list[BreakpointVerdict] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The documented ``orca diff --json`` shape."""
-        return {
+        doc = {
             "a": self.a.span_id,
             "b": self.b.span_id,
             "body": self.which,
@@ -99,6 +120,25 @@ class SpanDiff:
             "attrs": [{"key": c.key, "a": c.a, "b": c.b} for c in self.attrs],
             "duration_ns": {"a": self.a.duration_ns, "b": self.b.duration_ns},
         }
+        if self.breakpoints is not None:
+            doc["cache_breakpoints"] = breakpoints_json(self.breakpoints)
+        return doc
+
+    def render(self) -> str:
+        """``orca diff``'s text: both spans, the body diff, breakpoints, changed attributes."""
+        a, b = self.a, self.b
+        out = [
+            f"A {a.span_id} {a.name} {fmt_duration(a.duration_ns)} [{a.status}]",
+            f"B {b.span_id} {b.name} {fmt_duration(b.duration_ns)} [{b.status}]",
+            *render_body_diff(self.body, f"{self.which} body"),
+            *(render_breakpoints(self.breakpoints) if self.breakpoints is not None else ()),
+        ]
+        if self.attrs:
+            out.append(f"attributes: {len(self.attrs)} changed")
+            out.extend(f"  {c.key}: {c.a!r} → {c.b!r}" for c in self.attrs)
+        else:
+            out.append("attributes: identical")
+        return "\n".join(out) + "\n"
 
 
 def diff_view(
@@ -108,10 +148,12 @@ def diff_view(
     a, b = get_span(reader, ref_a), get_span(reader, ref_b)
     sha_a = a.request_body if which == "request" else a.response_body
     sha_b = b.request_body if which == "request" else b.response_body
-    d = diff_bodies(
-        reader.get_body(sha_a) if sha_a else None, reader.get_body(sha_b) if sha_b else None
+    body_a = reader.get_body(sha_a) if sha_a else None
+    body_b = reader.get_body(sha_b) if sha_b else None
+    verdicts = compare_breakpoints(a, body_a, b, body_b) if which == "request" else None
+    return SpanDiff(
+        a, b, which, diff_bodies(body_a, body_b), diff_attrs(a.attrs, b.attrs), verdicts
     )
-    return SpanDiff(a, b, which, d, diff_attrs(a.attrs, b.attrs))
 
 
 def check_names(only: str | None) -> list[str] | None:
@@ -127,12 +169,14 @@ def check_names(only: str | None) -> list[str] | None:
     return names
 
 
-def _p95(reader: TraceReader, names: set[str], since_ns: int | None) -> dict[str, int]:
+def _p95(
+    reader: TraceReader, names: set[str], since_ns: int | None, min_samples: int
+) -> dict[str, int]:
     """p95 duration per span name over the window: the slow-span baseline, grouped in SQL."""
     return {
         g.key: g.p95_ns
         for g in reader.span_groups(group_by="name", since_ns=since_ns)
-        if g.key in names and g.timed >= MIN_SAMPLES and g.p95_ns is not None
+        if g.key in names and g.timed >= min_samples and g.p95_ns is not None
     }
 
 
@@ -149,9 +193,13 @@ class CheckRun:
 
     def to_json(self) -> dict[str, Any]:
         """The documented ``orca check --json`` shape."""
-        doc = checks_json(self.results)
+        doc = checks_json(self.results, self.traces)
         doc["traces"] = [t.summary.trace_id for t in self.traces]
         return doc
+
+    def render(self) -> str:
+        """Findings root cause first, then the passes (``orca check``'s text)."""
+        return render_checks(self.results, self.traces)
 
 
 def checks_view(
@@ -160,11 +208,24 @@ def checks_view(
     *,
     baseline_since_ns: int | None,
     only: list[str] | None = None,
+    config: CheckConfig | None = None,
+    peers: bool = False,
 ) -> CheckRun:
-    """Run the checks over ``traces``; the slow-span baseline is the store's since then."""
+    """Run the checks over ``traces`` with the store's baselines since ``baseline_since_ns``.
+
+    ``peers``: also read the recent traces cost-spike compares one trace with
+    (``orca check ID``; with ``--all`` the checked traces are their own peers).
+    """
+    cfg = config if config is not None else CheckConfig()
     names_seen = {s.name for t in traces for s in t.spans}
-    p95 = _p95(reader, names_seen, baseline_since_ns)
-    return CheckRun(traces, run_checks(traces, body=reader.get_body, p95=p95, only=only))
+    p95 = _p95(reader, names_seen, baseline_since_ns, cfg.slow_min_samples)
+    baseline: list[TraceSummary] | None = None
+    if peers and (only is None or "cost-spike" in only):
+        baseline = reader.list_traces(limit=BASELINE_TRACES, since_ns=baseline_since_ns)
+    results = run_checks(
+        traces, body=reader.get_body, p95=p95, only=only, config=cfg, baseline=baseline
+    )
+    return CheckRun(traces, results)
 
 
 def recent_traces(

@@ -31,7 +31,7 @@ from orca.orchestrator import Ack, Envelope, Run, RunResult, Task, Usage
 from orca.server._client_errors import error_for
 
 DEFAULT_TIMEOUT_S: Final = 30.0
-RECONNECT_TRIES: Final = 10  # with the delays below: ~8 s, enough for `orca up` to restart
+RECONNECT_FOR_S: Final = 30.0  # how long a dropped stream keeps trying (`orca up` restarting)
 RECONNECT_DELAY_S: Final = 0.2
 RECONNECT_DELAY_MAX_S: Final = 1.0
 
@@ -76,9 +76,11 @@ class Client:
         url: str,
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
+        reconnect_for: float = RECONNECT_FOR_S,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
+        self.reconnect_for = reconnect_for
         self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -203,6 +205,7 @@ class Client:
         last: int | None = None
         sent = 0
         tries = 0
+        dropped_at: float | None = None
         while True:
             headers = {} if last is None else {"Last-Event-ID": str(last)}
             params: dict[str, Any] = {"follow": follow}
@@ -220,7 +223,7 @@ class Client:
                             return
                         if not sse.id:
                             continue
-                        tries = 0
+                        tries, dropped_at = 0, None
                         last = int(sse.id)
                         entry = Entry(**orjson.loads(sse.data))
                         if since is not None and entry.ts < since:
@@ -234,8 +237,11 @@ class Client:
             else:  # closed without `end`: the server stopped mid-stream; resume like a drop
                 error = ConnectionError("the stream closed before the run's end")
             tries += 1
-            if tries > RECONNECT_TRIES:
-                raise ConnectionError(f"lost the event stream from {self.url}: {error}") from error
+            dropped_at = dropped_at or time.monotonic()
+            if time.monotonic() - dropped_at > self.reconnect_for:
+                raise ConnectionError(
+                    f"lost the event stream from {self.url} for {self.reconnect_for:g} s: {error}"
+                ) from error
             time.sleep(min(RECONNECT_DELAY_S * tries, RECONNECT_DELAY_MAX_S))
 
     # -- read side (the CLI's --json documents) ------------------------------------------------

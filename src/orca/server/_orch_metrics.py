@@ -148,7 +148,9 @@ class LedgerMetrics(Collector):
             for agent, usd in sorted(self.cost.items()):
                 cost.add_metric([agent], usd)
             policy = CounterMetricFamily(
-                "orca_policy_decisions", "Policy decisions on envelopes", labels=["action"]
+                "orca_envelope_policy_decisions",
+                "Policy outcomes on envelopes, from the ledger",
+                labels=["action"],
             )
             for action, n in sorted(self.policy.items()):
                 policy.add_metric([action], n)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from orca._config import config_path, config_table
 from orca.query import (
     BASELINE_WINDOW,
     CHECKS,
@@ -22,6 +23,7 @@ from orca.query import (
     diff_view,
     get_trace,
     group_stats,
+    prepare_checks,
     recent_traces,
     search_json,
     since_ns,
@@ -130,6 +132,7 @@ def diff(
 
 @router.get("/checks", response_model=m.ChecksDoc, summary="The bug catalog over traces")
 def checks(
+    request: Request,
     s: Store,
     trace: Annotated[str | None, m.ID_QUERY] = None,
     since: Since = None,
@@ -144,6 +147,8 @@ def checks(
     ] = None,
 ) -> JSONOut:
     """One trace (``trace=ID|last``), else the newest ``limit`` traces in the window."""
+    home = request.app.state.config.home
+    cfg = prepare_checks(config_table(home, "checks"), f"{config_path(home)} [checks]")
     try:
         names = check_names(only)
     except QueryError as exc:
@@ -152,7 +157,14 @@ def checks(
         rows = [get_trace(s, trace)]
     else:
         rows = recent_traces(s, limit=limit, since_ns=_window(since))
-    run = checks_view(s, rows, baseline_since_ns=_window(since or BASELINE_WINDOW), only=names)
+    run = checks_view(
+        s,
+        rows,
+        baseline_since_ns=_window(since or BASELINE_WINDOW),
+        only=names,
+        config=cfg,
+        peers=trace is not None,
+    )
     return _ok(run.to_json())
 
 

@@ -212,12 +212,14 @@ def serve(config: ServerConfig, opts: UpOptions) -> int:
         host, port = sock.getsockname()[:2]
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
         signals = stack.enter_context(_Signals())
-        # Entered before the orchestrator so it exits after it: the collector drains the
-        # ledger's last entries, written while the orchestrator closes.
-        collector_pid = stack.enter_context(collector_child(opts, opts.say))
         orchestrator = None
-        if opts.open_orchestrator is not None:
+        if opts.open_orchestrator is not None:  # first: a ledger held elsewhere fails fast
             orchestrator = stack.enter_context(opts.open_orchestrator())
+        collector_pid = stack.enter_context(collector_child(opts, opts.say))
+        if orchestrator is not None:
+            # Unwound before the collector stops (close() is idempotent): the collector then
+            # drains the ledger's last entries, written while the orchestrator closes.
+            stack.callback(orchestrator.close)
             stack.enter_context(ticking(orchestrator))
         app = create_app(
             ServerConfig(
