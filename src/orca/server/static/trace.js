@@ -86,9 +86,15 @@ function rowEl(item, pos) {
     bar(r));
 }
 
-function paint() {
+let drawn = "";
+function paint(force = true) {
+  // A scroll inside the drawn margin changes nothing: only redraw when the window moves a
+  // quarter margin or more (or when rows, folds, selection or highlights changed: force).
   const first = Math.max(0, Math.floor(box.scrollTop / ROW) - MARGIN);
   const last = Math.min(visible.length, Math.ceil((box.scrollTop + box.clientHeight) / ROW) + MARGIN);
+  const key = `${Math.floor(first / (MARGIN / 4))}:${Math.floor(last / (MARGIN / 4))}:${visible.length}`;
+  if (!force && key === drawn) return;
+  drawn = key;
   const out = [];
   const where = new Map();
   for (let p = first; p < last; p++) {
@@ -195,7 +201,7 @@ let ticking = false;
 box.addEventListener("scroll", () => {
   if (ticking) return;
   ticking = true;
-  requestAnimationFrame(() => { ticking = false; paint(); });
+  requestAnimationFrame(() => { ticking = false; paint(false); });
 });
 document.getElementById("close").addEventListener("click", close);
 keys({ onJ: () => select(sel + 1), onK: () => select(sel - 1), onEnter: open, onEscape: close });
