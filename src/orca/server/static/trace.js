@@ -28,7 +28,7 @@ let total = 1;
 
 const spacer = el("div", { class: "tl-spacer" });
 const win = el("div", {});
-const linkLayer = svg("svg", { class: "links", preserveAspectRatio: "none" });
+const linkLayer = svg("svg", { class: "links", preserveAspectRatio: "none", "aria-hidden": "true" });
 spacer.append(win, linkLayer);
 box.append(spacer);
 
@@ -47,14 +47,14 @@ function rebuild() {
   paint();
 }
 
-function bar(r) {
+function bars(r, y) {
+  // y: the row's top inside the window's one SVG (a single SVG per window, not one per row).
   const x = (r.offset_ns / total) * 1000;
   const open = r.duration_ns === null;
   const w = open ? Math.max(2, 1000 - x) : Math.max(2, (r.duration_ns / total) * 1000);
-  const s = svg("svg", { viewBox: "0 0 1000 22", preserveAspectRatio: "none", "aria-hidden": "true" },
-    svg("rect", { class: `bar ${r.status}`, x, y: 5, width: w, height: 12 }));
-  if (open || r.status === "crashed") s.append(svg("rect", { x: Math.min(996, x + w - 4), y: 2, width: 4, height: 18, fill: "#8a4b00" }));
-  return s;
+  const out = [svg("rect", { class: `bar ${r.status}`, x, y: y + 5, width: w, height: 12 })];
+  if (open || r.status === "crashed") out.push(svg("rect", { x: Math.min(996, x + w - 4), y: y + 2, width: 4, height: 18, fill: "#8a4b00" }));
+  return out;
 }
 
 function rowEl(item, pos) {
@@ -83,7 +83,7 @@ function rowEl(item, pos) {
       r.status === "crashed" ? el("span", { class: "mark" }, " ☠ crash") : null,
       r.duration_ns === null && r.status !== "crashed" ? el("span", { class: "mark" }, " ◌ never closed") : null,
       gov),
-    bar(r));
+    el("span", {}));
 }
 
 let drawn = "";
@@ -96,10 +96,14 @@ function paint(force = true) {
   if (!force && key === drawn) return;
   drawn = key;
   const out = [];
+  const marks = [];
   const where = new Map();
   for (let p = first; p < last; p++) {
     out.push(rowEl(visible[p], p));
-    if (visible[p].row !== undefined) where.set(rows[visible[p].row].span, p);
+    if (visible[p].row !== undefined) {
+      where.set(rows[visible[p].row].span, p);
+      marks.push(...bars(rows[visible[p].row], (p - first) * ROW));
+    }
   }
   win.replaceChildren(...out);
   const paths = [];
@@ -111,14 +115,16 @@ function paint(force = true) {
     const rb = rows[visible[b].row];
     const xa = (ra.offset_ns / total) * 1000;
     const xb = (rb.offset_ns / total) * 1000;
-    const ya = a * ROW + 11;
-    const yb = b * ROW + 11;
+    const ya = (a - first) * ROW + 11;
+    const yb = (b - first) * ROW + 11;
     paths.push(svg("path", { d: `M${xa} ${ya} C${xa - 40} ${ya}, ${xb - 40} ${yb}, ${xb} ${yb}`, "vector-effect": "non-scaling-stroke" },
       svg("title", {}, `${l.reason || "link"}: ${short(l.from, 8)} → ${short(l.to, 8)}`)));
   }
-  linkLayer.setAttribute("viewBox", `0 0 1000 ${Math.max(1, visible.length * ROW)}`);
-  linkLayer.setAttribute("height", `${visible.length * ROW}`);
-  linkLayer.replaceChildren(...paths);
+  const h = Math.max(1, (last - first) * ROW);
+  linkLayer.setAttribute("viewBox", `0 0 1000 ${h}`);
+  linkLayer.setAttribute("height", `${h}`);
+  linkLayer.style.top = `${first * ROW}px`;
+  linkLayer.replaceChildren(...marks, ...paths);
 }
 
 function select(pos) {
