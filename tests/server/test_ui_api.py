@@ -93,3 +93,11 @@ def test_pages_are_not_in_the_api_schema(client: TestClient) -> None:
     """The schema documents the JSON API only; the pages are outside it."""
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/traces/{trace_id}/timeline" in paths and "/ledger" not in paths
+
+
+def test_traces_filter_by_component(client: TestClient) -> None:
+    """`component` keeps the traces whose root span came from that component."""
+    every = client.get("/api/v1/traces").json()["traces"]
+    assert every and all(t["component"] == "support" for t in every)
+    assert client.get("/api/v1/traces?component=support").json()["traces"] == every
+    assert client.get("/api/v1/traces?component=nobody").json()["traces"] == []

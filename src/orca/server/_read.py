@@ -91,9 +91,14 @@ def traces(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     status: Literal["ok", "error", "unfinished", "crashed"] | None = None,
     conversation: Annotated[str | None, Query(max_length=256)] = None,
+    component: Annotated[str | None, Query(max_length=256)] = None,
 ) -> JSONOut:
     rows = s.list_traces(
-        limit=limit, since_ns=_window(since), status=status, conversation=conversation
+        limit=limit,
+        since_ns=_window(since),
+        status=status,
+        conversation=conversation,
+        component=component,
     )
     return _ok(traces_json(rows))
 

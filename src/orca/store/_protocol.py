@@ -34,8 +34,9 @@ class TraceReader(Protocol):
         since_ns: int | None = None,
         status: str | None = None,
         conversation: str | None = None,
+        component: str | None = None,
     ) -> list[TraceSummary]:
-        """Traces newest first (by start), filtered as asked."""
+        """Traces newest first (by start), filtered as asked (``component``: the root's)."""
         ...
 
     def get_trace(self, trace_id: str) -> TraceRows | None:

@@ -140,6 +140,7 @@ def list_traces(
     since_ns: int | None,
     status: str | None,
     conversation: str | None,
+    component: str | None = None,
 ) -> list[TraceSummary]:
     where: list[str] = ["1"]
     args: list[Any] = []
@@ -154,6 +155,8 @@ def list_traces(
     for (trace_id,) in conn.execute(sql, args).fetchall():
         summary = summarise(conn, trace_id)
         if summary is None or (status is not None and summary.status != status):
+            continue
+        if component is not None and summary.component != component:
             continue
         out.append(summary)
         if limit is not None and len(out) >= limit:

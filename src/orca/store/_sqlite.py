@@ -238,10 +238,16 @@ class SQLiteStore:
         since_ns: int | None = None,
         status: str | None = None,
         conversation: str | None = None,
+        component: str | None = None,
     ) -> list[TraceSummary]:
         with self._snapshot() as conn:
             return _read.list_traces(
-                conn, limit=limit, since_ns=since_ns, status=status, conversation=conversation
+                conn,
+                limit=limit,
+                since_ns=since_ns,
+                status=status,
+                conversation=conversation,
+                component=component,
             )
 
     def get_trace(self, trace_id: str) -> TraceRows | None:

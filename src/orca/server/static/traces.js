@@ -1,4 +1,4 @@
-// /: traces newest first, filtered on the server (status, conversation, since) and paged there
+// /: traces newest first, filtered on the server (status, conversation, component, since) and paged there
 // ("Load more" asks for the next page size, never the whole store); full-text search via
 // /api/v1/search. New traces appear live from /api/v1/traces/events (SSE) without a reload.
 import { api, el, status, fmtDur, fmtCost, fmtTime, short, guard, tableKeys, banner } from "/static/orca.js";
@@ -15,7 +15,7 @@ let limit = PAGE;
 function params() {
   const f = new FormData(form);
   const p = new URLSearchParams();
-  for (const k of ["status", "conversation", "since"]) if (f.get(k)) p.set(k, f.get(k).trim());
+  for (const k of ["status", "conversation", "component", "since"]) if (f.get(k)) p.set(k, f.get(k).trim());
   return p;
 }
 
