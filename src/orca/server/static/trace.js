@@ -87,6 +87,7 @@ function rowEl(item, pos) {
 }
 
 let drawn = "";
+const live = new Map(); // window position -> its row element
 function paint(force = true) {
   // A scroll inside the drawn margin changes nothing: only redraw when the window moves a
   // quarter margin or more (or when rows, folds, selection or highlights changed: force).
@@ -95,17 +96,21 @@ function paint(force = true) {
   const key = `${Math.floor(first / (MARGIN / 4))}:${Math.floor(last / (MARGIN / 4))}:${visible.length}`;
   if (!force && key === drawn) return;
   drawn = key;
-  const out = [];
+  // Rows still in the window are kept; only those scrolled in are built (a forced paint —
+  // new rows, a fold opened, the selection moved — rebuilds the window).
+  if (force) { live.clear(); win.replaceChildren(); }
+  for (const [p, e] of live) if (p < first || p >= last) { e.remove(); live.delete(p); }
+  const fresh = document.createDocumentFragment();
   const marks = [];
   const where = new Map();
   for (let p = first; p < last; p++) {
-    out.push(rowEl(visible[p], p));
+    if (!live.has(p)) { const e = rowEl(visible[p], p); live.set(p, e); fresh.append(e); }
     if (visible[p].row !== undefined) {
       where.set(rows[visible[p].row].span, p);
       marks.push(...bars(rows[visible[p].row], (p - first) * ROW));
     }
   }
-  win.replaceChildren(...out);
+  win.append(fresh);
   const paths = [];
   for (const l of links) {
     const a = where.get(l.from);
