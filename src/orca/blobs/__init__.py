@@ -1,0 +1,41 @@
+"""Blobs: content-addressed, zstd-compressed, AES-256-GCM-encrypted payloads, read as streams.
+
+``BlobStore.open(home)``; ``put(bytes | stream) -> Address(sha256, size)``;
+``open(address)`` gives a readable stream checked as it is read; ``exists``,
+``delete``, ``verify``, ``ls``, ``gc(referenced)``, ``rotate_key`` and
+``reencrypt``. Memory stays bounded for any blob size (one 64 KiB segment at
+a time). Damage is named (:class:`BlobIntegrityError` ``.problem``), never
+repaired. The format is described in ``_format``; keys in ``_keys``.
+
+Imports nothing of orca but ``errors``: the store and the orchestrator hand
+it bytes and keep addresses.
+"""
+
+from orca.blobs._errors import (
+    PROBLEMS,
+    BlobError,
+    BlobIntegrityError,
+    BlobKeyError,
+    BlobNotFoundError,
+    Problem,
+)
+from orca.blobs._format import CHUNK_SIZE, HEADER_BYTES, MAX_CHUNK_SIZE
+from orca.blobs._store import GC_GRACE_S, Address, BlobInfo, BlobStore, GcResult, RotateResult
+
+__all__ = [
+    "CHUNK_SIZE",
+    "GC_GRACE_S",
+    "HEADER_BYTES",
+    "MAX_CHUNK_SIZE",
+    "PROBLEMS",
+    "Address",
+    "BlobError",
+    "BlobInfo",
+    "BlobIntegrityError",
+    "BlobKeyError",
+    "BlobNotFoundError",
+    "BlobStore",
+    "GcResult",
+    "Problem",
+    "RotateResult",
+]
