@@ -310,6 +310,13 @@ class BlobStore:
                 raise BlobIntegrityError(sha, kind, str(exc)) from None
             if header.sha256.hex() != sha:
                 raise BlobIntegrityError(sha, "header", "the header names another blob")
+            if header.key_id not in self.keys.ids():
+                raise BlobIntegrityError(
+                    sha,
+                    "wrong-key",
+                    f"it names key {header.key_id.hex()}, which {self.keys.root} does not hold"
+                    " (the key file was removed, or the header was altered)",
+                )
             master = self.keys.key(header.key_id)
             if self.keys.check(header.key_id) != header.key_check:
                 raise BlobIntegrityError(
