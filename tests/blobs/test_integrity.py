@@ -102,7 +102,7 @@ def test_removed_key_is_named(small: BlobStore) -> None:
 
 def test_a_blob_under_another_name_is_a_header_problem(small: BlobStore) -> None:
     """A file copied to another blob's path is caught: the header names its own digest."""
-    a, path, raw = _stored(small)
+    a, _, raw = _stored(small)
     b = small.put(b"other")
     small.path(b).write_bytes(raw)
     assert _problem(small, b) == "header"
