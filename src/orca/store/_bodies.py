@@ -115,7 +115,8 @@ def load(
 
 
 def _address(conn: sqlite3.Connection, where: str, key: object) -> Address:
-    sha, size = conn.execute(f"SELECT sha256, size FROM bodies WHERE {where} = ?", (key,)).fetchone()
+    row = conn.execute(f"SELECT sha256, size FROM bodies WHERE {where} = ?", (key,)).fetchone()
+    sha, size = row
     return Address(sha, size)
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal
 
 from orca.blobs import BlobStore
-
 from orca.store import (
     _aggregate,
     _bodies,

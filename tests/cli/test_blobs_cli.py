@@ -1,0 +1,96 @@
+"""``orca blobs ls|verify|gc|rotate-key`` as a user runs them; errors are one line, exit 2."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from orca.blobs import BlobStore
+from orca.cli import cli
+from orca.store import SQLiteStore
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def _orca(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "orca", *args], capture_output=True, text=True, check=False
+    )
+
+
+def _fill(home: Path) -> BlobStore:
+    store = BlobStore.open(home)
+    store.put(b"first blob " * 10_000)
+    store.put(b"second blob " * 10_000)
+    return store
+
+
+def test_ls_text_and_json(home: Path) -> None:
+    """ls prints one line per blob and a total; --json gives the same rows."""
+    _fill(home)
+    r = _run("blobs", "ls", "--home", str(home))
+    assert r.exit_code == 0 and "2 blobs" in r.output
+    rows = json.loads(_run("blobs", "ls", "--home", str(home), "--json").output)
+    assert {row["size"] for row in rows} == {110_000, 120_000}
+    assert all(row["problem"] is None and len(row["key_id"]) == 16 for row in rows)
+
+
+def test_verify_clean_then_damaged(home: Path) -> None:
+    """verify exits 0 on a clean store, 1 naming the damaged blob and its problem."""
+    store = _fill(home)
+    ok = _run("blobs", "verify", "--home", str(home))
+    assert ok.exit_code == 0 and "checked 2 blobs: none damaged" in ok.output
+    victim = next(store.ls())
+    path = store.path(victim.sha256)
+    path.write_bytes(path.read_bytes()[:-3])
+    bad = _run("blobs", "verify", "--home", str(home), "--json")
+    assert bad.exit_code == 1
+    doc = json.loads(bad.output)
+    assert doc["checked"] == 2
+    assert [(d["sha256"], d["problem"]) for d in doc["damaged"]] == [(victim.sha256, "truncated")]
+
+
+def test_gc_keeps_what_the_store_references(home: Path) -> None:
+    """gc keeps blobs the store's bodies point at and removes the rest (past the grace)."""
+    store = _fill(home)
+    with SQLiteStore.open(home):
+        pass
+    young = json.loads(_run("blobs", "gc", "--home", str(home), "--json").output)
+    assert (young["removed"], young["spared_young"]) == (0, 2)
+    r = _run("blobs", "gc", "--home", str(home), "--grace", "0s")
+    assert r.exit_code == 0 and "removed 2 blobs" in r.output
+    assert list(store.ls()) == []
+
+
+def test_rotate_key_reseals_and_retires(home: Path) -> None:
+    """rotate-key makes a new key, re-seals every blob, and deletes the old key file."""
+    store = _fill(home)
+    old = store.keys.current_id().hex()
+    partial = json.loads(
+        _run("blobs", "rotate-key", "--home", str(home), "--limit", "1", "--json").output
+    )
+    assert (partial["reencrypted"], partial["remaining"]) == (1, 1)
+    r = _run("blobs", "rotate-key", "--home", str(home), "--resume")
+    assert r.exit_code == 0 and "re-sealed 1 blobs, 0 left" in r.output
+    assert {i.key_id for i in store.ls()} == {partial["key_id"]} != {old}
+    assert not (home / "blobs" / "keys" / f"{old}.key").exists()
+    assert _run("blobs", "verify", "--home", str(home)).exit_code == 0
+
+
+def test_errors_are_one_line(home: Path, tmp_path: Path) -> None:
+    """No blob store, no store for gc, an unsafe key: one line on stderr, exit 2."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = _orca("blobs", "ls", "--home", str(empty))
+    assert r.returncode == 2 and "no blob store" in r.stderr and len(r.stderr.splitlines()) == 1
+    store = _fill(home)
+    r = _orca("blobs", "gc", "--home", str(home))
+    assert r.returncode == 2 and "no store" in r.stderr and len(r.stderr.splitlines()) == 1
+    (store.keys.root / f"{store.keys.current_id().hex()}.key").chmod(0o644)
+    r = _orca("blobs", "verify", "--home", str(home))
+    assert r.returncode == 2 and "chmod 600" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert "Traceback" not in r.stderr
