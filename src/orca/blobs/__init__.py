@@ -20,9 +20,18 @@ from orca.blobs._errors import (
     Problem,
 )
 from orca.blobs._format import CHUNK_SIZE, HEADER_BYTES, MAX_CHUNK_SIZE
-from orca.blobs._store import GC_GRACE_S, Address, BlobInfo, BlobStore, GcResult, RotateResult
+from orca.blobs._store import (
+    BLOBS_DIR,
+    GC_GRACE_S,
+    Address,
+    BlobInfo,
+    BlobStore,
+    GcResult,
+    RotateResult,
+)
 
 __all__ = [
+    "BLOBS_DIR",
     "CHUNK_SIZE",
     "GC_GRACE_S",
     "HEADER_BYTES",

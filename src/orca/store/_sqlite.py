@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal
 
-from orca.blobs import BlobStore
+from orca.blobs import BLOBS_DIR, BlobStore
 from orca.store import (
     _aggregate,
     _bodies,
@@ -67,7 +67,10 @@ class SQLiteStore:
         reader of a home without one gets a clear :class:`BlobError`.
         """
         if self._blob_store is None:
-            self._blob_store = BlobStore.open(self.path.parent, create=True)
+            home = self.path.parent
+            # Made once; after that opened as is, so a read-only home reads its blobs.
+            made = (home / BLOBS_DIR / "keys").is_dir()
+            self._blob_store = BlobStore.open(home, create=not made)
         return self._blob_store
 
     @classmethod
