@@ -91,6 +91,9 @@ def test_20mb_request_body_end_to_end(home: Path) -> None:
 
     # Collected, the body is in no file in plaintext: the blobs hold it encrypted.
     assert [str(p) for p, data in _every_byte(home) if fragment in data] == []
+    key = blobs.keys.key(blobs.keys.current_id())
+    holders = [p for p, data in _every_byte(home) if key in data or key.hex().encode() in data]
+    assert [p.parent.name for p in holders] == ["keys"]  # the key file, and nowhere else
     pruned = runner.invoke(cli, ["prune", "--home", str(home), "--max-age", "0s", "--json"])
     assert pruned.exit_code == 0, pruned.output
     assert json.loads(pruned.output)["blobs_deleted"] == 2
