@@ -94,3 +94,26 @@ def test_errors_are_one_line(home: Path, tmp_path: Path) -> None:
     r = _orca("blobs", "verify", "--home", str(home))
     assert r.returncode == 2 and "chmod 600" in r.stderr and len(r.stderr.splitlines()) == 1
     assert "Traceback" not in r.stderr
+
+
+def test_ledger_reference_keeps_a_blob_until_forget(home: Path) -> None:
+    """A payload holding blob_ref(address) keeps the blob; after forget, gc deletes it and the
+    ledger still verifies."""
+    from orca.blobs import blob_ref, refs_in
+    from orca.ledger import Ledger
+
+    store = _fill(home)
+    payload = store.put(b"a large envelope payload " * 50_000)
+    with Ledger.open(home) as led:
+        entry = led.append(
+            {"kind": "envelope.accepted", "actor": "orchestrator", "args": blob_ref(payload)}
+        )
+    assert list(refs_in(entry.args)) == [payload]
+    kept = json.loads(_run("blobs", "gc", "--home", str(home), "--grace", "0s", "--json").output)
+    assert (kept["kept"], kept["removed"]) == (1, 2)
+    assert store.exists(payload)
+    assert _run("ledger", "forget", str(entry.id), "--home", str(home)).exit_code == 0
+    gone = json.loads(_run("blobs", "gc", "--home", str(home), "--grace", "0s", "--json").output)
+    assert (gone["kept"], gone["removed"]) == (0, 1)
+    assert not store.exists(payload)
+    assert _run("verify", "--home", str(home)).exit_code == 0

@@ -7,6 +7,9 @@
 a time). Damage is named (:class:`BlobIntegrityError` ``.problem``), never
 repaired. The format is described in ``_format``; keys in ``_keys``.
 
+A payload that points at a blob holds ``blob_ref(address)``; ``refs_in(value)``
+finds such references (``orca blobs gc`` keeps what the ledger references).
+
 Imports nothing of orca but ``errors``: the store and the orchestrator hand
 it bytes and keep addresses.
 """
@@ -20,6 +23,7 @@ from orca.blobs._errors import (
     Problem,
 )
 from orca.blobs._format import CHUNK_SIZE, HEADER_BYTES, MAX_CHUNK_SIZE
+from orca.blobs._refs import REF_KEY, blob_ref, refs_in
 from orca.blobs._store import (
     BLOBS_DIR,
     GC_GRACE_S,
@@ -37,6 +41,7 @@ __all__ = [
     "HEADER_BYTES",
     "MAX_CHUNK_SIZE",
     "PROBLEMS",
+    "REF_KEY",
     "Address",
     "BlobError",
     "BlobInfo",
@@ -47,4 +52,6 @@ __all__ = [
     "GcResult",
     "Problem",
     "RotateResult",
+    "blob_ref",
+    "refs_in",
 ]

@@ -95,6 +95,33 @@ def verify(home: Path | None, as_json: bool, addresses: tuple[str, ...]) -> None
         sys.exit(1)
 
 
+def _references(root: Path) -> set[str]:
+    """Every blob the store's bodies or a (not erased) ledger payload points at."""
+    from orca.blobs import refs_in
+    from orca.ledger import ledger_path, read_entries
+    from orca.store import open_store, store_path
+
+    has_store = store_path(root).exists()
+    has_ledger = ledger_path(root).exists()
+    if not (has_store or has_ledger):
+        fail(f"no store or ledger in {root}; gc needs them to know which blobs are referenced")
+    referenced: set[str] = set()
+    if has_store:
+        with open_store(root) as traces:
+            referenced |= traces.blob_references()
+    offset = 0
+    while has_ledger:
+        batch = read_entries(root, offset, max_entries=10_000)
+        for entry in batch.entries:
+            if not entry.erased:
+                found = refs_in([entry.args, entry.result, entry.meta])
+                referenced.update(a.sha256 for a in found)
+        if batch.next_offset == offset:
+            break
+        offset = batch.next_offset
+    return referenced
+
+
 @blobs.command("gc")
 @home_option
 @json_option
@@ -103,19 +130,14 @@ def verify(home: Path | None, as_json: bool, addresses: tuple[str, ...]) -> None
     default="10m",
     show_default=True,
     metavar="AGE",
-    help="Spare unreferenced blobs younger than AGE (a put whose row is not committed yet).",
+    help="Spare unreferenced blobs younger than AGE (a put whose reference is not committed).",
 )
 def gc(home: Path | None, as_json: bool, grace: str) -> None:
-    """Delete blobs nothing references (the store's bodies), and dead writers' temp files."""
-    from orca.store import open_store
-
+    """Delete blobs nothing references (store bodies, ledger payloads), and dead temp files."""
     root = existing_home(home)
     age = parse_age(grace)
     store = _store(root)
-    if not (root / "store.sqlite").exists():
-        fail(f"no store in {root}; gc needs it to know which blobs are still referenced")
-    with open_store(root) as traces:
-        referenced = traces.blob_references()
+    referenced = _references(root)
     with _progress("collecting", as_json) as report:
         result = store.gc(
             referenced,
