@@ -19,6 +19,22 @@
     │   ├── LedgerLockedError      another process holds the ledger open for appending
     │   ├── LedgerCorruptError     damage that opening must not paper over; run `orca verify`
     │   └── ProofError             no inclusion/consistency proof can be given as asked
+    ├── OrchestratorError          orchestrator trouble, stable ``code``s (orca.orchestrator)
+    │   ├── EnvelopeRejected       submit refused (recorded as ``envelope.rejected``)
+    │   │   ├── InvalidEnvelope        a field missing or of the wrong type
+    │   │   ├── UnsupportedProtocol    a protocol_version this ORCA cannot read
+    │   │   ├── RunNotOpen             unknown run, or one already ended
+    │   │   ├── EnvelopeExpired        its TTL passed before it arrived
+    │   │   ├── IdempotencyConflict    an id reused with other content
+    │   │   ├── PolicyDenied           the policy hook said no
+    │   │   └── BudgetExceeded         the budget hook could not reserve
+    │   ├── InvalidRequest         an argument that cannot be used as given
+    │   ├── RunNotFound            no run has that id
+    │   ├── RunNotFinished         no final result yet
+    │   ├── TaskNotFound           no task has that id
+    │   ├── LeaseLost              the task is no longer leased to the caller
+    │   ├── TaskFailed             a handler raises it to fail its task
+    │   └── OrchestratorClosed     closed, or stopped after a failed ledger write: reopen
     └── UsageError                 a request that cannot be met (unknown id, missing home)
         └── QueryError             a query that cannot be answered as asked   (orca.query)
             ├── UnknownIdError     no trace/span has that id or prefix
