@@ -60,6 +60,10 @@ class TraceReader(Protocol):
         """A body as a readable stream (large ones stream from the blob store), or None."""
         ...
 
+    def body_range(self, sha256: str, offset: int, length: int) -> bytes | None:
+        """``length`` bytes of a body from ``offset``, reading no more than needed, or None."""
+        ...
+
     def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
         """Full ids starting with ``prefix`` (at most 2: enough to tell unique from ambiguous)."""
         ...

@@ -296,6 +296,21 @@ class SQLiteStore:
         with self._snapshot() as conn:
             return _bodies.open_body(conn, sha256, self.blobs)
 
+    def body_range(self, sha256: str, offset: int, length: int) -> bytes | None:
+        """``length`` bytes of a body from ``offset`` (fewer at its end), reading no more of a
+        blob than that: what a paged slice needs. None when the body is unknown or pruned."""
+        stream = self.open_body(sha256)
+        if stream is None:
+            return None
+        with stream:
+            left = max(0, offset)
+            while left > 0:
+                skipped = stream.read(min(left, 1 << 20))
+                if not skipped:
+                    return b""
+                left -= len(skipped)
+            return stream.read(max(0, length))
+
     def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
         return _read.resolve_id(self._conn, prefix, kind)
 
