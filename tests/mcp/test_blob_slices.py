@@ -33,9 +33,7 @@ def blob_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return home, span.span_id
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=40, deadline=None)
 @given(offset=st.integers(0, len(BODY.encode()) + 10), max_bytes=st.integers(1, 3000))
 def test_window_slice_equals_the_whole_body_slice(
     blob_home: tuple[Path, str], offset: int, max_bytes: int
