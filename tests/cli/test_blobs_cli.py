@@ -117,3 +117,24 @@ def test_ledger_reference_keeps_a_blob_until_forget(home: Path) -> None:
     assert (gone["kept"], gone["removed"]) == (0, 1)
     assert not store.exists(payload)
     assert _run("verify", "--home", str(home)).exit_code == 0
+
+
+def test_collect_with_an_unsafe_key_stops_and_loses_nothing(home: Path) -> None:
+    """A world-readable key stops `orca collect` with the chmod to run; after the fix the same
+    big body is collected (nothing was acknowledged in between)."""
+    from orca.capture import Recorder
+
+    store = BlobStore.open(home)
+    key_file = store.keys.root / f"{store.keys.current_id().hex()}.key"
+    key_file.chmod(0o644)
+    rec = Recorder.open(home, heartbeat_s=None)
+    rec.logger("agent").span("provider.request", body="b" * 300_000).end()
+    rec.close()
+    r = _orca("collect", "--once", "--home", str(home))
+    assert r.returncode == 2 and "chmod 600" in r.stderr and len(r.stderr.splitlines()) == 1
+    key_file.chmod(0o600)
+    r = _orca("collect", "--once", "--home", str(home))
+    assert r.returncode == 0, r.stderr
+    with SQLiteStore.open(home) as traces:
+        (span,) = traces.find_spans(name="provider.request")
+        assert traces.get_body(span.request_body or "") == b"b" * 300_000
