@@ -24,15 +24,8 @@ from orca.blobs._errors import (
 )
 from orca.blobs._format import CHUNK_SIZE, HEADER_BYTES, MAX_CHUNK_SIZE
 from orca.blobs._refs import REF_KEY, blob_ref, refs_in
-from orca.blobs._store import (
-    BLOBS_DIR,
-    GC_GRACE_S,
-    Address,
-    BlobInfo,
-    BlobStore,
-    GcResult,
-    RotateResult,
-)
+from orca.blobs._rows import Address, BlobInfo, GcResult, RotateResult
+from orca.blobs._store import BLOBS_DIR, GC_GRACE_S, BlobStore
 
 __all__ = [
     "BLOBS_DIR",

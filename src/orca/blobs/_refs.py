@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from orca.blobs._errors import BlobError
-from orca.blobs._store import Address
+from orca.blobs._rows import Address
 
 REF_KEY: Final = "orca.blob"
 

@@ -17,12 +17,11 @@ the blob's key. Bytes given whole skip the spool.
 import hashlib
 import io
 import os
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Final, NamedTuple, Protocol, overload
+from typing import BinaryIO, Final, Protocol, overload
 
 import zstandard
 
@@ -40,72 +39,15 @@ from orca.blobs._format import (
 )
 from orca.blobs._keys import KeyRing, _fsync_dir
 from orca.blobs._reader import BlobReader, buffered
+from orca.blobs._rows import SHA_HEX, Address, BlobInfo, GcResult, RotateResult, sha_of
 from orca.blobs._segments import SegmentSource, SegmentWriter
 
 BLOBS_DIR: Final = "blobs"
 ZSTD_LEVEL: Final = 3
 READ_SIZE: Final = 1024 * 1024
 GC_GRACE_S: Final = 600.0  # gc spares blobs younger than this: a put may not be referenced yet
-_SHA: Final = re.compile(r"[0-9a-f]{64}")
 _SPOOL_AAD: Final = b"orca-blob-spool-v1"
 Progress = Callable[[int, int], None]  # (done, total)
-
-
-class Address(NamedTuple):
-    """A blob's name: the sha256 of its plaintext (hex) and its size in bytes."""
-
-    sha256: str
-    size: int
-
-    def __str__(self) -> str:
-        return f"sha256:{self.sha256}:{self.size}"
-
-    @classmethod
-    def parse(cls, text: str) -> "Address":
-        """The inverse of ``str(address)``: ``sha256:<64 hex>:<size>``."""
-        parts = text.split(":")
-        if len(parts) != 3 or parts[0] != "sha256" or not _SHA.fullmatch(parts[1]):
-            raise BlobError(f"{text!r} is not a blob address (sha256:<64 hex digits>:<size>)")
-        try:
-            size = int(parts[2])
-        except ValueError:
-            size = -1
-        if size < 0:
-            raise BlobError(f"{text!r} is not a blob address: the size is not a whole number")
-        return cls(parts[1], size)
-
-
-class BlobInfo(NamedTuple):
-    """One stored blob as ``ls`` sees it (from its header; ``problem`` if that is unreadable)."""
-
-    sha256: str
-    size: int | None
-    stored_bytes: int
-    key_id: str | None
-    mtime_ns: int
-    problem: str | None
-
-
-class GcResult(NamedTuple):
-    kept: int
-    removed: int
-    bytes_freed: int
-    temps_removed: int
-    spared_young: int  # unreferenced, but younger than the grace period
-
-
-class RotateResult(NamedTuple):
-    key_id: str  # the current key
-    reencrypted: int
-    remaining: int  # blobs still under an older key (with --limit)
-    retired: list[str]  # key ids deleted because no blob names them any more
-
-
-def _sha_of(address: Address | str) -> tuple[str, int | None]:
-    sha, size = (address.sha256, address.size) if isinstance(address, Address) else (address, None)
-    if not isinstance(sha, str) or not _SHA.fullmatch(sha):
-        raise BlobError(f"{sha!r} is not a blob address (64 lowercase hex digits)")
-    return sha, size
 
 
 def _pid_alive(pid: int) -> bool:
@@ -178,7 +120,7 @@ class BlobStore:
     # -- names --------------------------------------------------------------------
 
     def path(self, address: Address | str) -> Path:
-        sha, _ = _sha_of(address)
+        sha, _ = sha_of(address)
         return self.root / sha[:2] / sha[2:4] / sha
 
     def exists(self, address: Address | str) -> bool:
@@ -189,7 +131,7 @@ class BlobStore:
         try:
             return self.path(address).stat().st_size
         except FileNotFoundError:
-            raise BlobNotFoundError(f"no blob {_sha_of(address)[0]} in {self.root}") from None
+            raise BlobNotFoundError(f"no blob {sha_of(address)[0]} in {self.root}") from None
 
     # -- writing ------------------------------------------------------------------
 
@@ -295,7 +237,7 @@ class BlobStore:
 
     def _open_raw(self, address: Address | str) -> tuple[BinaryIO, Header, bytes, bytes, int]:
         """Open a blob file and check its header: (file, header, raw header, key, file size)."""
-        sha, size = _sha_of(address)
+        sha, size = sha_of(address)
         try:
             f: BinaryIO = self.path(sha).open("rb")
         except FileNotFoundError:
@@ -361,7 +303,7 @@ class BlobStore:
             n = 0
             while chunk := r.read(READ_SIZE):
                 n += len(chunk)
-        return Address(_sha_of(address)[0], n)
+        return Address(sha_of(address)[0], n)
 
     # -- listing and removing -----------------------------------------------------
 
@@ -373,7 +315,7 @@ class BlobStore:
                 continue
             for sub in sorted(top.iterdir()):
                 for p in sorted(sub.iterdir()):
-                    if _SHA.fullmatch(p.name):
+                    if SHA_HEX.fullmatch(p.name):
                         yield p
 
     def ls(self) -> Iterator[BlobInfo]:
@@ -414,7 +356,7 @@ class BlobStore:
         still points at; the grace period spares a put whose reference is not
         committed yet.
         """
-        keep = {_sha_of(a)[0] for a in referenced}
+        keep = {sha_of(a)[0] for a in referenced}
         now = time.time() if now_s is None else now_s
         files = list(self._files())
         kept = removed = freed = young = 0
