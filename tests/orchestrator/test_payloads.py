@@ -3,6 +3,7 @@
 import random
 from pathlib import Path
 
+import orjson
 from click.testing import CliRunner
 from tests.orchestrator.conftest import SEED, entries, task_env
 
@@ -67,11 +68,11 @@ def test_reference_survives_reopening(home: Path, clock: VirtualClock) -> None:
     assert seen == [payload]
 
 
-def test_forget_then_gc_deletes_the_payload_blob_and_the_ledger_verifies(
+def test_forget_deletes_the_payload_blob_and_the_ledger_verifies(
     home: Path, clock: VirtualClock
 ) -> None:
-    """`orca ledger forget` erases the reference; `orca blobs gc` then deletes the blob;
-    `orca verify` passes (payload erased, commitment intact)."""
+    """`orca ledger forget` erases the reference and deletes the blob (nothing else refers to
+    it); `orca verify` passes (payload erased, commitment intact)."""
     with Orchestrator.open(home, clock=clock, seed=SEED, payload_inline_max=1024) as orch:
         run = orch.start_run("support")
         orch.submit({**task_env(run.id), "payload": _big(3, mb=1)})
@@ -81,9 +82,27 @@ def test_forget_then_gc_deletes_the_payload_blob_and_the_ledger_verifies(
     runner = CliRunner()
     kept = runner.invoke(cli, ["blobs", "gc", "--home", str(home), "--grace", "0s"])
     assert kept.exit_code == 0 and blobs.exists(address), kept.output
-    assert runner.invoke(cli, ["ledger", "forget", str(e.id), "--home", str(home)]).exit_code == 0
-    gone = runner.invoke(cli, ["blobs", "gc", "--home", str(home), "--grace", "0s"])
-    assert gone.exit_code == 0 and "removed 1 blobs" in gone.output
+    forgot = runner.invoke(cli, ["ledger", "forget", str(e.id), "--home", str(home)])
+    assert forgot.exit_code == 0 and "payload erased; 1 blob(s) deleted" in forgot.output
     assert not blobs.exists(address)
+    gone = runner.invoke(cli, ["blobs", "gc", "--home", str(home), "--grace", "0s"])
+    assert gone.exit_code == 0 and "removed 0 blobs" in gone.output
     verified = runner.invoke(cli, ["verify", "--home", str(home)])
     assert verified.exit_code == 0, verified.output
+
+
+def test_forget_keeps_a_blob_another_entry_still_references(
+    home: Path, clock: VirtualClock
+) -> None:
+    """Two envelopes with one big payload share a blob: forgetting one keeps it for the other."""
+    payload = _big(4, mb=1)
+    with Orchestrator.open(home, clock=clock, seed=SEED) as orch:
+        run = orch.start_run("support")
+        orch.submit({**task_env(run.id, id="e-1"), "payload": payload})
+        orch.submit({**task_env(run.id, id="e-2"), "payload": payload})
+    first, second = [e for e in entries(home) if e.kind == "envelope.accepted"]
+    (address,) = refs_in(first.args["payload"])
+    assert list(refs_in(second.args["payload"])) == [address]
+    forgot = CliRunner().invoke(cli, ["ledger", "forget", str(first.id), "--home", str(home)])
+    assert forgot.exit_code == 0 and "deleted" not in forgot.output
+    assert BlobStore.open(home, create=False).read(address) == orjson.dumps(payload)

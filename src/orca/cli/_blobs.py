@@ -122,6 +122,33 @@ def _references(root: Path) -> set[str]:
     return referenced
 
 
+def entry_blob_refs(root: Path, entry_id: int) -> set[str]:
+    """The blobs ledger entry ``entry_id``'s payload references (read before ``forget``)."""
+    from orca.blobs import refs_in
+    from orca.ledger import ledger_path, read_entries
+
+    if not ledger_path(root).exists() or not (root / "blobs").is_dir():
+        return set()
+    offset = 0
+    while True:
+        batch = read_entries(root, offset, max_entries=10_000)
+        for entry in batch.entries:
+            if entry.id == entry_id and not entry.erased:
+                return {a.sha256 for a in refs_in([entry.args, entry.result, entry.meta])}
+        if batch.next_offset == offset:
+            return set()
+        offset = batch.next_offset
+
+
+def release(root: Path, shas: set[str]) -> int:
+    """Delete those of ``shas`` nothing references any more (after a ``forget``); how many."""
+    if not shas:
+        return 0
+    store = _store(root)
+    unreferenced = shas - _references(root)
+    return sum(store.delete(sha) for sha in sorted(unreferenced))
+
+
 @blobs.command("gc")
 @home_option
 @json_option

@@ -6,7 +6,8 @@ put in the home's blob store first (durable before the entry that names it)
 and the ``envelope.accepted`` entry carries ``blob_ref(address)`` in its place
 plus ``"payload_by_ref": true``. The chain commits to the address, and the
 address to the bytes. ``orca ledger forget`` erases the entry's payload — the
-reference with it — and ``orca blobs gc`` then deletes the blob, while
+reference with it — and deletes the blob unless something else references it
+(``orca blobs gc`` does the same for any unreferenced blob), while
 ``orca verify`` still passes. The entry-size limit applies to the envelope,
 not to its payload.
 """
