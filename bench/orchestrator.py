@@ -24,8 +24,9 @@ from typing import Any
 
 import orjson
 
-from orca.ledger import Ledger
+from orca.ledger import Ledger, ledger_path
 from orca.orchestrator import Orchestrator, Task, TaskContext
+from orca.orchestrator._snapshot import replay
 
 
 def ledger_rate(home: Path, threads: int, seconds: float) -> float:
@@ -122,8 +123,10 @@ def end_to_end(home: Path, tasks: int, submitters: int, workers: int) -> tuple[f
     return per * submitters / elapsed, written
 
 
-def restart(home: Path) -> tuple[float, float, int]:
-    """Seconds to open with the snapshot, and with a full replay; entries in the ledger."""
+def restart(home: Path) -> dict[str, float]:
+    """Seconds to reopen: whole ``Orchestrator.open`` with the snapshot and with a full replay,
+    and its parts — the ledger's own recovery scan (``Ledger.open``, the same in both) and
+    the state rebuild (snapshot + tail vs every entry)."""
     start = time.perf_counter()
     with Orchestrator.open(home) as orch:
         snap = time.perf_counter() - start
@@ -135,7 +138,23 @@ def restart(home: Path) -> tuple[float, float, int]:
     full_s = time.perf_counter() - start
     assert full.state_view() == view, "snapshot and full replay disagree"
     full.close(snapshot=False)
-    return snap, full_s, entries
+    start = time.perf_counter()
+    Ledger.open(home).close()
+    ledger_s = time.perf_counter() - start
+    start = time.perf_counter()
+    assert replay(home, ledger_path(home)).from_snapshot
+    rebuild_snap = time.perf_counter() - start
+    start = time.perf_counter()
+    replay(home, ledger_path(home), use_snapshot=False)
+    rebuild_full = time.perf_counter() - start
+    return {
+        "entries": entries,
+        "snapshot_s": snap,
+        "full_s": full_s,
+        "ledger_open_s": ledger_s,
+        "rebuild_snapshot_s": rebuild_snap,
+        "rebuild_full_s": rebuild_full,
+    }
 
 
 def main() -> int:
@@ -185,23 +204,33 @@ def main() -> int:
         fill_start = time.perf_counter()
         end_to_end(home, restart_tasks, 32, 32)
         fill_s = time.perf_counter() - fill_start
-        snap, full, entries = restart(home)
-        ratio = snap / full
+        r = restart(home)
+        ratio = r["snapshot_s"] / r["full_s"]
+        rebuild_ratio = r["rebuild_snapshot_s"] / r["rebuild_full_s"]
         out.update(
             {
                 "restart_tasks": restart_tasks,
-                "restart_entries": entries,
+                "restart_entries": r["entries"],
                 "restart_fill_s": round(fill_s, 1),
-                "restart_snapshot_s": round(snap, 3),
-                "restart_full_replay_s": round(full, 3),
+                "restart_snapshot_s": round(r["snapshot_s"], 3),
+                "restart_full_replay_s": round(r["full_s"], 3),
                 "restart_snapshot_x_full": round(ratio, 3),
+                "restart_ledger_open_s": round(r["ledger_open_s"], 3),
+                "rebuild_snapshot_s": round(r["rebuild_snapshot_s"], 3),
+                "rebuild_full_replay_s": round(r["rebuild_full_s"], 3),
+                "rebuild_snapshot_x_full": round(rebuild_ratio, 3),
                 "target_restart_x_full": 0.1,
                 "meets_restart": ratio <= 0.1,
+                "meets_restart_rebuild": rebuild_ratio <= 0.1,
             }
         )
         print(
-            f"restart, {restart_tasks} finished tasks ({entries} entries): snapshot {snap:.3f}s, "
-            f"full replay {full:.3f}s  ({ratio:.3f}x; target <= 0.1)"
+            f"restart, {restart_tasks} finished tasks ({r['entries']} entries): "
+            f"open with snapshot {r['snapshot_s']:.2f}s vs full replay {r['full_s']:.2f}s "
+            f"({ratio:.3f}x; target <= 0.1)\n"
+            f"  of which the ledger's recovery scan (Ledger.open, both) {r['ledger_open_s']:.2f}s; "
+            f"state rebuild {r['rebuild_snapshot_s']:.2f}s vs {r['rebuild_full_s']:.2f}s "
+            f"({rebuild_ratio:.3f}x)"
         )
     print(orjson.dumps(out).decode())
     return 0

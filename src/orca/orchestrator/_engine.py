@@ -77,6 +77,7 @@ class Engine:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._inflight = 0
+        self._snapshot_wanted = False
         self._broken: BaseException | None = None
         self._closed = False
         self._agent_retry: dict[str, RetryPolicy] = {}
@@ -87,6 +88,12 @@ class Engine:
     # -- recording -----------------------------------------------------------------------------
 
     def _usable(self) -> None:
+        """Raise when closed or broken; hold the caller while a snapshot is being taken."""
+        while self._snapshot_wanted and self._broken is None and not self._closed:
+            self._cond.wait()
+        self._usable_now()
+
+    def _usable_now(self) -> None:
         if self._broken is not None:
             raise OrchestratorClosed(
                 f"a ledger write failed ({self._broken}); reopen the orchestrator: "
@@ -132,6 +139,7 @@ class Engine:
                 if e.kind == "envelope.accepted":
                     self._state.set_entry_id(e.args["id"], e.id)
             self._cond.notify_all()
+        self._after_commit(len(entries))
         return entries
 
     def _after_commit(self, n: int) -> None:

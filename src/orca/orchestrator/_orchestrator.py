@@ -64,8 +64,8 @@ class Orchestrator(TaskOps, Submitter):
         self._run_offsets: dict[str, int] = dict(rebuilt.run_offsets)
         self._since_snapshot = rebuilt.entries
         self._agents = AgentHost(self)
-        for t in self._state.tasks.values():
-            if t.reservation is not None and t.status in ("pending", "leased", "completed"):
+        for t in self._state.with_reservation():
+            if t.status in ("pending", "leased", "completed"):
                 self._restore(t)
 
     @classmethod
@@ -151,7 +151,6 @@ class Orchestrator(TaskOps, Submitter):
         entry = self._wait(tickets)[0]
         with self._lock:
             self._run_offsets[run_id] = entry.offset
-        self._after_commit(1)
         return self.get_run(run_id)
 
     def _run_state(self, run: "Run | str") -> RunState:
@@ -201,7 +200,6 @@ class Orchestrator(TaskOps, Submitter):
             tickets = self._queue(actions)
             self._tracer.end_run(rs.trace, rs.root_span, rs.id, status)
         self._wait(tickets)
-        self._after_commit(len(tickets))
         return self.get_run(run)
 
     def cancel_run(self, run: "Run | str") -> Run:
@@ -306,21 +304,30 @@ class Orchestrator(TaskOps, Submitter):
     # -- snapshots and closing -----------------------------------------------------------------
 
     def _after_commit(self, n: int) -> None:
+        """Wake the agent loop (there may be work), and snapshot every ``snapshot_every``."""
+        self._agents.wake()
         self._since_snapshot += n
         if self._snapshot_every and self._since_snapshot >= self._snapshot_every:
+            self._since_snapshot = 0
             self.snapshot()
 
     def snapshot(self) -> Path | None:
         """Write a snapshot of the state now (None when the ledger is empty)."""
         with self._cond:
             self._usable()
-            while self._inflight:
-                self._cond.wait()
-            if self.last_entry is None:
-                return None
-            state = self._state.dump()
-            entry = self.last_entry
-            self._since_snapshot = 0
+            self._snapshot_wanted = True  # new operations wait; those in flight finish
+            try:
+                while self._inflight and self._broken is None:
+                    self._cond.wait()
+                self._usable_now()
+                if self.last_entry is None:
+                    return None
+                state = self._state.snapshot_bytes()
+                entry = self.last_entry
+                self._since_snapshot = 0
+            finally:
+                self._snapshot_wanted = False
+                self._cond.notify_all()
         return write_snapshot(self.home, state, entry)
 
     def state_view(self) -> dict[str, Any]:

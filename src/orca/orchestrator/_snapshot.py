@@ -48,7 +48,7 @@ def snapshot_path(home: Path) -> Path:
 
 
 def write_snapshot(home: Path, state: bytes, entry: Entry) -> Path:
-    """Atomically replace the snapshot with ``state`` (``State.dump()``), covering ``entry``."""
+    """Atomically replace the snapshot with ``state`` (``State.snapshot_bytes()``) at ``entry``."""
     path = snapshot_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     head = orjson.dumps(

@@ -131,7 +131,6 @@ class Submitter(Engine):
                 )
             tickets = self._queue(actions)
         entry = self._wait(tickets)[0]
-        self._after_commit(len(tickets))
         return Ack(env.id, env.run, entry.id, now, expires, env.queued)
 
     def _ask_policy(self, env: Envelope, run: Run) -> PolicyDecision:
