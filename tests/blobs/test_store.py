@@ -100,9 +100,16 @@ def test_missing_and_malformed_addresses(blobs: BlobStore) -> None:
 
 
 def test_put_refuses_text(blobs: BlobStore) -> None:
-    """A text stream is a caller mistake named in one line, and nothing is stored."""
+    """A text or non-blocking stream is a caller mistake named in one line; nothing is stored."""
     with pytest.raises(BlobError, match="binary stream"):
         blobs.put(io.StringIO("text"))  # type: ignore[arg-type]
+
+    class NotReady:
+        def read(self, n: int = -1) -> bytes | None:
+            return None
+
+    with pytest.raises(BlobError, match="blocking stream"):
+        blobs.put(NotReady())  # type: ignore[arg-type]
     assert list(blobs.ls()) == []
     assert os.listdir(blobs.root / "tmp") == []
 

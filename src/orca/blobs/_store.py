@@ -203,6 +203,8 @@ class BlobStore:
                     nonlocal size
                     while True:
                         piece = stream.read(READ_SIZE)
+                        if piece is None:  # a non-blocking stream with nothing ready
+                            raise BlobError("put() needs a blocking stream (read() gave None)")
                         if not piece:
                             return
                         if not isinstance(piece, bytes | bytearray):
