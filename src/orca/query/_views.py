@@ -61,6 +61,15 @@ def get_trace(reader: TraceReader, ref: str) -> TraceRows:
     return rows
 
 
+def _head(reader: TraceReader, sha: str, max_bytes: int) -> bytes | None:
+    """The first ``max_bytes`` of a body: a blob streams only that much from disk."""
+    stream = reader.open_body(sha)
+    if stream is None:
+        return None
+    with stream:
+        return stream.read(max_bytes)
+
+
 @dataclass(frozen=True, slots=True)
 class SpanDetail:
     """One span with what ``orca span`` shows beside it: logs, links, body slices."""
@@ -90,7 +99,7 @@ def span_view(
     slices = []
     if which != "none":
         shas = [s for s in (row.request_body, row.response_body) if s]
-        bodies = {sha: reader.get_body(sha) for sha in shas}
+        bodies = {sha: _head(reader, sha, max_bytes) for sha in shas}
         slices = body_slices(row, bodies, which, max_bytes)
     return SpanDetail(row, reader.span_logs(row.span_id), reader.span_links(row.span_id), slices)
 
