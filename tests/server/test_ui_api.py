@@ -5,7 +5,11 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from orca.server._ui_api import MAX_SLICE, _utf8_end
+import orca
+from orca.collector import Collector
+from orca.server import ServerConfig, create_app
+from orca.server._ui_api import MAX_SLICE, _cut
+from orca.testing import temp_home
 
 PAGES = [
     "/",
@@ -67,10 +71,36 @@ def test_a_missing_body_is_a_404(client: TestClient) -> None:
     assert r.status_code == 404 and "never recorded" in r.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("raw", "end", "want"), [(b"ab", 1, 1), ("é".encode() * 3, 3, 2)])
+@pytest.mark.parametrize(
+    ("raw", "end", "want"),
+    [(b"ab", 1, 1), ("é".encode() * 3, 3, 2), (b"ab", 5, 2), ("€".encode(), 1, 1)],
+)
 def test_slices_never_split_a_character(raw: bytes, end: int, want: int) -> None:
-    """The cut moves back to the start of a UTF-8 sequence."""
-    assert _utf8_end(raw, end) == want
+    """The cut moves back to the start of a UTF-8 sequence (never to nothing)."""
+    assert _cut(raw, end) == want
+
+
+def test_body_slices_of_multibyte_text_reassemble() -> None:
+    """Slices of 5 bytes over text of 2- and 3-byte characters rebuild it exactly."""
+    text = "é€a" * 300
+    with temp_home() as home:
+        rec = orca.Recorder.open(home, heartbeat_s=None)
+        span = rec.logger("t").span("turn", body=text.encode())
+        span.end()
+        rec.close()
+        with Collector(home) as c:
+            c.drain()
+        with TestClient(create_app(ServerConfig(home))) as client:
+            got, off = "", 0
+            while True:
+                part = client.get(f"/api/v1/spans/{span.span_id}/body?offset={off}&length=5")
+                doc = part.json()
+                assert 0 < doc["end"] - doc["offset"] <= 5 and "\\x" not in doc["text"]
+                got += doc["text"]
+                if doc["end"] >= doc["total"]:
+                    break
+                off = doc["end"]
+    assert got == text
 
 
 def test_verify_reports_the_ledger(client: TestClient) -> None:
