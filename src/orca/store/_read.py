@@ -152,7 +152,9 @@ def list_traces(
         args.append(conversation)
     sql = f"SELECT trace_id FROM traces WHERE {' AND '.join(where)} ORDER BY start_ns DESC, id DESC"
     out: list[TraceSummary] = []
-    for (trace_id,) in conn.execute(sql, args).fetchall():
+    # The cursor is stepped, not fetched whole: with the start_ns index the newest page of
+    # 100,000 traces reads ~limit ids, not every id in the table.
+    for (trace_id,) in conn.execute(sql, args):
         summary = summarise(conn, trace_id)
         if summary is None or (status is not None and summary.status != status):
             continue
