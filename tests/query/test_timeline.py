@@ -1,5 +1,6 @@
 """The timeline projection: depth-first rows, offsets, fold groups that never hide errors."""
 
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -48,6 +49,7 @@ def test_links_and_governed_actions_ride_on_their_spans(tb: Any) -> None:
     t.action("budget.exceeded", b, at_ms=6, actor="billing")
     doc = timeline_json(timeline(t.rows()))
     assert doc["links"] == [{"from": a.span_id, "to": b.span_id, "reason": "delivers"}]
+    assert doc["actions"] == []
     row = next(r for r in doc["rows"] if r["span"] == b.span_id)
     assert row["ledger"] == [
         {"id": 1, "kind": "budget.exceeded", "actor": "billing", "alarm": True}
@@ -91,3 +93,16 @@ def test_every_span_appears_once_and_no_error_is_folded(
     pos = {sid: i for i, sid in enumerate(order)}
     assert all(pos[r.parent_id] < pos[r.span_id] for r in tl.rows if r.parent_id in pos)
     assert all(r.group is None for r in tl.rows if r.status != "ok")
+
+
+def test_entries_without_a_span_are_listed_for_the_trace(tb: Any) -> None:
+    """No root span to hang it on: an entry naming no span is a trace-level action, once."""
+    t = tb("loose")
+    t.span("step", start_ms=0, dur_ms=5)
+    t.action("policy.denied", None, at_ms=2, actor="gate")
+    t.action("envelope.accepted", t.spans[0], at_ms=3)
+    rows = t.rows()
+    rows = replace(rows, summary=replace(rows.summary, root_span_id=None))
+    doc = timeline_json(timeline(rows))
+    assert [e["kind"] for e in doc["actions"]] == ["policy.denied"]
+    assert [e["kind"] for r in doc["rows"] for e in r["ledger"]] == ["envelope.accepted"]

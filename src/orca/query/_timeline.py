@@ -61,6 +61,7 @@ class Timeline:
     rows: list[TimelineRow]
     groups: list[FoldGroup]
     links: list[tuple[str, str, str | None]]
+    loose: list[LedgerRow] = field(default_factory=list)  # entries no span of the trace holds
 
 
 def _troubled(spans: list[SpanRow]) -> set[str]:
@@ -141,7 +142,7 @@ def timeline(trace: TraceRows) -> Timeline:
         for ln in trace.links
         if ln.span_id in ids and ln.to_span_id in ids
     ]
-    return Timeline(trace.summary, start, end, rows, groups, links)
+    return Timeline(trace.summary, start, end, rows, groups, links, entries.get(None, []))
 
 
 def _entry_json(e: LedgerRow) -> dict[str, Any]:
@@ -183,4 +184,5 @@ def timeline_json(tl: Timeline, *, offset: int = 0, limit: int | None = None) ->
             for g in tl.groups
         ],
         "links": [{"from": a, "to": b, "reason": why} for a, b, why in tl.links],
+        "actions": [_entry_json(e) for e in tl.loose],
     }

@@ -244,6 +244,7 @@ class TimelineDoc(BaseModel):
     rows: list[TimelineRowDoc]
     groups: list[dict[str, Any]]
     links: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
 
 
 class BodySliceDoc(BaseModel):

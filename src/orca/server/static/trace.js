@@ -194,6 +194,10 @@ async function load() {
   rows = doc.rows; groups = doc.groups; links = doc.links;
   total = Math.max(1, doc.end_ns - doc.start_ns);
   summary(doc.trace);
+  if (doc.actions.length) {
+    document.getElementById("summary").append(el("div", {}, "Governed actions of this trace: ",
+      doc.actions.map((e) => el("span", { class: `gov${e.alarm ? " alarm" : ""}` }, `⛓#${e.id} ${e.alarm ? "✖ " : ""}${e.kind}${e.actor ? " by " + e.actor : ""}`))));
+  }
   if (!rows.length) box.append(el("p", { class: "muted" }, "This trace has no spans yet."));
   rebuild();
   // User Timing mark at the first frame after the first rows are in: bench/ui.py reads it.
