@@ -29,6 +29,8 @@ def verify(home: Path | None, from_id: int, as_json: bool) -> None:
             click.echo(p.line())
         if report.more_problems:
             click.echo(f"… and {report.more_problems} more problems")
+        for eid in report.repaired:
+            click.echo(f"note: entry {eid} records a repair made when the ledger was opened")
         state = "OK" if report.ok else f"FAILED ({len(report.problems)} problems)"
         extra = " (a writer is mid-batch)" if report.pending_tail else ""
         click.echo(
