@@ -47,6 +47,7 @@ from orca.ledger._keys import Signer, TrustedKeys, keys_dir, load_or_create_sign
 from orca.ledger._read import CHECKPOINT_FILE, LEDGER_DIR, LEDGER_FILE, read_entries
 from orca.ledger._recover import check_head, repair_checkpoint_log, scan, truncate_tail
 from orca.ledger._sinks import MAX_QUEUE, LedgerSink, SinkRunner, SinkStats
+from orca.ledger.memory import MEMORY_FILE, forget_in_file
 
 DEFAULT_CHECKPOINT_EVERY = 1024
 REPAIRED_KIND = "ledger.repaired"  # the entry opening appends after repairing a crash's tail
@@ -406,12 +407,20 @@ class Ledger:
         """Erase one entry's payload (GDPR); its header and commitment stay, the chain verifies.
 
         Returns False when it was already erased. Byte offsets do not move, so
-        tailing readers are unaffected.
+        tailing readers are unaffected. Registered sinks' ``forget`` hooks and
+        ``<home>/ledger/memory.ndjson`` are erased too; the store's mirror
+        follows on the collector's next round.
         """
         with self._exclusive():
             if not 0 < entry_id < self._next_id:
                 raise LedgerError(f"no entry {entry_id} in the ledger (last is {self.last_id})")
-            return erase_in_place(self.path, entry_id)
+            erased = erase_in_place(self.path, entry_id)
+        # Every derived copy goes too: registered sinks through their hook, and the
+        # working-memory file of this home even when no process has it open.
+        for runner in self._sinks:
+            runner.forget([entry_id])
+        forget_in_file(self.dir / MEMORY_FILE, [entry_id])
+        return erased
 
     # -- sinks -----------------------------------------------------------------------------------
 

@@ -188,8 +188,18 @@ class SQLiteStore:
 
     def erase_ledger_payloads(self, entry_ids: list[int]) -> int:
         """Null the mirrored payload of entries the ledger erased (``forget``); rows changed."""
-        with self._txn() as conn:
-            return _ledger.erase(conn, entry_ids)
+        conn = self._conn
+        conn.execute("PRAGMA secure_delete = ON")  # overwrite the old payload's bytes with zeros
+        try:
+            with self._txn():
+                changed = _ledger.erase(conn, entry_ids)
+        finally:
+            conn.execute("PRAGMA secure_delete = OFF")
+        if changed:
+            # The WAL still holds the page images from before the erase: fold them into the
+            # database file (overwritten there) and truncate the WAL, so no copy stays on disk.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return changed
 
     def ledger_entries(
         self,
