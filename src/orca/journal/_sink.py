@@ -9,6 +9,7 @@ once and swallowed: the traced turn never sees an exception from here.
 """
 
 import atexit
+import math
 import os
 import sys
 import threading
@@ -44,23 +45,68 @@ def _stringify(value: object) -> str:
         return str(value)  # may raise: the caller counts the record as dropped
 
 
+BODY_TRUNCATED_ATTR: Final = "orca.body.truncated_bytes"
+ATTRS_DROPPED_ATTR: Final = "orca.attrs.dropped"
+
+
+def _scalar(v: object) -> Any:
+    """An attribute value as the record contract stores it: finite float, bounded int, or str."""
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, float):
+        if math.isfinite(v):
+            return float(v)
+        return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+    if isinstance(v, int):
+        return int(v) if abs(v) < 2**63 else str(v)
+    if isinstance(v, str):
+        return str(v)
+    return _stringify(v)
+
+
 def _rescue(record: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``record`` whose attribute values and body orjson can encode."""
+    """A copy of ``record`` that orjson encodes and the record contract accepts.
+
+    Attribute values become flat scalars (non-finite floats the strings
+    ``"NaN"``, ``"Infinity"``, ``"-Infinity"``: orjson would write ``null``),
+    an empty attribute name becomes ``"(empty)"``, a non-string body or
+    message its ``str()``.
+    """
     fixed = dict(record)
     attrs = fixed.get("attrs")
     if isinstance(attrs, dict):
         fixed["attrs"] = {
-            str(k): (
-                v
-                if type(v) in _SCALARS and not (type(v) is int and abs(v) >= 2**63)
-                else _stringify(v)
-            )
-            for k, v in attrs.items()
-            if v is not None
+            (str(k) or "(empty)"): _scalar(v) for k, v in attrs.items() if v is not None
         }
     if "body" in fixed and not isinstance(fixed["body"], str):
         fixed["body"] = str(fixed["body"])
+    if "msg" in fixed and not isinstance(fixed["msg"], str):
+        fixed["msg"] = str(fixed["msg"])
     return fixed
+
+
+def _shrink(record: dict[str, Any], over: int) -> dict[str, Any] | None:
+    """A copy of an oversize record ``over`` bytes smaller: the body cut, or attributes dropped.
+
+    The span must survive: a body is kept up to what fits, and the span says how
+    many bytes were cut (``orca.body.truncated_bytes``); if there is no body the
+    attributes are replaced by their count (``orca.attrs.dropped``). None when
+    even that cannot help (never for records capture builds).
+    """
+    fixed = dict(record)
+    body = fixed.get("body")
+    attrs = dict(fixed.get("attrs") or {})
+    if isinstance(body, str) and body:
+        raw = body.encode("utf-8", "surrogatepass")
+        kept = raw[: max(len(raw) - over, 0)].decode("utf-8", "ignore")
+        fixed["body"] = kept
+        attrs[BODY_TRUNCATED_ATTR] = len(raw) - len(kept.encode("utf-8", "surrogatepass"))
+        fixed["attrs"] = attrs
+        return fixed
+    if attrs:
+        fixed["attrs"] = {ATTRS_DROPPED_ATTR: len(attrs)}
+        return fixed
+    return None
 
 
 class JournalSink:
@@ -121,7 +167,7 @@ class JournalSink:
 
         dumps, write, opt = orjson.dumps, _write, orjson.OPT_APPEND_NEWLINE
         sizecell = self._sizecell
-        rescue, drop, after = self._rescue, self._drop, self._after_write
+        rescue, drop, after, shrink = self._rescue, self._drop, self._after_write, self._shrink
 
         def emit(record: dict[str, Any]) -> None:
             try:
@@ -131,9 +177,16 @@ class JournalSink:
                 if rescued is None:
                     return
                 data = rescued
+            if b"null" in data or b'"":' in data:  # NaN/±inf (orjson writes null), empty name
+                rescued = rescue(record)
+                if rescued is None:
+                    return
+                data = rescued
             if len(data) > limit:
-                drop("oversize", None)
-                return
+                rescued = shrink(record, len(data))
+                if rescued is None:
+                    return
+                data = rescued
             # Only fields a caller fills with free text can carry a secret; a bare
             # span-close (ids, status) skips the scan.
             if scrub is not None and (
@@ -165,6 +218,28 @@ class JournalSink:
         except Exception as exc:
             self._drop("unserialisable", exc)
             return None
+
+    def _shrink(self, record: dict[str, Any], size: int) -> bytes | None:
+        """An oversize record cut to fit (see :func:`_shrink`), or None (counted as dropped)."""
+        limit = self.max_record_bytes
+        try:
+            import orjson
+
+            base = _rescue(record)
+            over = size - limit + 1024
+            for _ in range(6):  # JSON escaping can make one body byte cost up to 6
+                fixed = _shrink(base, over)
+                if fixed is None:
+                    break
+                data = orjson.dumps(fixed, option=orjson.OPT_APPEND_NEWLINE)
+                if len(data) <= limit:
+                    return data
+                over += len(data) - limit + 1024
+        except Exception as exc:
+            self._drop("oversize", exc)
+            return None
+        self._drop("oversize", None)
+        return None
 
     def _after_write(self, written: int, expected: int) -> None:
         if written != expected:
