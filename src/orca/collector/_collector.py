@@ -112,6 +112,9 @@ class Collector:
         self.sources: list[Source] = [self.ledger, self.journal]
         self._offsets = self.store.offsets()
         self._settled: set[str] = set()  # writers that exited or were declared crashed
+        self._crashed = {
+            p.writer for p in self.store.processes() if p.crashed_ns and not p.exited_ns
+        }
         now = time.monotonic()
         # First prune a minute in (a short-lived auto-started collector still prunes),
         # then every prune_every_s; the journal is looked at on the first round.
@@ -151,6 +154,19 @@ class Collector:
             out.ledger += applied.ledger
             self._offsets.update(batch.offsets)
             self._offsets.update(batch.resets)
+            if self._crashed and applied.applied:
+                self._retract_if_alive(batch)
+
+    def _retract_if_alive(self, batch: Batch) -> None:
+        """A writer declared crashed wrote again: withdraw the verdict and its crash spans."""
+        for name in batch.offsets:
+            seg = self.journal.segments.get(name)
+            writer = seg.name.writer if seg is not None else None
+            if writer in self._crashed:
+                assert writer is not None
+                self.store.retract_crash(writer)
+                self._crashed.discard(writer)
+                self._settled.discard(writer)
 
     def _finish(self, out: StepResult, now_ns: int | None) -> StepResult:
         """Writer checks and chores: run only when no read is in flight."""
@@ -202,23 +218,33 @@ class Collector:
                 continue
             out.torn += self._quarantine_torn(segs)
             if crashed:
+                self._crashed.add(writer)
                 spans = self.store.attribute_crash(writer, detected_ns=now_ns)
                 out.crashed.append(writer)
                 out.crash_spans += len(spans)
             self._settled.add(writer)
 
     def _alive(self, seg: SegmentState, proc: ProcessRow | None, now_ns: int) -> bool:
+        """Is the writer alive? The pid (with its start time) decides wherever it can be checked.
+
+        A stopped (SIGSTOP) or very busy process sends no heartbeats but is
+        not dead: on this host a pid + start-time check saying "alive" wins.
+        Heartbeats decide only when the pid cannot be checked: another
+        host's writer, or a pid alive here whose start time is unknown.
+        """
         stale_s = self.config.stale_heartbeat_s
-        if (
+        stale = (
             proc is not None
             and proc.heartbeat_ns is not None
             and stale_s is not None
             and now_ns - max(proc.heartbeat_ns, proc.last_ns or 0) > stale_s * 1e9
-        ):
-            return False
+        )
         if proc is not None and proc.host and proc.host != self._host:
-            return True  # another machine's pid means nothing here: heartbeats decide
-        return process_alive(seg.name.pid, proc.pstart if proc else None)
+            return not stale  # another machine's pid means nothing here
+        pstart = proc.pstart if proc else None
+        if not process_alive(seg.name.pid, pstart):
+            return False
+        return pstart is not None or not stale
 
     def _quarantine_torn(self, segs: list[SegmentState]) -> int:
         batch = Batch()

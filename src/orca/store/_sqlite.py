@@ -152,6 +152,11 @@ class SQLiteStore:
         with self._txn() as conn:
             return _crash.attribute(conn, writer, detected_ns)
 
+    def retract_crash(self, writer: str) -> int:
+        """Withdraw a writer's crash verdict (it wrote again); crash spans removed."""
+        with self._txn() as conn:
+            return _crash.retract(conn, writer)
+
     def mark_source_deleted(self, name: str, ts_ns: int) -> None:
         with self._txn() as conn:
             conn.execute("UPDATE sources SET deleted_ns = ? WHERE name = ?", (ts_ns, name))
