@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from orca.collector._ledger_source import LEDGER_SOURCE
-from orca.collector._lock import lock_holder
+from orca.collector._lock import lock_holder, lock_status
 from orca.journal import list_segments, process_alive
 from orca.store import ProcessRow, QuarantineRow, SQLiteStore, StoreTotals, store_path
 
@@ -56,6 +56,7 @@ class Status:
     writer_drops: int  # records writers reported dropping (full disk, oversize, ...)
     quarantine: list[QuarantineRow] = field(default_factory=list)
     ledger: LedgerStatus | None = None  # None: the home has no ledger
+    collector_note: str | None = None  # what a running collector says (paused: disk full …)
 
     @property
     def lag_bytes(self) -> int:
@@ -110,9 +111,11 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
         size = lpath.stat().st_size
         offset, records, bad = offsets.get(LEDGER_SOURCE, (0, 0, 0))
         ledger = LedgerStatus(str(lpath), size, offset, max(size - offset, 0), records, bad)
+    holder = lock_holder(home)
     return Status(
         home=str(home),
-        collector_pid=lock_holder(home),
+        collector_pid=holder,
+        collector_note=lock_status(home) if holder is not None else None,
         segments=segments,
         store_exists=exists,
         totals=totals,

@@ -143,6 +143,7 @@ class JournalSink:
         self._thread: threading.Thread | None = None
         self._fdcell = [-1]
         self._sizecell = [0]
+        self._torncell = [False]  # a short write left a half line: start the next on a new line
         self._build_emit()
         os.makedirs(journal_dir, exist_ok=True)
         self._open_process()
@@ -167,6 +168,7 @@ class JournalSink:
 
         dumps, write, opt = orjson.dumps, _write, orjson.OPT_APPEND_NEWLINE
         sizecell = self._sizecell
+        torncell = self._torncell
         rescue, drop, after, shrink = self._rescue, self._drop, self._after_write, self._shrink
 
         def emit(record: dict[str, Any]) -> None:
@@ -193,11 +195,14 @@ class JournalSink:
                 "attrs" in record or "body" in record or "msg" in record or "argv" in record
             ):
                 data = scrub(data)
+            if torncell[0]:  # the last write was cut short: never glue onto its half line
+                data = b"\n" + data
             try:
                 written = write(fdcell[0], data)
             except Exception as exc:
                 drop("write", exc)
                 return
+            torncell[0] = False
             size = sizecell[0] + written
             sizecell[0] = size
             if size >= rotate_at or written != len(data):
@@ -243,6 +248,8 @@ class JournalSink:
 
     def _after_write(self, written: int, expected: int) -> None:
         if written != expected:
+            if written > 0:
+                self._torncell[0] = True
             self._drop("short-write", None)
         if self._sizecell[0] >= self.rotate_bytes:
             self._rotate()
@@ -289,6 +296,7 @@ class JournalSink:
                 os.close(tmp)
         self.path = path
         self._sizecell[0] = 0
+        self._torncell[0] = False
 
     def _identity(self) -> dict[str, Any]:
         ident: dict[str, Any] = {"host": hostname(), "argv": list(sys.argv), "version": __version__}
