@@ -35,7 +35,7 @@ def test_collect_once_then_status(home: Path) -> None:
     assert code == 0 and out.startswith("ingested 6 records, quarantined 1 lines")
     code, out, _ = run("status", "--home", str(home), "--json")
     status = orjson.loads(out)
-    assert code == 0 and status["collector"] == {"running": False, "pid": None}
+    assert code == 0 and status["collector"] == {"running": False, "pid": None, "note": None}
     assert status["lag_bytes"] == 0 and status["store"]["spans"] == 2
     assert status["store"]["quarantined"] == 1
     writers = {s["segment"]: s["writer"] for s in status["segments"]}
