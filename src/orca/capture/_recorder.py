@@ -8,6 +8,7 @@ per-call configuration checks.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from orca._home import resolve_home
 from orca.capture._ids import IdGenerator
-from orca.capture._mask import scrub_secrets
+from orca.capture._mask import mask_argv, scrub_secrets
 from orca.capture._sink import Sink
 from orca.capture._span import NOOP_LOGGER, Logger, make_core
 from orca.journal import (
@@ -86,6 +87,7 @@ class Recorder:
             heartbeat_s=heartbeat_s,
             scrub=scrub_secrets if backstop else None,
             clock=clock,
+            argv=mask_argv(sys.argv) if backstop else None,
         )
         if collector == "auto":
             from orca.capture._supervise import ensure_collector

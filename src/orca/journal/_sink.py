@@ -113,7 +113,8 @@ class JournalSink:
     """Writes records to this process's journal segments under ``journal_dir``.
 
     ``scrub`` (bytes → bytes) runs on every serialised record before it is
-    written; capture passes its secret backstop here. ``heartbeat_s=None``
+    written; capture passes its secret backstop here, and ``argv`` (the command
+    line with secret-named options masked) for the ``proc`` records. ``heartbeat_s=None``
     disables the heartbeat thread (tests drive :meth:`heartbeat` directly).
     """
 
@@ -127,8 +128,10 @@ class JournalSink:
         scrub: Callable[[bytes], bytes] | None = None,
         clock: Callable[[], int] = time.time_ns,
         on_exit: bool = True,
+        argv: list[str] | None = None,
     ) -> None:
         self.journal_dir = journal_dir
+        self._argv = argv  # the command line to record (masked by capture); None: sys.argv
         self.rotate_bytes = rotate_bytes
         self.max_record_bytes = max_record_bytes
         self.heartbeat_s = heartbeat_s
@@ -299,7 +302,8 @@ class JournalSink:
         self._torncell[0] = False
 
     def _identity(self) -> dict[str, Any]:
-        ident: dict[str, Any] = {"host": hostname(), "argv": list(sys.argv), "version": __version__}
+        argv = list(sys.argv) if self._argv is None else list(self._argv)
+        ident: dict[str, Any] = {"host": hostname(), "argv": argv, "version": __version__}
         if self.pstart is not None:
             ident["pstart"] = self.pstart
         return ident
