@@ -40,4 +40,4 @@ def test_item07_plain_arguments_are_untouched() -> None:
 def test_item07_backstop_shapes(line: bytes, leaked: bytes) -> None:
     """Upper-case names, lower/upper-case schemes, Basic, and JSON inside JSON are masked."""
     out = scrub_secrets(line)
-    assert leaked not in out and "redacted".encode() in out
+    assert leaked not in out and b"redacted" in out

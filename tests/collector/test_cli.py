@@ -71,7 +71,7 @@ def test_prune_reports_and_keeps_pinned(home: Path) -> None:
     ("args", "message"),
     [
         (["pin", "ffff"], "no trace matches 'ffff'"),
-        (["prune", "--max-age", "soon"], "'soon' is not an age"),
+        (["prune", "--max-age", "soon"], "'soon' is not a duration"),
         (["prune", "--max-body-bytes", "lots"], "'lots' is not a size"),
     ],
 )

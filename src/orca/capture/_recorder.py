@@ -32,6 +32,27 @@ if TYPE_CHECKING:
 DISABLE_ENV: Final = "ORCA_DISABLED"
 
 
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"", "0", "false", "no", "off"})
+
+
+def disabled_by_env(value: str) -> bool:
+    """``ORCA_DISABLED``: 1/true/yes/on (any case) disable; 0/false/no/off/empty do not.
+
+    Anything else keeps recording on (losing a record is worse than recording
+    one too many) and says so once.
+    """
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word not in _FALSE:
+        _warn_once(
+            f"orca: {DISABLE_ENV}={value!r} is not one of 1/true/yes/on or 0/false/no/off; "
+            "recording stays on"
+        )
+    return False
+
+
 class Recorder:
     """Hands out loggers whose records go to one sink (by default this process's journal)."""
 
@@ -76,19 +97,26 @@ class Recorder:
         ``collector=None`` never starts one.
         """
         if enabled is None:
-            enabled = os.environ.get(DISABLE_ENV, "") in ("", "0", "false", "no")
+            enabled = not disabled_by_env(os.environ.get(DISABLE_ENV, ""))
         path = resolve_home(home)
         if not enabled:
             return cls(_NullSink(), home=path, enabled=False, clock=clock, ids=ids)
-        sink = JournalSink(
-            path / "journal",
-            rotate_bytes=rotate_bytes,
-            max_record_bytes=max_record_bytes,
-            heartbeat_s=heartbeat_s,
-            scrub=scrub_secrets if backstop else None,
-            clock=clock,
-            argv=mask_argv(sys.argv) if backstop else None,
-        )
+        try:
+            sink = JournalSink(
+                path / "journal",
+                rotate_bytes=rotate_bytes,
+                max_record_bytes=max_record_bytes,
+                heartbeat_s=heartbeat_s,
+                scrub=scrub_secrets if backstop else None,
+                clock=clock,
+                argv=mask_argv(sys.argv) if backstop else None,
+            )
+        except OSError as exc:  # a read-only or missing-permission home: the agent runs on
+            _warn_once(
+                f"orca: recording is off: cannot write the journal under {path} "
+                f"({exc.strerror or exc}); point ORCA_HOME at a writable directory"
+            )
+            return cls(_NullSink(), home=path, enabled=False, clock=clock, ids=ids)
         if collector == "auto":
             from orca.capture._supervise import ensure_collector
 
@@ -124,6 +152,19 @@ class Recorder:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _warn_once(message: str) -> None:
+    """One warning; never an exception into the caller, even with warnings as errors."""
+    import warnings
+
+    try:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+    except Exception:
+        try:
+            sys.stderr.write(message + "\n")
+        except Exception:
+            pass
 
 
 class _NullSink:

@@ -1,17 +1,19 @@
 """``orca check``: the bug catalog over one trace or all of them; exit 1 when any check fails."""
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from orca.cli._common import fail, home_option, json_option, print_json
+from orca.cli._options import count
 from orca.cli._qcommon import emit, full_id, reader, since_option, window
 from orca.query import CHECKS, checks_json, render_checks, run_checks
 from orca.query._resolve import UnknownIdError
 from orca.store import SQLiteStore, TraceRows
 
-BASELINE_WINDOW = "7d"
+BASELINE_WINDOW = timedelta(days=7)
 MIN_SAMPLES = 20
 
 
@@ -36,7 +38,7 @@ def _p95(store: SQLiteStore, names: set[str], since: int | None) -> dict[str, in
 @since_option
 @click.option(
     "--limit",
-    type=click.IntRange(1),
+    type=count(1),
     default=1000,
     show_default=True,
     help="With --all: at most this many newest traces.",
@@ -52,7 +54,7 @@ def check(
     as_json: bool,
     trace_ref: str | None,
     check_all: bool,
-    since: str | None,
+    since: timedelta | None,
     limit: int,
     only: str | None,
 ) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 import click
 
 from orca.cli._common import existing_home, home_option, json_option, print_json
+from orca.cli._options import count, entry_id
 from orca.ledger import Entry, inspect_line, parse_since, read_entries, select, to_trace
 
 
@@ -21,14 +22,14 @@ def _filters(f: Any) -> Any:
             click.option(
                 "--from",
                 "from_id",
-                type=click.IntRange(min=1),
+                type=entry_id(),
                 default=None,
                 help="First entry id (included).",
             ),
             click.option(
                 "--to",
                 "to_id",
-                type=click.IntRange(min=1),
+                type=entry_id(),
                 default=None,
                 help="Last entry id (excluded: [from, to)).",
             ),
@@ -40,7 +41,7 @@ def _filters(f: Any) -> Any:
             click.option(
                 "--max",
                 "max_n",
-                type=click.IntRange(min=0),
+                type=count(0),
                 default=None,
                 help="At most N entries.",
             ),

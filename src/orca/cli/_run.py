@@ -15,13 +15,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from orca._home import HOME_ENV, resolve_home
-from orca.cli._common import fail, home_option
+from orca._home import HOME_ENV
+from orca.cli._common import fail, home_option, writable_home
 from orca.cli._drain import journal_sizes, settle
+from orca.cli._options import WAIT, count
 from orca.cli._qcommon import emit
 from orca.query import render_plain, render_rich, skeleton
 from orca.store import open_store
@@ -48,21 +50,20 @@ def _exit_code(returncode: int) -> int:
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
 @home_option
-@click.option("--depth", type=click.IntRange(0), default=None, help="Skeleton depth limit.")
+@click.option("--depth", type=count(0), default=None, help="Skeleton depth limit.")
 @click.option(
     "--wait",
     "wait_s",
-    type=click.FloatRange(min=0),
-    default=WAIT_S,
+    type=WAIT,
+    default=f"{WAIT_S:g}s",
     show_default=True,
-    metavar="SECONDS",
+    metavar="DURATION",
     help="When a collector already runs: how long to wait for it to ingest the program's records.",
 )
 @click.argument("cmd", nargs=-1, type=click.UNPROCESSED, required=True)
-def run(home: Path | None, depth: int | None, wait_s: float, cmd: tuple[str, ...]) -> None:
+def run(home: Path | None, depth: int | None, wait_s: timedelta, cmd: tuple[str, ...]) -> None:
     """Run CMD with ORCA_HOME set, drain the collector, print each trace's skeleton."""
-    root = resolve_home(home)
-    root.mkdir(parents=True, exist_ok=True)
+    root = writable_home(home, create=True)
     env = {**os.environ, HOME_ENV: str(root)}
     started = time.time_ns()
     try:
@@ -75,7 +76,7 @@ def run(home: Path | None, depth: int | None, wait_s: float, cmd: tuple[str, ...
         proc.send_signal(signal.SIGINT)
         returncode = proc.wait()
     written = journal_sizes(root, started)  # what the program (and its children) wrote
-    problem = settle(root, written, timeout_s=wait_s, on_wait=_announce)
+    problem = settle(root, written, timeout_s=wait_s.total_seconds(), on_wait=_announce)
     if problem:
         click.echo(f"orca: collector: {problem}", err=True)
     store = open_store(root, create=True)

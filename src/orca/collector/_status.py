@@ -12,7 +12,7 @@ from typing import Literal
 from orca.collector._ledger_source import LEDGER_SOURCE
 from orca.collector._lock import lock_holder, lock_status
 from orca.journal import list_segments, process_alive
-from orca.store import ProcessRow, QuarantineRow, SQLiteStore, StoreTotals, store_path
+from orca.store import ProcessRow, QuarantineRow, StoreTotals, open_store, store_path
 
 WriterState = Literal["alive", "exited", "crashed", "dead"]
 
@@ -79,7 +79,7 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
     totals = None
     quarantined: list[QuarantineRow] = []
     if exists:
-        with SQLiteStore.open(home, create=False) as store:
+        with open_store(home) as store:
             offsets = {s.name: (s.offset, s.records, s.quarantined) for s in store.sources()}
             procs = {p.writer: p for p in store.processes()}
             totals = store.totals()

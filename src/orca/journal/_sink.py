@@ -384,6 +384,8 @@ class JournalSink:
     # -- failure accounting ---------------------------------------------------
 
     def _drop(self, reason: str, exc: BaseException | None, *, count: bool = True) -> None:
+        if self._closed and reason == "write":  # not a disk problem: used after close()
+            reason, exc = "closed", None
         if count:
             self.dropped += 1
             self.drop_reasons[reason] = self.drop_reasons.get(reason, 0) + 1
@@ -391,6 +393,8 @@ class JournalSink:
             return
         self._warned = True
         detail = f": {exc}" if exc is not None else ""
+        if reason == "closed":
+            detail = ": the recorder is closed; records made after close() are not kept"
         message = (
             f"orca: journal record dropped ({reason}{detail}); further drops are counted "
             f"silently and reported in heartbeat and exit records ({self.journal_dir})"

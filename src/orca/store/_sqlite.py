@@ -51,15 +51,24 @@ def store_path(home_or_path: str | os.PathLike[str]) -> Path:
 class SQLiteStore:
     """Implements :class:`~orca.store.TraceReader` plus the write side the collector uses."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool = False) -> None:
         self.path = path
+        self.readonly = readonly
         self._conn = conn
         self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
 
     @classmethod
-    def open(cls, home_or_path: str | os.PathLike[str], *, create: bool = True) -> "SQLiteStore":
-        """Open (and create or migrate) the store of a home, or a store file by path."""
+    def open(
+        cls, home_or_path: str | os.PathLike[str], *, create: bool = True, readonly: bool = False
+    ) -> "SQLiteStore":
+        """Open (and create or migrate) the store of a home, or a store file by path.
+
+        ``readonly``: for a home this process cannot write (a read-only mount, a
+        colleague's copy): nothing is created or migrated, and no write is tried.
+        """
         path = store_path(home_or_path)
+        if readonly:
+            return cls._open_readonly(path)
         if not create and not path.exists():
             raise StoreError(
                 f"no store at {path}; run `orca collect --once --home {path.parent}` to build it"
@@ -86,6 +95,29 @@ class SQLiteStore:
             conn.close()
             raise
         return store
+
+    @classmethod
+    def _open_readonly(cls, path: Path) -> "SQLiteStore":
+        if not path.exists():
+            raise StoreError(f"no store at {path}, and its home is not writable to build one")
+        try:
+            # mode=ro still needs the WAL index (-shm) writable; on a read-only file system
+            # only immutable=1 opens, which is right there: nothing can write it either.
+            try:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True, isolation_level=None)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read store {path} ({exc}); check its permissions") from None
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise SchemaError(
+                f"{path} has schema version {version}, this ORCA reads {SCHEMA_VERSION}; "
+                "open it once from a writable home (orca collect --once) to migrate it"
+            )
+        return cls(path, conn, readonly=True)
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -300,11 +332,21 @@ class SQLiteStore:
         since_ns: int | None = None,
         limit: int = 20,
     ) -> list[SearchHit]:
-        self.catch_up_search()
+        if not self.readonly:  # a read-only store searches what was indexed so far
+            self.catch_up_search()
         with self._snapshot() as conn:
             return _fts.search(conn, text, where=where, since_ns=since_ns, limit=limit)
 
 
-def open_store(home: str | os.PathLike[str], *, create: bool = False) -> SQLiteStore:
-    """The store of an ORCA home; a clear :class:`StoreError` when none was built yet."""
-    return SQLiteStore.open(home, create=create)
+def open_store(
+    home: str | os.PathLike[str], *, create: bool = False, readonly: bool | None = None
+) -> SQLiteStore:
+    """The store of an ORCA home; a clear :class:`StoreError` when none was built yet.
+
+    ``readonly`` defaults to "the home is not writable by this process", so
+    readers work on a read-only home instead of failing to open for writing.
+    """
+    if readonly is None:
+        path = store_path(home)
+        readonly = path.parent.is_dir() and not os.access(path.parent, os.W_OK)
+    return SQLiteStore.open(home, create=create, readonly=readonly)
