@@ -139,3 +139,17 @@ def test_item10_typo_home_is_not_created_by_collect(tmp_path: Path) -> None:
     typo = tmp_path / "hoem"
     _one_line(_orca("collect", "--once", "--home", str(typo)), "no ORCA home")
     assert not typo.exists()
+
+
+def test_item12_check_with_nothing_to_check_fails(home: Path) -> None:
+    """--all on an empty store, --since with no traces, --only '': exit 2, never "passed"."""
+    with Recorder.open(home, heartbeat_s=None):
+        pass
+    with Collector(home) as c:
+        c.drain()
+    _one_line(_orca("check", "--all", "--home", str(home)), "no traces to check")
+    _recorded(home)
+    _one_line(_orca("check", "--all", "--since", "1ms", "--home", str(home)), "no traces")
+    _one_line(_orca("check", "last", "--only", "", "--home", str(home)), "no such check")
+    _one_line(_orca("check", "last", "--only", ",", "--home", str(home)), "no such check")
+    _one_line(_orca("check", "last", "--all", "--home", str(home)), "not both")

@@ -59,13 +59,15 @@ def check(
     only: str | None,
 ) -> None:
     """Run the bug-catalog checks; exit 1 when any fails (so scripts can gate on it)."""
-    if check_all == (trace_ref is not None):
+    if check_all and trace_ref is not None:
+        fail(f"give either a trace ID ({trace_ref!r}) or --all, not both")
+    if not check_all and trace_ref is None:
         fail("give a trace ID (or `last`), or --all")
     names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
     if names is not None:
-        unknown = [n for n in names if n not in CHECKS]
+        unknown = [n for n in names if n not in CHECKS] or ([] if names else [only or ""])
         if unknown:
-            fail(f"unknown check {unknown[0]!r}; known: {', '.join(CHECKS)}")
+            fail(f"no such check {unknown[0]!r}; known: {', '.join(CHECKS)}")
     with reader(home) as store:
         traces: list[TraceRows] = []
         if check_all:
@@ -73,6 +75,9 @@ def check(
                 rows = store.get_trace(summary.trace_id)
                 if rows is not None:
                     traces.append(rows)
+            if not traces:  # "all checks passed" over nothing would be a lie
+                where = "in that window" if since is not None else "in the store"
+                fail(f"no traces to check {where}; record some (orca run) or widen --since")
         else:
             rows = store.get_trace(full_id(store, str(trace_ref), "trace"))
             if rows is None:
