@@ -171,10 +171,14 @@ def consistency(old: int, new: int, home: Path | None, as_json: bool) -> None:
 @ledger.command("forget")
 @click.argument("entry_id", type=entry_id())
 @home_option
-def forget(entry_id: int, home: Path | None) -> None:
+@json_option
+def forget(entry_id: int, home: Path | None, as_json: bool) -> None:
     """Erase one entry's payload (GDPR); the chain and proofs still verify."""
     with Ledger.open(writable_home(home)) as led:
         erased = led.forget(entry_id)
+    if as_json:
+        print_json({"entry": entry_id, "erased": erased, "already_erased": not erased})
+        return
     click.echo(
         f"entry {entry_id}: payload erased" if erased else f"entry {entry_id}: already erased"
     )
@@ -182,8 +186,12 @@ def forget(entry_id: int, home: Path | None) -> None:
 
 @ledger.command("rotate-key")
 @home_option
-def rotate_key(home: Path | None) -> None:
+@json_option
+def rotate_key(home: Path | None, as_json: bool) -> None:
     """Sign with a new key from now on; old public keys stay trusted."""
     with Ledger.open(writable_home(home)) as led:
         kid = led.rotate_key()
-    click.echo(f"active key {kid}")
+    if as_json:
+        print_json({"key": kid})
+    else:
+        click.echo(f"active key {kid}")

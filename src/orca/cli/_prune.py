@@ -11,6 +11,7 @@ from rich.progress import Progress
 
 from orca.cli._common import fail, home_option, json_option, print_json, writable_home
 from orca.cli._options import MAX_ID, Duration
+from orca.query import resolve
 from orca.store import DEFAULT_RETENTION, RetentionPolicy, open_store
 
 _SIZES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -81,16 +82,16 @@ def prune(
 
 @click.command("pin")
 @home_option
-@click.argument("trace_ref")
+@click.argument("trace_ref", metavar="ID|last")
 @click.option("--unpin", is_flag=True, help="Make the trace subject to retention again.")
-def pin(home: Path | None, trace_ref: str, unpin: bool) -> None:
-    """Pin a trace (id or unique prefix) so retention never removes it or its bodies."""
+@json_option
+def pin(home: Path | None, trace_ref: str, unpin: bool, as_json: bool) -> None:
+    """Pin a trace (id, unique prefix or `last`) so retention never removes it or its bodies."""
     root = writable_home(home)
     with open_store(root) as store:
-        found = store.resolve_id(trace_ref, "trace")
-        if not found:
-            fail(f"no trace matches {trace_ref!r}; list them with `orca traces`")
-        if len(found) > 1:
-            fail(f"{trace_ref!r} matches several traces; give more of the id")
-        store.pin(found[0], not unpin)
-    click.echo(f"{'unpinned' if unpin else 'pinned'} {found[0]}")
+        trace_id = resolve(store, trace_ref, "trace")
+        store.pin(trace_id, not unpin)
+    if as_json:
+        print_json({"trace": trace_id, "pinned": not unpin})
+    else:
+        click.echo(f"{'unpinned' if unpin else 'pinned'} {trace_id}")

@@ -95,6 +95,7 @@ def inspect(
 @replay.command("to-trace")
 @_filters
 @home_option
+@click.option("--json", "as_json", is_flag=True, help="Accepted for symmetry: always JSON.")
 def to_trace_cmd(
     run: str | None,
     from_id: int | None,
@@ -102,6 +103,7 @@ def to_trace_cmd(
     since: str | None,
     max_n: int | None,
     home: Path | None,
+    as_json: bool,
 ) -> None:
     """The selected entries grouped by trace, as JSON (byte-identical for the same ledger)."""
     print_json(to_trace(_select(home, run, from_id, to_id, since, max_n)))

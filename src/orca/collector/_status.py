@@ -14,7 +14,7 @@ from orca.collector._lock import lock_holder, lock_status
 from orca.journal import list_segments, process_alive
 from orca.store import ProcessRow, QuarantineRow, StoreTotals, open_store, store_path
 
-WriterState = Literal["alive", "exited", "crashed", "dead"]
+WriterState = Literal["alive", "exited", "crashed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +24,7 @@ class SegmentStatus:
     segment: str
     pid: int
     writer: str
-    state: WriterState  # dead: gone without an exit record, not yet attributed by a collector
+    state: WriterState  # crashed: gone without an exit record (attributed or not yet)
     bytes: int
     ingested_bytes: int
     lag_bytes: int
@@ -68,7 +68,9 @@ def _state(proc: ProcessRow | None, pid: int) -> WriterState:
         return "exited"
     if proc is not None and proc.crashed_ns is not None:
         return "crashed"
-    return "alive" if process_alive(pid, proc.pstart if proc else None) else "dead"
+    # Gone without an exit record is "crashed" whether or not a collector has attributed
+    # it yet: one word for one fact, in `orca status` and `orca journal ls` alike.
+    return "alive" if process_alive(pid, proc.pstart if proc else None) else "crashed"
 
 
 def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
