@@ -82,15 +82,16 @@ class SQLiteStore:
             conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: keeps the span_id index hot
             conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as exc:
-            raise StoreError(
-                f"cannot open store {path}: {exc}; check the path and its permissions"
-            ) from None
+            raise StoreError(f"cannot open store {path}: {exc}; {_hint(exc)}") from None
         store = cls(path, conn)
         try:
             store._migrate()
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise SchemaError(f"{path} is not an ORCA store ({exc})") from None
+            raise SchemaError(
+                f"{path} is not a readable ORCA store ({exc}); the journal is the source: "
+                "move the file aside and rebuild it with `orca collect --once`"
+            ) from None
         except BaseException:
             conn.close()
             raise
@@ -336,6 +337,17 @@ class SQLiteStore:
             self.catch_up_search()
         with self._snapshot() as conn:
             return _fts.search(conn, text, where=where, since_ns=since_ns, limit=limit)
+
+
+def _hint(exc: sqlite3.Error) -> str:
+    """What to do about a store that will not open: damage is rebuilt from the journal."""
+    text = str(exc)
+    if any(w in text for w in ("not a database", "malformed", "corrupt")):
+        return (
+            "the journal is the source: move the file aside and rebuild it with "
+            "`orca collect --once`"
+        )
+    return "check the path and its permissions"
 
 
 def open_store(
