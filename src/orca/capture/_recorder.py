@@ -69,7 +69,7 @@ class Recorder:
         self.home = home
         self.enabled = enabled
         ids = ids or IdGenerator()
-        self._core = make_core(sink, clock, ids.trace_id, ids.span_id)
+        self._core = make_core(sink, clock, ids.trace_id, ids.span_id, home)
         self._closed = False
 
     @classmethod

@@ -103,9 +103,13 @@ def _put_body(record: dict[str, Any], body: object) -> None:
 
 
 class _Core:
-    """What every handle of one recorder shares: sink, clock and id generator."""
+    """What every handle of one recorder shares: sink, clock, id generator and home.
 
-    __slots__ = ("clock", "emit", "span_id", "trace_id")
+    ``home`` lets integrations find per-home settings (``prices.toml``) of the
+    recorder a span belongs to, instead of guessing from the environment.
+    """
+
+    __slots__ = ("clock", "emit", "home", "span_id", "trace_id")
 
     def __init__(
         self,
@@ -113,7 +117,9 @@ class _Core:
         clock: Callable[[], int],
         trace_id: Callable[[], str],
         span_id: Callable[[int | None], str],
+        home: Any = None,
     ) -> None:
+        self.home = home
         self.emit = emit
         self.clock = clock
         self.trace_id = trace_id
@@ -470,5 +476,11 @@ def make_core(
     clock: Callable[[], int],
     trace_id: Callable[[], str],
     span_id: Callable[[int | None], str],
+    home: Any = None,
 ) -> _Core:
-    return _Core(sink.emit, clock, trace_id, span_id)
+    return _Core(sink.emit, clock, trace_id, span_id, home)
+
+
+def home_of(handle: "Logger | Span") -> Any:
+    """The ORCA home of the recorder that made ``handle`` (None: not recording to a home)."""
+    return handle._core.home

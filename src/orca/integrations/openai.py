@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from orca._home import resolve_home
-from orca.capture import Logger, Span
+from orca.capture import Logger, Span, home_of
 from orca.errors import OrcaError
 from orca.integrations._exchange import SPAN_NAME, Settings, header_value
 from orca.integrations._pricing import PriceTable
@@ -95,13 +95,18 @@ def instrument(
     names, else of the current span (a ``with span:`` block), else roots of
     new traces made by ``logger``; with none of these nothing is recorded.
     ``prices`` defaults to the built-in table overridden by
-    ``<home>/prices.toml``. ``secret_fields`` adds JSON body keys whose string
-    values are masked (``api_key``, ``password``, … are masked already);
+    ``<home>/prices.toml`` of the recorder ``parent`` or ``logger`` writes to
+    (a malformed file is one warning naming file and line, then ignored).
+    ``secret_fields`` adds JSON body keys whose string values are masked
+    (``api_key``, ``password``, … are masked already);
     ``secrets`` adds literal values to mask wherever they appear.
     """
     if cache_send not in ("warm", "real"):
         raise InstrumentError(f"cache_send must be 'warm' or 'real', not {cache_send!r}")
-    table = prices if prices is not None else PriceTable.load(resolve_home(home))
+    if home is None:  # the home of the recorder we write to, not $ORCA_HOME or ./.orca
+        handle = parent if parent is not None else logger
+        home = home_of(handle) if handle is not None else None
+    table = prices if prices is not None else PriceTable.load_or_warn(resolve_home(home))
     settings = Settings(
         parent=parent,
         logger=logger,
