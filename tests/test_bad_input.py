@@ -172,3 +172,9 @@ def test_every_command_is_covered() -> None:
     names = {" ".join(p) for p in COMMANDS}
     assert {"traces", "trace", "check", "collect", "run", "ledger append", "journal cat"} <= names
     assert len(NUMERIC) >= 10 and len(ID_COMMANDS) >= 6
+
+
+def test_item17_every_command_takes_json() -> None:
+    """The README says every command takes --json: keep it true."""
+    missing = [" ".join(p) for p in COMMANDS if not _has_json(p)]
+    assert missing == []
