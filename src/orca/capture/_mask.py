@@ -60,8 +60,6 @@ _BASIC_RE: Final = rb"(?i)(basic\s+)([A-Za-z0-9+/=]{8,})"
 # may be escaped: a nested dict stringified into an attribute is JSON inside JSON.
 _AUTH_NAMES: Final = (b"authorization", b"api-key", b"api_key")
 _VALUE_AFTER_NAME_RE: Final = rb'\\?"\s*:\s*\\?"((?:[^"\\]|\\[^"])+)'
-# Cues for the fast path, in the three spellings people use (lower, Capitalised, UPPER).
-_CUES: Final = (b"sk-", b"earer", b"EARER", b"asic", b"ASIC", b"uthoriz", b"UTHORIZ")
 
 
 @functools.cache
@@ -127,17 +125,17 @@ def scrub_secrets(line: bytes) -> bytes:
     case), also inside a nested dict stringified into an attribute. In a line it
     flags, API-key fields (``api_key``, ``x-api-key``) are masked too.
     """
-    find = line.find  # bytes.find: `in` on bytes pays for a failed int conversion first
-    for cue in _CUES:
-        if find(cue) >= 0:
-            break
-    else:
+    # One lower-cased copy and four finds: measured cheaper than seven case-variant finds,
+    # far cheaper than a case-insensitive regex, and it catches any mix of case.
+    low = line.lower()
+    find = low.find  # bytes.find: `in` on bytes pays for a failed int conversion first
+    if find(b"sk-") < 0 and find(b"authoriz") < 0 and find(b"bearer") < 0 and find(b"basic") < 0:
         return line
     # The rare slow path: each pattern only where its cue appears.
     out = line
-    if find(b"sk-") >= 0:
+    if line.find(b"sk-") >= 0:
         out = _compiled(_API_KEY_RE).sub(_sub_key, out)
-    low = out.lower()
+        low = out.lower()
     if low.find(b"bearer") >= 0:
         out = _compiled(_BEARER_RE).sub(_sub_bearer, out)
     if low.find(b"basic") >= 0:

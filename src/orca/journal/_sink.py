@@ -182,7 +182,8 @@ class JournalSink:
                 if rescued is None:
                     return
                 data = rescued
-            if b"null" in data or b'"":' in data:  # NaN/±inf (orjson writes null), empty name
+            # NaN/±inf (orjson writes null) or an empty attribute name: only attrs hold them.
+            if "attrs" in record and (data.find(b"null") >= 0 or data.find(b'"":') >= 0):
                 rescued = rescue(record)
                 if rescued is None:
                     return
