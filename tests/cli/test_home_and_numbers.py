@@ -153,3 +153,15 @@ def test_item12_check_with_nothing_to_check_fails(home: Path) -> None:
     _one_line(_orca("check", "last", "--only", "", "--home", str(home)), "no such check")
     _one_line(_orca("check", "last", "--only", ",", "--home", str(home)), "no such check")
     _one_line(_orca("check", "last", "--all", "--home", str(home)), "not both")
+
+
+def test_item09_replay_since_takes_the_shared_durations(home: Path) -> None:
+    """`orca replay inspect --since 2H` means the last two hours, like every other --since."""
+    from orca.ledger import Ledger
+
+    with Ledger.open(home) as led:
+        led.append({"kind": "k"})
+    out = _orca("replay", "inspect", "--since", "2H", "--json", "--home", str(home))
+    assert out.returncode == 0, out.stderr
+    assert len(__import__("json").loads(out.stdout)) == 1
+    _one_line(_orca("replay", "inspect", "--since", "soon", "--home", str(home)), "soon")

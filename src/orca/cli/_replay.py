@@ -1,12 +1,13 @@
 """``orca replay``: read the ledger directly (no collector) as a filtered, deterministic listing."""
 
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 
 from orca.cli._common import existing_home, home_option, json_option, print_json
-from orca.cli._options import count, entry_id
+from orca.cli._options import SINCE, count, entry_id
 from orca.ledger import Entry, inspect_line, parse_since, read_entries, select, to_trace
 
 
@@ -36,7 +37,7 @@ def _filters(f: Any) -> Any:
             click.option(
                 "--since",
                 default=None,
-                help="Only entries at or after this time (Unix ns or ISO-8601).",
+                help="Only entries of the last DURATION (2h), or from a time (Unix ns, ISO-8601).",
             ),
             click.option(
                 "--max",
@@ -65,9 +66,18 @@ def _select(
         run=run,
         from_id=from_id,
         to_id=to_id,
-        since=None if since is None else parse_since(since),
+        since=None if since is None else _since_ns(since),
         max_entries=max_n,
     )
+
+
+def _since_ns(text: str) -> int:
+    """A duration (``2h``: the last two hours, as every other ``--since``) or a point in time."""
+    try:
+        ago = SINCE.convert(text, None, None)
+    except click.BadParameter:
+        return parse_since(text)
+    return time.time_ns() - int(ago.total_seconds() * 1e9)
 
 
 @replay.command("inspect")
