@@ -70,7 +70,7 @@ def test_prune_reports_and_keeps_pinned(home: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["pin", "ffff"], "no trace matches 'ffff'"),
+        (["pin", "ffff"], "no trace with id 'ffff'"),
         (["prune", "--max-age", "soon"], "'soon' is not a duration"),
         (["prune", "--max-body-bytes", "lots"], "'lots' is not a size"),
     ],

@@ -79,6 +79,7 @@ def test_item05_collector_pauses_on_full_disk_and_resumes(tmpfs: Path) -> None:
     """Disk full: the collector pauses (stderr, `orca status`), resumes, exits on SIGTERM."""
     home = tmpfs / "home"
     orca = [sys.executable, "-m", "orca"]
+    home.mkdir()  # only recording commands create a home
     subprocess.run([*orca, "collect", "--once", "--home", str(home)], check=True)
     with Recorder.open(home, heartbeat_s=None) as rec:
         log = rec.logger("full")
