@@ -48,7 +48,10 @@ def test_item06_stopped_process_is_not_crashed(home: Path, tmp_path: Path) -> No
 def _pause_and_resume(home: Path, proc: "subprocess.Popen[str]") -> None:
     assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
     with Collector(home, _config()) as c:
-        c.step()
+        deadline = time.monotonic() + 30
+        while not any(p.heartbeat_ns for p in c.store.processes()):  # it really sent heartbeats
+            assert time.monotonic() < deadline, "no heartbeat ingested"
+            c.step()
         os.kill(proc.pid, signal.SIGSTOP)
         # heartbeats have stopped; a clock far past the threshold makes them stale
         far = time.time_ns() + 3600 * 10**9
