@@ -31,6 +31,7 @@ PLACEHOLDERS: dict[str, list[str]] = {
     "new": ["999"],
     "kind": ["x.y"],
     "text": ["hello"],
+    "run_ref": ["no-such-run"],
     "cmd": ["--", sys.executable, "-c", "pass"],
 }
 RECORDING = {"run", "ledger append"}  # commands that may create a home
@@ -136,7 +137,8 @@ ID_COMMANDS = [
     p
     for p in COMMANDS
     if any(
-        isinstance(x, click.Argument) and x.name in ("trace_ref", "span_ref", "span_a", "entry_id")
+        isinstance(x, click.Argument)
+        and x.name in ("trace_ref", "span_ref", "span_a", "entry_id", "run_ref")
         for x in _command(p).params
     )
 ]

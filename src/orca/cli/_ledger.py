@@ -173,14 +173,26 @@ def consistency(old: int, new: int, home: Path | None, as_json: bool) -> None:
 @home_option
 @json_option
 def forget(entry_id: int, home: Path | None, as_json: bool) -> None:
-    """Erase one entry's payload (GDPR); the chain and proofs still verify."""
-    with Ledger.open(writable_home(home)) as led:
+    """Erase one entry's payload (GDPR); the chain and proofs still verify.
+
+    A payload that went by reference loses its blob too, unless something else
+    still references it.
+    """
+    from orca.cli._blobs import entry_blob_refs, release
+
+    root = writable_home(home)
+    refs = entry_blob_refs(root, entry_id)
+    with Ledger.open(root) as led:
         erased = led.forget(entry_id)
+    freed = release(root, refs)
     if as_json:
-        print_json({"entry": entry_id, "erased": erased, "already_erased": not erased})
+        print_json(
+            {"entry": entry_id, "erased": erased, "already_erased": not erased, "blobs": freed}
+        )
         return
     click.echo(
-        f"entry {entry_id}: payload erased" if erased else f"entry {entry_id}: already erased"
+        (f"entry {entry_id}: payload erased" if erased else f"entry {entry_id}: already erased")
+        + (f"; {freed} blob(s) deleted" if freed else "")
     )
 
 
