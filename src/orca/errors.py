@@ -15,6 +15,11 @@
     │   ├── LedgerLockedError      another process holds the ledger open for appending
     │   ├── LedgerCorruptError     damage that opening must not paper over; run `orca verify`
     │   └── ProofError             no inclusion/consistency proof can be given as asked
+    ├── GovernanceError            policy and budget trouble            (orca.governance)
+    │   ├── PolicyFileError        a policy/config file that does not parse or validate (file:line)
+    │   ├── BudgetError            a budget that is not one (negative limit, unknown key)
+    │   ├── PolicyDenied           the policy in force denied the action      (403 policy-denied)
+    │   └── BudgetExceeded         the action does not fit in what is left    (429 budget-exceeded)
     └── UsageError                 a request that cannot be met (unknown id, missing home)
         └── QueryError             a query that cannot be answered as asked   (orca.query)
             ├── UnknownIdError     no trace/span has that id or prefix

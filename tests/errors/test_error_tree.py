@@ -14,6 +14,7 @@ ROOMS = (
     "orca.collector",
     "orca.ledger",
     "orca.query",
+    "orca.governance",
 )
 
 
