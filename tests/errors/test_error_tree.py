@@ -37,7 +37,7 @@ def test_docstring_tree_matches_the_classes() -> None:
     for line in (orca.errors.__doc__ or "").splitlines():
         stripped = line.lstrip(" │├└─")
         name = stripped.split()[0] if stripped else ""
-        if not name.isidentifier() or not name.endswith(("Error", "Locked")):
+        if not name.isidentifier() or not name.endswith(("Error", "Locked", "Exceeded", "Denied")):
             continue
         depth = len(line) - len(stripped)
         while stack and stack[-1][0] >= depth:
