@@ -144,8 +144,10 @@ def test_decision_hook_sees_every_decision_and_cannot_break_it() -> None:
 
 def test_set_and_drop_reach_nested_paths() -> None:
     """modify set/drop work on nested objects and list items, leaving the input untouched."""
-    e = engine("rules:\n  - name: m\n    phase: pre_provider_request\n    action: modify\n"
-               "    modify: {set: {$.a.b: 2, 'messages[0].role': user}, drop: [$.c]}\n")  # fmt: skip
+    e = engine(
+        "rules:\n  - name: m\n    phase: pre_provider_request\n    action: modify\n"
+        "    modify: {set: {$.a.b: 2, 'messages[0].role': user}, drop: [$.c]}\n"
+    )
     body = {"messages": [{"role": "system"}], "c": 1}
     d = e.check("pre_provider_request", payload=body)
     assert d.payload == {"messages": [{"role": "user"}], "a": {"b": 2}}

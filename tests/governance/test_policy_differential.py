@@ -20,11 +20,15 @@ def _eq(a: Any, b: Any) -> bool:
 
 
 def reference(doc: dict[str, Any], facts: dict[str, Any]) -> tuple[bool, str | None, str]:
-    """The precedence of docs/governance.md, written as plainly as possible; raises on type errors."""
+    """docs/governance.md's precedence, written as plainly as possible; raises on type errors."""
     tools = doc.get("tool_allowlist")
-    if tools is not None and facts["tool"] is not None:
-        if facts["tool"].casefold() not in [t.casefold() for t in tools]:
-            return (False, "tool_allowlist", "deny")
+    tool = facts["tool"]
+    if (
+        tools is not None
+        and tool is not None
+        and tool.casefold() not in [t.casefold() for t in tools]
+    ):
+        return (False, "tool_allowlist", "deny")
 
     def holds(value: Any, op: str, arg: Any) -> bool:
         if value is ABSENT or value is None:

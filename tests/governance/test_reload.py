@@ -72,7 +72,7 @@ def _wait_for(predicate: object, timeout: float = 10.0) -> bool:
 
 
 def test_the_watcher_thread_reloads_on_change(tmp_path: Path) -> None:
-    """With watchfiles running, edits take effect; a broken edit is rejected and the old one stays."""
+    """With watchfiles running, edits apply; a broken edit is rejected and the old policy stays."""
     path = tmp_path / "policy.yaml"
     path.write_text(DENY_SHELL)
     engine = PolicyEngine()

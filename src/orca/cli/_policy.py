@@ -56,7 +56,8 @@ def _print_summary(s: dict[str, Any]) -> None:
     kinds = ", ".join(pii["kinds"]) if pii["enabled"] else "off"
     click.echo(f"  pii redaction ({pii['engine']}): {kinds}")
     click.echo(
-        "  precedence: pii → fail-closed → allowlists → rules as listed (the first match decides; flags never loosen)"
+        "  precedence: pii → fail-closed → allowlists → rules as listed "
+        "(the first match decides; flags never loosen)"
     )
     for phase, rules in s["phases"].items():
         if not rules:
