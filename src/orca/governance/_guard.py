@@ -38,6 +38,7 @@ class ProviderCallLike(Protocol):
     def body(self) -> Any: ...
     @property
     def estimate(self) -> _Estimate: ...
+    def reestimate(self, body: Any) -> _Estimate: ...
 
 
 class Admission:
@@ -121,7 +122,8 @@ class Guard:
             )
         if not decision.allowed:
             raise PolicyDenied(decision)
-        est = call.estimate
+        body = decision.payload if decision.action == "modify" else None
+        est = call.estimate if body is None else call.reestimate(body)
         try:
             reservation = self.book.reserve(
                 self.run, self.agent, Spend(est.input_tokens, est.output_tokens, est.cost_usd)
@@ -140,5 +142,4 @@ class Guard:
                 },
             )
             raise
-        body = decision.payload if decision.action == "modify" else None
         return Admission(self, body, decision, reservation)

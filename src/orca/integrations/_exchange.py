@@ -71,6 +71,8 @@ class Settings:
     secret_fields: tuple[str, ...] = _DEFAULT_SECRET_FIELDS
     secrets: tuple[str, ...] = ()
     errors: int = 0  # recorder failures swallowed so far
+    governor: Any = None  # an orca.integrations.Governor: admits each request before it is sent
+    max_output_tokens: int = 4096  # the output estimate of a request that sets no max_tokens
 
     @cached_property
     def field_needles(self) -> tuple[bytes, ...]:

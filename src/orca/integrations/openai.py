@@ -25,6 +25,7 @@ from orca._home import resolve_home
 from orca.capture import Logger, Span
 from orca.errors import OrcaError
 from orca.integrations._exchange import SPAN_NAME, Settings, header_value
+from orca.integrations._govern import DEFAULT_MAX_OUTPUT_TOKENS, Governor
 from orca.integrations._pricing import PriceTable
 from orca.integrations._transport import (
     AsyncOrcaTransport,
@@ -88,6 +89,8 @@ def instrument(
     prices: PriceTable | None = None,
     secret_fields: Sequence[str] = (),
     secrets: Sequence[str] = (),
+    governor: Governor | None = None,
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS,
 ) -> C:
     """Record the client's requests; returns the same client, instrumented in place.
 
@@ -98,6 +101,12 @@ def instrument(
     ``<home>/prices.toml``. ``secret_fields`` adds JSON body keys whose string
     values are masked (``api_key``, ``password``, … are masked already);
     ``secrets`` adds literal values to mask wherever they appear.
+
+    ``governor`` (an orchestrator, or ``orca.governance.Guard``) admits each
+    request before any byte is sent — policy (``pre_provider_request``) and a
+    budget reservation of its worst case (``max_tokens``, else
+    ``max_output_tokens``) — and settles it from the reported usage; a refused
+    request raises the governor's error and never reaches the network.
     """
     if cache_send not in ("warm", "real"):
         raise InstrumentError(f"cache_send must be 'warm' or 'real', not {cache_send!r}")
@@ -111,6 +120,8 @@ def instrument(
         prices=table,
         secret_fields=Settings().secret_fields + tuple(secret_fields),
         secrets=tuple(secrets),
+        governor=governor,
+        max_output_tokens=max_output_tokens,
     )
     http = _http_client(client)
     http._transport = _wrap(http._transport, settings)
