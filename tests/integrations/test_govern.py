@@ -235,3 +235,26 @@ def test_async_streaming_is_governed_too(provider: FakeProvider) -> None:
     assert len(provider.requests) == 1
     rows = {(u.scope, u.dimension): (u.used, u.reserved) for u in guard.book.usage("run-1")}
     assert rows[("run", "output_tokens")][1] == 0.0
+
+
+def test_policy_check_spans_name_the_decision_and_rule(provider: FakeProvider) -> None:
+    """Each governed request leaves a policy.check span: decision and rule, no payload."""
+    with capture_records() as (rec, records):
+        client = instrument(
+            openai.OpenAI(api_key=KEY, base_url=provider.base_url, max_retries=0),
+            parent=rec.logger("agent").span("step"),
+            governor=_guard(),
+        )
+        client.chat.completions.create(model="gpt-4o", messages=MSGS, max_tokens=900)
+        with pytest.raises(PolicyDenied):
+            client.chat.completions.create(model="o1-pro", messages=MSGS, stream=True)
+    checks = [r for r in records if r["kind"] == "span-open" and r["name"] == "policy.check"]
+    assert [
+        (c["attrs"]["orca.policy.decision"], c["attrs"]["orca.policy.rule"]) for c in checks
+    ] == [
+        ("modify", "cap-output"),
+        ("deny", "model_allowlist"),
+    ]
+    closes = {r["span"]: r for r in records if r["kind"] == "span-close"}
+    assert closes[checks[1]["span"]]["status"] == "error"
+    assert all("body" not in c for c in checks)

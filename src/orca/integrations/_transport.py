@@ -100,7 +100,12 @@ def _admit(settings: Settings, request: Any, body: bytes) -> tuple[Any, bytes, A
     call = provider_call(
         settings.provider, str(request.url), body, settings.prices, settings.max_output_tokens
     )
-    admission = governor.admit_provider_request(call)
+    try:
+        admission = governor.admit_provider_request(call)
+    except BaseException as exc:
+        _policy_span(settings, getattr(exc, "decision", None), exc)
+        raise
+    _policy_span(settings, getattr(admission, "decision", None), None)
     if admission.body is not None:
         try:
             body = orjson.dumps(admission.body)
@@ -118,6 +123,28 @@ def _admit(settings: Settings, request: Any, body: bytes) -> tuple[Any, bytes, A
             admission.release()
             raise
     return request, body, admission
+
+
+def _policy_span(settings: Settings, decision: Any, error: BaseException | None) -> None:
+    """A ``policy.check`` span beside the request: the decision and its rule (never the body)."""
+    try:
+        opener = _opener(settings, _OVERRIDES.get() or {})
+        if opener is None:
+            return
+        attrs: dict[str, Any] = {"orca.policy.phase": "pre_provider_request"}
+        span_attrs = getattr(decision, "span_attrs", None)
+        if callable(span_attrs):
+            attrs.update(span_attrs())
+        elif error is not None:
+            attrs["orca.policy.decision"] = "deny"
+        span = opener("policy.check", attrs)
+        if error is not None:
+            span.end({"orca.policy.refused": type(error).__name__}, status="error")
+        else:
+            span.end()
+    except Exception as exc:  # recording never breaks (nor unblocks) a request
+        settings.errors += 1
+        _log.warning("orca: could not record policy.check: %r", exc)
 
 
 def _failed(admission: Admission | None, exc: BaseException) -> None:
