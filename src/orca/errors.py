@@ -15,6 +15,22 @@
     │   ├── LedgerLockedError      another process holds the ledger open for appending
     │   ├── LedgerCorruptError     damage that opening must not paper over; run `orca verify`
     │   └── ProofError             no inclusion/consistency proof can be given as asked
+    ├── OrchestratorError          orchestrator trouble, stable ``code``s (orca.orchestrator)
+    │   ├── EnvelopeRejected       submit refused (recorded as ``envelope.rejected``)
+    │   │   ├── InvalidEnvelope        a field missing or of the wrong type
+    │   │   ├── UnsupportedProtocol    a protocol_version this ORCA cannot read
+    │   │   ├── RunNotOpen             unknown run, or one already ended
+    │   │   ├── EnvelopeExpired        its TTL passed before it arrived
+    │   │   ├── IdempotencyConflict    an id reused with other content
+    │   │   ├── PolicyDenied           the policy hook said no
+    │   │   └── BudgetExceeded         the budget hook could not reserve
+    │   ├── InvalidRequest         an argument that cannot be used as given
+    │   ├── RunNotFound            no run has that id
+    │   ├── RunNotFinished         no final result yet
+    │   ├── TaskNotFound           no task has that id
+    │   ├── LeaseLost              the task is no longer leased to the caller
+    │   ├── TaskFailed             a handler raises it to fail its task
+    │   └── OrchestratorClosed     closed, or stopped after a failed ledger write: reopen
     ├── GovernanceError            policy and budget trouble            (orca.governance)
     │   ├── PolicyFileError        a policy/config file that does not parse or validate (file:line)
     │   ├── BudgetError            a budget that is not one (negative limit, unknown key)

@@ -204,7 +204,7 @@ class BudgetBook:
                         continue
                     held = sc.used[dim] + sc.reserved[dim]
                     if held + est[dim] > limit or (est[dim] == 0 and held >= limit):
-                        raise BudgetExceeded(
+                        raise BudgetExceeded.of(
                             run,
                             agent,
                             label,

@@ -41,17 +41,27 @@ class BudgetError(GovernanceError, ValueError):
 
 
 class PolicyDenied(GovernanceError):
-    """The policy in force denied the action; ``decision`` says which rule and why."""
+    """The policy in force denied the action; ``decision`` says which rule and why.
+
+    The orchestrator's own ``PolicyDenied`` (a rejected envelope) is a
+    subclass, so ``except orca.governance.PolicyDenied`` catches every denial.
+    """
 
     code = "policy-denied"
     http_status = 403
 
-    def __init__(self, decision: Any) -> None:
+    def __init__(self, message: str, *, decision: Any = None) -> None:
         self.decision = decision
+        super().__init__(message)
+
+    @classmethod
+    def of(cls, decision: Any) -> "PolicyDenied":
+        """The error for a deny :class:`Decision`: its phase, rule and reason codes."""
         rule = f" by rule {decision.rule!r}" if decision.rule else ""
         reasons = ", ".join(decision.reasons) or "denied"
-        super().__init__(
-            f"{decision.phase} denied{rule} ({reasons}); change the policy or the action"
+        return cls(
+            f"{decision.phase} denied{rule} ({reasons}); change the policy or the action",
+            decision=decision,
         )
 
 
@@ -59,7 +69,8 @@ class BudgetExceeded(GovernanceError):
     """An action whose estimate does not fit in what is left of a budget.
 
     ``scope`` is ``run`` or ``agent:<name>``; ``dimension`` the limit that
-    would be crossed. Nothing was reserved: the action was not admitted.
+    would be crossed. Nothing was reserved: the action was not admitted. The
+    orchestrator's ``BudgetExceeded`` (a rejected envelope) is a subclass.
     """
 
     code = "budget-exceeded"
@@ -67,12 +78,14 @@ class BudgetExceeded(GovernanceError):
 
     def __init__(
         self,
-        run: str,
-        agent: str | None,
-        scope: str,
-        dimension: str,
-        limit: float,
-        would_be: float,
+        message: str,
+        *,
+        run: str | None = None,
+        agent: str | None = None,
+        scope: str | None = None,
+        dimension: str | None = None,
+        limit: float | None = None,
+        would_be: float | None = None,
     ) -> None:
         self.run = run
         self.agent = agent
@@ -80,7 +93,27 @@ class BudgetExceeded(GovernanceError):
         self.dimension = dimension
         self.limit = limit
         self.would_be = would_be
-        super().__init__(
+        super().__init__(message)
+
+    @classmethod
+    def of(
+        cls, run: str, agent: str | None, scope: str, dimension: str, limit: float, would_be: float
+    ) -> "BudgetExceeded":
+        """The error for a reservation that does not fit, saying what to do."""
+        return cls(
             f"budget exceeded for run {run} ({scope}): {dimension} would reach "
-            f"{would_be:g} of a limit of {limit:g}; raise the budget or start a new run"
-        )
+            f"{would_be:g} of a limit of {limit:g}; raise the budget or start a new run",
+            run=run, agent=agent, scope=scope, dimension=dimension, limit=limit,
+            would_be=would_be,
+        )  # fmt: skip
+
+    def audit(self) -> dict[str, Any]:
+        """The ledger payload of ``budget.exceeded`` for a refused action."""
+        return {
+            "run": self.run,
+            "agent": self.agent,
+            "scope": self.scope,
+            "dimension": self.dimension,
+            "limit": self.limit,
+            "would_be": self.would_be,
+        }

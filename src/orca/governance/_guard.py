@@ -121,7 +121,7 @@ class Guard:
                 "policy.decision", {**decision.audit(), "run": self.run, "agent": self.agent}
             )
         if not decision.allowed:
-            raise PolicyDenied(decision)
+            raise PolicyDenied.of(decision)
         body = decision.payload if decision.action == "modify" else None
         est = call.estimate if body is None else call.reestimate(body)
         try:
@@ -129,17 +129,6 @@ class Guard:
                 self.run, self.agent, Spend(est.input_tokens, est.output_tokens, est.cost_usd)
             )
         except BudgetExceeded as exc:
-            self._emit(
-                "budget.exceeded",
-                {
-                    "run": exc.run,
-                    "agent": exc.agent,
-                    "scope": exc.scope,
-                    "dimension": exc.dimension,
-                    "limit": exc.limit,
-                    "would_be": exc.would_be,
-                    "phase": "pre_provider_request",
-                },
-            )
+            self._emit("budget.exceeded", {**exc.audit(), "phase": "pre_provider_request"})
             raise
         return Admission(self, body, decision, reservation)
