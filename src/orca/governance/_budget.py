@@ -218,6 +218,19 @@ class BudgetBook:
             r.open[res.id] = res
             return res
 
+    def hold(self, run: str, agent: str | None, estimate: Spend) -> Reservation:
+        """Hold ``estimate`` unchecked (a reservation admitted before a restart, restored)."""
+        est = _vec(estimate)
+        with self._lock:
+            r = self._runs.setdefault(run, _Run())
+            r.run_scope.reserved = _add(r.run_scope.reserved, est)
+            sc = r.scope(agent)
+            if sc is not None:
+                sc.reserved = _add(sc.reserved, est)
+            res = Reservation(next(self._ids), run, agent, estimate)
+            r.open[res.id] = res
+            return res
+
     def settle(self, reservation: Reservation, actual: Spend | None = None) -> list[BudgetEvent]:
         """Replace the estimate by ``actual`` (None: the estimate stands); returns new events.
 

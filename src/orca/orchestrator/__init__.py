@@ -17,7 +17,9 @@ injected clock (:class:`VirtualClock` in tests)::
                      "sender": "triage", "recipient": "billing", "payload": {"order": "A-17"}})
         orch.run_until_idle()
 
-Governance plugs in through :class:`PolicyHook` and :class:`BudgetHook`.
+Governance plugs in through :class:`PolicyHook` and :class:`BudgetHook`;
+:class:`Governance` is both, from the home's policy file and budgets
+(``Orchestrator.open(home, policy=gov, budget=gov)``, then ``gov.bind(orch)``).
 """
 
 from orca.orchestrator._agents import Handler, TaskContext
@@ -49,6 +51,7 @@ from orca.orchestrator._errors import (
     TaskNotFound,
     UnsupportedProtocol,
 )
+from orca.orchestrator._governance import Governance
 from orca.orchestrator._hooks import (
     AllowAllPolicy,
     BudgetDecision,
@@ -77,6 +80,7 @@ __all__ = [
     "Envelope",
     "EnvelopeExpired",
     "EnvelopeRejected",
+    "Governance",
     "Handler",
     "IdempotencyConflict",
     "InvalidEnvelope",

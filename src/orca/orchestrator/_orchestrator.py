@@ -277,12 +277,19 @@ class Orchestrator(Engine):
                     env,
                     now,
                     rule=decision.rule,
+                    extra=("policy.decision", decision.audit),
                 )
             if decision.payload_modified:
                 env = Envelope(**{**_fields(env), "payload": decision.payload})
             budget = self._ask_budget(env, run)
             if not budget.allowed:
-                raise self._reject_locked(BudgetExceeded, budget.reason or "over budget", env, now)
+                raise self._reject_locked(
+                    BudgetExceeded,
+                    budget.reason or "over budget",
+                    env,
+                    now,
+                    extra=("budget.exceeded", budget.audit),
+                )
             record = {**env.content(), "created_ms": created, "payload": jsonable(env.payload)}
             parent = env.parent or rs.root_span
             span = self._tracer.enqueue(rs.trace, parent, env.id, rs.id, env.sender, env.recipient)
@@ -295,7 +302,21 @@ class Orchestrator(Engine):
                 }
             if budget.reservation is not None:
                 meta["reservation"] = budget.reservation.to_dict()
-            actions = [
+            actions = []
+            if decision.audit is not None:  # an intervention: its own entry, rule and codes only
+                actions.append(
+                    self._action(
+                        "policy.decision",
+                        rs,
+                        span=span,
+                        actor="policy",
+                        args={"envelope": env.id},
+                        result=decision.audit,
+                        now=now,
+                    )
+                )
+            accepted_at = len(actions)
+            actions += [
                 self._action(
                     "envelope.accepted",
                     rs,
@@ -318,7 +339,7 @@ class Orchestrator(Engine):
                     )
                 )
             tickets = self._queue(actions)
-        entry = self._wait(tickets)[0]
+        entry = self._wait(tickets)[accepted_at]
         self._after_commit(len(tickets))
         return Ack(env.id, env.run, entry.id, now, expires, env.queued)
 
@@ -354,6 +375,7 @@ class Orchestrator(Engine):
         *,
         rule: str | None = None,
         wait: bool = True,
+        extra: tuple[str, Any] | None = None,
     ) -> EnvelopeRejected:
         """Record the rejection (durably, releasing the lock meanwhile) and return the exception."""
         get = (lambda k: getattr(env, k, None)) if isinstance(env, Envelope) else env.get
@@ -375,7 +397,21 @@ class Orchestrator(Engine):
             result={"code": cls.code, "reason": reason, **({"rule": rule} if rule else {})},
             meta={"at_ms": now},
         )
-        tickets = self._queue([action])
+        actions = [action]
+        if extra is not None and extra[1] is not None:  # the governance entry beside the rejection
+            actions.append(
+                Action(
+                    kind=extra[0],
+                    actor="policy" if extra[0] == "policy.decision" else "budget",
+                    run=action.run,
+                    trace=action.trace,
+                    span=action.span,
+                    args={"envelope": s(get("id"))},
+                    result=extra[1],
+                    meta={"at_ms": now},
+                )
+            )
+        tickets = self._queue(actions)
         self._lock.release()
         try:
             entry = self._wait(tickets)[0]
@@ -509,6 +545,30 @@ class Orchestrator(Engine):
     def problems(self) -> list[str]:
         """Ledger entries that did not fit the state on replay (reported, never repaired)."""
         return list(self._state.problems)
+
+    def record_governance(
+        self, kind: str, result: Any, *, run: str | None = None, actor: str = "policy"
+    ) -> int:
+        """Append a governance entry (``policy.reload_rejected``, a provider-edge
+        ``policy.decision`` or ``budget.*``) durably; returns its id. Codes only, never payload."""
+        from orca.ledger import Action
+
+        with self._lock:
+            self._usable()
+            rs = self._state.runs.get(run) if run is not None else None
+            action = Action(
+                kind=kind,
+                actor=actor,
+                run=run,
+                trace=rs.trace if rs else None,
+                span=rs.root_span if rs else None,
+                result=result,
+                meta={"at_ms": self.clock.now_ms()},
+            )
+            tickets = self._queue([action])
+        entry = self._wait(tickets)[0]
+        self._after_commit(1)
+        return entry.id
 
     def close(self, *, snapshot: bool = True) -> None:
         """Stop agents, snapshot the state, release the ledger. Idempotent."""

@@ -1,0 +1,218 @@
+"""Governance plugged into the orchestrator: the policy and budget hooks, from one home.
+
+``Governance.open(home)`` reads ``<home>/config.yaml`` and the policy file,
+starts watching the file (a bad new version never replaces the policy in
+force), and is both hooks::
+
+    gov = Governance.open(home)
+    with Orchestrator.open(home, policy=gov, budget=gov) as orch:
+        ...
+
+Envelopes are decided in the ``pre_submit`` phase (``post_submit`` for
+results and errors); the budget scope is the run and the envelope's
+recipient (the agent that will spend), the estimate is the envelope's
+``usage`` hint. Budgets come from ``start_run(budget=…)``, else the home's
+default. On open the orchestrator hands every reservation in the ledger back
+through :meth:`restore`, so usage survives restarts without re-deciding.
+"""
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from orca.governance import (
+    Budget,
+    BudgetBook,
+    BudgetEvent,
+    BudgetExceeded,
+    Decision,
+    GovernanceMetrics,
+    Guard,
+    PolicyEngine,
+    PolicyReloader,
+    ReloadOutcome,
+    Spend,
+    open_engine,
+)
+from orca.orchestrator._envelope import Envelope, Usage
+from orca.orchestrator._hooks import BudgetDecision, PolicyDecision, Reservation
+
+if TYPE_CHECKING:
+    from orca.orchestrator._model import Run
+
+RESULT_KINDS = frozenset({"agent_result", "agent_error"})
+
+
+def _spend(usage: Usage | None) -> Spend:
+    if usage is None:
+        return Spend()
+    return Spend(usage.input_tokens, usage.output_tokens, usage.cost_usd)
+
+
+def warning_text(ev: BudgetEvent) -> str:
+    """One line for a ``budget.warning`` entry: which run/agent, how far, of which limit."""
+    who = f"run {ev.run}" + (f" agent {ev.agent}" if ev.agent else "")
+    if ev.kind == "exceeded":
+        return f"{who} exceeded its {ev.dimension} budget ({ev.used:g} of {ev.limit:g})"
+    return f"{who} at {ev.threshold}% of its {ev.dimension} budget ({ev.used:g} of {ev.limit:g})"
+
+
+class Governance:
+    """A :class:`PolicyEngine` and a :class:`BudgetBook` as the orchestrator's two hooks."""
+
+    def __init__(
+        self,
+        engine: PolicyEngine,
+        book: BudgetBook | None = None,
+        *,
+        default_budget: Budget | None = None,
+        reloader: PolicyReloader | None = None,
+        metrics: GovernanceMetrics | None = None,
+    ) -> None:
+        self.engine = engine
+        self.book = book or BudgetBook()
+        self.default_budget = default_budget
+        self.reloader = reloader
+        self.metrics = metrics or GovernanceMetrics()
+        self.reload_outcomes: list[ReloadOutcome] = []
+        self._held: dict[str, Any] = {}  # orchestrator reservation id → governance Reservation
+        self._ids = 0
+        self._lock = threading.Lock()
+        self._known_runs: set[str] = set()
+        self._recorder: Any = None  # Orchestrator.record_governance, once bound
+        if engine.on_decision is None:
+            engine.on_decision = self.metrics.on_decision
+
+    @classmethod
+    def open(cls, home: str | Path, *, watch: bool = True) -> "Governance":
+        """The home's policy (watched for changes when ``watch``) and its default budget."""
+        setup = open_engine(Path(home))
+        gov = cls(setup.engine, default_budget=setup.config.budget)
+        reloader = PolicyReloader(setup.engine, setup.config.policy_path, gov._on_reload)
+        gov.reloader = reloader
+        if watch:
+            reloader.start()
+        return gov
+
+    def bind(self, orchestrator: Any) -> "Governance":
+        """Record what happens outside a submit (reload rejections, the provider edge) in
+        ``orchestrator``'s ledger."""
+        self._recorder = orchestrator.record_governance
+        return self
+
+    def _record(self, kind: str, payload: dict[str, Any], run: str | None = None) -> None:
+        if self._recorder is not None:
+            self._recorder(kind, payload, run=run, actor=kind.split(".", 1)[0])
+
+    def _on_reload(self, outcome: ReloadOutcome) -> None:
+        self.metrics.on_reload(outcome)
+        self.reload_outcomes.append(outcome)
+        if outcome.status == "rejected":
+            self._record("policy.reload_rejected", outcome.audit())
+
+    def close(self) -> None:
+        """Stop watching the policy file."""
+        if self.reloader is not None:
+            self.reloader.stop()
+
+    # -- policy hook ---------------------------------------------------------------------------
+
+    def check_envelope(self, envelope: Envelope, run: "Run") -> PolicyDecision:
+        phase = "post_submit" if envelope.kind in RESULT_KINDS else "pre_submit"
+        payload = envelope.payload
+        tool = payload.get("tool") if isinstance(payload, dict) else None
+        d = self.engine.check(
+            phase,
+            kind=envelope.kind,
+            sender=envelope.sender,
+            recipient=envelope.recipient,
+            tool=tool if isinstance(tool, str) else None,
+            payload=payload,
+        )
+        return self._policy_decision(d)
+
+    @staticmethod
+    def _policy_decision(d: Decision) -> PolicyDecision:
+        reason = ", ".join(d.reasons) or None
+        return PolicyDecision(
+            allowed=d.allowed,
+            rule=d.rule,
+            reason=reason,
+            flagged=d.action == "allow_but_flag",
+            payload_modified=d.action == "modify",
+            payload=d.payload if d.action == "modify" else None,
+            audit=d.audit() if d.intervened else None,
+        )
+
+    # -- budget hook ---------------------------------------------------------------------------
+
+    def _ensure_run(self, run: "Run") -> None:
+        if run.id in self._known_runs:
+            return
+        self._known_runs.add(run.id)
+        self.book.set_budget(run.id, run.budget if run.budget is not None else self.default_budget)
+
+    def _new_id(self, gov_res: Any, agent: str | None) -> str:
+        """``<n>@<agent>``: the agent rides in the id the ledger keeps, for :meth:`restore`."""
+        with self._lock:
+            self._ids += 1
+            rid = f"{self._ids}@{agent or ''}"
+            self._held[rid] = gov_res
+        return rid
+
+    def _parse_id(self, rid: str) -> str | None:
+        number, _, agent = rid.partition("@")
+        if number.isdigit():
+            with self._lock:
+                self._ids = max(self._ids, int(number))
+        return agent or None
+
+    def reserve(self, envelope: Envelope, run: "Run") -> BudgetDecision:
+        self._ensure_run(run)
+        agent = envelope.recipient or envelope.sender
+        estimate = envelope.usage or Usage()
+        try:
+            res = self.book.reserve(run.id, agent, _spend(estimate))
+        except BudgetExceeded as exc:
+            return BudgetDecision(allowed=False, reason=str(exc), audit=exc.audit())
+        return BudgetDecision(reservation=Reservation(self._new_id(res, agent), estimate))
+
+    def settle(self, reservation: Reservation, usage: Usage | None, run: "Run") -> Sequence[str]:
+        with self._lock:
+            res = self._held.pop(reservation.id, None)
+        if res is None:
+            return ()
+        actual = _spend(usage) if usage is not None else None  # none reported: the hint stands
+        return [warning_text(ev) for ev in self.book.settle(res, actual)]
+
+    def release(self, reservation: Reservation, run: "Run") -> None:
+        with self._lock:
+            res = self._held.pop(reservation.id, None)
+        if res is not None:
+            self.book.release(res)
+
+    def restore(self, reservation: Reservation, settled: Usage | None, run: "Run") -> None:
+        """Rebuild from the ledger: settled usage is charged, an open reservation held again."""
+        self._ensure_run(run)
+        agent = self._parse_id(reservation.id)
+        if settled is not None:
+            self.book.record(run.id, agent, _spend(settled))
+            return
+        res = self.book.hold(run.id, agent, _spend(reservation.amount))
+        with self._lock:
+            self._held[reservation.id] = res
+
+    # -- provider edge -------------------------------------------------------------------------
+
+    def guard(self, run: "Run", agent: str | None = None) -> Guard:
+        """A provider-edge governor for ``run`` (and ``agent``): ``instrument(…, governor=…)``.
+
+        Its interventions and budget events go to the bound orchestrator's ledger.
+        """
+        self._ensure_run(run)
+
+        def audit(kind: str, payload: dict[str, Any]) -> None:
+            self._record(kind, payload, run.id)
+
+        return Guard(self.engine, self.book, run=run.id, agent=agent, audit=audit)
