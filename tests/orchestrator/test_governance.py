@@ -13,6 +13,7 @@ import pytest
 from tests.orchestrator.conftest import SEED, entries, kinds, task_env
 
 import orca.governance
+from orca.integrations.openai import instrument
 from orca.orchestrator import (
     BudgetExceeded,
     Governance,
@@ -22,7 +23,6 @@ from orca.orchestrator import (
     TaskContext,
     VirtualClock,
 )
-from orca.integrations.openai import instrument
 from orca.testing import FakeProvider
 
 POLICY = """\
@@ -55,7 +55,7 @@ def _payloads(home: Path, kind: str) -> list[dict[str, Any]]:
 def test_a_denied_envelope_leaves_a_decision_entry_without_payload(
     home: Path, clock: VirtualClock
 ) -> None:
-    """deny → PolicyDenied (the orchestrator's and governance's), envelope.rejected + policy.decision."""
+    """deny → PolicyDenied (both families); envelope.rejected and policy.decision entries."""
     orch, _ = _open(home, clock)
     with orch:
         run = orch.start_run("support")
@@ -211,7 +211,8 @@ CHILD = textwrap.dedent(
         ctx.set_usage(input_tokens=30)
         return "ok"
 
-    run = orch.start_run("support", budget={"input_tokens": 100, "per_agent": {"billing": {"input_tokens": 90}}})
+    budget = {"input_tokens": 100, "per_agent": {"billing": {"input_tokens": 90}}}
+    run = orch.start_run("support", budget=budget)
     for i in range(3):
         orch.submit({"id": f"e-{i}", "run": run.id, "kind": "agent_task", "sender": "triage",
                      "recipient": "billing", "payload": {}, "usage": {"input_tokens": 30}})
@@ -254,11 +255,10 @@ def test_budgets_survive_sigkill_and_restart(home: Path) -> None:
 
         rows = {(u.scope, u.dimension): u.used for u in gov.book.usage(run_id)}
         assert rows[("run", "input_tokens")] == 90 and rows[("agent:billing", "input_tokens")] == 90
+        base = {"run": run_id, "kind": "agent_task", "sender": "triage", "payload": {}}
         with pytest.raises(BudgetExceeded):
-            orch.submit({"id": "e-9", "run": run_id, "kind": "agent_task", "sender": "triage",
-                         "recipient": "billing", "payload": {}, "usage": {"input_tokens": 1}})  # fmt: skip
-        orch.submit({"id": "e-10", "run": run_id, "kind": "agent_task", "sender": "triage",
-                     "recipient": "search", "payload": {}, "usage": {"input_tokens": 10}})  # fmt: skip
+            orch.submit({**base, "id": "e-9", "recipient": "billing", "usage": {"input_tokens": 1}})
+        orch.submit({**base, "id": "e-10", "recipient": "search", "usage": {"input_tokens": 10}})
         orch.run_until_idle(timeout=30)  # settles 5 more: 95 of 100, thresholds already warned
         rows = {(u.scope, u.dimension): u.used for u in gov.book.usage(run_id)}
         assert rows[("run", "input_tokens")] == 95
