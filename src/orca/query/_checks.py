@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Final
 
+from orca.query._checks_orchestrated import ORCHESTRATED_CHECKS
 from orca.query._diff import first_difference
 from orca.query._format import fmt_duration, short_id, short_trace
 from orca.query._labels import error_text
@@ -286,6 +287,7 @@ CHECKS: Final[dict[str, tuple[CheckFn, str]]] = {
     "cache-bust": (check_cache_bust, "prompt-cache prefix stable"),
     "error-span": (check_error_spans, "no failed spans"),
     "slow-span": (check_slow, f"no span over {SLOW_FACTOR:g}× the p95 of its name"),
+    **ORCHESTRATED_CHECKS,
 }
 
 
