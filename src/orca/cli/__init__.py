@@ -11,6 +11,7 @@ from orca.cli._policy import policy
 from orca.cli._prune import pin, prune
 from orca.cli._replay import replay
 from orca.cli._run import run
+from orca.cli._runs import runs
 from orca.cli._span import diff, span
 from orca.cli._stats import search, stats_cmd
 from orca.cli._status import status
@@ -27,6 +28,7 @@ def cli() -> None:
 
 cli.add_command(journal)
 cli.add_command(policy)
+cli.add_command(runs)
 for _ledger_command in (ledger, verify, replay):
     cli.add_command(_ledger_command)
 for _store_command in (collect, status, prune, pin):

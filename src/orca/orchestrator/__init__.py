@@ -61,6 +61,15 @@ from orca.orchestrator._hooks import (
     PolicyHook,
     Reservation,
 )
+from orca.orchestrator._inspect import (
+    RunDetail,
+    RunSummary,
+    TaskRow,
+    list_runs,
+    read_state,
+    run_events,
+    show_run,
+)
 from orca.orchestrator._model import Run, RunResult, Task
 from orca.orchestrator._orchestrator import Orchestrator
 from orca.orchestrator._retry import RetryPolicy
@@ -96,17 +105,24 @@ __all__ = [
     "Reservation",
     "RetryPolicy",
     "Run",
+    "RunDetail",
     "RunNotFinished",
     "RunNotFound",
     "RunNotOpen",
     "RunResult",
+    "RunSummary",
     "SnapshotIgnored",
     "SystemClock",
     "Task",
     "TaskContext",
     "TaskFailed",
     "TaskNotFound",
+    "TaskRow",
     "UnsupportedProtocol",
     "Usage",
     "VirtualClock",
+    "list_runs",
+    "read_state",
+    "run_events",
+    "show_run",
 ]
