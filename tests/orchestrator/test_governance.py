@@ -1,5 +1,6 @@
 """Governance as the orchestrator's hooks: decisions and budgets in the ledger, across restarts."""
 
+import json
 import os
 import signal
 import subprocess
@@ -10,9 +11,11 @@ from typing import Any
 
 import openai
 import pytest
+from click.testing import CliRunner
 from tests.orchestrator.conftest import SEED, entries, kinds, task_env
 
 import orca.governance
+from orca.cli import cli
 from orca.integrations.openai import instrument
 from orca.orchestrator import (
     BudgetExceeded,
@@ -263,3 +266,37 @@ def test_budgets_survive_sigkill_and_restart(home: Path) -> None:
         rows = {(u.scope, u.dimension): u.used for u in gov.book.usage(run_id)}
         assert rows[("run", "input_tokens")] == 95
     assert len(_payloads(home, "budget.warning")) == warnings_before
+
+
+def test_runs_show_lists_usage_against_budget_and_interventions(
+    home: Path, clock: VirtualClock
+) -> None:
+    """`orca runs show` gains each scope's usage vs its limit and every intervention."""
+    orch, _ = _open(home, clock)
+    with orch:
+
+        @orch.agent("billing")
+        def billing(task: Task, ctx: TaskContext) -> str:
+            ctx.set_usage(input_tokens=80, output_tokens=5)
+            return "ok"
+
+        run = orch.start_run("support", budget={"per_agent": {"billing": {"input_tokens": 100}}})
+        orch.submit(task_env(run.id, payload={"note": "mail a@b.example"}))
+        with pytest.raises(PolicyDenied):
+            orch.submit(task_env(run.id, id="e-2", payload={"amount": 900}))
+        orch.run_until_idle(timeout=30)
+    result = CliRunner().invoke(cli, ["runs", "show", run.id, "--home", str(home), "--json"])
+    assert result.exit_code == 0, result.output
+    gov = json.loads(result.output)["governance"]
+    rows = {(u["scope"], u["dimension"]): u for u in gov["usage"]}
+    assert rows[("agent:billing", "input_tokens")]["used"] == 80
+    assert rows[("agent:billing", "input_tokens")]["limit"] == 100
+    assert [i["kind"] for i in gov["interventions"]] == [
+        "policy.decision",
+        "policy.decision",
+        "budget.warning",
+    ]
+    text = CliRunner().invoke(cli, ["runs", "show", run.id, "--home", str(home)]).output
+    assert "agent:billing" in text and "80.0%" in text
+    assert "deny by big-refunds (needs-review)" in text and "modify by pii (pii-redacted)" in text
+    assert "a@b.example" not in text

@@ -51,7 +51,7 @@ from orca.orchestrator._errors import (
     TaskNotFound,
     UnsupportedProtocol,
 )
-from orca.orchestrator._governance import Governance
+from orca.orchestrator._governance import Governance, RunGovernance, run_governance
 from orca.orchestrator._hooks import (
     AllowAllPolicy,
     BudgetDecision,
@@ -106,6 +106,7 @@ __all__ = [
     "RetryPolicy",
     "Run",
     "RunDetail",
+    "RunGovernance",
     "RunNotFinished",
     "RunNotFound",
     "RunNotOpen",
@@ -124,5 +125,6 @@ __all__ = [
     "list_runs",
     "read_state",
     "run_events",
+    "run_governance",
     "show_run",
 ]

@@ -18,6 +18,7 @@ through :meth:`restore`, so usage survives restarts without re-deciding.
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,11 @@ from orca.governance import (
     PolicyEngine,
     PolicyReloader,
     ReloadOutcome,
+    ScopeUsage,
     Spend,
     open_engine,
+    read_config,
+    spend_of,
 )
 from orca.orchestrator._envelope import Envelope, Usage
 from orca.orchestrator._hooks import BudgetDecision, PolicyDecision, Reservation
@@ -216,3 +220,62 @@ class Governance:
             self._record(kind, payload, run.id)
 
         return Guard(self.engine, self.book, run=run.id, agent=agent, audit=audit)
+
+
+@dataclass(frozen=True, slots=True)
+class RunGovernance:
+    """``orca runs show``'s governance part: usage against budget per scope, and interventions."""
+
+    run: str
+    budget: dict[str, Any] | None
+    usage: list[ScopeUsage]
+    interventions: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "budget": self.budget,
+            "usage": [u._asdict() for u in self.usage],
+            "interventions": self.interventions,
+        }
+
+
+INTERVENTIONS = ("policy.decision", "budget.warning", "budget.exceeded")
+
+
+def run_governance(home: str | Path, ref: str) -> RunGovernance:
+    """Fold a run's ledger entries into budget usage (per run and agent) and its interventions.
+
+    Read-only, like ``orca runs``: completed tasks charge their recipient,
+    open reservations show as reserved, provider-edge ``budget.settled``
+    entries add theirs. The budget is the run's own, else the home's default.
+    """
+    from orca.ledger import ledger_path
+    from orca.orchestrator._events import read_run_entries
+    from orca.orchestrator._inspect import find_run, read_state
+
+    path = Path(home)
+    st = read_state(path)
+    r = find_run(st, ref)
+    budget = Budget.parse(r.budget) if r.budget is not None else read_config(path).budget
+    book = BudgetBook()
+    book.set_budget(r.id, budget)
+    for tid in r.tasks:
+        t = st.tasks[tid]
+        if t.status == "completed" and t.usage:
+            book.record(r.id, t.recipient, spend_of(t.usage))
+        elif t.reservation and t.status in ("pending", "leased"):
+            amount = t.reservation.get("amount") or {}
+            book.hold(r.id, t.recipient, spend_of(amount))
+    interventions: list[dict[str, Any]] = []
+    for e in read_run_entries(ledger_path(path), r.id):
+        if e.kind == "budget.settled" and isinstance(e.result, dict):
+            book.apply(e.kind, {**e.result, "run": r.id})
+        elif e.kind in INTERVENTIONS:
+            body = e.result if isinstance(e.result, dict) else {"value": e.result}
+            interventions.append({"entry": e.id, "kind": e.kind, **body})
+    return RunGovernance(
+        r.id,
+        budget.model_dump(exclude_none=True) if budget else None,
+        book.usage(r.id),
+        interventions,
+    )
