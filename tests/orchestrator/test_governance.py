@@ -300,3 +300,21 @@ def test_runs_show_lists_usage_against_budget_and_interventions(
     assert "agent:billing" in text and "80.0%" in text
     assert "deny by big-refunds (needs-review)" in text and "modify by pii (pii-redacted)" in text
     assert "a@b.example" not in text
+
+
+def test_orca_trace_shows_denials_inline(home: Path, clock: VirtualClock) -> None:
+    """After the collector runs, the run's trace shows the denial and its rule, marked ✖."""
+    from orca.collector import Collector, CollectorConfig
+
+    orch, _ = _open(home, clock)
+    with orch:
+        run = orch.start_run("support")
+        with pytest.raises(PolicyDenied):
+            orch.submit(task_env(run.id, payload={"amount": 900, "note": "private-note-77"}))
+        orch.end_run(run)
+    with Collector(home, CollectorConfig()) as collector:
+        collector.drain()
+    out = CliRunner().invoke(cli, ["trace", run.trace_id, "--home", str(home)]).output
+    line = next(x for x in out.splitlines() if "policy.decision" in x)
+    assert "✖" in line and "deny big-refunds" in line and "(needs-review)" in line
+    assert "private-note-77" not in out
