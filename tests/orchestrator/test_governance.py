@@ -318,3 +318,38 @@ def test_orca_trace_shows_denials_inline(home: Path, clock: VirtualClock) -> Non
     line = next(x for x in out.splitlines() if "policy.decision" in x)
     assert "✖" in line and "deny big-refunds" in line and "(needs-review)" in line
     assert "private-note-77" not in out
+
+
+def test_governor_is_the_orchestrator_inside_a_handler(home: Path, clock: VirtualClock) -> None:
+    """instrument(client, governor=orch): governed for the task's run and agent; refused outside."""
+    from orca.orchestrator import InvalidRequest
+
+    orch, gov = _open(home, clock, policy="model_allowlist: [gpt-4o]\nrules: []\n")
+    outcomes: list[str] = []
+    with orch, FakeProvider() as fp:
+        client = instrument(
+            openai.OpenAI(api_key="sk-test-0000000000", base_url=fp.base_url, max_retries=0),
+            governor=orch,
+        )
+
+        @orch.agent("writer")
+        def writer(task: Task, ctx: TaskContext) -> str:
+            msgs = [{"role": "user", "content": "hi"}]
+            client.chat.completions.create(model="gpt-4o", messages=msgs, max_tokens=100)
+            try:
+                client.chat.completions.create(model="gpt-4o", messages=msgs, max_tokens=900)
+            except orca.governance.BudgetExceeded as exc:
+                outcomes.append(str(exc.scope))
+            return "ok"
+
+        run = orch.start_run("support", budget={"per_agent": {"writer": {"output_tokens": 500}}})
+        orch.submit(task_env(run.id, recipient="writer"))
+        orch.run_until_idle(timeout=30)
+        with pytest.raises(InvalidRequest, match="inside an agent handler"):
+            client.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "x"}]
+            )
+    assert outcomes == ["agent:writer"] and len(fp.requests) == 1
+    rows = {(u.scope, u.dimension): u for u in gov.book.usage(run.id)}
+    assert rows[("agent:writer", "output_tokens")].reserved == 0
+    assert "budget.exceeded" in kinds(home, run.id) and "budget.settled" in kinds(home, run.id)

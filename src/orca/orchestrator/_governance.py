@@ -17,6 +17,7 @@ through :meth:`restore`, so usage survives restarts without re-deciding.
 """
 
 import threading
+from contextvars import ContextVar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
     from orca.orchestrator._model import Run
 
 RESULT_KINDS = frozenset({"agent_result", "agent_error"})
+# (run id, agent) of the task whose handler is running in this thread/context: what
+# ``instrument(client, governor=orch)`` governs provider calls on behalf of.
+CURRENT_TASK: ContextVar[tuple[str, str] | None] = ContextVar("orca_current_task", default=None)
 
 
 def _spend(usage: Usage | None) -> Spend:

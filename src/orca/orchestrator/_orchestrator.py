@@ -328,6 +328,32 @@ class Orchestrator(TaskOps, Submitter):
         """Ledger entries that did not fit the state on replay (reported, never repaired)."""
         return list(self._state.problems)
 
+    def admit_provider_request(self, call: Any) -> Any:
+        """The provider edge's ``Governor``: ``instrument(client, governor=orch)`` in a handler.
+
+        The request is governed for the task's run and agent (policy
+        ``pre_provider_request``, a budget reservation), with its entries in
+        this ledger. Outside a handler there is no run to charge: refused.
+        """
+        from orca.orchestrator._governance import CURRENT_TASK, Governance
+
+        gov = self.policy
+        if not isinstance(gov, Governance):
+            raise InvalidRequest(
+                "governor=orch needs Orchestrator.open(..., policy=Governance.open(home), "
+                "budget=<the same>)"
+            )
+        current = CURRENT_TASK.get()
+        if current is None:
+            raise InvalidRequest(
+                "governor=orch governs provider calls made inside an agent handler; "
+                "elsewhere pass governor=governance.guard(run, agent)"
+            )
+        run_id, agent = current
+        with self._lock:
+            run = _run_row(self._state.runs[run_id])
+        return gov.guard(run, agent).admit_provider_request(call)
+
     def record_governance(
         self, kind: str, result: Any, *, run: str | None = None, actor: str = "policy"
     ) -> int:
