@@ -17,8 +17,8 @@ through :meth:`restore`, so usage survives restarts without re-deciding.
 """
 
 import threading
-from contextvars import ContextVar
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
