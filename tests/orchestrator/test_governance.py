@@ -353,3 +353,26 @@ def test_governor_is_the_orchestrator_inside_a_handler(home: Path, clock: Virtua
     rows = {(u.scope, u.dimension): u for u in gov.book.usage(run.id)}
     assert rows[("agent:writer", "output_tokens")].reserved == 0
     assert "budget.exceeded" in kinds(home, run.id) and "budget.settled" in kinds(home, run.id)
+
+
+def test_pre_start_run_is_governed_and_a_bad_budget_is_refused(
+    home: Path, clock: VirtualClock
+) -> None:
+    """A run the policy forbids is never started (policy.decision entry); a bad budget is a
+    clear BudgetError at start_run, not a later fail-closed surprise."""
+    policy = (
+        "rules:\n  - {name: no-nightly, phase: pre_start_run, action: deny, "
+        "match: {payload: [{path: $.workflow, equals: nightly-wipe}]}}\n"
+    )
+    orch, _ = _open(home, clock, policy=policy)
+    with orch:
+        with pytest.raises(orca.governance.PolicyDenied, match="rule-deny"):
+            orch.start_run("nightly-wipe")
+        with pytest.raises(orca.governance.BudgetError, match="tokens"):
+            orch.start_run("support", budget={"tokens": 5})
+        run = orch.start_run("support", metadata={"user": "x@corp.example"})
+        assert run.metadata == {"user": "[EMAIL_1]"}
+        assert [r.workflow for r in orch.runs()] == ["support"]
+    [denied, redacted] = _payloads(home, "policy.decision")
+    assert (denied["phase"], denied["rule"]) == ("pre_start_run", "no-nightly")
+    assert (redacted["action"], redacted["redactions"]) == ("modify", {"email": 1})

@@ -140,6 +140,15 @@ class Governance:
         )
         return self._policy_decision(d)
 
+    def check_start_run(self, workflow: str, budget: Any, metadata: Any) -> PolicyDecision:
+        """The ``pre_start_run`` phase (kind ``run``, payload workflow and metadata); a budget
+        that is not one raises BudgetError here, before the run exists."""
+        Budget.parse(budget)
+        d = self.engine.check(
+            "pre_start_run", kind="run", payload={"workflow": workflow, "metadata": metadata}
+        )
+        return self._policy_decision(d)
+
     @staticmethod
     def _policy_decision(d: Decision) -> PolicyDecision:
         reason = ", ".join(d.reasons) or None

@@ -23,6 +23,7 @@ from orca.orchestrator._clock import Clock, SystemClock
 from orca.orchestrator._engine import jsonable
 from orca.orchestrator._errors import (
     InvalidRequest,
+    PolicyDenied,
     RunNotFinished,
     RunNotFound,
 )
@@ -127,6 +128,18 @@ class Orchestrator(TaskOps, Submitter):
             budget, metadata = jsonable(budget), jsonable(metadata)
         except TypeError as exc:
             raise InvalidRequest(f"run budget and metadata must be JSON: {exc}") from None
+        decision = None
+        check = getattr(self.policy, "check_start_run", None)  # governance's pre_start_run
+        if check is not None:
+            decision = check(workflow, budget, metadata)
+            if not decision.allowed:
+                entry_id = self.record_governance("policy.decision", decision.audit)
+                raise PolicyDenied(
+                    f"policy-denied: {decision.reason or 'run denied by policy'}",
+                    entry_id=entry_id,
+                )
+            if decision.payload_modified and isinstance(decision.payload, dict):
+                metadata = decision.payload.get("metadata")
         with self._lock:
             self._usable()
             now = self.clock.now_ms()
@@ -145,6 +158,8 @@ class Orchestrator(TaskOps, Submitter):
         with self._lock:
             self._run_offsets[run_id] = entry.offset
         self._after_commit(1)
+        if decision is not None and decision.audit is not None:  # allowed, but flagged/modified
+            self.record_governance("policy.decision", decision.audit, run=run_id)
         return self.get_run(run_id)
 
     def _run_state(self, run: "Run | str") -> RunState:
