@@ -101,11 +101,15 @@ def test_pii_is_redacted_before_the_envelope_is_recorded(home: Path, clock: Virt
 
 
 def test_no_policy_in_a_closed_home_denies_everything(home: Path, clock: VirtualClock) -> None:
-    """policy: closed and no file → every submit is rejected with no-policy."""
+    """policy: closed and no file → no run starts and no envelope is accepted (no-policy)."""
     (home / "config.yaml").write_text("policy: closed\n")
-    orch, _ = _open(home, clock, policy=None)
+    orch, gov = _open(home, clock, policy=None)
     with orch:
+        with pytest.raises(PolicyDenied, match="no-policy"):
+            orch.start_run("support")
+        gov.engine.mode = "open"  # let a run exist, then close again: submits are denied
         run = orch.start_run("support")
+        gov.engine.mode = "closed"
         with pytest.raises(PolicyDenied, match="no-policy"):
             orch.submit(task_env(run.id))
 
