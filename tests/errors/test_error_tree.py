@@ -47,9 +47,9 @@ def test_docstring_tree_matches_the_classes() -> None:
         if stack:
             parent = stack[-1][1]
             assert name in classes, f"{name} is drawn but not exported by any room"
-            assert any(
-                issubclass(c, p) for c in classes[name] for p in classes[parent]
-            ), f"{name} is not a {parent}"
+            assert any(issubclass(c, p) for c in classes[name] for p in classes[parent]), (
+                f"{name} is not a {parent}"
+            )
         stack.append((depth, name))
         drawn.append(name)
     assert drawn[0] == "OrcaError"

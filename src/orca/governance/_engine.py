@@ -15,7 +15,6 @@ swap, so a decision sees either the old policy or the new one, never a mix.
 """
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
 
@@ -53,8 +52,6 @@ class PolicyEngine:
         self.on_decision = on_decision
         self.errors = 0
         self._policy = policy
-        self._redactors: dict[int, tuple[Redactor | None, frozenset[str]]] = {}
-        self._lock = threading.Lock()
 
     @property
     def policy(self) -> Policy | None:
@@ -65,24 +62,11 @@ class PolicyEngine:
         """Put ``policy`` in force, atomically."""
         self._policy = policy
 
-    def _redactor(self, policy: Policy | None, phase: str) -> Redactor | None:
+    @staticmethod
+    def _redactor(policy: Policy | None, phase: str) -> Redactor | None:
         if policy is None:
             return _DEFAULT_REDACTOR
-        cached = self._redactors.get(id(policy))
-        if cached is None:
-            pii = policy.doc.pii
-            redactor = Redactor(pii.kinds) if pii.enabled and pii.kinds else None
-            if pii.engine == "presidio" and redactor is not None:
-                from orca.governance._presidio import PresidioRedactor
-
-                redactor = PresidioRedactor(pii.kinds)
-            cached = (redactor, frozenset(pii.phases))
-            with self._lock:
-                if len(self._redactors) > 8:
-                    self._redactors.clear()
-                self._redactors[id(policy)] = cached
-        redactor, phases = cached
-        return redactor if phase in phases else None
+        return policy.redactor if phase in policy.pii_phases else None
 
     def check(
         self,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 from orca.governance._paths import MISSING, Segment, drop_path, get_path, parse_path, set_path
+from orca.governance._pii import Redactor
 from orca.governance._rules import PHASES, PayloadPredicate, PolicyDoc, Predicate, Rule
 
 RESTRICTIVE: Final = {"deny": 2, "modify": 1, "allow_but_flag": 0}
@@ -205,6 +206,16 @@ class Policy:
         self.sha256 = sha256
         self.tools = frozenset(doc.tool_allowlist) if doc.tool_allowlist is not None else None
         self.models = frozenset(doc.model_allowlist) if doc.model_allowlist is not None else None
+        pii = doc.pii
+        self.pii_phases = frozenset(pii.phases)
+        self.redactor: Redactor | None = None
+        if pii.enabled and pii.kinds:
+            if pii.engine == "presidio":
+                from orca.governance._presidio import PresidioRedactor
+
+                self.redactor = PresidioRedactor(pii.kinds)
+            else:
+                self.redactor = Redactor(pii.kinds)
         compiled = [_compile(rule, i) for i, rule in enumerate(doc.rules)]
         self.by_phase: dict[str, tuple[CompiledRule, ...]] = {
             phase: tuple(c for c in compiled if c.rule.phase == phase) for phase in PHASES
