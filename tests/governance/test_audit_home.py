@@ -12,6 +12,7 @@ from orca.collector import Collector, CollectorConfig
 from orca.governance import BudgetBook, Guard, Policy, PolicyDenied, PolicyEngine, parse_policy
 from orca.integrations.openai import instrument
 from orca.ledger import Action, Ledger
+from orca.orchestrator import Governance, Orchestrator, Task, TaskContext
 from orca.store import open_store
 from orca.testing import FakeProvider
 
@@ -45,9 +46,34 @@ def _all_bytes(home: Path) -> list[tuple[Path, bytes]]:
     return out
 
 
+def _orchestrated(home: Path, text: str) -> None:
+    """The same secrets through the orchestrator: one envelope accepted (redacted), one denied."""
+    (home / "policy.yaml").write_text(
+        "model_allowlist: [gpt-4o]\nrules:\n  - {name: no-wire, phase: pre_submit, action: deny,"
+        " match: {payload: [{path: $.kind, equals: wire}]}}\n"
+    )
+    gov = Governance.open(home, watch=False)
+    with Orchestrator.open(home, seed=3, policy=gov, budget=gov) as orch:
+        gov.bind(orch)
+
+        @orch.agent("billing")
+        def billing(task: Task, ctx: TaskContext) -> Any:
+            ctx.log.info("handling", attrs={"note": task.payload["note"]})
+            return {"echo": task.payload["note"]}
+
+        run = orch.start_run("support", metadata={"contact": SECRETS["email"]})
+        env = {"run": run.id, "kind": "agent_task", "sender": "triage", "recipient": "billing"}
+        orch.submit({**env, "id": "e-1", "payload": {"kind": "refund", "note": text}})
+        with pytest.raises(PolicyDenied):
+            orch.submit({**env, "id": "e-2", "payload": {"kind": "wire", "note": text}})
+        orch.run_until_idle(timeout=30)
+        orch.end_run(run)
+
+
 @pytest.mark.slow
 def test_no_seeded_secret_reaches_any_file_under_the_home(home: Path) -> None:
-    """A run that sent every kind of secret leaves none of them in journal, ledger or store."""
+    """Provider calls and envelopes carrying every kind of secret leave none of them in the
+    journal, the ledger or the store (bodies and tables), only placeholders."""
     loaded = parse_policy(POLICY)
     engine = PolicyEngine(Policy(loaded.doc, sha256=loaded.sha256))
     ledger = Ledger.open(home)
@@ -76,6 +102,7 @@ def test_no_seeded_secret_reaches_any_file_under_the_home(home: Path) -> None:
         sent = fp.requests[0].body
     rec.close()
     ledger.close()
+    _orchestrated(home, text)
     with Collector(home, CollectorConfig()) as collector:
         collector.drain()
     for secret in SECRETS.values():

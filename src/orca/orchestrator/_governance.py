@@ -129,13 +129,15 @@ class Governance:
     def check_envelope(self, envelope: Envelope, run: "Run") -> PolicyDecision:
         phase = "post_submit" if envelope.kind in RESULT_KINDS else "pre_submit"
         payload = envelope.payload
-        tool = payload.get("tool") if isinstance(payload, dict) else None
+        doc = payload if isinstance(payload, dict) else {}
+        tool, model = doc.get("tool"), doc.get("model")
         d = self.engine.check(
             phase,
             kind=envelope.kind,
             sender=envelope.sender,
             recipient=envelope.recipient,
             tool=tool if isinstance(tool, str) else None,
+            model=model if isinstance(model, str) else None,
             payload=payload,
         )
         return self._policy_decision(d)
