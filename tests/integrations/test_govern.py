@@ -258,3 +258,13 @@ def test_policy_check_spans_name_the_decision_and_rule(provider: FakeProvider) -
     closes = {r["span"]: r for r in records if r["kind"] == "span-close"}
     assert closes[checks[1]["span"]]["status"] == "error"
     assert all("body" not in c for c in checks)
+
+
+def test_a_flag_rule_still_sends_the_redacted_body(provider: FakeProvider) -> None:
+    """A winning allow_but_flag rule does not let PII out: the provider gets the placeholder."""
+    flag = POLICY + "  - {name: flag-all, phase: pre_provider_request, action: allow_but_flag}\n"
+    client = _client(provider, _guard(engine=_engine(flag)))
+    client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "mail jane@example.com"}]
+    )
+    assert provider.requests[0].json()["messages"][0]["content"] == "mail [EMAIL_1]"

@@ -380,3 +380,25 @@ def test_pre_start_run_is_governed_and_a_bad_budget_is_refused(
     [denied, redacted] = _payloads(home, "policy.decision")
     assert (denied["phase"], denied["rule"]) == ("pre_start_run", "no-nightly")
     assert (redacted["action"], redacted["redactions"]) == ("modify", {"email": 1})
+
+
+def test_a_flag_rule_winning_still_redacts_pii(home: Path, clock: VirtualClock) -> None:
+    """allow_but_flag decides, yet the card number is replaced before anything is recorded."""
+    policy = POLICY + "  - {name: flag-billing, phase: pre_submit, action: allow_but_flag, "
+    policy += "match: {recipient: billing}}\n"
+    orch, _ = _open(home, clock, policy=policy)
+    seen: list[Any] = []
+    with orch:
+
+        @orch.agent("billing")
+        def billing(task: Task, ctx: TaskContext) -> str:
+            seen.append(task.payload)
+            return "ok"
+
+        run = orch.start_run("support")
+        orch.submit(task_env(run.id, payload={"note": "card 4111 1111 1111 1111"}))
+        orch.run_until_idle(timeout=30)
+    assert seen == [{"note": "card [CARD_1]"}]
+    [decision] = _payloads(home, "policy.decision")
+    assert decision["action"] == "allow_but_flag" and decision["redactions"] == {"card": 1}
+    assert b"4111 1111" not in (home / "ledger" / "ledger.ndjson").read_bytes()

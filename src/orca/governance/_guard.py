@@ -122,7 +122,7 @@ class Guard:
             )
         if not decision.allowed:
             raise PolicyDenied.of(decision)
-        body = decision.payload if decision.action == "modify" else None
+        body = decision.payload if decision.changed else None
         est = call.estimate if body is None else call.reestimate(body)
         try:
             reservation = self.book.reserve(

@@ -65,6 +65,12 @@ class Decision:
     flags: tuple[str, ...] = ()
 
     @property
+    def changed(self) -> bool:
+        """Whether ``payload`` differs from the input: a modify rule, or PII redacted under any
+        allowing decision (a flag rule winning must not let a card number through)."""
+        return self.action == "modify" or (self.allowed and bool(self.redactions))
+
+    @property
     def intervened(self) -> bool:
         """Whether this decision is an intervention (and so a ``policy.decision`` entry)."""
         return self.action != "allow"

@@ -159,8 +159,8 @@ class Governance:
             rule=d.rule,
             reason=reason,
             flagged=d.action == "allow_but_flag",
-            payload_modified=d.action == "modify",
-            payload=d.payload if d.action == "modify" else None,
+            payload_modified=d.changed,
+            payload=d.payload if d.changed else None,
             audit=d.audit() if d.intervened else None,
         )
 
