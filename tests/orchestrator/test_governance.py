@@ -402,3 +402,28 @@ def test_a_flag_rule_winning_still_redacts_pii(home: Path, clock: VirtualClock) 
     [decision] = _payloads(home, "policy.decision")
     assert decision["action"] == "allow_but_flag" and decision["redactions"] == {"card": 1}
     assert b"4111 1111" not in (home / "ledger" / "ledger.ndjson").read_bytes()
+
+
+def test_a_completion_without_usage_is_charged_its_hint_before_and_after_restart(
+    home: Path, clock: VirtualClock
+) -> None:
+    """No usage reported: the hint stands live, and still after the state is rebuilt."""
+    orch, gov = _open(home, clock)
+
+    @orch.agent("billing")
+    def billing(task: Task, ctx: TaskContext) -> str:
+        return "ok"  # reports no usage
+
+    run = orch.start_run("support", budget={"input_tokens": 100})
+    orch.submit(task_env(run.id, usage={"input_tokens": 70}))
+    orch.run_until_idle(timeout=30)
+    live = {(u.scope, u.dimension): u.used for u in gov.book.usage(run.id)}
+    orch.abandon()
+    again, gov2 = _open(home, clock)
+    with again:
+        after = {(u.scope, u.dimension): u.used for u in gov2.book.usage(run.id)}
+        with pytest.raises(BudgetExceeded):
+            again.submit(task_env(run.id, id="e-2", usage={"input_tokens": 31}))
+    assert live[("run", "input_tokens")] == after[("run", "input_tokens")] == 70
+    text = CliRunner().invoke(cli, ["runs", "show", run.id, "--home", str(home)]).output
+    assert "70 / 100" in text

@@ -276,8 +276,11 @@ def run_governance(home: str | Path, ref: str) -> RunGovernance:
     book.set_budget(r.id, budget)
     for tid in r.tasks:
         t = st.tasks[tid]
-        if t.status == "completed" and t.usage:
-            book.record(r.id, t.recipient, spend_of(t.usage))
+        if t.status == "completed":
+            reserved = (t.reservation or {}).get("amount")  # no usage reported: the hint stood
+            used = t.usage if t.usage is not None else reserved
+            if used:
+                book.record(r.id, t.recipient, spend_of(used))
         elif t.reservation and t.status in ("pending", "leased"):
             amount = t.reservation.get("amount") or {}
             book.hold(r.id, t.recipient, spend_of(amount))

@@ -438,13 +438,15 @@ class Orchestrator(TaskOps, Submitter):
         from orca.orchestrator._engine import _reservation
 
         rs = self._state.runs[t.run]
+        res = _reservation(t.reservation or {})
         settled = None
         if t.status == "completed":
             from orca.orchestrator._envelope import Usage
 
-            settled = Usage.coerce(t.usage) or Usage()
+            # No usage reported: the estimate stood when it was settled live, so it stands now.
+            settled = Usage.coerce(t.usage) if t.usage is not None else res.amount
         try:
-            self.budget.restore(_reservation(t.reservation or {}), settled, _run_row(rs))
+            self.budget.restore(res, settled, _run_row(rs))
         except Exception:
             self.hook_errors += 1
 
