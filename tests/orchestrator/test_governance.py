@@ -427,3 +427,29 @@ def test_a_completion_without_usage_is_charged_its_hint_before_and_after_restart
     assert live[("run", "input_tokens")] == after[("run", "input_tokens")] == 70
     text = CliRunner().invoke(cli, ["runs", "show", run.id, "--home", str(home)]).output
     assert "70 / 100" in text
+
+
+def test_handler_results_are_governed_post_submit(home: Path, clock: VirtualClock) -> None:
+    """A returned result is redacted, or withheld when denied; both leave policy.decision."""
+    policy = POLICY + (
+        "  - {name: no-dumps, phase: post_submit, action: deny, "
+        "match: {kind: task_result, payload: [{path: $.dump, equals: true}]}}\n"
+    )
+    orch, _ = _open(home, clock, policy=policy)
+    with orch:
+
+        @orch.agent("billing")
+        def billing(task: Task, ctx: TaskContext) -> dict[str, Any]:
+            if task.payload.get("dump"):
+                return {"dump": True, "rows": "ssn 219-09-9999 secret-dump-rows"}
+            return {"note": "refund sent to ceo@bigcorp.example"}
+
+        run = orch.start_run("support")
+        orch.submit(task_env(run.id, id="a", payload={}))
+        orch.submit(task_env(run.id, id="b", payload={"dump": True}))
+        orch.run_until_idle(timeout=30)
+    results = {e.args["task"]: e.result for e in entries(home) if e.kind == "task.completed"}
+    assert results == {"a": {"note": "refund sent to [EMAIL_1]"}, "b": {"withheld": "no-dumps"}}
+    audits = [(p["phase"], p["action"], p["rule"]) for p in _payloads(home, "policy.decision")]
+    assert audits == [("post_submit", "modify", "pii"), ("post_submit", "deny", "no-dumps")]
+    assert b"secret-dump-rows" not in (home / "ledger" / "ledger.ndjson").read_bytes()

@@ -151,6 +151,19 @@ class Governance:
         )
         return self._policy_decision(d)
 
+    def check_result(self, agent: str, kind: str, result: Any) -> PolicyDecision:
+        """The ``post_submit`` phase for a handler's returned result (kind ``task_result``)."""
+        doc = result if isinstance(result, dict) else {}
+        tool = doc.get("tool")
+        d = self.engine.check(
+            "post_submit",
+            kind="task_result",
+            sender=agent,
+            tool=tool if isinstance(tool, str) else None,
+            payload=result,
+        )
+        return self._policy_decision(d)
+
     @staticmethod
     def _policy_decision(d: Decision) -> PolicyDecision:
         reason = ", ".join(d.reasons) or None
