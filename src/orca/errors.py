@@ -5,7 +5,7 @@
     ├── JournalError               journal trouble (only the durable side raises) (orca.journal)
     │   └── DurableWriteError      an fsync'd append did not reach the disk
     ├── PriceTableError            a prices.toml/.json that is not a price table (orca.integrations)
-    ├── InstrumentError            a client instrument() cannot wrap   (orca.integrations.openai)
+    ├── InstrumentError            a client instrument() cannot wrap   (orca.integrations)
     ├── StoreError                 the store file cannot be opened, migrated or written (orca.store)
     │   └── SchemaError            the file is from a newer ORCA, or not an ORCA store
     ├── CollectorError             the collector cannot run as asked  (orca.collector)

@@ -268,3 +268,40 @@ def test_a_flag_rule_still_sends_the_redacted_body(provider: FakeProvider) -> No
         model="gpt-4o", messages=[{"role": "user", "content": "mail jane@example.com"}]
     )
     assert provider.requests[0].json()["messages"][0]["content"] == "mail [EMAIL_1]"
+
+
+def test_anthropic_streams_are_governed_and_settled_from_their_events(
+    provider: FakeProvider,
+) -> None:
+    """The shared transport governs the Anthropic client too; usage from message events."""
+    import anthropic
+
+    from orca.integrations.anthropic import instrument as instrument_anthropic
+
+    guard = _guard({"output_tokens": 100}, engine=_engine("rules: []\n"))
+    client = instrument_anthropic(
+        anthropic.Anthropic(
+            api_key=KEY, base_url=f"http://127.0.0.1:{provider.port}", max_retries=0
+        ),
+        governor=guard,
+    )
+    try:
+        # The Anthropic SDK wraps any transport exception: the refusal is the cause.
+        with pytest.raises(anthropic.APIConnectionError) as info:
+            client.messages.create(
+                model="claude-sonnet-4",
+                max_tokens=101,
+                messages=[{"role": "user", "content": "hi"}],
+            )
+        assert isinstance(info.value.__cause__, BudgetExceeded)
+        assert provider.requests == []
+        provider.enqueue(Reply("ok", usage={"input_tokens": 12, "output_tokens": 9}))
+        with client.messages.stream(
+            model="claude-sonnet-4", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            stream.get_final_message()
+    finally:
+        client.close()
+    rows = {(u.scope, u.dimension): (u.used, u.reserved) for u in guard.book.usage("run-1")}
+    assert rows[("run", "output_tokens")] == (9.0, 0.0)
+    assert rows[("run", "input_tokens")] == (12.0, 0.0)

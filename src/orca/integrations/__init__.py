@@ -1,10 +1,14 @@
 """Capture at the edges of other libraries.
 
-``orca.integrations.openai`` records OpenAI-compatible HTTP calls verbatim at
-the transport; this package's own surface is the provider-neutral part: usage
-normalisation, pricing, the cacheable-prefix fingerprint, and the
-``Governor`` protocol through which provider requests are governed. Nothing here
-imports ``openai`` or ``httpx``, and ``import orca`` does not import this
+``orca.integrations.openai`` and ``orca.integrations.anthropic`` record
+provider HTTP calls verbatim at the transport (one shared wrapper; only the
+wire format differs); ``orca.integrations.openai_agents`` turns the OpenAI
+Agents SDK's trace events into ORCA spans. This package's own surface is the
+provider-neutral part: usage normalisation, pricing, the cacheable-prefix
+fingerprint (per ``cache_control`` breakpoint), and the ``Governor``
+protocol through which provider requests are governed before they are sent.
+Nothing here imports ``openai``, ``anthropic`` or ``httpx`` (only
+``openai_agents`` imports its SDK), and ``import orca`` does not import this
 package.
 """
 
@@ -15,7 +19,7 @@ from orca.integrations._govern import (
     Governor,
     ProviderCall,
 )
-from orca.integrations._prefix import Prefix, parse_request, prefix_of
+from orca.integrations._prefix import Breakpoint, Prefix, parse_request, prefix_of
 from orca.integrations._pricing import (
     DEFAULT_PRICES,
     Cost,
@@ -32,6 +36,7 @@ __all__ = [
     "DEFAULT_MAX_OUTPUT_TOKENS",
     "DEFAULT_PRICES",
     "Admission",
+    "Breakpoint",
     "Cost",
     "Estimate",
     "Governor",

@@ -110,12 +110,25 @@ def provider_call(
     return ProviderCall(provider, url, model, body, doc.get("stream") is True, est, reestimate)
 
 
-def usage_of(raw: bytes, model: str | None, prices: PriceTable) -> tuple[int, int, float] | None:
-    """Input, output tokens and cost the response reported (stream or not); None if it did not."""
+Reassemble = Callable[[bytes], tuple[dict[str, Any], int]]
+
+
+def _chat(raw: bytes) -> tuple[dict[str, Any], int]:
+    stream = reassemble(raw)
+    return stream.completion(), stream.chunks
+
+
+def usage_of(
+    raw: bytes, model: str | None, prices: PriceTable, reassembler: Reassemble = _chat
+) -> tuple[int, int, float] | None:
+    """Input, output tokens and cost the response reported (stream or not); None if it did not.
+
+    ``reassembler`` is the wire's (OpenAI chat chunks, Anthropic message events).
+    """
     doc: Any = None
     text = raw.lstrip()
     if text.startswith((b"data:", b"event:", b":")):
-        doc = reassemble(raw).completion()
+        doc = reassembler(raw)[0]
     elif text[:1] == b"{":
         try:
             doc = orjson.loads(raw)
@@ -132,11 +145,26 @@ def usage_of(raw: bytes, model: str | None, prices: PriceTable) -> tuple[int, in
 class Settlement:
     """Collects a response body as it passes and settles the admission once it is done."""
 
-    __slots__ = ("_admission", "_chunks", "_done", "_encoding", "_model", "_prices", "_size")
+    __slots__ = (
+        "_admission",
+        "_chunks",
+        "_done",
+        "_encoding",
+        "_model",
+        "_prices",
+        "_reassemble",
+        "_size",
+    )
 
     def __init__(
-        self, admission: Admission, model: str | None, prices: PriceTable, encoding: str | None
+        self,
+        admission: Admission,
+        model: str | None,
+        prices: PriceTable,
+        encoding: str | None,
+        reassembler: Reassemble = _chat,
     ) -> None:
+        self._reassemble = reassembler
         self._admission = admission
         self._model = model
         self._prices = prices
@@ -160,7 +188,7 @@ class Settlement:
         found = None
         try:
             raw = _decode(b"".join(self._chunks), self._encoding)
-            found = usage_of(raw, self._model, self._prices)
+            found = usage_of(raw, self._model, self._prices, self._reassemble)
         except Exception:
             found = None
         if found is None:

@@ -5,6 +5,12 @@ skeleton, one span in full, a diff of two spans, the bug-catalog checks and
 stats. The CLI and the server are thin shells over these functions.
 """
 
+from orca.query._cache import (
+    BreakpointVerdict,
+    breakpoints_json,
+    compare_breakpoints,
+    render_breakpoints,
+)
 from orca.query._checks import (
     CHECKS,
     CheckResult,
@@ -73,6 +79,7 @@ __all__ = [
     "AttrChange",
     "BodyDiff",
     "BodySlice",
+    "BreakpointVerdict",
     "CheckResult",
     "Finding",
     "QueryError",
@@ -83,7 +90,9 @@ __all__ = [
     "UnknownIdError",
     "body_diff_json",
     "body_slices",
+    "breakpoints_json",
     "checks_json",
+    "compare_breakpoints",
     "diff_attrs",
     "diff_bodies",
     "first_difference",
@@ -97,6 +106,7 @@ __all__ = [
     "parse_duration",
     "percentile",
     "render_body_diff",
+    "render_breakpoints",
     "render_checks",
     "render_plain",
     "render_rich",

@@ -13,6 +13,13 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Final
 
+from orca.query._cache import (
+    body_offset,
+    compare_breakpoints,
+    first_lost,
+    prefix_bytes,
+    prefix_ranges,
+)
 from orca.query._checks_orchestrated import ORCHESTRATED_CHECKS
 from orca.query._diff import first_difference
 from orca.query._format import fmt_duration, short_id, short_trace
@@ -25,6 +32,7 @@ SLOW_FACTOR: Final = 3.0
 MIN_SAMPLES: Final = 20
 MIN_SLOW_NS: Final = 1_000_000  # spans under 1 ms are never "slow": noise, not a bug
 MAX_LISTED: Final = 5
+ANSWERING_SPANS: Final = frozenset({"tool-call", "handoff"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +102,8 @@ def check_unfinished(sc: Scope) -> list[Finding]:
 
 def check_orphan_tool_calls(sc: Scope) -> list[Finding]:
     answered: set[str] = set()
-    for s in sc.spans:
-        if s.name == "tool-call" and s.attrs.get("gen_ai.tool.call.id"):
+    for s in sc.spans:  # a handoff is the tool call an agent framework answers by switching agent
+        if s.name in ANSWERING_SPANS and s.attrs.get("gen_ai.tool.call.id"):
             answered.add(str(s.attrs["gen_ai.tool.call.id"]))
     out: list[Finding] = []
     for s in sc.spans:
@@ -154,29 +162,6 @@ def check_misrouted(sc: Scope) -> list[Finding]:
     return out
 
 
-def _ranges(span: SpanRow) -> list[tuple[int, int]] | None:
-    raw = span.attrs.get("orca.prefix.ranges")
-    if not isinstance(raw, str):
-        return None
-    try:
-        return [(int(a), int(b)) for a, b in (r.split("-") for r in raw.split(",") if r)]
-    except ValueError:
-        return None
-
-
-def _prefix_bytes(body: bytes, ranges: list[tuple[int, int]]) -> bytes:
-    return b"".join(body[a:b] for a, b in ranges)
-
-
-def _body_offset(ranges: list[tuple[int, int]], prefix_offset: int) -> int:
-    """Where in the body the ``prefix_offset``-th prefix byte sits."""
-    for a, b in ranges:
-        if prefix_offset < b - a:
-            return a + prefix_offset
-        prefix_offset -= b - a
-    return ranges[-1][1] if ranges else prefix_offset
-
-
 def _bust_offset(sc: Scope, a: SpanRow, b: SpanRow) -> tuple[bool, int | None]:
     """(busted, first differing byte offset in B's body) for two consecutive requests.
 
@@ -186,22 +171,55 @@ def _bust_offset(sc: Scope, a: SpanRow, b: SpanRow) -> tuple[bool, int | None]:
     one is a hit (the conversation grew), anything else a bust. Without them
     a changed fingerprint counts, located by the bodies' first differing byte.
     """
-    body_a = sc.body(a.request_body) if sc.body and a.request_body else None
-    body_b = sc.body(b.request_body) if sc.body and b.request_body else None
+    body_a, body_b = _bodies(sc, a, b)
     if body_a is None or body_b is None:
         return True, None
-    ra, rb = _ranges(a), _ranges(b)
+    ra, rb = prefix_ranges(a), prefix_ranges(b)
     if ra is not None and rb is not None:
-        pa, pb = _prefix_bytes(body_a, ra), _prefix_bytes(body_b, rb)
+        pa, pb = prefix_bytes(body_a, ra), prefix_bytes(body_b, rb)
         if pb.startswith(pa):
             return False, None
         off = first_difference(pa, pb)
-        return True, None if off is None else _body_offset(rb, off)
+        return True, None if off is None else body_offset(rb, off)
     return True, first_difference(body_a, body_b)
 
 
+def _bodies(sc: Scope, a: SpanRow, b: SpanRow) -> tuple[bytes | None, bytes | None]:
+    body_a = sc.body(a.request_body) if sc.body and a.request_body else None
+    body_b = sc.body(b.request_body) if sc.body and b.request_body else None
+    return body_a, body_b
+
+
+def _bust(sc: Scope, a: SpanRow, b: SpanRow, conv: str) -> Finding | None:
+    """The finding for consecutive requests ``a``, ``b`` (None: the cache still hits)."""
+    pair = f"between {_sid(a)} and {_sid(b)} of conversation {conv}"
+    body_a, body_b = _bodies(sc, a, b)
+    verdicts = compare_breakpoints(a, body_a, b, body_b)
+    if verdicts is not None:
+        lost = first_lost(verdicts)
+        if lost is None:
+            return None
+        kept = [f"{v.index} ({v.at})" for v in verdicts if v.kept]
+        where = "" if lost.offset is None else f"; first differing byte at offset {lost.offset}"
+        still = f"; breakpoint {', '.join(kept)} still hit" if kept else ""
+        msg = (
+            f"cache breakpoint {lost.index}/{lost.of} ({lost.at}) prefix changed "
+            f"{pair}{where}{still}"
+        )
+        return Finding(msg, [a.span_id, b.span_id], b.trace_id)
+    busted, off = _bust_offset(sc, a, b)
+    if not busted:
+        return None
+    where = "" if off is None else f"; first differing byte at offset {off}"
+    return Finding(f"prefix fingerprint changed {pair}{where}", [a.span_id, b.span_id], b.trace_id)
+
+
 def check_cache_bust(sc: Scope) -> list[Finding]:
-    """Consecutive provider requests of one conversation whose cacheable prefix changed."""
+    """Consecutive provider requests of one conversation whose cacheable prefix changed.
+
+    With ``cache_control`` breakpoints recorded, the finding names the first
+    breakpoint whose prefix did not survive (and which earlier ones still hit).
+    """
     convs: dict[str, list[SpanRow]] = {}
     for s in sc.spans:
         if s.name == "provider.request" and isinstance(s.attrs.get("orca.prefix.fingerprint"), str):
@@ -212,18 +230,9 @@ def check_cache_bust(sc: Scope) -> list[Finding]:
         for a, b in pairwise(reqs):
             if a.attrs["orca.prefix.fingerprint"] == b.attrs["orca.prefix.fingerprint"]:
                 continue
-            busted, off = _bust_offset(sc, a, b)
-            if not busted:
-                continue
-            where = "" if off is None else f"; first differing byte at offset {off}"
-            out.append(
-                Finding(
-                    f"prefix fingerprint changed between {_sid(a)} and {_sid(b)} "
-                    f"of conversation {conv}{where}",
-                    [a.span_id, b.span_id],
-                    b.trace_id,
-                )
-            )
+            finding = _bust(sc, a, b, conv)
+            if finding is not None:
+                out.append(finding)
     return out
 
 
