@@ -44,7 +44,7 @@ def test_handoff_by_envelope_and_the_result_for_the_caller(orch: Orchestrator, h
     with pytest.raises(RunNotFinished, match="still open"):
         orch.fetch_result(run)
     orch.submit({**task_env(run.id, recipient="triage"), "sender": "user"})
-    assert orch.run_until_idle(timeout=30) == 2
+    assert orch.run_until_idle(timeout=30, inline=True) == 2
     result = orch.fetch_result(run)
     assert (result.kind, result.payload, result.sender, result.ok) == (
         "agent_result",

@@ -80,6 +80,8 @@ def test_same_id_other_content_is_a_recorded_conflict(orch: Orchestrator, home: 
         ({"kind": "gossip"}, InvalidEnvelope, "invalid-envelope"),
         ({"parent": "xyz"}, InvalidEnvelope, "invalid-envelope"),
         ({"payload": {1, 2}}, InvalidEnvelope, "invalid-envelope"),
+        ({"sender": "x" * 300}, InvalidEnvelope, "invalid-envelope"),
+        ({"kind": "agent_task", "recipient": None}, InvalidEnvelope, "invalid-envelope"),
     ],
 )
 def test_each_rejection_has_its_code_and_entry(

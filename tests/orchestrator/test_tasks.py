@@ -210,6 +210,8 @@ def test_bad_task_calls_say_what_is_wrong(orch: Orchestrator) -> None:
         orch.complete("nope", 1)
     with pytest.raises(InvalidRequest):
         orch.claim("billing", max_tasks=0)
+    with pytest.raises(InvalidRequest, match="agent must be"):
+        orch.claim("b" * 300)
     run = orch.start_run("support")
     orch.submit(task_env(run.id))
     [task] = orch.claim("billing")

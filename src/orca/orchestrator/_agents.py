@@ -118,6 +118,10 @@ class AgentHost:
         self._stop.set()
         self._wake.set()
 
+    def wake(self) -> None:
+        """Something changed (an envelope accepted, a task finished): look for work now."""
+        self._wake.set()
+
     def join(self, timeout: float | None = None) -> bool:
         return self._loop_done.wait(timeout)
 

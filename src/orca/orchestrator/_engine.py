@@ -74,6 +74,7 @@ class Engine:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._inflight = 0
+        self._snapshot_wanted = False
         self._broken: BaseException | None = None
         self._closed = False
         self._agent_retry: dict[str, RetryPolicy] = {}
@@ -84,6 +85,12 @@ class Engine:
     # -- recording -----------------------------------------------------------------------------
 
     def _usable(self) -> None:
+        """Raise when closed or broken; hold the caller while a snapshot is being taken."""
+        while self._snapshot_wanted and self._broken is None and not self._closed:
+            self._cond.wait()
+        self._usable_now()
+
+    def _usable_now(self) -> None:
         if self._broken is not None:
             raise OrchestratorClosed(
                 f"a ledger write failed ({self._broken}); reopen the orchestrator: "
@@ -129,6 +136,7 @@ class Engine:
                 if e.kind == "envelope.accepted":
                     self._state.set_entry_id(e.args["id"], e.id)
             self._cond.notify_all()
+        self._after_commit(len(entries))
         return entries
 
     def _after_commit(self, n: int) -> None:
@@ -287,7 +295,8 @@ class Engine:
         ]
 
     def _end_span(self, t: TaskState, outcome: str, error: str | None = None) -> None:
-        if t.deliver_span is not None and t.attempts:
+        """Close the current delivery's span (once: only while the task is still leased)."""
+        if t.status == "leased" and t.deliver_span is not None and t.attempts:
             run = self._state.runs[t.run]
             self._tracer.end_delivery(
                 run.trace, t.deliver_span, t.attempts[-1].agent, outcome, error

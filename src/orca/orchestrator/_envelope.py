@@ -22,6 +22,7 @@ RESULT_KINDS: Final = frozenset({"agent_result", "agent_error"})
 SUPPORTED_PROTOCOLS: Final = frozenset({1})
 DEFAULT_TTL_MS: Final = 3_600_000
 MAX_ID_CHARS: Final = 200
+MAX_NAME_CHARS: Final = 200  # agent and run names (the ledger keeps actors ≤ 512)
 _FIELDS: Final = frozenset(
     {
         "id",
@@ -187,11 +188,13 @@ def _check(env: Envelope) -> None:
         raise InvalidEnvelope(f"envelope id must be 1-{MAX_ID_CHARS} printable characters")
     for name in ("run", "sender"):
         v = getattr(env, name)
-        if not isinstance(v, str) or not v:
-            raise bad(f"{name} must be a non-empty string")
+        if not isinstance(v, str) or not 0 < len(v) <= MAX_NAME_CHARS:
+            raise bad(f"{name} must be a string of 1-{MAX_NAME_CHARS} characters")
     if env.kind not in KINDS:
         raise bad(f"kind must be one of {', '.join(KINDS)}, not {env.kind!r}")
-    if env.recipient is not None and (not isinstance(env.recipient, str) or not env.recipient):
+    if env.recipient is not None and (
+        not isinstance(env.recipient, str) or not 0 < len(env.recipient) <= MAX_NAME_CHARS
+    ):
         raise bad("recipient must be an agent name (or absent for a result to the caller)")
     if env.recipient is None and env.kind == "agent_task":
         raise bad("an agent_task needs a recipient agent")

@@ -157,7 +157,7 @@ def find_run(st: State, ref: str) -> RunState:
     raise RunNotFound(f"no run {ref!r}; `orca runs` lists them")
 
 
-def _task_row(t: TaskState) -> TaskRow:
+def task_row(t: TaskState) -> TaskRow:
     return TaskRow(
         id=t.id,
         sender=str(t.envelope.get("sender")),
@@ -186,7 +186,7 @@ def show_run(home: Path, ref: str) -> RunDetail:
         if e.kind == "envelope.rejected"
     ]
     result = st.results.get(r.result_envelope) if r.result_envelope else None
-    return RunDetail(_summary(st, r), [_task_row(st.tasks[t]) for t in r.tasks], rejections, result)
+    return RunDetail(_summary(st, r), [task_row(st.tasks[t]) for t in r.tasks], rejections, result)
 
 
 def run_events(

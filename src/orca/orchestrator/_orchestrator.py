@@ -34,6 +34,7 @@ from orca.orchestrator._hooks import (
     NoBudget,
     PolicyHook,
 )
+from orca.orchestrator._inspect import TaskRow, task_row
 from orca.orchestrator._model import Run, RunResult
 from orca.orchestrator._retry import RetryPolicy
 from orca.orchestrator._snapshot import replay, write_snapshot
@@ -62,8 +63,8 @@ class Orchestrator(TaskOps, Submitter):
         self._run_offsets: dict[str, int] = dict(rebuilt.run_offsets)
         self._since_snapshot = rebuilt.entries
         self._agents = AgentHost(self)
-        for t in self._state.tasks.values():
-            if t.reservation is not None and t.status in ("pending", "leased", "completed"):
+        for t in self._state.with_reservation():
+            if t.status in ("pending", "leased", "completed"):
                 self._restore(t)
 
     @classmethod
@@ -122,8 +123,8 @@ class Orchestrator(TaskOps, Submitter):
         self, workflow: str, *, budget: Any = None, metadata: Mapping[str, Any] | None = None
     ) -> Run:
         """Open a run: its root span goes to the journal, ``run.started`` to the ledger."""
-        if not isinstance(workflow, str) or not workflow:
-            raise InvalidRequest("a run needs a workflow name (a non-empty string)")
+        if not isinstance(workflow, str) or not 0 < len(workflow) <= 200:
+            raise InvalidRequest("a run needs a workflow name of 1-200 characters")
         try:
             budget, metadata = jsonable(budget), jsonable(metadata)
         except TypeError as exc:
@@ -157,7 +158,6 @@ class Orchestrator(TaskOps, Submitter):
         entry = self._wait(tickets)[0]
         with self._lock:
             self._run_offsets[run_id] = entry.offset
-        self._after_commit(1)
         if decision is not None and decision.audit is not None:  # allowed, but flagged/modified
             self.record_governance("policy.decision", decision.audit, run=run_id)
         return self.get_run(run_id)
@@ -196,7 +196,7 @@ class Orchestrator(TaskOps, Submitter):
             for tid in rs.tasks:
                 t = self._state.tasks[tid]
                 if not t.terminal:
-                    self._end_span(t, "cancelled") if t.status == "leased" else None
+                    self._end_span(t, "cancelled")
                     actions.append(
                         self._action(
                             "task.cancelled", rs, span=t.enqueue_span, args={"task": tid}, now=now
@@ -209,7 +209,6 @@ class Orchestrator(TaskOps, Submitter):
             tickets = self._queue(actions)
             self._tracer.end_run(rs.trace, rs.root_span, rs.id, status)
         self._wait(tickets)
-        self._after_commit(len(tickets))
         return self.get_run(run)
 
     def cancel_run(self, run: "Run | str") -> Run:
@@ -218,11 +217,11 @@ class Orchestrator(TaskOps, Submitter):
 
     # -- reading -------------------------------------------------------------------------------
 
-    def tasks(self, run: "Run | str") -> list[TaskState]:
-        """The run's tasks as the state holds them (attempts, outcome), oldest first."""
+    def tasks(self, run: "Run | str") -> list[TaskRow]:
+        """The run's tasks with their attempts and outcomes, oldest first."""
         with self._lock:
             rs = self._run_state(run)
-            return [self._state.tasks[t] for t in rs.tasks]
+            return [task_row(self._state.tasks[t]) for t in rs.tasks]
 
     def stream_events(
         self,
@@ -314,22 +313,31 @@ class Orchestrator(TaskOps, Submitter):
     # -- snapshots and closing -----------------------------------------------------------------
 
     def _after_commit(self, n: int) -> None:
+        """Wake the agent loop (there may be work), and snapshot every ``snapshot_every``."""
+        self._agents.wake()
         self._since_snapshot += n
         if self._snapshot_every and self._since_snapshot >= self._snapshot_every:
+            self._since_snapshot = 0
             self.snapshot()
 
     def snapshot(self) -> Path | None:
         """Write a snapshot of the state now (None when the ledger is empty)."""
         with self._cond:
             self._usable()
-            while self._inflight:
-                self._cond.wait()
-            if self.last_entry is None:
-                return None
-            view = self._state.view()
-            entry = self.last_entry
-            self._since_snapshot = 0
-        return write_snapshot(self.home, view, entry)
+            self._snapshot_wanted = True  # new operations wait; those in flight finish
+            try:
+                while self._inflight and self._broken is None:
+                    self._cond.wait()
+                self._usable_now()
+                if self.last_entry is None:
+                    return None
+                state = self._state.snapshot_bytes()
+                entry = self.last_entry
+                self._since_snapshot = 0
+            finally:
+                self._snapshot_wanted = False
+                self._cond.notify_all()
+        return write_snapshot(self.home, state, entry)
 
     def state_view(self) -> dict[str, Any]:
         """The canonical state (runs, tasks, idempotency index), for comparing and debugging."""
@@ -389,9 +397,7 @@ class Orchestrator(TaskOps, Submitter):
                 meta={"at_ms": self.clock.now_ms()},
             )
             tickets = self._queue([action])
-        entry = self._wait(tickets)[0]
-        self._after_commit(1)
-        return entry.id
+        return self._wait(tickets)[0].id
 
     def close(self, *, snapshot: bool = True) -> None:
         """Stop agents, snapshot the state, release the ledger. Idempotent."""

@@ -47,19 +47,19 @@ def snapshot_path(home: Path) -> Path:
     return home / SNAPSHOT_DIR / SNAPSHOT_FILE
 
 
-def write_snapshot(home: Path, view: dict[str, Any], entry: Entry) -> Path:
-    """Atomically replace the snapshot with ``view``, covering ledger ``entry``."""
+def write_snapshot(home: Path, state: bytes, entry: Entry) -> Path:
+    """Atomically replace the snapshot with ``state`` (``State.snapshot_bytes()``) at ``entry``."""
     path = snapshot_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = orjson.dumps(
+    head = orjson.dumps(
         {
             "v": SNAPSHOT_VERSION,
             "entry_id": entry.id,
             "entry_hash": entry.hash,
             "entry_offset": entry.offset,
-            "state": view,
         }
     )
+    data = head[:-1] + b',"state":' + state + b"}"
     tmp = path.with_name(f".{SNAPSHOT_FILE}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

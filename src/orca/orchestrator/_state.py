@@ -31,10 +31,13 @@ Entry kinds (the vocabulary the checks, the CLI and the docs use):
 
 import heapq
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import orjson
+
 from orca.orchestrator._envelope import Ack
+from orca.orchestrator._lazy import LazyMap, as_json
 from orca.orchestrator._model import TERMINAL
 
 KIND_PREFIXES = ("run.", "envelope.", "task.", "budget.")
@@ -123,8 +126,8 @@ class State:
 
     def __init__(self) -> None:
         self.runs: dict[str, RunState] = {}
-        self.tasks: dict[str, TaskState] = {}
-        self.known: dict[str, Known] = {}
+        self.tasks: LazyMap[TaskState] = LazyMap(_build_task)
+        self.known: LazyMap[Known] = LazyMap(_build_known)
         self.results: dict[str, dict[str, Any]] = {}  # envelope id → result for the caller
         self.problems: list[str] = []  # entries that did not fit (reported, never repaired)
         self.open_tasks: set[str] = set()  # not terminal yet
@@ -326,43 +329,109 @@ class State:
 
     # -- views and snapshots -------------------------------------------------------------------
 
-    def view(self) -> dict[str, Any]:
-        """The canonical state (no derived indexes): equal states have equal views."""
-        return {
-            "runs": {k: asdict(v) for k, v in sorted(self.runs.items())},
-            "tasks": {k: asdict(v) for k, v in sorted(self.tasks.items())},
-            "known": {
-                k: {"content_hash": v.content_hash, **v.ack.to_dict()}
-                for k, v in sorted(self.known.items())
+    def dump(self) -> bytes:
+        """The canonical state (no derived indexes) as JSON."""
+        return orjson.dumps(
+            {
+                "runs": self.runs,
+                "tasks": as_json(self.tasks),
+                "known": as_json(self.known),
+                "results": self.results,
             },
-            "results": dict(sorted(self.results.items())),
-        }
+            option=orjson.OPT_SORT_KEYS,
+        )
+
+    def snapshot_bytes(self) -> bytes:
+        """What a snapshot holds: the state, with each finished task and idempotency row as
+        its own JSON text so that loading it does not build them (see ``_lazy``).
+
+        Finished tasks and settled rows never change again, so their text replaces the
+        object here too (it is rebuilt if anyone reads it). Call with no entry in flight.
+        """
+        open_tasks: dict[str, Any] = {}
+        done: dict[str, str] = {}
+        for k, v in dict.items(self.tasks):
+            if type(v) is str:
+                done[k] = v
+            elif isinstance(v, TaskState) and not v.terminal:
+                open_tasks[k] = v
+            else:
+                done[k] = orjson.dumps(v).decode()
+                dict.__setitem__(self.tasks, k, done[k])
+        known: dict[str, str] = {}
+        for k, row in dict.items(self.known):
+            known[k] = row if type(row) is str else orjson.dumps(row).decode()
+            dict.__setitem__(self.known, k, known[k])
+        return orjson.dumps(
+            {
+                "runs": self.runs,
+                "tasks": open_tasks,
+                "done": done,
+                "known": known,
+                "results": self.results,
+            }
+        )
+
+    def view(self) -> dict[str, Any]:
+        """The canonical state as plain data (a copy): equal states have equal views."""
+        data: dict[str, Any] = orjson.loads(self.dump())
+        return data
 
     @classmethod
     def from_view(cls, data: dict[str, Any]) -> "State":
-        """Rebuild a state (and its queues) from :meth:`view` output (a snapshot)."""
+        """Rebuild a state (and its queues) from :meth:`view` output (a snapshot).
+
+        Finished tasks and idempotency rows stay raw until used (see ``_lazy``).
+        """
         st = cls()
         for k, r in data["runs"].items():
             st.runs[k] = RunState(**r)
-        for k, t in data["tasks"].items():
-            attempts = [AttemptState(**x) for x in t.pop("attempts")]
-            st.tasks[k] = TaskState(**t, attempts=attempts)
         for k, v in data["known"].items():
-            v = dict(v)
-            h = v.pop("content_hash")
-            v.pop("duplicate", None)
-            st.known[k] = Known(h, Ack(**v))
+            dict.__setitem__(st.known, k, v)
+        for k, v in data.get("done", {}).items():
+            dict.__setitem__(st.tasks, k, v)
         st.results = dict(data["results"])
-        for t in st.tasks.values():
-            if not t.terminal:
-                st.open_tasks.add(t.id)
+        pending = []
+        for k, raw in data["tasks"].items():
+            dict.__setitem__(st.tasks, k, raw)
+            if raw["status"] in TERMINAL:
+                continue
+            t = st.tasks[k]
+            st.open_tasks.add(t.id)
+            heapq.heappush(st.ttl, (t.expires_ms, t.id))
             if t.status == "pending":
-                st._push_ready(t)
-            if not t.terminal:
-                heapq.heappush(st.ttl, (t.expires_ms, t.id))
-            if t.status == "leased" and t.lease_until_ms is not None:
+                pending.append(t)
+            elif t.status == "leased" and t.lease_until_ms is not None:
                 heapq.heappush(st.leases, (t.lease_until_ms, t.attempt, t.id))
+        pending.sort(key=lambda t: (t.ready_ms, st.known[t.id].ack.entry_id))
+        for t in pending:  # oldest first among equals, as a replay would queue them
+            st._push_ready(t)
         return st
+
+    def with_reservation(self) -> list[TaskState]:
+        """Tasks holding a budget reservation (building only those)."""
+        out = []
+        for k in self.tasks:
+            raw = self.tasks.raw(k)
+            if type(raw) is str:
+                held = '"reservation":null' not in raw
+            else:
+                held = (
+                    raw.get("reservation") if type(raw) is dict else raw.reservation
+                ) is not None
+            if held:
+                out.append(self.tasks[k])
+        return out
+
+
+def _build_task(raw: dict[str, Any]) -> TaskState:
+    fields = dict(raw)
+    attempts = [AttemptState(**x) for x in fields.pop("attempts")]
+    return TaskState(**fields, attempts=attempts)
+
+
+def _build_known(raw: dict[str, Any]) -> Known:
+    return Known(raw["content_hash"], Ack(**raw["ack"]))
 
 
 def _finisher(status: str) -> Callable[[State, Applied, int | None], None]:

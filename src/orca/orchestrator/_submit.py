@@ -152,7 +152,6 @@ class Submitter(Engine):
                 )
             tickets = self._queue(actions)
         entry = self._wait(tickets)[accepted_at]
-        self._after_commit(len(tickets))
         return Ack(env.id, env.run, entry.id, now, expires, env.queued)
 
     def _ask_policy(self, env: Envelope, run: Run) -> PolicyDecision:
@@ -176,7 +175,7 @@ class Submitter(Engine):
     ) -> EnvelopeRejected:
         with self._lock:
             self._usable()
-            return self._reject_locked(cls, reason, raw, self.clock.now_ms(), wait=False)
+            return self._reject_locked(cls, reason, raw, self.clock.now_ms())
 
     def _reject_locked(
         self,
@@ -186,7 +185,6 @@ class Submitter(Engine):
         now: int,
         *,
         rule: str | None = None,
-        wait: bool = True,
         extra: tuple[str, Any] | None = None,
     ) -> EnvelopeRejected:
         """Record the rejection (durably, releasing the lock meanwhile) and return the exception."""

@@ -27,6 +27,9 @@ class TaskOps(Engine):
         worker: str | None = None,
     ) -> list[Task]:
         """Lease up to ``max_tasks`` claimable tasks of ``agent`` (oldest first) for a while."""
+        for label, name in (("agent", agent), ("worker", worker)):
+            if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 200):
+                raise InvalidRequest(f"{label} must be a name of 1-200 characters")
         if max_tasks < 1:
             raise InvalidRequest(f"max_tasks must be at least 1, not {max_tasks}")
         if lease_ms is not None and lease_ms <= 0:
