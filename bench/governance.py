@@ -73,35 +73,50 @@ def timed(fn: Callable[[int], None], n: int) -> list[float]:
     return out
 
 
-def bench_submit(governed: bool, n: int, policy: str) -> list[float]:
-    with tempfile.TemporaryDirectory(prefix="orca-bench-gov-") as d:
-        home = Path(d)
-        gov = None
-        if governed:
-            (home / "policy.yaml").write_text(policy)
-            gov = Governance.open(home, watch=False)
-        orch = Orchestrator.open(home, seed=1, policy=gov, budget=gov, snapshot_every=0)
+def bench_submits(n: int, policy: str) -> tuple[list[float], list[float]]:
+    """Bare and governed submits, interleaved one by one (alternating which goes first), so a
+    busy disk or neighbour slows both alike; each orchestrator has its own home."""
+    with (
+        tempfile.TemporaryDirectory(prefix="orca-bench-bare-") as d1,
+        tempfile.TemporaryDirectory(prefix="orca-bench-gov-") as d2,
+    ):
+        (Path(d2) / "policy.yaml").write_text(policy)
+        gov = Governance.open(d2, watch=False)
+        bare = Orchestrator.open(d1, seed=1, snapshot_every=0)
+        governed = Orchestrator.open(d2, seed=1, policy=gov, budget=gov, snapshot_every=0)
         try:
-            run = orch.start_run("bench", budget={"total_tokens": 10**12} if governed else None)
+            runs = {
+                "bare": (bare, bare.start_run("bench").id),
+                "gov": (governed, governed.start_run("bench", budget={"total_tokens": 10**12}).id),
+            }
 
-            def one(i: int) -> None:
-                orch.submit(
-                    {
-                        "id": f"e-{i}",
-                        "run": run.id,
-                        "kind": "agent_task",
-                        "sender": "triage",
-                        "recipient": "billing",
-                        "payload": PAYLOAD,
-                        "usage": {"input_tokens": 100, "output_tokens": 20},
-                    }
-                )
+            def one(which: str, i: int) -> float:
+                orch, run = runs[which]
+                envelope = {
+                    "id": f"e-{i}",
+                    "run": run,
+                    "kind": "agent_task",
+                    "sender": "triage",
+                    "recipient": "billing",
+                    "payload": PAYLOAD,
+                    "usage": {"input_tokens": 100, "output_tokens": 20},
+                }
+                t = time.perf_counter()
+                orch.submit(envelope)
+                return time.perf_counter() - t
 
-            for i in range(min(50, n)):
-                one(n + i)  # warm up
-            return timed(one, n)
+            for i in range(min(50, n)):  # warm up
+                one("bare", n + i)
+                one("gov", n + i)
+            out: dict[str, list[float]] = {"bare": [], "gov": []}
+            for i in range(n):
+                order = ("bare", "gov") if i % 2 == 0 else ("gov", "bare")
+                for which in order:
+                    out[which].append(one(which, i))
+            return out["bare"], out["gov"]
         finally:
-            orch.close(snapshot=False)
+            bare.close(snapshot=False)
+            governed.close(snapshot=False)
 
 
 def main() -> None:
@@ -127,12 +142,7 @@ def main() -> None:
 
     load_start = os.getloadavg()
     results: dict[str, object] = {"bench": "governance", "quick": args.quick, "rules": 50}
-    # Interleave bare and governed rounds so a busy neighbour hurts both alike.
-    bare: list[float] = []
-    governed: list[float] = []
-    for _ in range(2):
-        bare += bench_submit(False, n_submit // 2, text)
-        governed += bench_submit(True, n_submit // 2, text)
+    bare, governed = bench_submits(n_submit, text)
     results["submit_bare"] = percentiles(bare)
     results["submit_governed"] = percentiles(governed)
     results["decision"] = percentiles(timed(decide, n_pure))

@@ -15,11 +15,12 @@ Evaluation is strict about types: ``gt``/``lt`` on a value that is not a
 number, ``regex`` on one that is not a string, or ``contains`` on one that is
 neither string nor list raises :class:`EvaluationError` — the engine denies
 with ``policy-error`` rather than guessing (a renamed or retyped field must
-not quietly turn "blocked" into a pass). A path that is absent simply does
-not match.
+not quietly turn "blocked" into a pass). A path that is absent (or null)
+simply does not match.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
@@ -112,51 +113,97 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+Judge = Callable[[Any], bool]
+Check = Callable[[Facts], bool]
+_PAYLOAD: Final = Facts._fields.index("payload")
+
+
+def _judge(op: str, operand: Any, pattern: re.Pattern[str] | None) -> Judge:
+    """The operator as a function of a present value, specialised once at load time."""
+    if op == "equals":
+        if isinstance(operand, str):
+            return lambda v: type(v) is str and v == operand
+        return lambda v: _same(v, operand)
+    if op == "in":
+        if all(isinstance(item, str) for item in operand):
+            strings = frozenset(operand)
+            return lambda v: type(v) is str and v in strings
+        return lambda v: any(_same(v, item) for item in operand)
+    if op == "contains":
+
+        def contains(v: Any) -> bool:
+            if isinstance(v, str):
+                if not isinstance(operand, str):
+                    raise EvaluationError(f"contains {operand!r} on a string")
+                return operand in v
+            if isinstance(v, list):
+                return any(_same(item, operand) for item in v)
+            raise EvaluationError(f"contains on a {type(v).__name__}")
+
+        return contains
+    if op == "regex" and pattern is not None:
+        search = pattern.search
+
+        def regex(v: Any) -> bool:
+            if not isinstance(v, str):
+                raise EvaluationError(f"regex on a {type(v).__name__}")
+            return search(v) is not None
+
+        return regex
+
+    def compare(v: Any) -> bool:
+        if not _number(v):
+            raise EvaluationError(f"{op} on a {type(v).__name__}")
+        return bool(v > operand) if op == "gt" else bool(v < operand)
+
+    return compare
+
+
 class _Test(NamedTuple):
-    """A predicate compiled: where to look, which operator, against what."""
+    """A predicate compiled: where to look, which operator, against what, and ``check``.
+
+    An absent path, or a null value, does not match (for envelope fields and
+    payload paths alike).
+    """
 
     field: str | None
     path: tuple[Segment, ...]
     op: str
     operand: Any
     pattern: re.Pattern[str] | None
+    check: Check
 
     def holds(self, facts: Facts) -> bool:
-        if self.field is not None:
-            value = getattr(facts, self.field)
-            if value is None:
-                return False
-        else:
-            value = get_path(facts.payload, self.path)
-            if value is MISSING:
-                return False
-        op, operand = self.op, self.operand
-        if op == "equals":
-            return _same(value, operand)
-        if op == "in":
-            return any(_same(value, item) for item in operand)
-        if op == "contains":
-            if isinstance(value, str):
-                if not isinstance(operand, str):
-                    raise EvaluationError(f"contains {operand!r} on a string")
-                return operand in value
-            if isinstance(value, list):
-                return any(_same(item, operand) for item in value)
-            raise EvaluationError(f"contains on a {type(value).__name__}")
-        if op == "regex":
-            if not isinstance(value, str):
-                raise EvaluationError(f"regex on a {type(value).__name__}")
-            return self.pattern is not None and self.pattern.search(value) is not None
-        if not _number(value):
-            raise EvaluationError(f"{op} on a {type(value).__name__}")
-        return bool(value > operand) if op == "gt" else bool(value < operand)
+        return self.check(facts)
+
+
+def _getter(field_name: str | None, path: tuple[Segment, ...]) -> Callable[[Facts], Any]:
+    if field_name is not None:
+        index = Facts._fields.index(field_name)
+        return lambda f: f[index]
+    if len(path) == 1 and isinstance(path[0], str):
+        key = path[0]
+
+        def one(f: Facts) -> Any:
+            doc = f[_PAYLOAD]
+            return doc.get(key, MISSING) if isinstance(doc, dict) else MISSING
+
+        return one
+    return lambda f: get_path(f[_PAYLOAD], path)
 
 
 def _test(pred: Predicate, field_name: str | None) -> _Test:
     path = pred.segments if isinstance(pred, PayloadPredicate) else ()
     op = pred.op
     pattern = re.compile(pred.operand) if op == "regex" else None
-    return _Test(field_name, path, op, pred.operand, pattern)
+    get = _getter(field_name, path)
+    judge = _judge(op, pred.operand, pattern)
+
+    def check(f: Facts) -> bool:
+        value = get(f)
+        return value is not None and value is not MISSING and judge(value)
+
+    return _Test(field_name, path, op, pred.operand, pattern, check)
 
 
 class CompiledRule(NamedTuple):
@@ -165,7 +212,10 @@ class CompiledRule(NamedTuple):
     tests: tuple[_Test, ...]
 
     def matches(self, facts: Facts) -> bool:
-        return all(t.holds(facts) for t in self.tests)
+        for t in self.tests:  # noqa: SIM110 - a plain loop: no generator frame per rule
+            if not t.check(facts):
+                return False
+        return True
 
     def rank(self) -> tuple[int, int, int]:
         return (self.rule.priority, RESTRICTIVE[self.rule.action], -self.position)
