@@ -26,7 +26,7 @@ from orca.orchestrator import (
     TaskContext,
     VirtualClock,
 )
-from orca.testing import FakeProvider
+from orca.testing import FakeProvider, journal_records
 
 POLICY = """\
 tool_allowlist: [search]
@@ -322,6 +322,13 @@ def test_orca_trace_shows_denials_inline(home: Path, clock: VirtualClock) -> Non
     line = next(x for x in out.splitlines() if "policy.decision" in x)
     assert "✖" in line and "deny big-refunds" in line and "(needs-review)" in line
     assert "private-note-77" not in out
+    [check] = [
+        r for r in journal_records(home) if r["kind"] == "span-open" and r["name"] == "policy.check"
+    ]
+    assert check["trace"] == run.trace_id and check["component"] == "policy"
+    assert check["attrs"]["orca.policy.decision"] == "deny"
+    assert check["attrs"]["orca.policy.rule"] == "big-refunds"
+    assert "policy.check" in out
 
 
 def test_governor_is_the_orchestrator_inside_a_handler(home: Path, clock: VirtualClock) -> None:

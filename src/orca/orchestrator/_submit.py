@@ -82,6 +82,8 @@ class Submitter(Engine):
                 )
             run = _run_row(rs)
             decision = self._ask_policy(env, run)
+            if decision.audit is not None:  # an intervention: a policy.check span in the trace
+                self._policy_span(rs.trace, env.parent or rs.root_span, decision.audit)
             if not decision.allowed:
                 raise self._reject_locked(
                     PolicyDenied,
@@ -153,6 +155,21 @@ class Submitter(Engine):
             tickets = self._queue(actions)
         entry = self._wait(tickets)[accepted_at]
         return Ack(env.id, env.run, entry.id, now, expires, env.queued)
+
+    def _policy_span(self, trace: str, parent: str, audit: Any) -> None:
+        """``policy.check`` with ``orca.policy.decision``/``orca.policy.rule`` (never the payload);
+        recording never changes the decision."""
+        try:
+            attrs = {
+                "orca.policy.decision": str(audit.get("action")),
+                "orca.policy.rule": str(audit.get("rule") or ""),
+                "orca.policy.phase": str(audit.get("phase")),
+                "orca.policy.reasons": ",".join(str(r) for r in audit.get("reasons") or ()),
+            }
+            span = self._tracer.handle(trace, parent, "policy").child("policy.check", attrs)
+            span.end(status="error" if audit.get("action") == "deny" else None)
+        except Exception:
+            self.hook_errors += 1
 
     def _ask_policy(self, env: Envelope, run: Run) -> PolicyDecision:
         try:
