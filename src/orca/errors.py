@@ -37,9 +37,11 @@
     │   ├── PolicyDenied           the policy in force denied the action      (403 policy-denied)
     │   └── BudgetExceeded         the action does not fit in what is left    (429 budget-exceeded)
     └── UsageError                 a request that cannot be met (unknown id, missing home)
+        ├── ConfigError            <home>/config.toml is not TOML, or a table has a bad value
         └── QueryError             a query that cannot be answered as asked   (orca.query)
             ├── UnknownIdError     no trace/span has that id or prefix
-            └── AmbiguousIdError   more than one id starts with that prefix
+            ├── AmbiguousIdError   more than one id starts with that prefix
+            └── CheckError         a check that cannot be registered, loaded or run as asked
 
 Rooms define their own subclasses next to their code and list them here. The
 traced process never sees these on the hot path: capture counts and drops.
@@ -53,3 +55,7 @@ class OrcaError(Exception):
 
 class UsageError(OrcaError):
     """The request cannot be met as asked: an unknown id, a missing home, a bad option."""
+
+
+class ConfigError(UsageError):
+    """The home config (``<home>/config.toml``) cannot be used: bad TOML or a bad value."""

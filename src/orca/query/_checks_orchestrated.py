@@ -5,32 +5,30 @@ mirrors those entries into the run's trace, so these checks read the ground
 truth rather than spans: a dead letter, a task attempted again and again, a
 task that expired undelivered, a lease that keeps running out with no
 heartbeat (a worker that dies or hangs), an envelope id reused with other
-content. Each is silent on a clean run. Registered in ``_checks.CHECKS``.
+content. Each is silent on a clean run. Registered with :func:`~orca.query.check`
+(listed in ``_builtin``).
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Iterator
+from typing import Any, Final
 
+from orca.query._registry import CheckScope as Scope
+from orca.query._registry import Finding, check
 from orca.store import LedgerRow
-
-if TYPE_CHECKING:
-    from orca.query._checks import Finding, Scope
 
 RETRY_STORM_ATTEMPTS: Final = 3
 STUCK_LEASE_EXPIRIES: Final = 2
 
 
-def _entries(sc: "Scope", kind: str) -> Iterator[LedgerRow]:
+def _entries(sc: Scope, kind: str) -> Iterator[LedgerRow]:
     for t in sc.traces:
         for row in t.ledger:
             if row.kind == kind and not row.erased:
                 yield row
 
 
-def _finding(message: str, row: LedgerRow) -> "Finding":
-    from orca.query._checks import Finding  # import here: _checks imports this module
-
+def _finding(message: str, row: LedgerRow) -> Finding:
     return Finding(message, [row.span_id] if row.span_id else [], row.trace_id)
 
 
@@ -38,7 +36,7 @@ def _arg(row: LedgerRow, key: str) -> Any:
     return row.args.get(key) if isinstance(row.args, dict) else None
 
 
-def check_dead_letter(sc: "Scope") -> list["Finding"]:
+def check_dead_letter(sc: Scope) -> list[Finding]:
     return [
         _finding(
             f"task {_arg(r, 'task')} dead-lettered after attempt {_arg(r, 'attempt')}: "
@@ -49,7 +47,7 @@ def check_dead_letter(sc: "Scope") -> list["Finding"]:
     ]
 
 
-def check_retry_storm(sc: "Scope") -> list["Finding"]:
+def check_retry_storm(sc: Scope) -> list[Finding]:
     last: dict[str, LedgerRow] = {}
     for r in _entries(sc, "task.claimed"):
         attempt = _arg(r, "attempt")
@@ -61,14 +59,14 @@ def check_retry_storm(sc: "Scope") -> list["Finding"]:
     ]
 
 
-def check_expired_task(sc: "Scope") -> list["Finding"]:
+def check_expired_task(sc: Scope) -> list[Finding]:
     return [
         _finding(f"task {_arg(r, 'task')} expired (its TTL passed) before it was done", r)
         for r in _entries(sc, "task.expired")
     ]
 
 
-def check_stuck_lease(sc: "Scope") -> list["Finding"]:
+def check_stuck_lease(sc: Scope) -> list[Finding]:
     silent: Counter[str] = Counter()
     rows: dict[str, LedgerRow] = {}
     for r in _entries(sc, "task.lease_expired"):
@@ -85,7 +83,7 @@ def check_stuck_lease(sc: "Scope") -> list["Finding"]:
     ]
 
 
-def check_idempotency_conflict(sc: "Scope") -> list["Finding"]:
+def check_idempotency_conflict(sc: Scope) -> list[Finding]:
     return [
         _finding(
             f"envelope id {_arg(r, 'id')} reused by {r.actor or '?'} with different content",
@@ -96,10 +94,11 @@ def check_idempotency_conflict(sc: "Scope") -> list["Finding"]:
     ]
 
 
-ORCHESTRATED_CHECKS: Final[dict[str, tuple[Callable[["Scope"], list["Finding"]], str]]] = {
-    "dead-letter": (check_dead_letter, "no task dead-lettered"),
-    "retry-storm": (check_retry_storm, f"no task attempted {RETRY_STORM_ATTEMPTS}× or more"),
-    "expired-task": (check_expired_task, "no task expired undelivered"),
-    "stuck-lease": (check_stuck_lease, f"no lease expired {STUCK_LEASE_EXPIRIES}× unheartbeaten"),
-    "idempotency-conflict": (check_idempotency_conflict, "no envelope id reused for other content"),
-}
+for _name, _fn, _ok in (
+    ("dead-letter", check_dead_letter, "no task dead-lettered"),
+    ("retry-storm", check_retry_storm, f"no task attempted {RETRY_STORM_ATTEMPTS}× or more"),
+    ("expired-task", check_expired_task, "no task expired undelivered"),
+    ("stuck-lease", check_stuck_lease, f"no lease expired {STUCK_LEASE_EXPIRIES}× unheartbeaten"),
+    ("idempotency-conflict", check_idempotency_conflict, "no envelope id reused for other content"),
+):
+    check(_name, ok=_ok)(_fn)

@@ -61,11 +61,35 @@ class Reply:
 
     @classmethod
     def error(
-        cls, status: int, message: str, type: str = "invalid_request_error", code: str | None = None
+        cls,
+        status: int,
+        message: str,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> "Reply":
         """An HTTP error with an OpenAI-style error body."""
         body = {"error": {"message": message, "type": type, "param": None, "code": code}}
-        return cls(status=status, body=body)
+        return cls(status=status, body=body, headers=dict(headers or {}))
+
+    @classmethod
+    def rate_limited(cls, retry_after_ms: int = 1, model: str = "gpt-4o") -> "Reply":
+        """A 429 as OpenAI sends it, with a ``retry-after-ms`` the client honours."""
+        message = (
+            f"Rate limit reached for {model} in organization org-fake on requests per min "
+            "(RPM): Limit 3, Used 3, Requested 1. Please try again in 1ms."
+        )
+        headers = {"retry-after-ms": str(retry_after_ms), "x-ratelimit-remaining-requests": "0"}
+        return cls.error(429, message, "requests", "rate_limit_exceeded", headers)
+
+    @classmethod
+    def context_overflow(cls, window: int = 128_000, asked: int = 130_512) -> "Reply":
+        """A 400 refusing a request over the context window, in OpenAI's words."""
+        message = (
+            f"This model's maximum context length is {window} tokens. However, your messages "
+            f"resulted in {asked} tokens. Please reduce the length of the messages."
+        )
+        return cls.error(400, message, "invalid_request_error", "context_length_exceeded")
 
 
 @dataclass(frozen=True)
@@ -174,7 +198,8 @@ class FakeProvider:
             usage = dict(reply.usage)
         else:
             prompt = max(len(request.body) // _BYTES_PER_TOKEN, 1)
-            completion = max(len(reply.content) // _BYTES_PER_TOKEN, 1)
+            said = reply.content + "".join(c.get("arguments", "{}") for c in reply.tool_calls)
+            completion = max(len(said) // _BYTES_PER_TOKEN, 1) if said else 0
             usage = {
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
