@@ -127,13 +127,13 @@ class AgentHost:
 
     def run(self, *, until_idle: bool, timeout: float | None, inline: bool = False) -> int:
         """The loop: sweep and claim, deliver, and (until idle) jump/wait to the next timer."""
-        if not self._specs:
+        if until_idle and not self._specs:
             return 0
         self._stop.clear()
         self._loop_done.clear()
         start = self.delivered
         deadline = None if timeout is None else time.monotonic() + timeout
-        workers = sum(s.concurrency for s in self._specs.values())
+        workers = max(1, sum(s.concurrency for s in self._specs.values()))
         pool = None if inline else ThreadPoolExecutor(workers, thread_name_prefix="orca-agent")
         try:
             while not self._stop.is_set():
@@ -169,7 +169,7 @@ class AgentHost:
 
     def _step(self, pool: ThreadPoolExecutor | None) -> int:
         claimed = 0
-        for spec in self._specs.values():
+        for spec in list(self._specs.values()):  # agents registered while serving count too
             with self._count_lock:
                 free = spec.concurrency - self._running.get(spec.name, 0)
             if free <= 0:

@@ -20,7 +20,8 @@ from orca.capture import IdGenerator, Recorder
 from orca.ledger import Entry, Ledger
 from orca.orchestrator._agents import AgentHost, Handler
 from orca.orchestrator._clock import Clock, SystemClock
-from orca.orchestrator._engine import jsonable
+from orca.orchestrator._engine import jsonable, reservation_of, run_row
+from orca.orchestrator._envelope import Usage
 from orca.orchestrator._errors import (
     InvalidRequest,
     PolicyDenied,
@@ -37,7 +38,7 @@ from orca.orchestrator._hooks import (
 from orca.orchestrator._inspect import TaskRow, task_row
 from orca.orchestrator._model import Run, RunResult
 from orca.orchestrator._retry import RetryPolicy
-from orca.orchestrator._snapshot import replay, write_snapshot
+from orca.orchestrator._snapshot import encode_state, replay, write_snapshot
 from orca.orchestrator._state import RunState, TaskState
 from orca.orchestrator._submit import Submitter
 from orca.orchestrator._tasks import TaskOps
@@ -172,12 +173,12 @@ class Orchestrator(TaskOps, Submitter):
     def get_run(self, run: "Run | str") -> Run:
         """The run as it is now."""
         with self._lock:
-            return _run_row(self._run_state(run))
+            return run_row(self._run_state(run))
 
     def runs(self) -> list[Run]:
         """Every run, newest first."""
         with self._lock:
-            rows = [_run_row(r) for r in self._state.runs.values()]
+            rows = [run_row(r) for r in self._state.runs.values()]
         return sorted(rows, key=lambda r: (r.started_ms, r.id), reverse=True)
 
     def end_run(self, run: "Run | str", status: str = "ok") -> Run:
@@ -189,7 +190,7 @@ class Orchestrator(TaskOps, Submitter):
             rs = self._run_state(run)
             if rs.status != "open":
                 if rs.status == status:
-                    return _run_row(rs)
+                    return run_row(rs)
                 raise InvalidRequest(f"run {rs.id} already ended {rs.status}")
             now = self.clock.now_ms()
             actions = []
@@ -266,7 +267,7 @@ class Orchestrator(TaskOps, Submitter):
                 rs = self._run_state(run)
                 if rs.result_envelope is not None:
                     env = self._state.results[rs.result_envelope]
-                    row = _run_row(rs)
+                    row = run_row(rs)
                     return RunResult(
                         row.id,
                         row.status,
@@ -331,7 +332,7 @@ class Orchestrator(TaskOps, Submitter):
                 self._usable_now()
                 if self.last_entry is None:
                     return None
-                state = self._state.snapshot_bytes()
+                state = encode_state(self._state)
                 entry = self.last_entry
                 self._since_snapshot = 0
             finally:
@@ -374,7 +375,7 @@ class Orchestrator(TaskOps, Submitter):
             )
         run_id, agent = current
         with self._lock:
-            run = _run_row(self._state.runs[run_id])
+            run = run_row(self._state.runs[run_id])
         return gov.guard(run, agent).admit_provider_request(call)
 
     def record_governance(
@@ -441,23 +442,16 @@ class Orchestrator(TaskOps, Submitter):
         self.close()
 
     def _restore(self, t: TaskState) -> None:
-        from orca.orchestrator._engine import _reservation
+        """Tell the budget hook about a reservation the ledger holds (and its settlement).
 
-        rs = self._state.runs[t.run]
-        res = _reservation(t.reservation or {})
+        A completion that reported no usage settled to its estimate live, so it does here too.
+        """
+        res = reservation_of(t.reservation or {})
         settled = None
         if t.status == "completed":
-            from orca.orchestrator._envelope import Usage
-
-            # No usage reported: the estimate stood when it was settled live, so it stands now.
             settled = Usage.coerce(t.usage) if t.usage is not None else res.amount
+        run = run_row(self._state.runs[t.run])
         try:
-            self.budget.restore(res, settled, _run_row(rs))
+            self.budget.restore(res, settled, run)
         except Exception:
             self.hook_errors += 1
-
-
-def _run_row(r: RunState) -> Run:
-    from orca.orchestrator._engine import _run_row as row
-
-    return row(r)

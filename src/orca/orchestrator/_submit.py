@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orca.ledger import Action
-from orca.orchestrator._engine import Engine, _run_row, jsonable
+from orca.orchestrator._engine import Engine, jsonable, run_row
 from orca.orchestrator._envelope import SUPPORTED_PROTOCOLS, Ack, Envelope, coerce_envelope
 from orca.orchestrator._errors import (
     BudgetExceeded,
@@ -80,7 +80,7 @@ class Submitter(Engine):
                 return Ack(
                     a.envelope_id, a.run, a.entry_id, a.accepted_ms, a.expires_ms, a.queued, True
                 )
-            run = _run_row(rs)
+            run = run_row(rs)
             decision = self._ask_policy(env, run)
             if decision.audit is not None:  # an intervention: a policy.check span in the trace
                 self._policy_span(rs.trace, env.parent or rs.root_span, decision.audit)
