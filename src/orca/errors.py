@@ -10,6 +10,10 @@
     │   └── SchemaError            the file is from a newer ORCA, or not an ORCA store
     ├── CollectorError             the collector cannot run as asked  (orca.collector)
     │   └── CollectorLocked        another collector holds the home's lock
+    ├── BlobError                  the blob store cannot do what was asked   (orca.blobs)
+    │   ├── BlobNotFoundError      no blob has that address
+    │   ├── BlobKeyError           a key file is missing, group/world-readable or malformed
+    │   └── BlobIntegrityError     a blob fails a check; .problem names it (truncated, …)
     ├── LedgerError                ledger trouble                      (orca.ledger)
     │   ├── ActionError            an action that cannot be recorded (also a ValueError)
     │   ├── LedgerLockedError      another process holds the ledger open for appending

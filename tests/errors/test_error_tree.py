@@ -11,6 +11,7 @@ ROOMS = (
     "orca.integrations",
     "orca.integrations.openai",
     "orca.store",
+    "orca.blobs",
     "orca.collector",
     "orca.ledger",
     "orca.query",

@@ -3,6 +3,7 @@
 import click
 
 from orca._version import __version__
+from orca.cli._blobs import blobs
 from orca.cli._check import check
 from orca.cli._collect import collect
 from orca.cli._journal import journal
@@ -33,7 +34,7 @@ cli.add_command(runs)
 cli.add_command(mcp_cmd)
 for _ledger_command in (ledger, verify, replay):
     cli.add_command(_ledger_command)
-for _store_command in (collect, status, prune, pin):
+for _store_command in (collect, status, prune, pin, blobs):
     cli.add_command(_store_command)
 for _query_command in (traces, trace, span, diff, check, stats_cmd, search, run):
     cli.add_command(_query_command)

@@ -34,6 +34,7 @@ from orca.orchestrator._errors import (
 )
 from orca.orchestrator._hooks import BudgetHook, PolicyHook, Reservation
 from orca.orchestrator._model import Run, RunStatus
+from orca.orchestrator._payloads import Payloads
 from orca.orchestrator._retry import RetryPolicy
 from orca.orchestrator._state import Applied, RunState, State, TaskState
 from orca.orchestrator._trace import RunTracer
@@ -49,6 +50,8 @@ def jsonable(value: Any) -> Any:
 
 class Engine:
     """State, ledger and the lock that orders them. Not used directly: see ``Orchestrator``."""
+
+    payloads: Payloads  # set by the Orchestrator: where payloads above a size go
 
     def __init__(
         self,

@@ -37,6 +37,7 @@ from orca.orchestrator._hooks import (
 )
 from orca.orchestrator._inspect import TaskRow, task_row
 from orca.orchestrator._model import Run, RunResult
+from orca.orchestrator._payloads import PAYLOAD_INLINE_MAX, Payloads
 from orca.orchestrator._retry import RetryPolicy
 from orca.orchestrator._snapshot import encode_state, replay, write_snapshot
 from orca.orchestrator._state import RunState, TaskState
@@ -56,6 +57,7 @@ class Orchestrator(TaskOps, Submitter):
         self._own_recorder = kw.pop("own_recorder")
         self._snapshot_every = kw.pop("snapshot_every")
         rebuilt = kw.pop("replayed")
+        self.payloads = Payloads(home, kw.pop("payload_inline_max"))
         super().__init__(ledger, rebuilt.state, tracer=RunTracer(recorder), **kw)
         self.recorder = recorder
         self.replayed_entries = rebuilt.entries
@@ -81,13 +83,16 @@ class Orchestrator(TaskOps, Submitter):
         recorder: Recorder | None = None,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
         use_snapshot: bool = True,
+        payload_inline_max: int = PAYLOAD_INLINE_MAX,
     ) -> "Orchestrator":
         """Open ``home``'s orchestrator: take its ledger's append lock and rebuild the state.
 
         ``clock`` (default wall clock; a :class:`VirtualClock` in tests) is read
         for every TTL, lease and backoff. ``seed`` seeds the backoff jitter and
         the ids (random when None; see :attr:`seed`). ``recorder`` is where the
-        run's spans go (default: this process's journal in ``home``).
+        run's spans go (default: this process's journal in ``home``). Payloads
+        whose JSON is larger than ``payload_inline_max`` bytes travel by
+        reference through the blob store (see ``_payloads``).
         """
         path = resolve_home(home)
         clock = clock or SystemClock()
@@ -111,6 +116,7 @@ class Orchestrator(TaskOps, Submitter):
             own_recorder=own,
             snapshot_every=snapshot_every,
             replayed=rebuilt,
+            payload_inline_max=payload_inline_max,
             clock=clock,
             policy=policy or AllowAllPolicy(),
             budget=budget or NoBudget(),
@@ -272,7 +278,7 @@ class Orchestrator(TaskOps, Submitter):
                         row.id,
                         row.status,
                         env["kind"],
-                        env.get("payload"),
+                        self.payloads.unpack(env),
                         env["id"],
                         env["sender"],
                     )

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orca.ledger import Action
-from orca.orchestrator._engine import Engine, jsonable, run_row
+from orca.orchestrator._engine import Engine, run_row
 from orca.orchestrator._envelope import SUPPORTED_PROTOCOLS, Ack, Envelope, coerce_envelope
 from orca.orchestrator._errors import (
     BudgetExceeded,
@@ -104,7 +104,7 @@ class Submitter(Engine):
                     now,
                     extra=("budget.exceeded", budget.audit),
                 )
-            record = {**env.content(), "created_ms": created, "payload": jsonable(env.payload)}
+            record = {**env.content(), "created_ms": created, **self.payloads.pack(env.payload)}
             parent = env.parent or rs.root_span
             span = self._tracer.enqueue(rs.trace, parent, env.id, rs.id, env.sender, env.recipient)
             meta: dict[str, Any] = {"content_hash": content_hash, "expires_ms": expires}

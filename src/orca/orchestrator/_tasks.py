@@ -12,6 +12,7 @@ from orca.orchestrator._engine import ACTOR, DEFAULT_LEASE_MS, Engine, jsonable
 from orca.orchestrator._envelope import Usage
 from orca.orchestrator._errors import InvalidRequest, LeaseLost, TaskNotFound
 from orca.orchestrator._model import Task
+from orca.orchestrator._payloads import Payloads
 from orca.orchestrator._state import RunState, TaskState
 
 
@@ -69,7 +70,7 @@ class TaskOps(Engine):
                         now=now,
                     )
                 )
-                tasks.append(_task_row(t, run, attempt, until, span.span_id))
+                tasks.append(_task_row(t, run, attempt, until, span.span_id, self.payloads))
             tickets += self._queue(actions)
         self._wait(tickets)
         return tasks
@@ -233,7 +234,9 @@ class TaskOps(Engine):
         return self._wait(tickets)[0]
 
 
-def _task_row(t: TaskState, run: RunState, attempt: int, until: int, span: str) -> Task:
+def _task_row(
+    t: TaskState, run: RunState, attempt: int, until: int, span: str, payloads: Payloads
+) -> Task:
     env = t.envelope
     return Task(
         id=t.id,
@@ -242,7 +245,7 @@ def _task_row(t: TaskState, run: RunState, attempt: int, until: int, span: str) 
         kind=env["kind"],
         sender=env["sender"],
         recipient=env["recipient"],
-        payload=env.get("payload"),
+        payload=payloads.unpack(env),
         attempt=attempt,
         lease_until_ms=until,
         expires_ms=t.expires_ms,
