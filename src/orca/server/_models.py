@@ -220,3 +220,4 @@ class RunDetailDoc(_Open):
     tasks: list[dict[str, Any]]
     dead_letters: list[dict[str, Any]]
     rejections: list[dict[str, Any]]
+    governance: dict[str, Any]
