@@ -35,6 +35,11 @@
     │   ├── LeaseLost              the task is no longer leased to the caller
     │   ├── TaskFailed             a handler raises it to fail its task
     │   └── OrchestratorClosed     closed, or stopped after a failed ledger write: reopen
+    ├── GovernanceError            policy and budget trouble            (orca.governance)
+    │   ├── PolicyFileError        a policy/config file that does not parse or validate (file:line)
+    │   ├── BudgetError            a budget that is not one (negative limit, unknown key)
+    │   ├── PolicyDenied           the policy in force denied the action      (403 policy-denied)
+    │   └── BudgetExceeded         the action does not fit in what is left    (429 budget-exceeded)
     ├── ServerError                the server cannot run or answer as asked   (orca.server)
     │   ├── ServerLocked           another `orca up` serves this home (names its pid)
     │   ├── InvalidField           a request field a route cannot use (HTTP 422, names it)

@@ -162,3 +162,38 @@ def test_policy_refusal_is_403_and_counted(home: Path) -> None:
     assert m["orca_envelope_policy_decisions_total", (("action", "deny"),)] == 1
     assert m["orca_envelope_policy_decisions_total", (("action", "modify"),)] == 1
     assert m["orca_envelopes_total", (("code", "policy-denied"), ("outcome", "rejected"))] == 1
+
+
+POLICY = """\
+version: 1
+rules:
+  - name: no-refunds
+    phase: pre_submit
+    match:
+      kind: agent_task
+      payload:
+        - path: $.action
+          equals: refund
+    action: deny
+    reason: refunds-need-a-human
+"""
+
+
+def test_the_homes_policy_governs_the_served_orchestrator(home: Path) -> None:
+    """Governance opened as `orca up` opens it: the home's policy.yaml denies, /metrics counts."""
+    from orca.cli._up import _governed
+
+    (home / "policy.yaml").write_text(POLICY)
+    with (
+        _governed(home) as orch,
+        TestClient(create_app(ServerConfig(home, orchestrator=orch))) as api,
+    ):
+        run = api.post("/api/v1/runs", json={"workflow": "support"}).json()
+        r = api.post("/api/v1/envelopes", json=task(run["id"], "e1", payload={"action": "refund"}))
+        assert (r.status_code, r.json()["error"]["code"]) == (403, "policy-denied")
+        ok = api.post("/api/v1/envelopes", json=task(run["id"], "e2", payload={"action": "ask"}))
+        assert ok.status_code == 201, ok.text
+        m = _samples(api.get("/metrics").text)
+    denies = [v for (name, lab), v in m.items() if name == "orca_policy_decisions_total"]
+    assert sum(denies) >= 1
+    assert m["orca_envelopes_total", (("code", "policy-denied"), ("outcome", "rejected"))] == 1

@@ -1,15 +1,16 @@
 """``orca check``: the bug catalog over one trace or all of them; exit 1 when any check fails."""
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from orca._config import config_path, config_table
 from orca.cli._common import fail, home_option, json_option, print_json
+from orca.cli._options import count
 from orca.cli._qcommon import emit, reader, since_option, window
 from orca.query import (
-    BASELINE_WINDOW,
     CHECKS,
     CheckConfig,
     check_names,
@@ -20,6 +21,8 @@ from orca.query import (
     recent_traces,
     render_check_list,
 )
+
+BASELINE_WINDOW = timedelta(days=7)
 
 
 def _config(home: Path | None) -> CheckConfig:
@@ -35,7 +38,7 @@ def _config(home: Path | None) -> CheckConfig:
 @since_option
 @click.option(
     "--limit",
-    type=click.IntRange(1),
+    type=count(1),
     default=1000,
     show_default=True,
     help="With --all: at most this many newest traces.",
@@ -52,7 +55,7 @@ def check(
     as_json: bool,
     trace_ref: str | None,
     check_all: bool,
-    since: str | None,
+    since: timedelta | None,
     limit: int,
     only: str | None,
     list_only: bool,
@@ -69,12 +72,17 @@ def check(
         else:
             emit(render_check_list())
         return
-    if check_all == (trace_ref is not None):
+    if check_all and trace_ref is not None:
+        fail(f"give either a trace ID ({trace_ref!r}) or --all, not both")
+    if not check_all and trace_ref is None:
         fail("give a trace ID (or `last`), or --all")
     names = check_names(only)
     with reader(home) as store:
         if check_all:
             traces = recent_traces(store, limit=limit, since_ns=window(since))
+            if not traces:  # "all checks passed" over nothing would be a lie
+                where = "in that window" if since is not None else "in the store"
+                fail(f"no traces to check {where}; record some (orca run) or widen --since")
         else:
             traces = [get_trace(store, str(trace_ref))]
         run = checks_view(

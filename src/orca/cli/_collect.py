@@ -1,13 +1,14 @@
 """``orca collect``: run the collector for a home (forever, or ``--once`` to drain and exit)."""
 
 import signal
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
 import click
 
-from orca._home import resolve_home
-from orca.cli._common import home_option, json_option, print_json
+from orca.cli._common import home_option, json_option, print_json, writable_home
+from orca.cli._options import WAIT, count, seconds
 from orca.collector import Collector, CollectorConfig
 
 
@@ -39,23 +40,23 @@ class _StopLatch:
 @click.option("--once", is_flag=True, help="Ingest everything present, then exit 0.")
 @click.option(
     "--interval-ms",
-    type=click.IntRange(min=1),
+    type=count(1, 3_600_000),
     default=100,
     show_default=True,
     help="Sleep between rounds when there is nothing new.",
 )
 @click.option(
     "--batch",
-    type=click.IntRange(min=1),
+    type=count(1, 10_000_000),
     default=5000,
     show_default=True,
     help="Records per transaction at most (a batch also closes after 250 ms).",
 )
 @click.option(
     "--idle-exit",
-    type=click.FloatRange(min=0),
+    type=WAIT,
     default=None,
-    metavar="SECONDS",
+    metavar="DURATION",
     help="Exit once no writer is alive and nothing arrived for this long.",
 )
 @click.option(
@@ -69,7 +70,7 @@ def collect(
     once: bool,
     interval_ms: int,
     batch: int,
-    idle_exit: float | None,
+    idle_exit: timedelta | None,
     drain_on_stop: bool,
     as_json: bool,
 ) -> None:
@@ -78,7 +79,7 @@ def collect(
     Only one collector runs per home: a second one exits with a message naming
     the first. SIGTERM finishes the current batch and exits cleanly.
     """
-    root = resolve_home(home)
+    root = writable_home(home)
     config = CollectorConfig(batch=batch, interval_ms=interval_ms)
     latch = _StopLatch()
     if drain_on_stop and not once:
@@ -87,7 +88,7 @@ def collect(
     with Collector(root, config) as collector:
         if not once:
             latch.attach(collector)
-            collector.run(idle_exit_s=idle_exit)
+            collector.run(idle_exit_s=seconds(idle_exit))
             if drain_on_stop:
                 collector.drain()
             return

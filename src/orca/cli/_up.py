@@ -7,7 +7,8 @@ collector's lock holder and status figures (for ``/readyz`` and
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from orca._home import resolve_home
 from orca.cli._common import home_option
 
 if TYPE_CHECKING:
+    from orca.orchestrator import Orchestrator
     from orca.server import HomeGauges, ModelUsage
 
 MODELS_EVERY_S = 30.0  # grouping a big store by model takes a while: not on every scrape
@@ -76,6 +78,20 @@ def _gauges(home: Path) -> "Callable[[], HomeGauges]":
     return read
 
 
+@contextmanager
+def _governed(home: Path) -> "Iterator[Orchestrator]":
+    """The home's orchestrator under the home's policy and budgets (a fresh home is open)."""
+    from orca.orchestrator import Governance, Orchestrator
+
+    gov = Governance.open(home)  # a policy file that does not parse: one line, exit 2
+    try:
+        with Orchestrator.open(home, policy=gov, budget=gov) as orch:
+            gov.bind(orch)
+            yield orch
+    finally:
+        gov.close()
+
+
 @click.command("up")
 @home_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -101,7 +117,6 @@ def up(home: Path | None, host: str, port: int, max_body: int, no_collector: boo
     second `orca up` on the same home names the first one's pid and exits 2.
     """
     from orca.collector import lock_holder
-    from orca.orchestrator import Orchestrator
     from orca.server import ServerConfig
     from orca.server._up import UpOptions, serve
 
@@ -115,7 +130,7 @@ def up(home: Path | None, host: str, port: int, max_body: int, no_collector: boo
         collector_argv=None if no_collector else [*argv, "--drain-on-stop"],
         drain_argv=[*argv, "--once"],
         collector_holder=lambda: lock_holder(root),
-        open_orchestrator=lambda: Orchestrator.open(root),
+        open_orchestrator=lambda: _governed(root),
         say=lambda line: click.echo(line),
     )
     serve(config, opts)

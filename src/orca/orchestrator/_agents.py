@@ -28,6 +28,7 @@ from orca.orchestrator._errors import (
     OrchestratorClosed,
     TaskFailed,
 )
+from orca.orchestrator._governance import CURRENT_TASK
 from orca.orchestrator._model import Task
 from orca.orchestrator._retry import RetryPolicy
 
@@ -192,6 +193,7 @@ class AgentHost:
         orch = self._orch
         span = orch._tracer.handle(task.trace_id, task.span_id, spec.name)
         ctx = TaskContext(orch, spec.name, task, span)
+        current = CURRENT_TASK.set((task.run, spec.name))  # whom governor=orch governs for
         try:
             try:
                 result = spec.handler(task, ctx)
@@ -211,6 +213,7 @@ class AgentHost:
         except (LeaseLost, OrchestratorClosed):
             pass  # the lease ran out meanwhile (the task was redelivered), or we are stopping
         finally:
+            CURRENT_TASK.reset(current)
             with self._count_lock:
                 self._running[spec.name] -= 1
                 self.delivered += 1

@@ -24,6 +24,7 @@ from orca.orchestrator._engine import jsonable, reservation_of, run_row
 from orca.orchestrator._envelope import Usage
 from orca.orchestrator._errors import (
     InvalidRequest,
+    PolicyDenied,
     RunNotFinished,
     RunNotFound,
 )
@@ -135,6 +136,18 @@ class Orchestrator(TaskOps, Submitter):
             budget, metadata = jsonable(budget), jsonable(metadata)
         except TypeError as exc:
             raise InvalidRequest(f"run budget and metadata must be JSON: {exc}") from None
+        decision = None
+        check = getattr(self.policy, "check_start_run", None)  # governance's pre_start_run
+        if check is not None:
+            decision = check(workflow, budget, metadata)
+            if not decision.allowed:
+                entry_id = self.record_governance("policy.decision", decision.audit)
+                raise PolicyDenied(
+                    f"policy-denied: {decision.reason or 'run denied by policy'}",
+                    entry_id=entry_id,
+                )
+            if decision.payload_modified and isinstance(decision.payload, dict):
+                metadata = decision.payload.get("metadata")
         with self._lock:
             self._usable()
             now = self.clock.now_ms()
@@ -152,6 +165,8 @@ class Orchestrator(TaskOps, Submitter):
         entry = self._wait(tickets)[0]
         with self._lock:
             self._run_offsets[run_id] = entry.offset
+        if decision is not None and decision.audit is not None:  # allowed, but flagged/modified
+            self.record_governance("policy.decision", decision.audit, run=run_id)
         return self.get_run(run_id)
 
     def _run_state(self, run: "Run | str") -> RunState:
@@ -343,6 +358,54 @@ class Orchestrator(TaskOps, Submitter):
         """Ledger entries that did not fit the state on replay (reported, never repaired)."""
         return list(self._state.problems)
 
+    def admit_provider_request(self, call: Any) -> Any:
+        """The provider edge's ``Governor``: ``instrument(client, governor=orch)`` in a handler.
+
+        The request is governed for the task's run and agent (policy
+        ``pre_provider_request``, a budget reservation), with its entries in
+        this ledger. Outside a handler there is no run to charge: refused.
+        """
+        from orca.orchestrator._governance import CURRENT_TASK, Governance
+
+        gov = self.policy
+        if not isinstance(gov, Governance):
+            raise InvalidRequest(
+                "governor=orch needs Orchestrator.open(..., policy=Governance.open(home), "
+                "budget=<the same>)"
+            )
+        current = CURRENT_TASK.get()
+        if current is None:
+            raise InvalidRequest(
+                "governor=orch governs provider calls made inside an agent handler; "
+                "elsewhere pass governor=governance.guard(run, agent)"
+            )
+        run_id, agent = current
+        with self._lock:
+            run = run_row(self._state.runs[run_id])
+        return gov.guard(run, agent).admit_provider_request(call)
+
+    def record_governance(
+        self, kind: str, result: Any, *, run: str | None = None, actor: str = "policy"
+    ) -> int:
+        """Append a governance entry (``policy.reload_rejected``, a provider-edge
+        ``policy.decision`` or ``budget.*``) durably; returns its id. Codes only, never payload."""
+        from orca.ledger import Action
+
+        with self._lock:
+            self._usable()
+            rs = self._state.runs.get(run) if run is not None else None
+            action = Action(
+                kind=kind,
+                actor=actor,
+                run=run,
+                trace=rs.trace if rs else None,
+                span=rs.root_span if rs else None,
+                result=result,
+                meta={"at_ms": self.clock.now_ms()},
+            )
+            tickets = self._queue([action])
+        return self._wait(tickets)[0].id
+
     def close(self, *, snapshot: bool = True) -> None:
         """Stop agents, snapshot the state, release the ledger. Idempotent."""
         if self._closed:
@@ -385,10 +448,16 @@ class Orchestrator(TaskOps, Submitter):
         self.close()
 
     def _restore(self, t: TaskState) -> None:
-        """Tell the budget hook about a reservation the ledger holds (and its settlement)."""
-        settled = (Usage.coerce(t.usage) or Usage()) if t.status == "completed" else None
+        """Tell the budget hook about a reservation the ledger holds (and its settlement).
+
+        A completion that reported no usage settled to its estimate live, so it does here too.
+        """
+        res = reservation_of(t.reservation or {})
+        settled = None
+        if t.status == "completed":
+            settled = Usage.coerce(t.usage) if t.usage is not None else res.amount
         run = run_row(self._state.runs[t.run])
         try:
-            self.budget.restore(reservation_of(t.reservation or {}), settled, run)
+            self.budget.restore(res, settled, run)
         except Exception:
             self.hook_errors += 1

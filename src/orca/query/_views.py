@@ -170,11 +170,9 @@ def check_names(only: str | None) -> list[str] | None:
     if only is None:
         return None
     names = [n.strip() for n in only.split(",") if n.strip()]
-    if not names:
-        raise QueryError(f"name at least one check: {', '.join(CHECKS)}")
-    unknown = [n for n in names if n not in CHECKS]
+    unknown = [n for n in names if n not in CHECKS] or ([] if names else [only])
     if unknown:
-        raise QueryError(f"unknown check {unknown[0]!r}; known: {', '.join(CHECKS)}")
+        raise QueryError(f"no such check {unknown[0]!r}; known: {', '.join(CHECKS)}")
     return names
 
 

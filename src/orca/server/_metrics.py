@@ -14,9 +14,10 @@ Three sources, all low-cardinality (no run, trace or span ids in labels):
 
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -96,6 +97,38 @@ class HomeCollector(Collector):
         yield cost
 
 
+class GovernanceCollector(Collector):
+    """The governance room's counters (policy decisions by phase and action, rejected reloads).
+
+    Read from the policy hook the orchestrator was opened with, when it is a
+    ``Governance``; its per-run budget gauges are left out (a run id is not a label).
+    """
+
+    def __init__(self, orchestrator: Any) -> None:
+        self._orchestrator = orchestrator
+
+    def collect(self) -> Iterable[Metric]:
+        metrics = getattr(getattr(self._orchestrator, "policy", None), "metrics", None)
+        if metrics is None or not hasattr(metrics, "samples"):
+            return
+        families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
+        for sample in metrics.samples():
+            labels = dict(sample.labels)
+            if sample.name.endswith("_total"):
+                fam = families.setdefault(
+                    sample.name,
+                    CounterMetricFamily(
+                        sample.name[: -len("_total")], "governance", labels=list(labels)
+                    ),
+                )
+            else:
+                fam = families.setdefault(
+                    sample.name, GaugeMetricFamily(sample.name, "governance", labels=list(labels))
+                )
+            fam.add_metric(list(labels.values()), sample.value)
+        yield from families.values()
+
+
 class HttpMetrics:
     """Request counts and latency by route template (``/api/v1/traces/{trace_id}``)."""
 
@@ -153,4 +186,6 @@ def registry_for(config: ServerConfig) -> tuple[CollectorRegistry, HttpMetrics]:
     registry.register(LedgerMetrics(config.home))
     if config.gauges is not None:
         registry.register(HomeCollector(config.gauges))
+    if config.orchestrator is not None:
+        registry.register(GovernanceCollector(config.orchestrator))
     return registry, http

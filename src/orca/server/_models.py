@@ -220,6 +220,7 @@ class RunDetailDoc(_Open):
     tasks: list[dict[str, Any]]
     dead_letters: list[dict[str, Any]]
     rejections: list[dict[str, Any]]
+    governance: dict[str, Any]
 
 
 class TimelineRowDoc(BaseModel):

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
-from orca.orchestrator import list_runs, show_run
+from orca.orchestrator import list_runs, run_governance, show_run
 from orca.server import _models as m
 from orca.server._responses import JSONOut
 
@@ -26,5 +26,8 @@ def summaries(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 
 @router.get("/runs/{run_ref}/show", response_model=m.RunDetailDoc, summary="`orca runs show`")
 def show(request: Request, run_ref: Annotated[str, Path(min_length=1, max_length=200)]) -> JSONOut:
-    """One run (id, unique prefix or ``last``) with its tasks and their attempts."""
-    return JSONOut(show_run(request.app.state.config.home, run_ref).to_dict())
+    """One run (id, unique prefix or ``last``): tasks, attempts, usage against its budget."""
+    home = request.app.state.config.home
+    detail = show_run(home, run_ref)
+    governance = run_governance(home, detail.summary.id)
+    return JSONOut({**detail.to_dict(), "governance": governance.to_dict()})
