@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from orca._config import CONFIG_FILE, read_config as read_home_config
+from orca._config import CONFIG_FILE
+from orca._config import read_config as read_home_config
 from orca.errors import ConfigError
-
 from orca.governance._budget import Budget
 from orca.governance._engine import MODES, Mode, PolicyEngine
 from orca.governance._errors import BudgetError, PolicyFileError
