@@ -1,7 +1,7 @@
 // /runs/{id}: a run's tasks with attempts, leases, retries, dead letters and expiries; usage
 // and budget per agent; policy interventions. Live: the run's ledger entries arrive as SSE
 // (/api/v1/runs/{id}/events) and each one refreshes the run document (`orca runs show`).
-import { api, el, svg, status, fmtMs, fmtCost, fmtTime, guard, tableKeys, tip } from "/static/orca.js";
+import { api, el, svg, status, fmtMs, fmtCost, fmtTime, guard, tableKeys, tip, fill } from "/static/orca.js";
 
 const main = document.getElementById("main");
 const ref = main.dataset.run;
@@ -38,18 +38,23 @@ function render(d) {
     if (t.usage) { u.tokens += (t.usage.input_tokens || 0) + (t.usage.output_tokens || 0); u.cost += t.usage.cost_usd || 0; }
     usage.set(t.recipient, u);
   }
+  const gov = d.governance || {};
+  const scoped = (gov.usage || []).map((u) => gauge(
+    `${u.scope.replace("agent:", "")} ${u.dimension}`, u.used + (u.reserved || 0), u.limit,
+    u.dimension + (u.reserved ? ` (${u.reserved} reserved)` : "")));
   const top = Math.max(1, ...[...usage.values()].map((u) => u.tokens));
-  const gauges = [...usage.entries()].map(([agent, u]) => gauge(agent, u.tokens, null, "tokens", top));
+  const plain = [...usage.entries()].map(([agent, u]) => gauge(agent, u.tokens, null, "tokens", top));
   const limits = [];
-  if (runBudget && typeof runBudget === "object") {
+  if (!scoped.length && runBudget && typeof runBudget === "object") {
     for (const [k, v] of Object.entries(runBudget)) {
       if (typeof v !== "number") continue;
       const used = k.includes("cost") ? r.cost_usd : k.includes("token") ? r.input_tokens + r.output_tokens : null;
       if (used !== null) limits.push(gauge(`run ${k}`, used, v, k.includes("cost") ? "USD" : "tokens"));
     }
   }
-  document.getElementById("budgets").replaceChildren(el("h2", {}, "Usage and budget per agent"),
-    ...(limits.length ? limits : [el("p", { class: "muted" }, "This run has no budget; usage per agent:")]), ...gauges);
+  const budgetLine = gov.budget ? el("p", { class: "summary" }, `Budget: ${JSON.stringify(gov.budget)}`) : null;
+  fill(document.getElementById("budgets"), el("h2", {}, "Usage and budget per agent"), budgetLine,
+    scoped.length ? scoped : limits.length ? limits : [el("p", { class: "muted" }, "This run has no budget; usage per agent:"), plain]);
   document.querySelector("#tasks tbody").replaceChildren(...d.tasks.map((t) => {
     const retries = Math.max(0, t.attempts.length - 1);
     const lease = t.attempts.filter((a) => a.outcome === "lease_expired").length;
@@ -68,7 +73,11 @@ function render(d) {
        ...dead.map((t) => el("li", {}, status(t.status), ` ${t.id} → ${t.recipient}`))]
     : [el("li", { class: "muted" }, "none")]));
   const rej = d.rejections.map((x) => el("li", {}, status("rejected"), ` ${x.code || ""} ${x.envelope || x.id || ""} ${x.message || x.reason || ""}`));
-  policy.replaceChildren(...(rej.length + interventions.length ? [...rej, ...interventions] : [el("li", { class: "muted" }, "none")]));
+  const govItems = (gov.interventions || []).map((x) => el("li", {},
+    status(x.kind === "budget.warning" ? "warn" : "rejected"), ` #${x.entry} ${x.kind}`,
+    ` — ${x.message || x.reason || x.rule || JSON.stringify(x).slice(0, 160)}`));
+  const live_ = govItems.length ? [] : interventions;
+  policy.replaceChildren(...(rej.length + govItems.length + live_.length ? [...rej, ...govItems, ...live_] : [el("li", { class: "muted" }, "none")]));
   main.dataset.loaded = "true";
 }
 
