@@ -39,9 +39,16 @@ function render(d) {
     usage.set(t.recipient, u);
   }
   const gov = d.governance || {};
-  const scoped = (gov.usage || []).map((u) => gauge(
-    `${u.scope.replace("agent:", "")} ${u.dimension}`, u.used + (u.reserved || 0), u.limit,
-    u.dimension + (u.reserved ? ` (${u.reserved} reserved)` : "")));
+  // With limits: one gauge per limited scope and dimension. Without: total tokens and cost per
+  // scope, each bar scaled to the largest of its dimension (and saying no budget is set).
+  const rowsU = gov.usage || [];
+  const limited = rowsU.filter((u) => u.limit !== null && u.limit !== undefined);
+  const shown = limited.length ? limited : rowsU.filter((u) => u.dimension === "total_tokens" || u.dimension === "cost_usd");
+  const peak = {};
+  for (const u of shown) peak[u.dimension] = Math.max(peak[u.dimension] || 0, u.used + (u.reserved || 0));
+  const scoped = shown.map((u) => gauge(
+    `${u.scope.replace("agent:", "agent ")} ${u.dimension}`, u.used + (u.reserved || 0), u.limit,
+    u.dimension + (u.reserved ? ` (${u.reserved} reserved)` : ""), peak[u.dimension] || 1));
   const top = Math.max(1, ...[...usage.values()].map((u) => u.tokens));
   const plain = [...usage.entries()].map(([agent, u]) => gauge(agent, u.tokens, null, "tokens", top));
   const limits = [];
