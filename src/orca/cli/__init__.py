@@ -5,6 +5,7 @@ import click
 from orca._version import __version__
 from orca.cli._check import check
 from orca.cli._collect import collect
+from orca.cli._export import export
 from orca.cli._journal import journal
 from orca.cli._ledger import ledger
 from orca.cli._mcp import mcp_cmd
@@ -26,6 +27,7 @@ def cli() -> None:
 
 
 cli.add_command(journal)
+cli.add_command(export)
 cli.add_command(mcp_cmd)
 for _ledger_command in (ledger, verify, replay):
     cli.add_command(_ledger_command)
