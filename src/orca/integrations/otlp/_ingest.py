@@ -150,7 +150,8 @@ def _span_records(
     names.normalise(attrs)
     if parent is None:
         for k, v in resource.items():
-            attrs.setdefault(f"otel.resource.{k}", v)
+            if k != "service.name":  # that one is the component
+                attrs.setdefault(f"otel.resource.{k}", v)
     opened: dict[str, Any] = {
         "v": 1,
         "kind": "span-open",
