@@ -133,7 +133,7 @@ def serve_grpc(ingest: OtlpIngest, host: str, port: int) -> Any:
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc as svc
 
     class TraceService(svc.TraceServiceServicer):
-        def Export(  # noqa: N802 - the protobuf service's method name
+        def Export(
             self, request: ExportTraceServiceRequest, context: grpc.ServicerContext
         ) -> ExportTraceServiceResponse:
             try:
