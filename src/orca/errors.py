@@ -5,7 +5,7 @@
     ├── JournalError               journal trouble (only the durable side raises) (orca.journal)
     │   └── DurableWriteError      an fsync'd append did not reach the disk
     ├── PriceTableError            a prices.toml/.json that is not a price table (orca.integrations)
-    ├── InstrumentError            a client instrument() cannot wrap   (orca.integrations.openai)
+    ├── InstrumentError            a client instrument() cannot wrap   (orca.integrations)
     ├── StoreError                 the store file cannot be opened, migrated or written (orca.store)
     │   └── SchemaError            the file is from a newer ORCA, or not an ORCA store
     ├── CollectorError             the collector cannot run as asked  (orca.collector)
@@ -16,9 +16,11 @@
     │   ├── LedgerCorruptError     damage that opening must not paper over; run `orca verify`
     │   └── ProofError             no inclusion/consistency proof can be given as asked
     └── UsageError                 a request that cannot be met (unknown id, missing home)
+        ├── ConfigError            <home>/config.toml is not TOML, or a table has a bad value
         └── QueryError             a query that cannot be answered as asked   (orca.query)
             ├── UnknownIdError     no trace/span has that id or prefix
-            └── AmbiguousIdError   more than one id starts with that prefix
+            ├── AmbiguousIdError   more than one id starts with that prefix
+            └── CheckError         a check that cannot be registered, loaded or run as asked
 
 Rooms define their own subclasses next to their code and list them here. The
 traced process never sees these on the hot path: capture counts and drops.
@@ -32,3 +34,7 @@ class OrcaError(Exception):
 
 class UsageError(OrcaError):
     """The request cannot be met as asked: an unknown id, a missing home, a bad option."""
+
+
+class ConfigError(UsageError):
+    """The home config (``<home>/config.toml``) cannot be used: bad TOML or a bad value."""

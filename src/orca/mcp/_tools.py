@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from orca._config import config_path, config_table
 from orca._home import resolve_home
 from orca.errors import UsageError
 from orca.ledger import verify as verify_ledger
@@ -30,6 +31,7 @@ from orca.query import (
     diff_attrs,
     diff_bodies,
     group_stats,
+    prepare_checks,
     render_body_diff,
     render_checks,
     render_plain,
@@ -316,6 +318,8 @@ def diff_of(
 
 def check_of(home: Home, trace: str | None = None, only: str | None = None) -> Result:
     """The bug catalog over one trace (or the newest 200): verdicts first, proofs cited."""
+    where = f"{config_path(home.path)} [checks]"
+    cfg = prepare_checks(config_table(home.path, "checks"), where)  # thresholds, user checks
     names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
     if names is not None and (not names or any(n not in CHECKS for n in names)):
         bad = next((n for n in names if n not in CHECKS), "")
@@ -331,10 +335,9 @@ def check_of(home: Home, trace: str | None = None, only: str | None = None) -> R
             ]
         if not traces:
             raise UsageError("no traces to check; record something first")
-        results = run_checks(traces, body=store.get_body, only=names)
-    doc = checks_json(results)
-    failed = [c for c in doc["checks"] if not c["passed"]]
-    findings = [{"check": c["name"], **f} for c in failed for f in c["findings"]]
+        results = run_checks(traces, body=store.get_body, only=names, config=cfg)
+    doc = checks_json(results, traces)
+    findings = doc["findings"]  # root cause first, each with caused_by and next
     kept, cut = fit_rows(findings, home.max_text)
     more = f"{cut} more findings: call check(only=…) per check" if cut else None
     data = {
@@ -348,7 +351,7 @@ def check_of(home: Home, trace: str | None = None, only: str | None = None) -> R
         "findings_left_out": cut,
         "more": more,
     }
-    text = render_checks(results)
+    text = render_checks(results, traces)
     return Result(data, clip_text(text, home.max_text, more))
 
 
