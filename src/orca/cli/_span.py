@@ -6,6 +6,7 @@ from typing import Literal, cast
 import click
 
 from orca.cli._common import home_option, json_option, print_json
+from orca.cli._options import count
 from orca.cli._qcommon import emit, full_id, reader
 from orca.query import (
     DEFAULT_MAX_BYTES,
@@ -33,6 +34,15 @@ def _get(store: SQLiteStore, ref: str) -> SpanRow:
     return span
 
 
+def _head(store: SQLiteStore, sha: str, max_bytes: int) -> bytes | None:
+    """The first ``max_bytes`` of a body: a blob streams only that much from disk."""
+    stream = store.open_body(sha)
+    if stream is None:
+        return None
+    with stream:
+        return stream.read(max_bytes)
+
+
 @click.command("span")
 @home_option
 @json_option
@@ -46,7 +56,7 @@ def _get(store: SQLiteStore, ref: str) -> SpanRow:
 )
 @click.option(
     "--max-bytes",
-    type=click.IntRange(0),
+    type=count(0, 1 << 40),
     default=DEFAULT_MAX_BYTES,
     show_default=True,
     help="Never print more body bytes than this (in total).",
@@ -60,7 +70,7 @@ def span(home: Path | None, as_json: bool, span_ref: str, which: str, max_bytes:
         slices = []
         if which != "none":
             shas = [s for s in (row.request_body, row.response_body) if s]
-            bodies = {sha: store.get_body(sha) for sha in shas}
+            bodies = {sha: _head(store, sha, max_bytes) for sha in shas}
             kind = cast(Literal["request", "response", "both"], which)
             slices = body_slices(row, bodies, kind, max_bytes)
     if as_json:

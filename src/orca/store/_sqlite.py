@@ -6,13 +6,15 @@ SQL of each concern lives in its own module (``_write``, ``_read``, ``_fts``,
 any number of readers read concurrently, which WAL allows.
 """
 
+import dataclasses
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, BinaryIO, Final, Literal
 
+from orca.blobs import BLOBS_DIR, BlobStore
 from orca.store import (
     _aggregate,
     _bodies,
@@ -51,15 +53,39 @@ def store_path(home_or_path: str | os.PathLike[str]) -> Path:
 class SQLiteStore:
     """Implements :class:`~orca.store.TraceReader` plus the write side the collector uses."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool = False) -> None:
         self.path = path
+        self.readonly = readonly
         self._conn = conn
         self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
+        self._blob_store: BlobStore | None = None
+        self.blob_above = _bodies.BLOB_ABOVE  # bodies larger than this go to the blob store
+
+    def blobs(self) -> BlobStore:
+        """The home's blob store (beside the store file), opened on first use.
+
+        Created by the first body that needs it (the collector writes); a
+        reader of a home without one gets a clear :class:`BlobError`.
+        """
+        if self._blob_store is None:
+            home = self.path.parent
+            # Made once; after that opened as is, so a read-only home reads its blobs.
+            made = (home / BLOBS_DIR / "keys").is_dir()
+            self._blob_store = BlobStore.open(home, create=not made)
+        return self._blob_store
 
     @classmethod
-    def open(cls, home_or_path: str | os.PathLike[str], *, create: bool = True) -> "SQLiteStore":
-        """Open (and create or migrate) the store of a home, or a store file by path."""
+    def open(
+        cls, home_or_path: str | os.PathLike[str], *, create: bool = True, readonly: bool = False
+    ) -> "SQLiteStore":
+        """Open (and create or migrate) the store of a home, or a store file by path.
+
+        ``readonly``: for a home this process cannot write (a read-only mount, a
+        colleague's copy): nothing is created or migrated, and no write is tried.
+        """
         path = store_path(home_or_path)
+        if readonly:
+            return cls._open_readonly(path)
         if not create and not path.exists():
             raise StoreError(
                 f"no store at {path}; run `orca collect --once --home {path.parent}` to build it"
@@ -73,19 +99,43 @@ class SQLiteStore:
             conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: keeps the span_id index hot
             conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as exc:
-            raise StoreError(
-                f"cannot open store {path}: {exc}; check the path and its permissions"
-            ) from None
+            raise StoreError(f"cannot open store {path}: {exc}; {_hint(exc)}") from None
         store = cls(path, conn)
         try:
             store._migrate()
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise SchemaError(f"{path} is not an ORCA store ({exc})") from None
+            raise SchemaError(
+                f"{path} is not a readable ORCA store ({exc}); the journal is the source: "
+                "move the file aside and rebuild it with `orca collect --once`"
+            ) from None
         except BaseException:
             conn.close()
             raise
         return store
+
+    @classmethod
+    def _open_readonly(cls, path: Path) -> "SQLiteStore":
+        if not path.exists():
+            raise StoreError(f"no store at {path}, and its home is not writable to build one")
+        try:
+            # mode=ro still needs the WAL index (-shm) writable; on a read-only file system
+            # only immutable=1 opens, which is right there: nothing can write it either.
+            try:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True, isolation_level=None)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read store {path} ({exc}); check its permissions") from None
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise SchemaError(
+                f"{path} has schema version {version}, this ORCA reads {SCHEMA_VERSION}; "
+                "open it once from a writable home (orca collect --once) to migrate it"
+            )
+        return cls(path, conn, readonly=True)
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -141,7 +191,7 @@ class SQLiteStore:
         from orca.store._write import apply_batch
 
         with self._txn() as conn:
-            return apply_batch(conn, batch, self._bases)
+            return apply_batch(conn, batch, self._bases, self.blobs, self.blob_above)
 
     def offsets(self) -> dict[str, int]:
         """Each source's committed offset (the first byte not yet ingested)."""
@@ -151,6 +201,11 @@ class SQLiteStore:
         """Declare a writer dead: one synthetic crash span per trace it left spans open in."""
         with self._txn() as conn:
             return _crash.attribute(conn, writer, detected_ns)
+
+    def retract_crash(self, writer: str) -> int:
+        """Withdraw a writer's crash verdict (it wrote again); crash spans removed."""
+        with self._txn() as conn:
+            return _crash.retract(conn, writer)
 
     def mark_source_deleted(self, name: str, ts_ns: int) -> None:
         with self._txn() as conn:
@@ -173,9 +228,28 @@ class SQLiteStore:
     ) -> "_retention.PruneResult":
         """Apply retention (default :data:`DEFAULT_RETENTION`); roll-ups are kept first."""
         with self._txn() as conn:
-            return _retention.prune(
+            before = _bodies.blob_shas(conn)
+            result = _retention.prune(
                 conn, policy or _retention.DEFAULT_RETENTION, now_ns=now_ns, progress=progress
             )
+            dropped = before - _bodies.blob_shas(conn)
+        return dataclasses.replace(result, blobs_deleted=self._delete_blobs(dropped))
+
+    def _delete_blobs(self, shas: set[str]) -> int:
+        """Delete the blobs of body rows a committed prune removed (unless re-added since)."""
+        if not shas:
+            return 0
+        deleted = 0
+        with self._snapshot() as conn:
+            kept = _bodies.blob_shas(conn)
+        for sha in sorted(shas - kept):
+            deleted += self.blobs().delete(sha)
+        return deleted
+
+    def blob_references(self) -> set[str]:
+        """The sha256 of every body the store keeps in the blob store (for ``orca blobs gc``)."""
+        with self._snapshot() as conn:
+            return _bodies.blob_shas(conn)
 
     def rollups(self, *, since_day: str | None = None) -> list[_retention.Rollup]:
         """Daily aggregates of pruned spans (disjoint from the spans still stored)."""
@@ -188,8 +262,18 @@ class SQLiteStore:
 
     def erase_ledger_payloads(self, entry_ids: list[int]) -> int:
         """Null the mirrored payload of entries the ledger erased (``forget``); rows changed."""
-        with self._txn() as conn:
-            return _ledger.erase(conn, entry_ids)
+        conn = self._conn
+        conn.execute("PRAGMA secure_delete = ON")  # overwrite the old payload's bytes with zeros
+        try:
+            with self._txn():
+                changed = _ledger.erase(conn, entry_ids)
+        finally:
+            conn.execute("PRAGMA secure_delete = OFF")
+        if changed:
+            # The WAL still holds the page images from before the erase: fold them into the
+            # database file (overwritten there) and truncate the WAL, so no copy stays on disk.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return changed
 
     def ledger_entries(
         self,
@@ -250,7 +334,30 @@ class SQLiteStore:
 
     def get_body(self, sha256: str) -> bytes | None:
         with self._snapshot() as conn:
-            return _bodies.load(conn, "sha256", sha256)
+            return _bodies.load(conn, "sha256", sha256, self.blobs)
+
+    def open_body(self, sha256: str) -> BinaryIO | None:
+        """A body as a readable stream (blobs stream from disk); None when unknown or pruned.
+
+        Readers that show a slice read only the slice: ``open_body(sha).read(4096)``.
+        """
+        with self._snapshot() as conn:
+            return _bodies.open_body(conn, sha256, self.blobs)
+
+    def body_range(self, sha256: str, offset: int, length: int) -> bytes | None:
+        """``length`` bytes of a body from ``offset`` (fewer at its end), reading no more of a
+        blob than that: what a paged slice needs. None when the body is unknown or pruned."""
+        stream = self.open_body(sha256)
+        if stream is None:
+            return None
+        with stream:
+            left = max(0, offset)
+            while left > 0:
+                skipped = stream.read(min(left, 1 << 20))
+                if not skipped:
+                    return b""
+                left -= len(skipped)
+            return stream.read(max(0, length))
 
     def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
         return _read.resolve_id(self._conn, prefix, kind)
@@ -285,11 +392,32 @@ class SQLiteStore:
         since_ns: int | None = None,
         limit: int = 20,
     ) -> list[SearchHit]:
-        self.catch_up_search()
+        if not self.readonly:  # a read-only store searches what was indexed so far
+            self.catch_up_search()
         with self._snapshot() as conn:
             return _fts.search(conn, text, where=where, since_ns=since_ns, limit=limit)
 
 
-def open_store(home: str | os.PathLike[str], *, create: bool = False) -> SQLiteStore:
-    """The store of an ORCA home; a clear :class:`StoreError` when none was built yet."""
-    return SQLiteStore.open(home, create=create)
+def _hint(exc: sqlite3.Error) -> str:
+    """What to do about a store that will not open: damage is rebuilt from the journal."""
+    text = str(exc)
+    if any(w in text for w in ("not a database", "malformed", "corrupt")):
+        return (
+            "the journal is the source: move the file aside and rebuild it with "
+            "`orca collect --once`"
+        )
+    return "check the path and its permissions"
+
+
+def open_store(
+    home: str | os.PathLike[str], *, create: bool = False, readonly: bool | None = None
+) -> SQLiteStore:
+    """The store of an ORCA home; a clear :class:`StoreError` when none was built yet.
+
+    ``readonly`` defaults to "the home is not writable by this process", so
+    readers work on a read-only home instead of failing to open for writing.
+    """
+    if readonly is None:
+        path = store_path(home)
+        readonly = path.parent.is_dir() and not os.access(path.parent, os.W_OK)
+    return SQLiteStore.open(home, create=create, readonly=readonly)
