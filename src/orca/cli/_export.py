@@ -2,12 +2,13 @@
 
 import signal
 import threading
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
 import click
 
-from orca.cli._common import existing_home, home_option
+from orca.cli._common import existing_home, home_option, json_option, print_json
 from orca.cli._qcommon import full_id, reader, since_option, window
 
 
@@ -18,6 +19,7 @@ def export() -> None:
 
 @export.command("otlp")
 @home_option
+@json_option
 @click.option("--endpoint", required=True, metavar="URL", help="OTLP/HTTP base URL or traces URL.")
 @since_option
 @click.option("--trace", "trace_ref", default=None, metavar="ID|last", help="Only this trace.")
@@ -32,8 +34,9 @@ def export() -> None:
 )
 def otlp(
     home: Path | None,
+    as_json: bool,
     endpoint: str,
-    since: str | None,
+    since: timedelta | None,
     trace_ref: str | None,
     follow: bool,
     with_bodies: bool,
@@ -60,7 +63,8 @@ def otlp(
             total += exporter.step(store, trace_ids=ids, since_ns=window(since))
             if not follow or ids is not None or stop.wait(interval):
                 break
-    click.echo(
-        f"exported {total} traces ({exporter.sent_spans} spans) to {traces_url(endpoint)}",
-        err=True,
-    )
+    url = traces_url(endpoint)
+    if as_json:
+        print_json({"endpoint": url, "traces": total, "spans": exporter.sent_spans})
+    else:
+        click.echo(f"exported {total} traces ({exporter.sent_spans} spans) to {url}")
