@@ -21,6 +21,7 @@ from orca.store import (
     _ledger,
     _read,
     _retention,
+    _search,
     _status,
 )
 from orca.store._batch import ApplyResult, Batch
@@ -72,6 +73,7 @@ class SQLiteStore:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: keeps the span_id index hot
             conn.execute("PRAGMA temp_store = MEMORY")
+            _fts.register(conn)  # the bodies' search-index trigger decodes in Python
         except sqlite3.Error as exc:
             raise StoreError(
                 f"cannot open store {path}: {exc}; check the path and its permissions"
@@ -171,11 +173,30 @@ class SQLiteStore:
         now_ns: int | None = None,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> "_retention.PruneResult":
-        """Apply retention (default :data:`DEFAULT_RETENTION`); roll-ups are kept first."""
-        with self._txn() as conn:
+        """Apply retention (default :data:`DEFAULT_RETENTION`); roll-ups are kept first.
+
+        What it deletes leaves the files: the search index forgets it (see
+        ``_fts``), freed pages are zeroed and the WAL is truncated.
+        """
+        with self._scrubbing(), self._txn() as conn:
             return _retention.prune(
                 conn, policy or _retention.DEFAULT_RETENTION, now_ns=now_ns, progress=progress
             )
+
+    @contextmanager
+    def _scrubbing(self) -> Iterator[None]:
+        """Deleted bytes are zeroed in the file (``secure_delete``), then the WAL is emptied.
+
+        Off for ingest (it would cost every FTS merge extra writes); on for
+        deletions that must not leave the text on disk. A reader holding an
+        old snapshot keeps the WAL until the next scrub (checkpoint is best effort).
+        """
+        self._conn.execute("PRAGMA secure_delete = ON")
+        try:
+            yield
+        finally:
+            self._conn.execute("PRAGMA secure_delete = OFF")
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def rollups(self, *, since_day: str | None = None) -> list[_retention.Rollup]:
         """Daily aggregates of pruned spans (disjoint from the spans still stored)."""
@@ -188,7 +209,7 @@ class SQLiteStore:
 
     def erase_ledger_payloads(self, entry_ids: list[int]) -> int:
         """Null the mirrored payload of entries the ledger erased (``forget``); rows changed."""
-        with self._txn() as conn:
+        with self._scrubbing(), self._txn() as conn:
             return _ledger.erase(conn, entry_ids)
 
     def ledger_entries(
@@ -287,7 +308,7 @@ class SQLiteStore:
     ) -> list[SearchHit]:
         self.catch_up_search()
         with self._snapshot() as conn:
-            return _fts.search(conn, text, where=where, since_ns=since_ns, limit=limit)
+            return _search.search(conn, text, where=where, since_ns=since_ns, limit=limit)
 
 
 def open_store(home: str | os.PathLike[str], *, create: bool = False) -> SQLiteStore:
