@@ -176,9 +176,7 @@ def _span(i: int, words: list[str], ts: int) -> dict[str, Any]:
 def test_index_agrees_with_the_rows(ops: list[tuple[str, int, list[str]]]) -> None:
     """After any mix of opens, re-closes, catch-ups and prunes, search = a scan of the rows."""
     with temp_home() as home, SQLiteStore.open(home) as store:
-        n = 0
-        for op, i, words in ops:
-            n += 1
+        for n, (op, i, words) in enumerate(ops):
             if op == "open":
                 rec = _span(i, words, NOW - (40 * DAY if i % 3 == 0 else DAY))
                 store.apply(items_from([rec], f"s{n}"))

@@ -20,11 +20,38 @@ import orjson
 from orca.store import SQLiteStore, items_from
 
 T0: Final = 1_750_000_000_000_000_000
-WORDS: Final = (
-    "refund order invoice shipping parcel courier warehouse customer ticket agent"
-    " escalate policy weather forecast umbrella storm lookup account password reset"
-    " latency timeout retry budget token model prompt answer summary context"
-).split()
+WORDS: Final = [
+    "refund",
+    "order",
+    "invoice",
+    "shipping",
+    "parcel",
+    "courier",
+    "warehouse",
+    "customer",
+    "ticket",
+    "agent",
+    "escalate",
+    "policy",
+    "weather",
+    "forecast",
+    "umbrella",
+    "storm",
+    "lookup",
+    "account",
+    "password",
+    "reset",
+    "latency",
+    "timeout",
+    "retry",
+    "budget",
+    "token",
+    "model",
+    "prompt",
+    "answer",
+    "summary",
+    "context",
+]
 SPECIAL: Final = [
     "gpt-4o",
     "api.example.com",

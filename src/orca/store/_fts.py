@@ -56,6 +56,11 @@ def _cursor_sql(key: str) -> str:
     return f"(SELECT value FROM meta WHERE key = '{key}')"
 
 
+def _forget(table: str, text: str) -> str:
+    """SQL: tell contentless ``table`` that the old row (whose text was ``text``) is gone."""
+    return f"INSERT INTO {table} ({table}, rowid, text) VALUES ('delete', old.id, {text});"
+
+
 # Schema version 4 (listed in ``_schema.MIGRATIONS``): the content-copy tables go,
 # the contentless ones start empty and the collector rebuilds them from the cursors.
 MIGRATION: Final[list[str]] = [
@@ -66,30 +71,25 @@ MIGRATION: Final[list[str]] = [
     f"CREATE VIRTUAL TABLE fts_attrs USING fts5({_OPTIONS})",
     f"CREATE VIRTUAL TABLE fts_logs USING fts5({_OPTIONS})",
     f"CREATE VIRTUAL TABLE fts_bodies USING fts5({_OPTIONS})",
+    # A changed span that was indexed: out with the old text; back in at once when its
+    # batch number did not move (else the next catch-up indexes it).
     f"""CREATE TRIGGER fts_spans_update AFTER UPDATE ON spans
         WHEN old.chg <= {_cursor_sql("fts.spans")}
         BEGIN
-            INSERT INTO fts_attrs (fts_attrs, rowid, text) VALUES ('delete', old.id, {span_text("old")});
+            {_forget("fts_attrs", span_text("old"))}
             INSERT INTO fts_attrs (rowid, text) SELECT new.id, {span_text("new")}
                 WHERE new.chg <= {_cursor_sql("fts.spans")};
         END""",
     f"""CREATE TRIGGER fts_spans_delete AFTER DELETE ON spans
         WHEN old.chg <= {_cursor_sql("fts.spans")}
-        BEGIN
-            INSERT INTO fts_attrs (fts_attrs, rowid, text) VALUES ('delete', old.id, {span_text("old")});
-        END""",
+        BEGIN {_forget("fts_attrs", span_text("old"))} END""",
     f"""CREATE TRIGGER fts_logs_delete AFTER DELETE ON logs
         WHEN old.id <= {_cursor_sql("fts.logs")}
-        BEGIN
-            INSERT INTO fts_logs (fts_logs, rowid, text) VALUES ('delete', old.id, {log_text("old")});
-        END""",
+        BEGIN {_forget("fts_logs", log_text("old"))} END""",
     # BEFORE: the body's bytes (and its base's) are still there to decode.
     f"""CREATE TRIGGER fts_bodies_delete BEFORE DELETE ON bodies
         WHEN old.id <= {_cursor_sql("fts.bodies")}
-        BEGIN
-            INSERT INTO fts_bodies (fts_bodies, rowid, text)
-                VALUES ('delete', old.id, {BODY_TEXT}(old.id));
-        END""",
+        BEGIN {_forget("fts_bodies", BODY_TEXT + "(old.id)")} END""",
 ]
 
 

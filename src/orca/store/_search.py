@@ -80,7 +80,10 @@ def _texts(conn: sqlite3.Connection, place: Where, ids: list[int]) -> list[tuple
     """The indexed text of rows ``ids`` of one place, read through the store."""
     if place == "bodies":
         return [(i, _fts.body_text(conn, i)) for i in ids]
-    table, expr = ("logs", _fts.log_text("t")) if place == "logs" else ("spans", _fts.span_text("t"))
+    if place == "logs":
+        table, expr = "logs", _fts.log_text("t")
+    else:
+        table, expr = "spans", _fts.span_text("t")
     marks = ",".join("?" * len(ids))
     return list(conn.execute(f"SELECT t.id, {expr} FROM {table} t WHERE t.id IN ({marks})", ids))
 
@@ -135,7 +138,7 @@ def search(
         return []
     scratch = _Scratch()
     try:
-        parts = []
+        parts: list[str] = []
         checked = False
         for word in words:
             tokens = scratch.tokens(word)
