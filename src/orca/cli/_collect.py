@@ -33,6 +33,14 @@ from orca.collector import Collector, CollectorConfig
     metavar="SECONDS",
     help="Exit once no writer is alive and nothing arrived for this long.",
 )
+@click.option(
+    "--journal-grace",
+    default="10m",
+    show_default=True,
+    metavar="AGE",
+    help="Delete a segment this long after its writer exited cleanly and every record of it "
+    "is stored (30s, 10m, 2h, none); a crashed writer's segment stays a day.",
+)
 @json_option
 def collect(
     home: Path | None,
@@ -40,6 +48,7 @@ def collect(
     interval_ms: int,
     batch: int,
     idle_exit: float | None,
+    journal_grace: str,
     as_json: bool,
 ) -> None:
     """Tail the home's journal and ledger into its store (<home>/store.sqlite).
@@ -47,8 +56,11 @@ def collect(
     Only one collector runs per home: a second one exits with a message naming
     the first. SIGTERM finishes the current batch and exits cleanly.
     """
+    from orca.cli._prune import parse_age
+
+    grace = parse_age(journal_grace, "--journal-grace")
     root = resolve_home(home)
-    config = CollectorConfig(batch=batch, interval_ms=interval_ms)
+    config = CollectorConfig(batch=batch, interval_ms=interval_ms, journal_grace=grace)
     with Collector(root, config) as collector:
         if not once:
             collector.run(idle_exit_s=idle_exit)

@@ -16,13 +16,13 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _SIZES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
-def parse_age(text: str) -> timedelta | None:
+def parse_age(text: str, option: str = "--max-age") -> timedelta | None:
     """``30d``, ``12h``, ``90m``, ``45s``, ``2w``; ``none`` keeps traces of any age."""
     if text.lower() == "none":
         return None
     m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhdw])", text.strip().lower())
     if m is None:
-        fail(f"--max-age: {text!r} is not an age like 30d, 12h, 90m or none")
+        fail(f"{option}: {text!r} is not an age like 30d, 12h, 90m or none")
     return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
 
 
