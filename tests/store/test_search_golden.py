@@ -12,12 +12,18 @@ same word in logs, attributes and bodies.
 import base64
 import dataclasses
 import random
+import sqlite3
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orca.store import SQLiteStore, items_from
+from orca.store._fts import body_text, log_text, span_text
+from orca.testing import temp_home
 
 T0: Final = 1_750_000_000_000_000_000
 WORDS: Final = [
@@ -200,3 +206,85 @@ if __name__ == "__main__":  # regenerate: python tests/store/test_search_golden.
     with build(Path(sys.argv[1])) as s:
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_bytes(orjson.dumps(run_queries(s), option=orjson.OPT_INDENT_2) + b"\n")
+
+
+_LEGACY: Final = {
+    "logs": "SELECT l.trace_id, l.span_id, l.ts_ns, snippet(old_logs, 0, '[', ']', '…', 12)"
+    " FROM old_logs JOIN logs l ON l.id = old_logs.rowid WHERE old_logs MATCH ?"
+    " ORDER BY l.ts_ns DESC LIMIT ?",
+    "attrs": "SELECT s.trace_id, s.span_id, s.start_ns, snippet(old_attrs, 0, '[', ']', '…', 12)"
+    " FROM old_attrs JOIN spans s ON s.id = old_attrs.rowid WHERE old_attrs MATCH ?"
+    " ORDER BY s.start_ns DESC LIMIT ?",
+    "bodies": "SELECT b.trace_id, b.span_id, b.first_ns, snippet(old_bodies, 0, '[', ']', '…', 12)"
+    " FROM old_bodies JOIN bodies b ON b.id = old_bodies.rowid WHERE old_bodies MATCH ?"
+    " ORDER BY b.first_ns DESC LIMIT ?",
+}
+
+
+def _legacy_index(path: Path) -> sqlite3.Connection:
+    """The schema-3 content-copy tables beside the store's index, filled with the same texts."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    for name in ("old_logs", "old_attrs", "old_bodies"):
+        conn.execute(f"CREATE VIRTUAL TABLE {name} USING fts5(text, tokenize='unicode61')")
+    conn.execute(f"INSERT INTO old_logs (rowid, text) SELECT l.id, {log_text('l')} FROM logs l")
+    conn.execute(f"INSERT INTO old_attrs (rowid, text) SELECT s.id, {span_text('s')} FROM spans s")
+    bodies = [(i, body_text(conn, i)) for (i,) in conn.execute("SELECT id FROM bodies").fetchall()]
+    conn.executemany("INSERT INTO old_bodies (rowid, text) VALUES (?, ?)", bodies)
+    return conn
+
+
+def _legacy_search(conn: sqlite3.Connection, text: str, limit: int) -> list[tuple[Any, ...]]:
+    query = " ".join('"' + w.replace('"', '""') + '"' for w in text.split())
+    if not query:
+        return []
+    hits = [
+        (*r, place) for place, sql in _LEGACY.items() for r in conn.execute(sql, (query, limit))
+    ]
+    hits.sort(key=lambda h: h[2], reverse=True)
+    return [(t, s, ts, place, snip) for t, s, ts, snip, place in hits[:limit]]
+
+
+_VOCAB: Final = [*WORDS[:8], *SPECIAL, "o'brien", "ÉCOLE", "4o-gpt", "a.b.c"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    docs=st.lists(st.lists(st.sampled_from(_VOCAB), min_size=1, max_size=30), max_size=24),
+    queries=st.lists(
+        st.lists(st.sampled_from([*_VOCAB, "*", "-", "NEAR", '"']), min_size=1, max_size=3),
+        min_size=1,
+        max_size=6,
+    ),
+    limit=st.integers(1, 8),
+)
+def test_search_equals_the_content_copy_index(
+    docs: list[list[str]], queries: list[list[str]], limit: int
+) -> None:
+    """On any corpus and query, hits and snippets equal those of the schema-3 index."""
+    records: list[dict[str, Any]] = []
+    for n, words in enumerate(docs):  # each text once as a log, an attribute and a body
+        base = {"v": 1, "component": "p", "trace": f"{n + 1:032x}", "span": f"{n + 1:016x}"}
+        text = " ".join(words)
+        records.append(
+            {
+                **base,
+                "kind": "span-open",
+                "ts": 10 * n,
+                "name": "s",
+                "attrs": {"t": text},
+                "body": f"{n} {text}",
+            }
+        )
+        records.append({**base, "kind": "log", "ts": 10 * n + 1, "level": "info", "msg": text})
+    with temp_home() as home, SQLiteStore.open(home) as store:
+        if records:
+            store.apply(items_from(records, "seg"))
+        store.catch_up_search()
+        old = _legacy_index(store.path)
+        try:
+            for words in queries:
+                q = " ".join(words)
+                got = [astuple(h) for h in store.search(q, limit=limit)]
+                assert got == _legacy_search(old, q, limit), q
+        finally:
+            old.close()
