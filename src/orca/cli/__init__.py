@@ -7,6 +7,7 @@ from orca.cli._check import check
 from orca.cli._collect import collect
 from orca.cli._journal import journal
 from orca.cli._ledger import ledger
+from orca.cli._mcp import mcp_cmd
 from orca.cli._prune import pin, prune
 from orca.cli._replay import replay
 from orca.cli._run import run
@@ -25,6 +26,7 @@ def cli() -> None:
 
 
 cli.add_command(journal)
+cli.add_command(mcp_cmd)
 for _ledger_command in (ledger, verify, replay):
     cli.add_command(_ledger_command)
 for _store_command in (collect, status, prune, pin):
