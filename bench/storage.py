@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import _agentload
 from orca.collector import Collector, CollectorConfig
-from orca.store import SQLiteStore, items_from
+from orca.store import RetentionPolicy, SQLiteStore, items_from
 from orca.store._fts import body_text, log_text, span_text
 
 # -- the schema-3 index and query, kept runnable as the baseline ----------------------------
@@ -122,6 +123,35 @@ def vacuumed(path: Path, spans: int, drop: tuple[str, ...] = ()) -> tuple[float,
     return size / spans, tables
 
 
+def prune_cost(path: Path) -> tuple[float, float]:
+    """Seconds to prune the oldest tenth of the traces: with the search index (its triggers
+    and the merge that drops deleted terms) and, the baseline, on a copy without it."""
+    times = []
+    for keep_index in (True, False):
+        copy = path.with_name(f"prune-{keep_index}.sqlite")
+        shutil.copyfile(path, copy)
+        conn = sqlite3.connect(copy, isolation_level=None)
+        if not keep_index:
+            for statement in _DROP_NEW:
+                conn.execute(statement)
+            for table in ("fts_attrs", "fts_logs", "fts_bodies"):
+                conn.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(text, content='')")
+        starts = [r[0] for r in conn.execute("SELECT start_ns FROM traces ORDER BY start_ns")]
+        conn.close()
+        now = time.time_ns()
+        policy = RetentionPolicy(
+            max_age=timedelta(microseconds=(now - starts[len(starts) // 10]) / 1000),
+            max_total_body_bytes=None,
+        )
+        with SQLiteStore.open(copy) as store:
+            t = time.perf_counter()
+            result = store.prune(policy, now_ns=now)
+            times.append(time.perf_counter() - t)
+            assert result.traces > 0
+        copy.unlink()
+    return times[0], times[1]
+
+
 def _top(tables: dict[str, float], n: int = 8) -> str:
     return ", ".join(f"{k} {v:.0f}" for k, v in list(tables.items())[:n])
 
@@ -145,6 +175,10 @@ def storage(spans: int) -> dict[str, Any]:
         build_legacy_index(conn)
         conn.close()
         legacy, both_tables = vacuumed(path, n, _DROP_NEW)  # the store with the schema-3 index
+        with sqlite3.connect(path, isolation_level=None) as conn:
+            for table in _LEGACY_TABLES.values():
+                conn.execute(f"DROP TABLE {table}")
+        prune_s, prune_bare_s = prune_cost(path)
         per_span = journal / n
         index_tables = {k: v for k, v in indexed_tables.items() if k.startswith("fts_")}
         legacy_tables = {k: v for k, v in both_tables.items() if k.startswith("legacy_")}
@@ -156,6 +190,10 @@ def storage(spans: int) -> dict[str, Any]:
         " target <= 0.6x)"
     )
     print(f"  store + schema-3 index (baseline){legacy:7.0f}  ({legacy / per_span:.2f}x journal)")
+    print(
+        f"  prune of the oldest tenth of the traces: {prune_s:.2f}s with the index (its merge"
+        f" included) vs {prune_bare_s:.2f}s without one ({prune_s / prune_bare_s:.1f}x)"
+    )
     print(f"  per table, store: {_top(bare_tables)}")
     print(f"  contentless index: {_top(index_tables)}")
     print(f"  schema-3 index: {_top(legacy_tables)}")
@@ -166,6 +204,8 @@ def storage(spans: int) -> dict[str, Any]:
         "store_index_b_per_span": round(indexed, 1),
         "store_legacy_index_b_per_span": round(legacy, 1),
         "ratio_to_journal": round(indexed / per_span, 3),
+        "prune_s": round(prune_s, 3),
+        "prune_without_index_s": round(prune_bare_s, 3),
         "legacy_ratio_to_journal": round(legacy / per_span, 3),
         "tables": {k: round(v, 1) for k, v in bare_tables.items() if v >= 1},
         "index_tables": {k: round(v, 1) for k, v in index_tables.items() if v >= 1},

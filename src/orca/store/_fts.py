@@ -109,7 +109,7 @@ def body_text(conn: sqlite3.Connection, body_id: int) -> str | None:
 
 def register(conn: sqlite3.Connection) -> None:
     """Give ``conn`` the SQL function the bodies trigger calls (every store connection)."""
-    conn.create_function(BODY_TEXT, 1, lambda i: body_text(conn, i), deterministic=True)
+    conn.create_function(BODY_TEXT, 1, lambda i: body_text(conn, i))
 
 
 def _cursor(conn: sqlite3.Connection, key: str) -> int:
