@@ -239,6 +239,7 @@ QUERIES = [
     f"{_agentload.VOCAB[1]} {_agentload.VOCAB[100]}",
     f"{_agentload.VOCAB[50]} {_agentload.VOCAB[5000]}",
     "gpt-4o",
+    "4o-gpt",  # a phrase of common tokens that never occurs: every candidate is checked
     "lookup_order",
     "claude-sonnet-4",
     "refund",

@@ -11,8 +11,9 @@ drive ``step()`` directly and never wait on a timer. One round:
 3. look at writers: one that died without an exit record (pid gone, or the
    same pid now naming another process, or a stale heartbeat) gets its torn
    tail quarantined and a crash span in each trace it left open;
-4. on cadences: catch up the search index, prune, delete old journal segments,
-   null the mirrored payloads of ledger entries erased by ``forget``.
+4. on cadences: catch up the search index, prune, delete journal segments that
+   are stored and due (``_reclaim``: 10 minutes after a clean exit, a day after
+   a crash), null the mirrored payloads of ledger entries erased by ``forget``.
 """
 
 import signal
