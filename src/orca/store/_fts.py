@@ -5,10 +5,12 @@ message, attribute value and (uncompressed) body a second time, which doubled
 the store (measured on ``bench/storage.py``: 2.1x the journal's bytes per
 span). Since schema 4 the tables are ``content=''`` (the text is read through
 the store: rows for logs and attributes, bodies decompressed on demand) with
-``detail=none`` (row ids per term, no positions) and ``columnsize=0``: about a
-third of a full-detail index. What ``detail=none`` cannot answer itself (a
-word of several tokens, such as ``gpt-4o``) is checked against the text of
-each candidate (see ``_search``), so results stay what they were.
+``columnsize=0``; the bodies' index, by far the biggest, is ``detail=none``
+(row ids per term, no positions: a third of a full-detail one), while logs and
+attributes, small, keep positions, so identifiers such as ``gpt-4o`` or
+``lookup_order`` (phrases to FTS5) are matched there by the index alone. In
+bodies such a word is checked against the text of each candidate (see
+``_search``), so results stay what they were.
 
 The index is filled lazily from cursors kept in ``meta`` (the last log row,
 the last batch number that changed a span, the last body row), on the first
@@ -49,7 +51,8 @@ def log_text(row: str) -> str:
 
 
 BODY_TEXT: Final = "orca_body_text"
-_OPTIONS: Final = "text, content='', detail=none, columnsize=0, tokenize='unicode61'"
+_OPTIONS: Final = "text, content='', columnsize=0, tokenize='unicode61'"
+POSITIONLESS: Final = frozenset({"bodies"})  # places indexed with detail=none
 
 
 def _cursor_sql(key: str) -> str:
@@ -70,7 +73,7 @@ MIGRATION: Final[list[str]] = [
     "DELETE FROM meta WHERE key IN ('fts.spans', 'fts.logs', 'fts.bodies')",
     f"CREATE VIRTUAL TABLE fts_attrs USING fts5({_OPTIONS})",
     f"CREATE VIRTUAL TABLE fts_logs USING fts5({_OPTIONS})",
-    f"CREATE VIRTUAL TABLE fts_bodies USING fts5({_OPTIONS})",
+    f"CREATE VIRTUAL TABLE fts_bodies USING fts5({_OPTIONS}, detail=none)",
     # A changed span that was indexed: out with the old text; back in at once when its
     # batch number did not move (else the next catch-up indexes it).
     f"""CREATE TRIGGER fts_spans_update AFTER UPDATE ON spans

@@ -5,8 +5,9 @@ search runs in two steps:
 
 1. candidates, newest first, from the index: every word quoted (FTS5 syntax
    made safe), all needed. A word that the tokenizer splits (``gpt-4o``,
-   ``api.example.com``) is a phrase, which a ``detail=none`` index cannot
-   match; there it asks for all of the word's tokens instead, a superset;
+   ``api.example.com``) is a phrase, which the bodies' ``detail=none`` index
+   cannot match; there it asks for all of the word's tokens instead, a superset
+   (logs and attributes keep positions and answer phrases themselves);
 2. for the few rows shown, the text is read through the store (a row's
    expression, a body decompressed) into a small in-memory FTS5 table with
    the same tokenizer and full detail, where the user's own query runs again:
@@ -114,8 +115,8 @@ def _place_hits(
     limit: int,
 ) -> list[tuple[SearchHit, int]]:
     """Up to ``limit`` hits of one place, newest first, with their row ids (snippets later)."""
-    if not checked:
-        rows = _candidates(conn, place, match, since_ns, limit)
+    if not checked or place not in _fts.POSITIONLESS:
+        rows = _candidates(conn, place, query, since_ns, limit)
         return [(SearchHit(t, s, ts, place, ""), i) for i, t, s, ts in rows]
     out: list[tuple[SearchHit, int]] = []
     rows = _candidates(conn, place, match, since_ns, None)
