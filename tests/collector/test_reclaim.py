@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from orca.collector import Collector, CollectorConfig, collector_status
@@ -158,3 +159,23 @@ def test_a_segment_gone_before_it_was_noted_is_noted(home: Path) -> None:
         assert c.store.totals().logs == 1
         [source] = c.store.sources()
         assert source.deleted_ns is not None
+
+
+def test_status_and_collect_cli(home: Path, write_segment: Any, h: Any, dead_pid: int) -> None:
+    """`orca status` prints the bytes pending deletion; a bad `--journal-grace` exits 2."""
+    from click.testing import CliRunner
+
+    from orca.cli import cli
+
+    path = write_segment(dead_pid, [h.proc_start(dead_pid), _exit(h, dead_pid)])
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["collect", "--once", "--journal-grace", "soon", "--home", str(home)])
+    assert bad.exit_code == 2 and "--journal-grace" in bad.output
+    done = runner.invoke(cli, ["collect", "--once", "--journal-grace", "1h", "--home", str(home)])
+    assert done.exit_code == 0, done.output
+    shown = runner.invoke(cli, ["status", "--json", "--home", str(home)])
+    data = orjson.loads(shown.output)
+    size = path.stat().st_size
+    assert data["journal_pending_deletion_bytes"] == data["journal_bytes"] == size
+    text = runner.invoke(cli, ["status", "--home", str(home)]).output
+    assert f"{size:,} bytes already stored, pending deletion" in text
