@@ -134,7 +134,7 @@ def search(
 ) -> list[SearchHit]:
     """Hits for ``text`` newest first, at most ``limit``, each with a snippet of its match."""
     words = text.split()
-    query = " ".join(_quote(w) for w in words)
+    query = fts_query(text)
     if not query or limit <= 0:
         return []
     scratch = _Scratch()
