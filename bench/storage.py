@@ -127,8 +127,9 @@ def prune_cost(path: Path) -> tuple[float, float]:
     """Seconds to prune the oldest hundredth of the traces: with the search index (its
     triggers and the merge that drops deleted terms) and, the baseline, on a copy without it.
 
-    (A hundredth: the body reference count update of ``prune`` scans the spans once per
-    body, so a tenth of 130,000 spans takes minutes with or without an index.)"""
+    (A hundredth: the body reference count update of ``prune`` reads every doomed span once
+    per doomed body, quadratic in what is pruned: a tenth of 130,000 spans takes minutes,
+    with or without an index.)"""
     times = []
     for keep_index in (True, False):
         copy = path.with_name(f"prune-{keep_index}.sqlite")
