@@ -166,7 +166,7 @@ def _span(i: int, words: list[str], ts: int) -> dict[str, Any]:
 @given(
     ops=st.lists(
         st.tuples(
-            st.sampled_from(["open", "close", "index", "prune"]),
+            st.sampled_from(["open", "close", "index", "prune", "evict"]),
             st.integers(0, 7),
             st.lists(st.sampled_from(WORDS), max_size=3),
         ),
@@ -174,11 +174,13 @@ def _span(i: int, words: list[str], ts: int) -> dict[str, Any]:
     )
 )
 def test_index_agrees_with_the_rows(ops: list[tuple[str, int, list[str]]]) -> None:
-    """After any mix of opens, re-closes, catch-ups and prunes, search = a scan of the rows."""
+    """After any mix of opens, re-closes, catch-ups, prunes and body evictions, search finds
+    exactly what a scan of the rows and bodies finds."""
     with temp_home() as home, SQLiteStore.open(home) as store:
         for n, (op, i, words) in enumerate(ops):
             if op == "open":
                 rec = _span(i, words, NOW - (40 * DAY if i % 3 == 0 else DAY))
+                rec["body"] = f"body {n} " + " ".join(words) + " pad" * (60 if n % 2 else 1)
                 store.apply(items_from([rec], f"s{n}"))
             elif op == "close":
                 close = {**_span(i, [], NOW), "kind": "span-close", "status": "ok"}
@@ -187,12 +189,19 @@ def test_index_agrees_with_the_rows(ops: list[tuple[str, int, list[str]]]) -> No
                 store.apply(items_from([close], f"s{n}"))
             elif op == "index":
                 store.catch_up_search()
-            else:
+            elif op == "prune":
                 store.prune(AGE_30D, now_ns=NOW)
+            else:
+                cap = RetentionPolicy(max_age=None, max_total_body_bytes=60 * i)
+                store.prune(cap, now_ns=NOW)
         conn = sqlite3.connect(store.path)
         rows = conn.execute("SELECT span_id, attrs FROM spans").fetchall()
+        shas = [r[0] for r in conn.execute("SELECT sha256 FROM bodies")]
         conn.close()
+        bodies = [(store.get_body(sha) or b"").decode() for sha in shas]
         for word in WORDS:
             want = {s for s, attrs in rows if attrs and word in attrs}
             got = {h.span_id for h in store.search(word, where="attrs", limit=100)}
             assert got == want, word
+            hits = store.search(word, where="bodies", limit=100)
+            assert len(hits) == sum(word in b.split() for b in bodies), word

@@ -20,8 +20,9 @@ while catching up 1M records takes a few seconds once.
 
 A contentless table can only forget a row when it is told the row's text
 again, so triggers do that wherever a row leaves or changes: a row is in the
-index exactly when its key is at or below its cursor, and the text indexed is
-the text the same SQL expression gives for the row now. Bodies need Python
+index exactly when its key is at or below its cursor (a row id reused below
+the cursor is indexed on insert), and the text indexed is the text the same
+SQL expression gives for the row now. Bodies need Python
 (zstd), so their trigger calls ``orca_body_text``, which every store
 connection registers (:func:`register`).
 """
@@ -89,6 +90,14 @@ MIGRATION: Final[list[str]] = [
     f"""CREATE TRIGGER fts_logs_delete AFTER DELETE ON logs
         WHEN old.id <= {_cursor_sql("fts.logs")}
         BEGIN {_forget("fts_logs", log_text("old"))} END""",
+    # Row ids of logs and bodies are reused once the newest rows are deleted (no
+    # AUTOINCREMENT): a row inserted at or below the cursor is indexed at once.
+    f"""CREATE TRIGGER fts_logs_insert AFTER INSERT ON logs
+        WHEN new.id <= {_cursor_sql("fts.logs")}
+        BEGIN INSERT INTO fts_logs (rowid, text) VALUES (new.id, {log_text("new")}); END""",
+    f"""CREATE TRIGGER fts_bodies_insert AFTER INSERT ON bodies
+        WHEN new.id <= {_cursor_sql("fts.bodies")}
+        BEGIN INSERT INTO fts_bodies (rowid, text) VALUES (new.id, {BODY_TEXT}(new.id)); END""",
     # BEFORE: the body's bytes (and its base's) are still there to decode.
     f"""CREATE TRIGGER fts_bodies_delete BEFORE DELETE ON bodies
         WHEN old.id <= {_cursor_sql("fts.bodies")}
