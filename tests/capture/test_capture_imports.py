@@ -5,6 +5,7 @@ import sys
 
 FORBIDDEN = (
     "orca.store",
+    "orca.blobs",
     "orca.collector",
     "orca.query",
     "orca.server",
@@ -16,6 +17,9 @@ FORBIDDEN = (
     "cryptography",
     "httpx",
     "openai",
+    "anthropic",
+    "agents",
+    "httpx2",
     "http.client",
     "urllib.request",
     "sqlite3",
@@ -50,3 +54,15 @@ def test_bare_import_defers_the_writer() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(out.stdout.split())
     assert sorted(m for m in NOT_AT_IMPORT if m in loaded) == []
+
+
+def test_integration_modules_import_no_provider_sdk() -> None:
+    """The Anthropic and OpenAI integrations work on the client they are handed: no SDK import."""
+    code = (
+        "import sys, orca.integrations.anthropic, orca.integrations.openai\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    sdks = ("anthropic", "openai", "agents", "httpx", "httpx2")
+    assert sorted(m for m in loaded if m.split(".")[0] in sdks) == []

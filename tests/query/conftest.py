@@ -1,6 +1,7 @@
 """Hand-built trace rows: the query layer is tested without a store."""
 
 import hashlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -159,3 +160,59 @@ class TraceBuilder:
 def tb() -> type[TraceBuilder]:
     """The builder class: ``tb("seed")`` starts a new hand-built trace."""
     return TraceBuilder
+
+
+class Recorded:
+    """Traces recorded for real (journal → collector → SQLite store) and read back."""
+
+    def __init__(self, store: Any, traces: list[TraceRows]) -> None:
+        self.store = store
+        self.traces = traces
+
+    def body(self, sha: str) -> bytes | None:
+        return self.store.get_body(sha)  # type: ignore[no-any-return]
+
+
+class VirtualClock:
+    """Nanoseconds that advance 1 ms per reading: deterministic span timestamps."""
+
+    def __init__(self, start: int = T0, step: int = MS) -> None:
+        self.now = start
+        self.step = step
+
+    def __call__(self) -> int:
+        self.now += self.step
+        return self.now
+
+
+@pytest.fixture
+def record(home: Any) -> Iterator[Callable[[Callable[[Any], None]], Recorded]]:
+    """``record(fn)``: run ``fn(logger)`` under a real recorder, drain, read its traces back.
+
+    Each call returns only the traces that call recorded (the home is shared).
+    """
+    from orca.capture import Recorder
+    from orca.collector import Collector
+    from orca.store import SQLiteStore
+
+    stores: list[Any] = []
+    seen: set[str] = set()
+
+    def run(fn: Callable[[Any], None]) -> Recorded:
+        rec = Recorder.open(home, heartbeat_s=None, clock=VirtualClock())
+        try:
+            fn(rec.logger("agent"))
+        finally:
+            rec.close()
+        with Collector(home) as collector:
+            collector.drain()
+        store = SQLiteStore.open(home)
+        stores.append(store)
+        fresh = [s.trace_id for s in store.list_traces(limit=None) if s.trace_id not in seen]
+        seen.update(fresh)
+        traces = [store.get_trace(t) for t in reversed(fresh)]
+        return Recorded(store, [t for t in traces if t is not None])
+
+    yield run
+    for store in stores:
+        store.close()

@@ -11,10 +11,13 @@ from orca.query import (
     DEFAULT_MAX_BYTES,
     body_diff_json,
     body_slices,
+    breakpoints_json,
+    compare_breakpoints,
     diff_attrs,
     diff_bodies,
     fmt_duration,
     render_body_diff,
+    render_breakpoints,
     render_span,
     span_detail_json,
 )
@@ -28,6 +31,15 @@ def _get(store: SQLiteStore, ref: str) -> SpanRow:
     if span is None:
         raise UnknownIdError(f"span {span_id} vanished (pruned?)")
     return span
+
+
+def _head(store: SQLiteStore, sha: str, max_bytes: int) -> bytes | None:
+    """The first ``max_bytes`` of a body: a blob streams only that much from disk."""
+    stream = store.open_body(sha)
+    if stream is None:
+        return None
+    with stream:
+        return stream.read(max_bytes)
 
 
 @click.command("span")
@@ -57,7 +69,7 @@ def span(home: Path | None, as_json: bool, span_ref: str, which: str, max_bytes:
         slices = []
         if which != "none":
             shas = [s for s in (row.request_body, row.response_body) if s]
-            bodies = {sha: store.get_body(sha) for sha in shas}
+            bodies = {sha: _head(store, sha, max_bytes) for sha in shas}
             kind = cast(Literal["request", "response", "both"], which)
             slices = body_slices(row, bodies, kind, max_bytes)
     if as_json:
@@ -88,22 +100,25 @@ def diff(home: Path | None, as_json: bool, span_a: str, span_b: str, which: str)
         body_b = store.get_body(sha_b) if sha_b else None
     d = diff_bodies(body_a, body_b)
     changes = diff_attrs(a.attrs, b.attrs)
+    verdicts = compare_breakpoints(a, body_a, b, body_b) if which == "request" else None
     if as_json:
-        print_json(
-            {
-                "a": a.span_id,
-                "b": b.span_id,
-                "body": which,
-                f"{which}_body": body_diff_json(d),
-                "attrs": [{"key": c.key, "a": c.a, "b": c.b} for c in changes],
-                "duration_ns": {"a": a.duration_ns, "b": b.duration_ns},
-            }
-        )
+        doc = {
+            "a": a.span_id,
+            "b": b.span_id,
+            "body": which,
+            f"{which}_body": body_diff_json(d),
+            "attrs": [{"key": c.key, "a": c.a, "b": c.b} for c in changes],
+            "duration_ns": {"a": a.duration_ns, "b": b.duration_ns},
+        }
+        if verdicts is not None:
+            doc["cache_breakpoints"] = breakpoints_json(verdicts)
+        print_json(doc)
         return
     out = [
         f"A {a.span_id} {a.name} {fmt_duration(a.duration_ns)} [{a.status}]",
         f"B {b.span_id} {b.name} {fmt_duration(b.duration_ns)} [{b.status}]",
         *render_body_diff(d, f"{which} body"),
+        *(render_breakpoints(verdicts) if verdicts is not None else ()),
     ]
     if changes:
         out.append(f"attributes: {len(changes)} changed")

@@ -1,13 +1,16 @@
 """Capture at the edges of other libraries.
 
-``orca.integrations.openai`` records OpenAI-compatible HTTP calls verbatim at
-the transport; this package's own surface is the provider-neutral part: usage
-normalisation, pricing and the cacheable-prefix fingerprint. Nothing here
-imports ``openai`` or ``httpx``, and ``import orca`` does not import this
-package.
+``orca.integrations.openai`` and ``orca.integrations.anthropic`` record
+provider HTTP calls verbatim at the transport (one shared wrapper; only the
+wire format differs); ``orca.integrations.openai_agents`` turns the OpenAI
+Agents SDK's trace events into ORCA spans. This package's own surface is the
+provider-neutral part: usage normalisation, pricing and the cacheable-prefix
+fingerprint (per ``cache_control`` breakpoint). Nothing here imports
+``openai``, ``anthropic`` or ``httpx`` (only ``openai_agents`` imports its
+SDK), and ``import orca`` does not import this package.
 """
 
-from orca.integrations._prefix import Prefix, parse_request, prefix_of
+from orca.integrations._prefix import Breakpoint, Prefix, parse_request, prefix_of
 from orca.integrations._pricing import (
     DEFAULT_PRICES,
     Cost,
@@ -22,6 +25,7 @@ from orca.integrations._pricing import (
 
 __all__ = [
     "DEFAULT_PRICES",
+    "Breakpoint",
     "Cost",
     "Prefix",
     "Price",

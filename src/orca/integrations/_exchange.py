@@ -24,7 +24,7 @@ import orjson
 from orca.capture import Span, mask, note_tool_requests
 from orca.integrations._prefix import parse_request
 from orca.integrations._pricing import PriceTable, cost_usd, normalize_usage
-from orca.integrations._stream import reassemble
+from orca.integrations._wire import OPENAI, Wire
 
 _log = logging.getLogger("orca.integrations")
 
@@ -52,6 +52,8 @@ _PARAMS: Final = {
     "seed": "gen_ai.request.seed",
     "n": "gen_ai.request.choice.count",
     "stop": "gen_ai.request.stop_sequences",
+    "stop_sequences": "gen_ai.request.stop_sequences",
+    "top_k": "gen_ai.request.top_k",
     "tool_choice": "orca.request.tool_choice",
     "reasoning_effort": "orca.request.reasoning_effort",
 }
@@ -70,6 +72,8 @@ class Settings:
     prices: PriceTable = field(default_factory=PriceTable)
     secret_fields: tuple[str, ...] = _DEFAULT_SECRET_FIELDS
     secrets: tuple[str, ...] = ()
+    wire: Wire = OPENAI  # the API's shapes: OpenAI-compatible or Anthropic Messages
+    governor: Any = None  # budget/policy enforcement at this edge (see orca.governance)
     errors: int = 0  # recorder failures swallowed so far
 
     @cached_property
@@ -187,7 +191,9 @@ class Exchange:
                 attrs["orca.prefix.bytes"] = prefix.size
                 attrs["orca.prefix.ranges"] = prefix.ranges_text
                 attrs["orca.prefix.breakpoint"] = prefix.breakpoint
-            answered = _answered_calls(data.get("messages"))
+                if prefix.breakpoints:
+                    attrs["orca.prefix.breakpoints"] = prefix.breakpoints_text
+            answered = settings.wire.answered_calls(data)
             if answered:
                 attrs["orca.tool_calls.answered"] = ",".join(answered)
             secrets.extend(self._field_secrets(body))
@@ -268,31 +274,33 @@ class Exchange:
             "orca.ttfb_ms": _ms(self._ttfb_ns),
             "orca.response.bytes": len(raw),
         }
-        if not complete and not (self._stream and b"[DONE]" in raw):
+        wire = self._settings.wire
+        if not complete and not (self._stream and wire.complete(raw)):
             attrs["orca.response.complete"] = False  # the caller closed the body before its end
         ok = 200 <= self._status < 400
         body: bytes | str = raw
         doc: Any = None
         if ok and self._stream and raw.lstrip().startswith((b"data:", b"event:", b":")):
-            stream = reassemble(raw)
-            attrs["orca.stream.chunks"] = stream.chunks
+            doc, attrs["orca.stream.chunks"] = wire.reassemble(raw)
             if self._first_chunk_ns:
                 attrs["orca.stream.first_chunk_ms"] = _ms(self._first_chunk_ns)
-            doc = stream.completion()
             body = orjson.dumps(doc)
         elif raw[:1] in (b"{", b"[") or raw.lstrip()[:1] == b"{":
             try:
                 doc = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 doc = None
+        failed = not ok
         if isinstance(doc, dict):
             self._response_attrs(doc, attrs, ok)
+            if ok and self._stream:
+                failed = _stream_error(doc, attrs)
         if not ok:
             attrs.setdefault("error.type", str(self._status))
         self.span.end(
             attrs,
             body=self._masked(body if isinstance(body, bytes) else body.encode()),
-            status=None if ok else "error",
+            status="error" if failed else None,
         )
 
     def _response_attrs(self, doc: dict[str, Any], attrs: dict[str, object], ok: bool) -> None:
@@ -314,18 +322,9 @@ class Exchange:
         model = doc.get("model") if isinstance(doc.get("model"), str) else None
         if model:
             attrs["gen_ai.response.model"] = model
-        reasons: list[str] = []
-        requested: list[str] = []
-        for choice in doc.get("choices") or ():
-            if not isinstance(choice, dict):
-                continue
-            if choice.get("finish_reason"):
-                reasons.append(str(choice["finish_reason"]))
-            message = choice.get("message")
-            if isinstance(message, dict):
-                for call in message.get("tool_calls") or ():
-                    if isinstance(call, dict) and call.get("id"):
-                        requested.append(str(call["id"]))
+        wire = self._settings.wire
+        reasons = wire.finish_reasons(doc)
+        requested = wire.requested_calls(doc)
         if reasons:
             attrs["gen_ai.response.finish_reasons"] = ",".join(reasons)
         if requested:
@@ -347,6 +346,17 @@ class Exchange:
                 attrs["orca.cost.usd"] = round(cost.usd, 10)
 
 
+def _stream_error(doc: dict[str, Any], attrs: dict[str, object]) -> bool:
+    """An error event inside a 200 stream (Anthropic's mid-stream ``overloaded_error``)."""
+    for err in doc.get("errors") or ():
+        if isinstance(err, dict) and "unparsed_event" not in err:
+            attrs["error.type"] = str(err.get("type") or err.get("code") or "stream_error")
+            if err.get("message"):
+                attrs["error.message"] = str(err["message"])[:ERROR_MESSAGE_CHARS]
+            return True
+    return False
+
+
 def _operation(url: str) -> str:
     path = url.split("?", 1)[0].rstrip("/")
     if path.endswith("/chat/completions"):
@@ -358,16 +368,6 @@ def _operation(url: str) -> str:
     if path.endswith("/responses") or path.endswith("/messages"):
         return "chat"
     return path.rsplit("/", 1)[-1] or "request"
-
-
-def _answered_calls(messages: object) -> list[str]:
-    if not isinstance(messages, list):
-        return []
-    return [
-        str(m["tool_call_id"])
-        for m in messages
-        if isinstance(m, dict) and m.get("role") == "tool" and m.get("tool_call_id")
-    ]
 
 
 def _decode(raw: bytes, encoding: object) -> bytes:

@@ -17,6 +17,13 @@ The prefix is read in the order providers build their cache (tools, then
 
 The ranges are reported too, so a reader holding the recorded body can cut
 the same bytes out again and diff two prefixes.
+
+Anthropic caches at *each* breakpoint separately (up to four: typically the
+tools, the system prompt, and the conversation so far), so a change in the
+system prompt still lets the tools' entry hit while everything after it
+misses. :attr:`Prefix.breakpoints` therefore lists every breakpoint with its
+own prefix (a leading part of the whole prefix: its length in prefix bytes and
+its fingerprint); a reader can then say *which* breakpoint's prefix changed.
 """
 
 import hashlib
@@ -34,7 +41,17 @@ _KEY: Final = re.compile(r'"((?:[^"\\]|\\.)*)"[ \t\n\r]*:[ \t\n\r]*')
 # Inside one element: a string (a key when a colon follows) or a bracket.
 _TOKEN: Final = re.compile(r'("[^"\\]*(?:\\.[^"\\]*)*")(\s*:)?|[{}\[\]]')
 _ORDER: Final[tuple[str, ...]] = ("tools", "system", "messages")
-_BREAKPOINT: Final = "cache_control"
+_NEEDLE: Final = '"cache_control"'
+_COLON: Final = re.compile(r"[ \t\n\r]*:")
+
+
+@dataclass(frozen=True, slots=True)
+class Breakpoint:
+    """One ``cache_control`` breakpoint: where it sits and the prefix it caches."""
+
+    at: str  # the element holding it: "tools[1]", "system[0]", "messages[3]"
+    size: int  # its prefix is the first ``size`` bytes of the whole prefix
+    fingerprint: str  # sha256 hex of those bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +62,20 @@ class Prefix:
     size: int  # bytes in the prefix
     ranges: tuple[tuple[int, int], ...]  # half-open byte ranges into the body, in cache order
     breakpoint: bool  # True when cut at a cache_control breakpoint
+    breakpoints: tuple[Breakpoint, ...] = ()  # every breakpoint, in cache order
 
     @property
     def ranges_text(self) -> str:
         """``"12-340,341-900"``: the ranges as one flat attribute value."""
         return ",".join(f"{s}-{e}" for s, e in self.ranges)
+
+    @property
+    def breakpoints_text(self) -> str:
+        """The breakpoints as one JSON attribute value (``[]`` when there are none)."""
+        return json.dumps(
+            [{"at": b.at, "bytes": b.size, "fingerprint": b.fingerprint} for b in self.breakpoints],
+            separators=(",", ":"),
+        )
 
 
 @dataclass(slots=True)
@@ -74,19 +100,13 @@ class Request:
         """The cacheable prefix (see the module docstring for where it is cut)."""
         data, members = self.data, self._members
         present = [k for k in _ORDER if k in members]
-        cuts: dict[str, int] = {}
-        if '"cache_control"' in self._text:
-            for key in present:
-                cut = self._breakpoint_cut(key)
-                if cut is not None:
-                    cuts[key] = cut
+        marks = self._breakpoints(present) if _NEEDLE in self._text else []
         ranges: list[tuple[int, int]] = []
-        if cuts:
-            last = max(present.index(k) for k in cuts)
+        if marks:
+            last = present.index(marks[-1][1])
             for key in present[:last]:
                 ranges.append((members[key].key_start, members[key].value_end))
-            key = present[last]
-            ranges.append((members[key].key_start, cuts[key]))
+            ranges.append((members[present[last]].key_start, marks[-1][2]))
         else:
             for key in present:
                 member = members[key]
@@ -94,25 +114,48 @@ class Request:
                 if key == "messages":
                     end = _history_end(data.get("messages"), member)
                 ranges.append((member.key_start, end))
-        byte_ranges = self._to_bytes([(s, e) for s, e in ranges if e > s])
+        kept = [(s, e) for s, e in ranges if e > s]
+        byte_ranges = self._to_bytes(kept)
+        # Where each breakpoint's own prefix ends, in bytes of the whole prefix.
+        ascii = len(self._text) == len(self.body)
+        ends: list[int] = []
+        for _, key, cut in marks:
+            size = 0
+            for (s, _e), (bs, be) in zip(kept, byte_ranges, strict=True):
+                if s == members[key].key_start:
+                    size += cut - s if ascii else len(self._text[s:cut].encode())
+                    break
+                size += be - bs
+            ends.append(size)
         digest = hashlib.sha256()
         size = 0
+        points: list[Breakpoint] = []
+        pending = list(zip((m[0] for m in marks), ends, strict=True))
         for start, end in byte_ranges:
-            digest.update(self.body[start:end])
+            chunk = self.body[start:end]
+            while pending and pending[0][1] <= size + len(chunk):
+                at, bp_end = pending.pop(0)
+                part = digest.copy()
+                part.update(chunk[: bp_end - size])
+                points.append(Breakpoint(at, bp_end, part.hexdigest()))
+            digest.update(chunk)
             size += end - start
-        return Prefix(digest.hexdigest(), size, tuple(byte_ranges), bool(cuts))
+        return Prefix(digest.hexdigest(), size, tuple(byte_ranges), bool(marks), tuple(points))
 
-    def _breakpoint_cut(self, key: str) -> int | None:
-        """End of the last object holding a ``cache_control`` key inside member ``key``."""
-        member = self._members[key]
-        value = self.data.get(key)
-        if member.elements is None or not isinstance(value, list):
-            return None
-        for i in range(len(value) - 1, -1, -1):
-            if _has_breakpoint(value[i]):
-                start, end = member.elements[i]
-                return _last_holder_end(self._text, start, end)
-        return None
+    def _breakpoints(self, present: list[str]) -> list[tuple[str, str, int]]:
+        """(label, member, str offset of the holder's end) of every breakpoint, in cache order."""
+        out: list[tuple[str, str, int]] = []
+        text = self._text
+        for key in present:
+            elements = self._members[key].elements
+            for i, (start, end) in enumerate(elements or ()):
+                if text.find(_NEEDLE, start, end) < 0:  # C-speed skip of unmarked elements
+                    continue
+                ends = _holder_ends(text, start, end)
+                for n, cut in enumerate(ends):
+                    label = f"{key}[{i}]" if len(ends) == 1 else f"{key}[{i}]#{n + 1}"
+                    out.append((label, key, cut))
+        return out
 
     def _to_bytes(self, ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if len(self._text) == len(self.body):  # ASCII: str offsets are byte offsets
@@ -213,27 +256,37 @@ def _history_end(messages: object, member: _Member) -> int:
     return elements[last - 1][1] if last > 0 else member.key_start
 
 
-def _has_breakpoint(value: object) -> bool:
-    if isinstance(value, dict):
-        return _BREAKPOINT in value or any(_has_breakpoint(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_breakpoint(v) for v in value)
-    return False
+def _holder_ends(text: str, start: int, end: int) -> list[int]:
+    """End offsets of the objects (within one element) that have a cache_control member.
+
+    Scans only from each ``"cache_control"`` key to the end of the object
+    holding it, not the whole element (a long system prompt is skipped).
+    """
+    cuts: list[int] = []
+    pos = text.find(_NEEDLE, start, end)
+    while pos >= 0:
+        after = pos + len(_NEEDLE)
+        if text[pos - 1] != "\\" and _COLON.match(text, after):  # a key, not text in a string
+            cut = _holder_end(text, after, end)
+            if cut is not None:
+                cuts.append(cut)
+        pos = text.find(_NEEDLE, after, end)
+    return cuts
 
 
-def _last_holder_end(text: str, start: int, end: int) -> int:
-    """End offset of the last object (within one element) that has a cache_control member."""
-    stack: list[bool] = []
-    cut = end
-    for m in _TOKEN.finditer(text, start, end):
-        string = m.group(1)
-        if string is not None:
-            if m.group(2) is not None and string == '"cache_control"' and stack:
-                stack[-1] = True
+def _holder_end(text: str, pos: int, end: int) -> int | None:
+    """End of the object that is open at ``pos`` (just after one of its keys)."""
+    depth = 0
+    for m in _TOKEN.finditer(text, pos, end):
+        if m.group(1) is not None:
             continue
         tok = text[m.start()]
         if tok in "{[":
-            stack.append(False)
-        elif stack and stack.pop() and tok == "}":
-            cut = m.end()
-    return cut
+            depth += 1
+        elif depth:
+            depth -= 1
+        elif tok == "}":
+            return m.end()
+        else:
+            return None
+    return None

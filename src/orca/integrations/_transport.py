@@ -25,7 +25,10 @@ _WARNED: list[bool] = [False]
 
 
 def set_overrides(values: dict[str, Any]) -> object:
-    """Push per-request settings (parent, conversation_id, cache_send); returns a reset token."""
+    """Push per-request settings (parent, conversation_id, cache_send, seen); returns a token.
+
+    ``seen``, a list, collects the spans of the requests recorded inside the block.
+    """
     current = _OVERRIDES.get() or {}
     return _OVERRIDES.set({**current, **values})
 
@@ -57,7 +60,7 @@ def _begin(settings: Settings, request: Any, body: bytes) -> Exchange | None:
     if opener is None:  # nowhere to record, or recording disabled: pass straight through
         return None
     try:
-        return Exchange(
+        exchange = Exchange(
             opener,
             settings,
             str(request.method),
@@ -66,6 +69,10 @@ def _begin(settings: Settings, request: Any, body: bytes) -> Exchange | None:
             body,
             overrides,
         )
+        seen = overrides.get("seen")
+        if seen is not None:  # a framework span wants to know a provider.request nests in it
+            seen.append(exchange.span)
+        return exchange
     except Exception as exc:
         settings.errors += 1
         _log.warning("orca: could not record provider request: %r", exc)

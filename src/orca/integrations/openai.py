@@ -16,22 +16,23 @@ This module never imports ``openai`` or ``httpx``: it works on whatever
 client object it is handed.
 """
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from orca._home import resolve_home
 from orca.capture import Logger, Span
-from orca.errors import OrcaError
 from orca.integrations._exchange import SPAN_NAME, Settings, header_value
-from orca.integrations._pricing import PriceTable
-from orca.integrations._transport import (
-    AsyncOrcaTransport,
-    OrcaTransport,
-    reset_overrides,
-    set_overrides,
+from orca.integrations._instrument import (
+    CacheSend,
+    InstrumentError,
+    install,
+    make_settings,
+    request_context,
+    settings_of,
 )
+from orca.integrations._pricing import PriceTable
+from orca.integrations._transport import AsyncOrcaTransport, OrcaTransport
+from orca.integrations._wire import OPENAI
 
 __all__ = [
     "SPAN_NAME",
@@ -46,34 +47,6 @@ __all__ = [
 ]
 
 C = TypeVar("C")
-CacheSend = Literal["warm", "real"]
-
-
-class InstrumentError(OrcaError):
-    """The object handed to :func:`instrument` has no HTTP transport we know how to wrap."""
-
-
-def _http_client(client: Any) -> Any:
-    inner = getattr(client, "_client", None)
-    if inner is not None and hasattr(inner, "_transport"):
-        return inner  # an openai.OpenAI / AsyncOpenAI (or compatible) client
-    if hasattr(client, "_transport"):
-        return client  # an httpx / httpx2 Client or AsyncClient
-    raise InstrumentError(
-        f"cannot instrument {type(client).__name__}: expected an OpenAI client or an "
-        "httpx Client; or pass transport=OrcaTransport(...) to your own client"
-    )
-
-
-def _wrap(transport: Any, settings: Settings) -> Any:
-    if isinstance(transport, OrcaTransport | AsyncOrcaTransport):
-        transport.settings = settings  # instrumenting twice re-configures, never double-records
-        return transport
-    if hasattr(transport, "handle_async_request"):
-        return AsyncOrcaTransport(transport, settings)
-    if hasattr(transport, "handle_request"):
-        return OrcaTransport(transport, settings)
-    raise InstrumentError(f"transport {type(transport).__name__} has no handle_request method")
 
 
 def instrument(
@@ -88,6 +61,7 @@ def instrument(
     prices: PriceTable | None = None,
     secret_fields: Sequence[str] = (),
     secrets: Sequence[str] = (),
+    governor: Any = None,
 ) -> C:
     """Record the client's requests; returns the same client, instrumented in place.
 
@@ -97,63 +71,20 @@ def instrument(
     ``prices`` defaults to the built-in table overridden by
     ``<home>/prices.toml``. ``secret_fields`` adds JSON body keys whose string
     values are masked (``api_key``, ``password``, … are masked already);
-    ``secrets`` adds literal values to mask wherever they appear.
+    ``secrets`` adds literal values to mask wherever they appear. ``governor``
+    is handed to the shared transport for enforcement at this edge.
     """
-    if cache_send not in ("warm", "real"):
-        raise InstrumentError(f"cache_send must be 'warm' or 'real', not {cache_send!r}")
-    table = prices if prices is not None else PriceTable.load(resolve_home(home))
-    settings = Settings(
+    settings = make_settings(
+        OPENAI,
         parent=parent,
         logger=logger,
         conversation_id=conversation_id,
         cache_send=cache_send,
         provider=provider,
-        prices=table,
-        secret_fields=Settings().secret_fields + tuple(secret_fields),
-        secrets=tuple(secrets),
+        home=home,
+        prices=prices,
+        secret_fields=secret_fields,
+        secrets=secrets,
+        governor=governor,
     )
-    http = _http_client(client)
-    http._transport = _wrap(http._transport, settings)
-    mounts = getattr(http, "_mounts", None)
-    if isinstance(mounts, dict):
-        for pattern, transport in list(mounts.items()):
-            if transport is not None:
-                mounts[pattern] = _wrap(transport, settings)
-    return client
-
-
-def settings_of(client: Any) -> Settings | None:
-    """The recording settings of an instrumented client (None when it is not instrumented)."""
-    try:
-        transport = _http_client(client)._transport
-    except InstrumentError:
-        return None
-    return getattr(transport, "settings", None)
-
-
-@contextmanager
-def request_context(
-    *,
-    parent: Span | None = None,
-    conversation_id: str | None = None,
-    cache_send: CacheSend | None = None,
-) -> Iterator[None]:
-    """Settings for the requests made inside the block (any instrumented client, this task).
-
-    ``cache_send="warm"`` marks cache-warming sends, so the cache-bust check
-    can compare a warming send's prefix with the next real one.
-    """
-    if cache_send is not None and cache_send not in ("warm", "real"):
-        raise InstrumentError(f"cache_send must be 'warm' or 'real', not {cache_send!r}")
-    values: dict[str, Any] = {}
-    if parent is not None:
-        values["parent"] = parent
-    if conversation_id is not None:
-        values["conversation_id"] = conversation_id
-    if cache_send is not None:
-        values["cache_send"] = cache_send
-    token = set_overrides(values)
-    try:
-        yield
-    finally:
-        reset_overrides(token)
+    return install(client, settings)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from orca._config import config_path, config_table
 from orca._home import resolve_home
 from orca.errors import UsageError
 from orca.ledger import verify as verify_ledger
@@ -30,6 +31,7 @@ from orca.query import (
     diff_attrs,
     diff_bodies,
     group_stats,
+    prepare_checks,
     render_body_diff,
     render_checks,
     render_plain,
@@ -214,7 +216,11 @@ def span_of(
         raw = None
         if body is not None:
             sha = row.request_body if body == "request" else row.response_body
-            raw = store.get_body(sha) if sha else None
+            total = row.request_body_bytes if body == "request" else row.response_body_bytes
+            # Only the window the slice needs (plus a character's width either side):
+            # a 20 MB body in the blob store is not read whole for a 2 KB page.
+            lo = max(0, offset - 4)
+            raw = store.body_range(sha, lo, offset + max_bytes + 4 - lo) if sha else None
     doc = span_detail_json(row, logs, links, [])
     doc.pop("bodies")
     every = sorted(doc["attrs"].items())
@@ -256,19 +262,24 @@ def span_of(
         doc["slice"] = None
         lines.append(f"  no {body} body recorded (or pruned)")
     else:
-        text, start, nxt = _slice(raw, offset, max_bytes)
+        text, start, nxt = _slice(raw, min(offset - lo, len(raw)), max_bytes)
+        total = max(total, lo + len(raw)) if raw else total  # the row's size, or what was read
+        start = min(start + lo, total)
+        nxt = None if nxt is None else nxt + lo
+        if nxt is None and start + len(text.encode()) < total:
+            nxt = start + len(text.encode())
         doc["slice"] = {
             "which": body,
             "offset": start,
             "bytes": len(text.encode()),
-            "total": len(raw),
+            "total": total,
             "next_offset": nxt,
             "text": text,
             "uri": body_uri(sid, body),
         }
         if nxt is not None:
             more = f"next slice: span(span={sid[:12]!r}, body={body!r}, offset={nxt})"
-        lines.append(f"--- {body} body bytes {start}..{start + len(text.encode())} of {len(raw)}")
+        lines.append(f"--- {body} body bytes {start}..{start + len(text.encode())} of {total}")
         lines.append(text)
     doc["more"] = more
     text_out = "\n".join(lines) + "\n" + (f"{more}\n" if more else "")
@@ -316,6 +327,8 @@ def diff_of(
 
 def check_of(home: Home, trace: str | None = None, only: str | None = None) -> Result:
     """The bug catalog over one trace (or the newest 200): verdicts first, proofs cited."""
+    where = f"{config_path(home.path)} [checks]"
+    cfg = prepare_checks(config_table(home.path, "checks"), where)  # thresholds, user checks
     names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
     if names is not None and (not names or any(n not in CHECKS for n in names)):
         bad = next((n for n in names if n not in CHECKS), "")
@@ -331,10 +344,9 @@ def check_of(home: Home, trace: str | None = None, only: str | None = None) -> R
             ]
         if not traces:
             raise UsageError("no traces to check; record something first")
-        results = run_checks(traces, body=store.get_body, only=names)
-    doc = checks_json(results)
-    failed = [c for c in doc["checks"] if not c["passed"]]
-    findings = [{"check": c["name"], **f} for c in failed for f in c["findings"]]
+        results = run_checks(traces, body=store.get_body, only=names, config=cfg)
+    doc = checks_json(results, traces)
+    findings = doc["findings"]  # root cause first, each with caused_by and next
     kept, cut = fit_rows(findings, home.max_text)
     more = f"{cut} more findings: call check(only=…) per check" if cut else None
     data = {
@@ -348,7 +360,7 @@ def check_of(home: Home, trace: str | None = None, only: str | None = None) -> R
         "findings_left_out": cut,
         "more": more,
     }
-    text = render_checks(results)
+    text = render_checks(results, traces)
     return Result(data, clip_text(text, home.max_text, more))
 
 

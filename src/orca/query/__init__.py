@@ -3,18 +3,25 @@
 Rows in (``orca.store`` dataclasses), text or structures out, no I/O: the
 skeleton, one span in full, a diff of two spans, the bug-catalog checks and
 stats. The CLI and the server are thin shells over these functions.
+
+Add your own check with the :func:`check` decorator (see ``docs/checks.md``).
 """
 
-from orca.query._checks import (
-    CHECKS,
-    CheckResult,
-    Finding,
-    checks_json,
-    p95_by_name,
-    percentile,
-    render_checks,
-    run_checks,
+from orca.query import _builtin  # noqa: F401  (registers the built-in checks)
+from orca.query._cache import (
+    BreakpointVerdict,
+    breakpoints_json,
+    compare_breakpoints,
+    render_breakpoints,
 )
+from orca.query._checkconfig import CONTEXT_WINDOWS, CheckConfig
+from orca.query._checkrender import (
+    checks_json,
+    list_checks_json,
+    render_check_list,
+    render_checks,
+)
+from orca.query._checks import p95_by_name, percentile
 from orca.query._detail import (
     DEFAULT_MAX_BYTES,
     BodySlice,
@@ -34,6 +41,20 @@ from orca.query._diff import (
 from orca.query._format import fmt_cost, fmt_count, fmt_duration, short_id
 from orca.query._ledger import is_alarm, ledger_parts
 from orca.query._listing import render_search, render_traces, search_json, traces_json
+from orca.query._registry import (
+    CHECKS,
+    ENTRY_POINT_GROUP,
+    CheckError,
+    CheckResult,
+    CheckScope,
+    CheckSpec,
+    Finding,
+    check,
+    load_check_modules,
+    load_entry_points,
+    prepare_checks,
+    run_checks,
+)
 from orca.query._resolve import (
     AmbiguousIdError,
     QueryError,
@@ -42,6 +63,7 @@ from orca.query._resolve import (
     resolve,
     since_ns,
 )
+from orca.query._rootcause import Ranked, rank_findings
 from orca.query._skeleton import (
     Skeleton,
     SkeletonLine,
@@ -67,15 +89,23 @@ from orca.query._stats import (
 
 __all__ = [
     "CHECKS",
+    "CONTEXT_WINDOWS",
     "DEFAULT_MAX_BYTES",
+    "ENTRY_POINT_GROUP",
     "GROUP_BY",
     "AmbiguousIdError",
     "AttrChange",
     "BodyDiff",
     "BodySlice",
+    "BreakpointVerdict",
+    "CheckConfig",
+    "CheckError",
     "CheckResult",
+    "CheckScope",
+    "CheckSpec",
     "Finding",
     "QueryError",
+    "Ranked",
     "Skeleton",
     "SkeletonLine",
     "StatRow",
@@ -83,7 +113,10 @@ __all__ = [
     "UnknownIdError",
     "body_diff_json",
     "body_slices",
+    "breakpoints_json",
+    "check",
     "checks_json",
+    "compare_breakpoints",
     "diff_attrs",
     "diff_bodies",
     "first_difference",
@@ -93,10 +126,17 @@ __all__ = [
     "group_stats",
     "is_alarm",
     "ledger_parts",
+    "list_checks_json",
+    "load_check_modules",
+    "load_entry_points",
     "p95_by_name",
     "parse_duration",
     "percentile",
+    "prepare_checks",
+    "rank_findings",
     "render_body_diff",
+    "render_breakpoints",
+    "render_check_list",
     "render_checks",
     "render_plain",
     "render_rich",

@@ -1,89 +1,80 @@
-"""The bug catalog: named checks, each a one-line verdict with the span ids that prove it.
+"""The first bug catalog: crashes, unfinished spans, orphan tool calls, queue mistakes,
+cache busts, failed spans and slow spans.
 
 Each check is a pure function over the traces in scope (one trace, or all of
 them for ``orca check --all`` — duplicate deliveries and cache busts cross
-trace boundaries) and returns its findings. A check that finds nothing
-passes. ``run_checks`` runs them all; the CLI exits 1 when any fails, so
-scripts and CI can gate on it.
+trace boundaries) registered with :func:`~orca.query.check`. A check that
+finds nothing passes; the CLI exits 1 when any fails, so scripts and CI can
+gate on it.
 """
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
-from typing import Any, Final
+from typing import Final, TypeVar
 
+from orca.query import _checkrender, _registry
+from orca.query._cache import (
+    body_offset,
+    compare_breakpoints,
+    first_lost,
+    prefix_bytes,
+    prefix_ranges,
+)
 from orca.query._diff import first_difference
 from orca.query._format import fmt_duration, short_id, short_trace
 from orca.query._labels import error_text
-from orca.store import CRASH_SPAN_NAME, SpanRow, TraceRows
+from orca.query._registry import CheckScope, Finding, check
+from orca.store import CRASH_SPAN_NAME, SpanRow
 
-BodyFn = Callable[[str], bytes | None]
+# Modules written against the first catalog import these names from here.
+Scope = CheckScope
+CheckResult = _registry.CheckResult
+CHECKS = _registry.CHECKS
+run_checks = _registry.run_checks
+checks_json = _checkrender.checks_json
+render_checks = _checkrender.render_checks
 
-SLOW_FACTOR: Final = 3.0
+N = TypeVar("N", int, float)
 MIN_SAMPLES: Final = 20
 MIN_SLOW_NS: Final = 1_000_000  # spans under 1 ms are never "slow": noise, not a bug
-MAX_LISTED: Final = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    message: str
-    span_ids: list[str]
-    trace_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    name: str
-    passed: bool
-    verdict: str
-    findings: list[Finding] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """The spans under check, indexed once for every check."""
-
-    traces: Sequence[TraceRows]
-    spans: list[SpanRow]
-    by_id: dict[str, SpanRow]
-    body: BodyFn | None
-    p95: Mapping[str, int]
-
-    def conversation(self, span: SpanRow) -> str:
-        """The span's conversation: its own, else its nearest ancestor's, else its trace's."""
-        seen = 0
-        cur: SpanRow | None = span
-        while cur is not None and seen < 10_000:
-            value = cur.attrs.get("gen_ai.conversation.id")
-            if value:
-                return str(value)
-            cur = self.by_id.get(cur.parent_id) if cur.parent_id else None
-            seen += 1
-        for t in self.traces:
-            if t.summary.trace_id == span.trace_id and t.summary.conversation_id:
-                return t.summary.conversation_id
-        return f"trace:{span.trace_id}"
+ANSWERING_SPANS: Final = frozenset({"tool-call", "handoff"})
 
 
 def _sid(s: SpanRow) -> str:
     return f"{s.name} {short_id(s.span_id)}"
 
 
-def check_crashed(sc: Scope) -> list[Finding]:
+def diff_cmd(a: SpanRow, b: SpanRow) -> str:
+    """The next command for two spans that should have matched."""
+    return f"orca diff {short_id(a.span_id)} {short_id(b.span_id)}"
+
+
+@check(
+    "crashed",
+    ok="no crash span",
+    about="a process died mid-turn (no clean exit): the collector's synthetic crash span",
+)
+def check_crashed(sc: CheckScope) -> list[Finding]:
     return [
         Finding(
             str(s.attrs.get("exception.message") or "process exited unexpectedly"),
             [s.span_id],
             s.trace_id,
+            f"orca trace {short_trace(s.trace_id)}",
         )
         for s in sc.spans
         if s.synthetic and s.name == CRASH_SPAN_NAME
     ]
 
 
-def check_unfinished(sc: Scope) -> list[Finding]:
+@check(
+    "unfinished-span",
+    ok="every span closed",
+    about="a span opened and never closed (crash, hang, or a missing end())",
+    role="symptom",
+)
+def check_unfinished(sc: CheckScope) -> list[Finding]:
     return [
         Finding(f"{_sid(s)} never closed", [s.span_id], s.trace_id)
         for s in sc.spans
@@ -91,10 +82,15 @@ def check_unfinished(sc: Scope) -> list[Finding]:
     ]
 
 
-def check_orphan_tool_calls(sc: Scope) -> list[Finding]:
+@check(
+    "orphan-tool-call",
+    ok="every requested tool call answered",
+    about="the model asked for a tool call that no tool-call span answered",
+)
+def check_orphan_tool_calls(sc: CheckScope) -> list[Finding]:
     answered: set[str] = set()
-    for s in sc.spans:
-        if s.name == "tool-call" and s.attrs.get("gen_ai.tool.call.id"):
+    for s in sc.spans:  # a handoff is the tool call an agent framework answers by switching agent
+        if s.name in ANSWERING_SPANS and s.attrs.get("gen_ai.tool.call.id"):
             answered.add(str(s.attrs["gen_ai.tool.call.id"]))
     out: list[Finding] = []
     for s in sc.spans:
@@ -116,7 +112,12 @@ def _by_message(spans: Iterable[SpanRow], name: str) -> dict[str, list[SpanRow]]
     return out
 
 
-def check_duplicate_delivery(sc: Scope) -> list[Finding]:
+@check(
+    "duplicate-delivery",
+    ok="every message delivered once",
+    about="one queue message delivered more than once",
+)
+def check_duplicate_delivery(sc: CheckScope) -> list[Finding]:
     out: list[Finding] = []
     for msg, spans in _by_message(sc.spans, "queue.deliver").items():
         if len(spans) > 1:
@@ -126,12 +127,18 @@ def check_duplicate_delivery(sc: Scope) -> list[Finding]:
                     f"message {msg} delivered {len(spans)}× ({ids})",
                     [s.span_id for s in spans],
                     spans[0].trace_id,
+                    diff_cmd(spans[0], spans[1]),
                 )
             )
     return out
 
 
-def check_misrouted(sc: Scope) -> list[Finding]:
+@check(
+    "misrouted",
+    ok="every message reached its target conversation",
+    about="a queue message delivered to another conversation than it was enqueued for",
+)
+def check_misrouted(sc: CheckScope) -> list[Finding]:
     out: list[Finding] = []
     delivered = _by_message(sc.spans, "queue.deliver")
     for msg, enqueues in _by_message(sc.spans, "queue.enqueue").items():
@@ -148,35 +155,13 @@ def check_misrouted(sc: Scope) -> list[Finding]:
                             f"({_sid(enq)}) was delivered to {got} ({_sid(dlv)})",
                             [enq.span_id, dlv.span_id],
                             dlv.trace_id,
+                            diff_cmd(enq, dlv),
                         )
                     )
     return out
 
 
-def _ranges(span: SpanRow) -> list[tuple[int, int]] | None:
-    raw = span.attrs.get("orca.prefix.ranges")
-    if not isinstance(raw, str):
-        return None
-    try:
-        return [(int(a), int(b)) for a, b in (r.split("-") for r in raw.split(",") if r)]
-    except ValueError:
-        return None
-
-
-def _prefix_bytes(body: bytes, ranges: list[tuple[int, int]]) -> bytes:
-    return b"".join(body[a:b] for a, b in ranges)
-
-
-def _body_offset(ranges: list[tuple[int, int]], prefix_offset: int) -> int:
-    """Where in the body the ``prefix_offset``-th prefix byte sits."""
-    for a, b in ranges:
-        if prefix_offset < b - a:
-            return a + prefix_offset
-        prefix_offset -= b - a
-    return ranges[-1][1] if ranges else prefix_offset
-
-
-def _bust_offset(sc: Scope, a: SpanRow, b: SpanRow) -> tuple[bool, int | None]:
+def _bust_offset(sc: CheckScope, a: SpanRow, b: SpanRow) -> tuple[bool, int | None]:
     """(busted, first differing byte offset in B's body) for two consecutive requests.
 
     A provider cache hits when the new request starts with a prefix it has
@@ -185,22 +170,65 @@ def _bust_offset(sc: Scope, a: SpanRow, b: SpanRow) -> tuple[bool, int | None]:
     one is a hit (the conversation grew), anything else a bust. Without them
     a changed fingerprint counts, located by the bodies' first differing byte.
     """
-    body_a = sc.body(a.request_body) if sc.body and a.request_body else None
-    body_b = sc.body(b.request_body) if sc.body and b.request_body else None
+    body_a, body_b = _bodies(sc, a, b)
     if body_a is None or body_b is None:
         return True, None
-    ra, rb = _ranges(a), _ranges(b)
+    ra, rb = prefix_ranges(a), prefix_ranges(b)
     if ra is not None and rb is not None:
-        pa, pb = _prefix_bytes(body_a, ra), _prefix_bytes(body_b, rb)
+        pa, pb = prefix_bytes(body_a, ra), prefix_bytes(body_b, rb)
         if pb.startswith(pa):
             return False, None
         off = first_difference(pa, pb)
-        return True, None if off is None else _body_offset(rb, off)
+        return True, None if off is None else body_offset(rb, off)
     return True, first_difference(body_a, body_b)
 
 
-def check_cache_bust(sc: Scope) -> list[Finding]:
-    """Consecutive provider requests of one conversation whose cacheable prefix changed."""
+def _bodies(sc: CheckScope, a: SpanRow, b: SpanRow) -> tuple[bytes | None, bytes | None]:
+    body_a = sc.body(a.request_body) if sc.body and a.request_body else None
+    body_b = sc.body(b.request_body) if sc.body and b.request_body else None
+    return body_a, body_b
+
+
+def _bust(sc: CheckScope, a: SpanRow, b: SpanRow, conv: str) -> Finding | None:
+    """The finding for consecutive requests ``a``, ``b`` (None: the cache still hits)."""
+    pair = f"between {_sid(a)} and {_sid(b)} of conversation {conv}"
+    body_a, body_b = _bodies(sc, a, b)
+    verdicts = compare_breakpoints(a, body_a, b, body_b)
+    if verdicts is not None:
+        lost = first_lost(verdicts)
+        if lost is None:
+            return None
+        kept = [f"{v.index} ({v.at})" for v in verdicts if v.kept]
+        where = "" if lost.offset is None else f"; first differing byte at offset {lost.offset}"
+        still = f"; breakpoint {', '.join(kept)} still hit" if kept else ""
+        msg = (
+            f"cache breakpoint {lost.index}/{lost.of} ({lost.at}) prefix changed "
+            f"{pair}{where}{still}"
+        )
+        return Finding(msg, [a.span_id, b.span_id], b.trace_id, diff_cmd(a, b))
+    busted, off = _bust_offset(sc, a, b)
+    if not busted:
+        return None
+    where = "" if off is None else f"; first differing byte at offset {off}"
+    return Finding(
+        f"prefix fingerprint changed {pair}{where}",
+        [a.span_id, b.span_id],
+        b.trace_id,
+        diff_cmd(a, b),
+    )
+
+
+@check(
+    "cache-bust",
+    ok="prompt-cache prefix stable",
+    about="consecutive requests of a conversation whose cacheable prefix bytes changed",
+)
+def check_cache_bust(sc: CheckScope) -> list[Finding]:
+    """Consecutive provider requests of one conversation whose cacheable prefix changed.
+
+    With ``cache_control`` breakpoints recorded, the finding names the first
+    breakpoint whose prefix did not survive (and which earlier ones still hit).
+    """
     convs: dict[str, list[SpanRow]] = {}
     for s in sc.spans:
         if s.name == "provider.request" and isinstance(s.attrs.get("orca.prefix.fingerprint"), str):
@@ -211,22 +239,19 @@ def check_cache_bust(sc: Scope) -> list[Finding]:
         for a, b in pairwise(reqs):
             if a.attrs["orca.prefix.fingerprint"] == b.attrs["orca.prefix.fingerprint"]:
                 continue
-            busted, off = _bust_offset(sc, a, b)
-            if not busted:
-                continue
-            where = "" if off is None else f"; first differing byte at offset {off}"
-            out.append(
-                Finding(
-                    f"prefix fingerprint changed between {_sid(a)} and {_sid(b)} "
-                    f"of conversation {conv}{where}",
-                    [a.span_id, b.span_id],
-                    b.trace_id,
-                )
-            )
+            finding = _bust(sc, a, b, conv)
+            if finding is not None:
+                out.append(finding)
     return out
 
 
-def check_error_spans(sc: Scope) -> list[Finding]:
+@check(
+    "error-span",
+    ok="no failed spans",
+    about="a span that ended with an error, or a tool that reported one",
+    role="symptom",
+)
+def check_error_spans(sc: CheckScope) -> list[Finding]:
     out: list[Finding] = []
     for s in sc.spans:
         if s.synthetic:
@@ -248,7 +273,7 @@ def p95_by_name(spans: Iterable[SpanRow], min_samples: int = MIN_SAMPLES) -> dic
     return {n: percentile(d, 0.95) for n, d in durs.items() if len(d) >= min_samples}
 
 
-def percentile(values: list[int], q: float) -> int:
+def percentile(values: Sequence[N], q: float) -> N:
     """Nearest-rank percentile (0 for no values)."""
     if not values:
         return 0
@@ -256,14 +281,20 @@ def percentile(values: list[int], q: float) -> int:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def check_slow(sc: Scope) -> list[Finding]:
+@check(
+    "slow-span",
+    ok="no span over its name's p95 × slow_factor",
+    about="a span that took longer than slow_factor (3) × the p95 of spans of its name",
+    role="symptom",
+)
+def check_slow(sc: CheckScope) -> list[Finding]:
     out: list[Finding] = []
     for s in sc.spans:
         p95 = sc.p95.get(s.name)
         dur = s.duration_ns
         if not p95 or dur is None or dur < MIN_SLOW_NS:
             continue
-        if dur > SLOW_FACTOR * p95:
+        if dur > sc.config.slow_factor * p95:
             out.append(
                 Finding(
                     f"{_sid(s)} took {fmt_duration(dur)}, {dur / p95:.1f}× the p95 of "
@@ -273,96 +304,3 @@ def check_slow(sc: Scope) -> list[Finding]:
                 )
             )
     return out
-
-
-CheckFn = Callable[[Scope], list[Finding]]
-
-CHECKS: Final[dict[str, tuple[CheckFn, str]]] = {
-    "crashed": (check_crashed, "no crash span"),
-    "unfinished-span": (check_unfinished, "every span closed"),
-    "orphan-tool-call": (check_orphan_tool_calls, "every requested tool call answered"),
-    "duplicate-delivery": (check_duplicate_delivery, "every message delivered once"),
-    "misrouted": (check_misrouted, "every message reached its target conversation"),
-    "cache-bust": (check_cache_bust, "prompt-cache prefix stable"),
-    "error-span": (check_error_spans, "no failed spans"),
-    "slow-span": (check_slow, f"no span over {SLOW_FACTOR:g}× the p95 of its name"),
-}
-
-
-def make_scope(
-    traces: Sequence[TraceRows],
-    *,
-    body: BodyFn | None = None,
-    p95: Mapping[str, int] | None = None,
-) -> Scope:
-    spans = [s for t in traces for s in t.spans]
-    return Scope(
-        traces,
-        spans,
-        {s.span_id: s for s in spans},
-        body,
-        p95 if p95 is not None else p95_by_name(spans),
-    )
-
-
-def run_checks(
-    traces: Sequence[TraceRows],
-    *,
-    body: BodyFn | None = None,
-    p95: Mapping[str, int] | None = None,
-    only: Iterable[str] | None = None,
-) -> list[CheckResult]:
-    """Every check (or those named in ``only``) over ``traces``; ``p95`` defaults to theirs."""
-    names = list(CHECKS) if only is None else list(only)
-    unknown = [n for n in names if n not in CHECKS]
-    if unknown:
-        raise ValueError(f"unknown check {unknown[0]!r}; known: {', '.join(CHECKS)}")
-    sc = make_scope(traces, body=body, p95=p95)
-    results: list[CheckResult] = []
-    for name in names:
-        fn, ok_text = CHECKS[name]
-        findings = fn(sc)
-        if not findings:
-            results.append(CheckResult(name, True, ok_text))
-            continue
-        first = findings[0].message
-        more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
-        results.append(CheckResult(name, False, first + more, findings))
-    return results
-
-
-def render_checks(results: Sequence[CheckResult], max_listed: int = MAX_LISTED) -> str:
-    """``✖ orphan-tool-call  <verdict>`` per check, then the proving span ids of failures."""
-    width = max(len(r.name) for r in results) if results else 0
-    out: list[str] = []
-    for r in results:
-        mark = "ok" if r.passed else "✖ "
-        out.append(f"{mark:2} {r.name:<{width}}  {r.verdict}")
-        if not r.passed:
-            for f in r.findings[:max_listed]:
-                ids = " ".join(short_id(i) for i in f.span_ids)
-                tr = f" trace {short_trace(f.trace_id)}" if f.trace_id else ""
-                out.append(f"{'':{width + 5}}{ids}{tr}: {f.message}")
-            if len(r.findings) > max_listed:
-                out.append(f"{'':{width + 5}}… {len(r.findings) - max_listed} more")
-    failed = sum(1 for r in results if not r.passed)
-    out.append(f"{failed} of {len(results)} checks failed" if failed else "all checks passed")
-    return "\n".join(out) + "\n"
-
-
-def checks_json(results: Sequence[CheckResult]) -> dict[str, Any]:
-    return {
-        "passed": all(r.passed for r in results),
-        "checks": [
-            {
-                "name": r.name,
-                "passed": r.passed,
-                "verdict": r.verdict,
-                "findings": [
-                    {"message": f.message, "span_ids": f.span_ids, "trace_id": f.trace_id}
-                    for f in r.findings
-                ],
-            }
-            for r in results
-        ],
-    }

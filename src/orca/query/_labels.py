@@ -127,6 +127,13 @@ def label(span: SpanRow) -> list[Part]:
         if span.status == "ok" and span.attrs.get("orca.tool.is_error") is True:
             return [*parts, ("→ ERROR (tool reported)", "error")]
         return parts + outcome_parts(span, ok_size=True)
+    if name == "agent":
+        agent = _attr(span, "gen_ai.agent.name", 40) or "?"
+        return [("agent", "name"), (agent, ""), *_dur(span), *outcome_parts(span)]
+    if name == "handoff":
+        moves = [_attr(span, "orca.handoff.from", 32) or "?", _attr(span, "orca.handoff.to", 32)]
+        text = " → ".join(m for m in moves if m)
+        return [("handoff", "name"), (text, ""), *_dur(span), *outcome_parts(span)]
     if name == "prompt.assembly":
         return [(name, "name"), *_dur(span), *_segments_summary(span), *outcome_parts(span)]
     if name.startswith("queue."):

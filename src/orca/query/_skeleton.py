@@ -171,8 +171,10 @@ class _Builder:
         tail: int,
         keep_errors: int,
         ledger: dict[str | None, list[LedgerRow]] | None = None,
+        handoffs: dict[str, list[str]] | None = None,
     ) -> None:
         self.kids = kids
+        self.handoffs = handoffs or {}
         self.ledger = ledger or {}
         self.max_depth = max_depth
         self.fold = (fold_after, head, tail, keep_errors)
@@ -220,6 +222,8 @@ class _Builder:
             children = self.kids.get(span.span_id, [])
             below = bool(children) or span.span_id in self.ledger
             parts = label(span)
+            for target in self.handoffs.get(span.span_id, ()):
+                parts = [*parts, (f"⇢ {short_id(target)}", "dim")]
             if children and self.max_depth is not None and d >= self.max_depth:
                 parts = [*parts, (f"(+{self.subtree(span.span_id)} below)", "fold")]
             if self.max_depth is not None and d >= self.max_depth:
@@ -298,7 +302,11 @@ def skeleton(
 ) -> Skeleton:
     """The skeleton of one trace. ``depth`` limits nesting (0 = roots only)."""
     roots, kids = _children(trace.spans)
-    b = _Builder(kids, depth, fold_after, head, tail, keep_errors, place(trace))
+    handoffs: dict[str, list[str]] = {}
+    for link in trace.links:  # a handoff names the agent span it handed over to
+        if link.reason == "handoff":
+            handoffs.setdefault(link.span_id, []).append(link.to_span_id)
+    b = _Builder(kids, depth, fold_after, head, tail, keep_errors, place(trace), handoffs)
     b.emit_level(roots, 0)
     seen = [s.end_ns or s.start_ns for s in trace.spans] + [e.ts_ns for e in trace.ledger]
     header = header_parts(trace.summary, max(seen, default=None))

@@ -7,7 +7,7 @@ later) passes the same contract tests.
 """
 
 from collections.abc import Iterator
-from typing import Literal, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 from orca.store._aggregate import SpanGroup
 from orca.store._rows import (
@@ -54,6 +54,14 @@ class TraceReader(Protocol):
 
     def get_body(self, sha256: str) -> bytes | None:
         """A body's original bytes (decompressed), or None when unknown or pruned."""
+        ...
+
+    def open_body(self, sha256: str) -> BinaryIO | None:
+        """A body as a readable stream (large ones stream from the blob store), or None."""
+        ...
+
+    def body_range(self, sha256: str, offset: int, length: int) -> bytes | None:
+        """``length`` bytes of a body from ``offset``, reading no more than needed, or None."""
         ...
 
     def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:

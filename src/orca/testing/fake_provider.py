@@ -1,7 +1,8 @@
-"""A small, real OpenAI-compatible server on 127.0.0.1 that plays a script.
+"""A small, real OpenAI-compatible and Anthropic server on 127.0.0.1 that plays a script.
 
-It serves ``POST /v1/chat/completions`` (plain JSON, or Server-Sent Events
-when the request asks for ``stream``), answers from a queue of scripted
+It serves ``POST /v1/chat/completions`` and Anthropic's ``POST /v1/messages``
+(plain JSON, or Server-Sent Events when the request asks for ``stream``),
+answers from a queue of scripted
 :class:`Reply` objects (text, tool calls, usage with prompt-cache fields, a
 provider-reported cost, or an HTTP error with a raw body), and keeps the exact
 bytes of every request it received, so a test can compare them with what was
@@ -25,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Final
 
+from orca.testing import _anthropic
+
 CHAT_PATH: Final = "/v1/chat/completions"
 _BYTES_PER_TOKEN: Final = 4
 _CACHE_LOOKBACK: Final = 8  # earlier requests a new one is compared with
@@ -44,14 +47,49 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     chunk_chars: int = 8  # streamed content is cut into pieces of this many characters
     model: str | None = None  # default: the requested model
+    stream_error: Mapping[str, str] | None = None  # Anthropic: an error event ending the stream
+
+    @classmethod
+    def anthropic_error(cls, status: int, message: str, type: str) -> "Reply":
+        """An HTTP error with an Anthropic-style body (``{"type": "error", "error": {...}}``)."""
+        return cls(status=status, body=_anthropic.error_body(message, type))
+
+    @classmethod
+    def overloaded(cls) -> "Reply":
+        """Anthropic's 529: the API is overloaded right now."""
+        return cls.anthropic_error(529, "Overloaded", "overloaded_error")
 
     @classmethod
     def error(
-        cls, status: int, message: str, type: str = "invalid_request_error", code: str | None = None
+        cls,
+        status: int,
+        message: str,
+        type: str = "invalid_request_error",
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> "Reply":
         """An HTTP error with an OpenAI-style error body."""
         body = {"error": {"message": message, "type": type, "param": None, "code": code}}
-        return cls(status=status, body=body)
+        return cls(status=status, body=body, headers=dict(headers or {}))
+
+    @classmethod
+    def rate_limited(cls, retry_after_ms: int = 1, model: str = "gpt-4o") -> "Reply":
+        """A 429 as OpenAI sends it, with a ``retry-after-ms`` the client honours."""
+        message = (
+            f"Rate limit reached for {model} in organization org-fake on requests per min "
+            "(RPM): Limit 3, Used 3, Requested 1. Please try again in 1ms."
+        )
+        headers = {"retry-after-ms": str(retry_after_ms), "x-ratelimit-remaining-requests": "0"}
+        return cls.error(429, message, "requests", "rate_limit_exceeded", headers)
+
+    @classmethod
+    def context_overflow(cls, window: int = 128_000, asked: int = 130_512) -> "Reply":
+        """A 400 refusing a request over the context window, in OpenAI's words."""
+        message = (
+            f"This model's maximum context length is {window} tokens. However, your messages "
+            f"resulted in {asked} tokens. Please reduce the length of the messages."
+        )
+        return cls.error(400, message, "invalid_request_error", "context_length_exceeded")
 
 
 @dataclass(frozen=True)
@@ -87,6 +125,7 @@ class FakeProvider:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._counter = 0
+        self.prompt_cache = _anthropic.PromptCache()  # what /v1/messages requests wrote
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> "FakeProvider":
@@ -159,7 +198,8 @@ class FakeProvider:
             usage = dict(reply.usage)
         else:
             prompt = max(len(request.body) // _BYTES_PER_TOKEN, 1)
-            completion = max(len(reply.content) // _BYTES_PER_TOKEN, 1)
+            said = reply.content + "".join(c.get("arguments", "{}") for c in reply.tool_calls)
+            completion = max(len(said) // _BYTES_PER_TOKEN, 1) if said else 0
             usage = {
                 "prompt_tokens": prompt,
                 "completion_tokens": completion,
@@ -207,14 +247,21 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         request = ReceivedRequest("POST", self.path, headers, body)
         provider: FakeProvider = self.server.provider  # type: ignore[attr-defined]
-        if self.path.split("?")[0] != CHAT_PATH:
+        route = self.path.split("?")[0]
+        if route not in (CHAT_PATH, _anthropic.MESSAGES_PATH):
             self._send(404, _error_body(f"no route {self.path}", "not_found"), {})
             return
         reply, cached = provider._take(request)
+        anthropic = route == _anthropic.MESSAGES_PATH
         if reply.status >= 400 or reply.body is not None:
             raw = reply.body
             if raw is None:
-                raw = _error_body(f"scripted error {reply.status}", "server_error")
+                message, kind = f"scripted error {reply.status}", "api_error"
+                raw = (
+                    _anthropic.error_body(message, kind)
+                    if anthropic
+                    else _error_body(message, "server_error")
+                )
             self._send(reply.status, _as_bytes(raw), reply.headers)
             return
         try:
@@ -223,6 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, _error_body("request body is not JSON", "invalid_request_error"), {})
             return
         model = reply.model or str(asked.get("model") or "fake-model")
+        if anthropic:
+            self._messages(provider, request, reply, cached, asked, model)
+            return
         usage = provider._usage(reply, request, cached)
         provider_id = f"chatcmpl-fake{len(provider.requests)}"
         if asked.get("stream"):
@@ -232,6 +282,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_stream(reply.status, events, reply.headers)
         else:
             self._send(reply.status, _completion(reply, model, provider_id, usage), reply.headers)
+
+    def _messages(
+        self,
+        provider: "FakeProvider",
+        request: ReceivedRequest,
+        reply: Reply,
+        cached: int,
+        asked: Any,
+        model: str,
+    ) -> None:
+        with provider._lock:
+            use = _anthropic.usage(
+                reply, asked, request.body, provider.prompt_cache, provider.cache_min_tokens
+            )
+        message_id = f"msg_fake{len(provider.requests)}"
+        if isinstance(asked, dict) and asked.get("stream"):
+            events = _anthropic.events(reply, model, message_id, use)
+            self._send_stream(reply.status, events, reply.headers)
+        else:
+            doc = _anthropic.message(reply, model, message_id, use)
+            self._send(reply.status, doc, reply.headers)
 
     def _send(self, status: int, body: bytes, headers: Mapping[str, str]) -> None:
         self.send_response(status)
