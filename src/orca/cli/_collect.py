@@ -1,12 +1,13 @@
 """``orca collect``: run the collector for a home (forever, or ``--once`` to drain and exit)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from orca._home import resolve_home
-from orca.cli._common import home_option, json_option, print_json
-from orca.collector import Collector, CollectorConfig
+from orca.cli._common import home_option, json_option, print_json, writable_home
+from orca.cli._options import WAIT, Duration, count, seconds
+from orca.collector import DEFAULT_JOURNAL_GRACE, Collector, CollectorConfig
 
 
 @click.command("collect")
@@ -14,29 +15,30 @@ from orca.collector import Collector, CollectorConfig
 @click.option("--once", is_flag=True, help="Ingest everything present, then exit 0.")
 @click.option(
     "--interval-ms",
-    type=click.IntRange(min=1),
+    type=count(1, 3_600_000),
     default=100,
     show_default=True,
     help="Sleep between rounds when there is nothing new.",
 )
 @click.option(
     "--batch",
-    type=click.IntRange(min=1),
+    type=count(1, 10_000_000),
     default=5000,
     show_default=True,
     help="Records per transaction at most (a batch also closes after 250 ms).",
 )
 @click.option(
     "--idle-exit",
-    type=click.FloatRange(min=0),
+    type=WAIT,
     default=None,
-    metavar="SECONDS",
+    metavar="DURATION",
     help="Exit once no writer is alive and nothing arrived for this long.",
 )
 @click.option(
     "--journal-grace",
-    default="10m",
-    show_default=True,
+    type=Duration(none_ok=True),
+    default=DEFAULT_JOURNAL_GRACE,
+    show_default="10m",
     metavar="AGE",
     help="Delete a segment this long after its writer exited cleanly and every record of it "
     "is stored (30s, 10m, 2h, none); a crashed writer's segment stays a day.",
@@ -47,8 +49,8 @@ def collect(
     once: bool,
     interval_ms: int,
     batch: int,
-    idle_exit: float | None,
-    journal_grace: str,
+    idle_exit: timedelta | None,
+    journal_grace: timedelta | None,
     as_json: bool,
 ) -> None:
     """Tail the home's journal and ledger into its store (<home>/store.sqlite).
@@ -56,14 +58,11 @@ def collect(
     Only one collector runs per home: a second one exits with a message naming
     the first. SIGTERM finishes the current batch and exits cleanly.
     """
-    from orca.cli._prune import parse_age
-
-    grace = parse_age(journal_grace, "--journal-grace")
-    root = resolve_home(home)
-    config = CollectorConfig(batch=batch, interval_ms=interval_ms, journal_grace=grace)
+    root = writable_home(home)
+    config = CollectorConfig(batch=batch, interval_ms=interval_ms, journal_grace=journal_grace)
     with Collector(root, config) as collector:
         if not once:
-            collector.run(idle_exit_s=idle_exit)
+            collector.run(idle_exit_s=seconds(idle_exit))
             return
         done = collector.drain()
         paused = collector.ledger.paused

@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from orca.cli._common import existing_home, home_option, json_option, print_json
+from orca.cli._options import count, entry_id
 
 
 def _when(ms: int | None) -> str:
@@ -29,7 +30,7 @@ def _usage(r: Any) -> str:
 @click.group("runs", invoke_without_command=True)
 @home_option
 @json_option
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=count(1), default=50, show_default=True)
 @click.pass_context
 def runs(ctx: click.Context, home: Path | None, as_json: bool, limit: int) -> None:
     """Orchestrated runs, newest first: status, tasks, attempts, duration, usage."""
@@ -60,11 +61,13 @@ def runs(ctx: click.Context, home: Path | None, as_json: bool, limit: int) -> No
 @json_option
 def show(run_ref: str, home: Path | None, as_json: bool) -> None:
     """One run: its tasks with their attempts and outcomes, dead letters, rejections, usage."""
-    from orca.orchestrator import show_run
+    from orca.orchestrator import run_governance, show_run
 
-    d = show_run(existing_home(home), run_ref)
+    path = existing_home(home)
+    d = show_run(path, run_ref)
+    gov = run_governance(path, d.summary.id)
     if as_json:
-        print_json(d.to_dict())
+        print_json({**d.to_dict(), "governance": gov.to_dict()})
         return
     s = d.summary
     click.echo(f"run {s.id}  {s.workflow}  {s.status}  trace {s.trace_id}")
@@ -91,6 +94,28 @@ def show(run_ref: str, home: Path | None, as_json: bool) -> None:
         click.echo(
             f"  result ({d.result['kind']} from {d.result['sender']}): {d.result.get('payload')}"
         )
+    _print_governance(gov)
+
+
+def _print_governance(gov: Any) -> None:
+    """Usage against budget per scope, then every policy and budget intervention."""
+    click.echo("  budget:" + ("" if gov.budget else " none (unlimited)"))
+    for u in gov.usage:
+        limit = "-" if u.limit is None else f"{u.limit:g}"
+        pct = f" {u.used / u.limit:6.1%}" if u.limit else ""
+        held = f" (+{u.reserved:g} reserved)" if u.reserved else ""
+        click.echo(f"    {u.scope:<20} {u.dimension:<14} {u.used:>12g} / {limit:<10}{pct}{held}")
+    click.echo(f"  interventions: {len(gov.interventions) or 'none'}")
+    for i in gov.interventions:
+        if i["kind"] == "policy.decision":
+            what = (
+                f"{i.get('action')} by {i.get('rule') or '-'} ({', '.join(i.get('reasons', []))})"
+            )
+        elif i["kind"] == "budget.warning":
+            what = str(i.get("message"))
+        else:
+            what = f"{i.get('scope')} {i.get('dimension')} would reach {i.get('would_be')}"
+        click.echo(f"    #{i['entry']} {i['kind']}: {what}")
 
 
 @runs.command("events")
@@ -98,8 +123,8 @@ def show(run_ref: str, home: Path | None, as_json: bool) -> None:
 @home_option
 @json_option
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new entries until the run ends.")
-@click.option("--from", "start", type=click.IntRange(min=1), default=None, help="First entry id.")
-@click.option("--max", "max_events", type=click.IntRange(min=1), default=None, help="At most N.")
+@click.option("--from", "start", type=entry_id(), default=None, help="First entry id.")
+@click.option("--max", "max_events", type=count(1), default=None, help="At most N.")
 def events(
     run_ref: str,
     home: Path | None,

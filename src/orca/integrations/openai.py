@@ -69,10 +69,18 @@ def instrument(
     names, else of the current span (a ``with span:`` block), else roots of
     new traces made by ``logger``; with none of these nothing is recorded.
     ``prices`` defaults to the built-in table overridden by
-    ``<home>/prices.toml``. ``secret_fields`` adds JSON body keys whose string
-    values are masked (``api_key``, ``password``, … are masked already);
-    ``secrets`` adds literal values to mask wherever they appear. ``governor``
-    is handed to the shared transport for enforcement at this edge.
+    ``<home>/prices.toml`` of the recorder ``parent`` or ``logger`` writes to
+    (a malformed file is one warning naming file and line, then ignored).
+    ``secret_fields`` adds JSON body keys whose string values are masked
+    (``api_key``, ``password``, … are masked already); ``secrets`` adds
+    literal values to mask wherever they appear.
+
+    ``governor`` (``orca.governance.Guard``, or the orchestrator inside an agent
+    handler) admits each request before any byte is sent — policy
+    (``pre_provider_request``) and a budget reservation of its worst case
+    (``max_tokens``, else ``Settings.max_output_tokens``) — and settles it from
+    the reported usage; a refused request raises the governor's error and
+    never reaches the network (streaming too).
     """
     settings = make_settings(
         OPENAI,
