@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from orca._home import resolve_home
-from orca.cli._common import home_option
+from orca.cli._common import fail, home_option
+from orca.cli._options import count
 
 if TYPE_CHECKING:
     from orca.orchestrator import Orchestrator
@@ -104,13 +105,16 @@ def _governed(home: Path) -> "Iterator[Orchestrator]":
 )
 @click.option(
     "--max-body",
-    type=click.IntRange(1),
+    type=count(1, 1 << 30),
     default=1 << 20,
     show_default=True,
     help="Largest request body accepted, in bytes (larger: 413).",
 )
 @click.option("--no-collector", is_flag=True, help="Do not start a collector child.")
-def up(home: Path | None, host: str, port: int, max_body: int, no_collector: bool) -> None:
+@click.option("--create", is_flag=True, help="Create the home if it does not exist yet.")
+def up(
+    home: Path | None, host: str, port: int, max_body: int, no_collector: bool, create: bool
+) -> None:
     """Serve the home: HTTP API, SSE, /metrics and the collector, until Ctrl-C or SIGTERM.
 
     Listens on loopback unless --host says otherwise. One server per home: a
@@ -121,6 +125,10 @@ def up(home: Path | None, host: str, port: int, max_body: int, no_collector: boo
     from orca.server._up import UpOptions, serve
 
     root = resolve_home(home)
+    if not root.exists() and not create:
+        fail(f"no ORCA home at {root}; record something first (orca run), or pass --create")
+    if root.exists() and not root.is_dir():
+        fail(f"{root} is a file, not an ORCA home; pass --home DIR")
     root.mkdir(parents=True, exist_ok=True)
     config = ServerConfig(home=root, max_body_bytes=max_body, gauges=_gauges(root))
     argv = [sys.executable, "-m", "orca", "collect", "--home", str(root)]
