@@ -24,6 +24,7 @@ from orca.cli._span import diff, span
 from orca.cli._stats import search, stats_cmd
 from orca.cli._status import status
 from orca.cli._traces import trace, traces
+from orca.cli._up import up
 from orca.cli._verify import verify
 from orca.errors import OrcaError
 
@@ -77,6 +78,7 @@ def cli() -> None:
 
 cli.add_command(journal)
 cli.add_command(export)
+cli.add_command(up)
 cli.add_command(policy)
 cli.add_command(runs)
 cli.add_command(mcp_cmd)
