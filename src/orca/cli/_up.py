@@ -110,10 +110,34 @@ def _governed(home: Path) -> "Iterator[Orchestrator]":
     show_default=True,
     help="Largest request body accepted, in bytes (larger: 413).",
 )
+@click.option(
+    "--otlp-max-body",
+    type=count(1, 1 << 30),
+    default=32 << 20,
+    show_default=True,
+    help="Largest OTLP request body accepted at /v1/traces, in bytes.",
+)
+@click.option(
+    "--otlp-grpc-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also accept OTLP/gRPC on this port (default: off).",
+)
+@click.option("--otlp-export", default=None, metavar="URL", help="Forward traces to OTLP/HTTP.")
+@click.option("--otlp-export-bodies", is_flag=True, help="With --otlp-export: send bodies too.")
 @click.option("--no-collector", is_flag=True, help="Do not start a collector child.")
 @click.option("--create", is_flag=True, help="Create the home if it does not exist yet.")
 def up(
-    home: Path | None, host: str, port: int, max_body: int, no_collector: bool, create: bool
+    home: Path | None,
+    host: str,
+    port: int,
+    max_body: int,
+    otlp_max_body: int,
+    otlp_grpc_port: int | None,
+    otlp_export: str | None,
+    otlp_export_bodies: bool,
+    no_collector: bool,
+    create: bool,
 ) -> None:
     """Serve the home: HTTP API, SSE, /metrics and the collector, until Ctrl-C or SIGTERM.
 
@@ -130,7 +154,13 @@ def up(
     if root.exists() and not root.is_dir():
         fail(f"{root} is a file, not an ORCA home; pass --home DIR")
     root.mkdir(parents=True, exist_ok=True)
-    config = ServerConfig(home=root, max_body_bytes=max_body, gauges=_gauges(root))
+    if otlp_export is not None:
+        from orca.integrations.otlp import traces_url
+
+        traces_url(otlp_export)  # a bad URL is one line before anything starts
+    config = ServerConfig(
+        home=root, max_body_bytes=max_body, gauges=_gauges(root), otlp_max_body_bytes=otlp_max_body
+    )
     argv = [sys.executable, "-m", "orca", "collect", "--home", str(root)]
     opts = UpOptions(
         host=host,
@@ -140,5 +170,8 @@ def up(
         collector_holder=lambda: lock_holder(root),
         open_orchestrator=lambda: _governed(root),
         say=lambda line: click.echo(line),
+        otlp_grpc_port=otlp_grpc_port,
+        otlp_export=otlp_export,
+        otlp_export_bodies=otlp_export_bodies,
     )
     serve(config, opts)

@@ -16,8 +16,9 @@ with a retry delay) and nothing was acknowledged.
 
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent import futures
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -151,3 +152,53 @@ def serve_grpc(ingest: OtlpIngest, host: str, port: int) -> Any:
         raise UsageError(f"cannot listen for OTLP/gRPC on {host}:{port}; is the port taken?")
     server.start()
     return server
+
+
+EXPORT_EVERY_S: Final = 2.0
+
+
+@contextmanager
+def exporting(
+    home: Path, endpoint: str, with_bodies: bool, say: Callable[[str], None]
+) -> Iterator[None]:
+    """Forward finished traces to ``endpoint`` from a daemon thread while the server runs.
+
+    The cursor in the home makes a restart resume where the last run stopped;
+    an unreachable endpoint is retried (and said once), never fatal to the server.
+    """
+    from orca.integrations.otlp import Cursor, Exporter, ExportError, traces_url
+    from orca.store import open_store
+
+    url = traces_url(endpoint)
+    stop = threading.Event()
+
+    def pause(seconds: float) -> None:
+        stop.wait(seconds)  # a backoff that a stopping server cuts short
+
+    exporter = Exporter(endpoint, Cursor.load(home, endpoint), with_bodies=with_bodies, sleep=pause)
+
+    def loop() -> None:
+        failing = False
+        while not stop.wait(EXPORT_EVERY_S):
+            try:
+                store = open_store(home)
+            except UsageError:
+                continue  # no store yet: the collector has not written one
+            try:
+                exporter.step(store)
+                failing = False
+            except ExportError as exc:
+                if not failing:
+                    say(f"otlp export: {exc}; retrying")
+                failing = True
+            finally:
+                store.close()
+
+    thread = threading.Thread(target=loop, name="orca-otlp-export", daemon=True)
+    thread.start()
+    say(f"otlp: exporting finished traces to {url}")
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(10)
