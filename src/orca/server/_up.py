@@ -226,14 +226,6 @@ def serve(config: ServerConfig, opts: UpOptions) -> int:
             stack.callback(orchestrator.close)
             stack.enter_context(ticking(orchestrator))
         app = create_app(replace(config, orchestrator=orchestrator))
-        if opts.otlp_grpc_port is not None:
-            grpc_server = serve_grpc(app.state.otlp, opts.host, opts.otlp_grpc_port)
-            stack.callback(grpc_server.stop, 2.0)
-            opts.say(f"otlp: gRPC on {opts.host}:{opts.otlp_grpc_port}; HTTP at {url}/v1/traces")
-        if opts.otlp_export is not None:
-            stack.enter_context(
-                exporting(home, opts.otlp_export, opts.otlp_export_bodies, opts.say)
-            )
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -256,6 +248,14 @@ def serve(config: ServerConfig, opts: UpOptions) -> int:
             opts.say(
                 f"warning: listening on {host}, beyond this machine, with no authentication: "
                 "anyone who reaches the port can read traces and submit envelopes"
+            )
+        if opts.otlp_grpc_port is not None:
+            grpc_server = serve_grpc(app.state.otlp, opts.host, opts.otlp_grpc_port)
+            stack.callback(grpc_server.stop, 2.0)
+            opts.say(f"otlp: gRPC on {opts.host}:{opts.otlp_grpc_port}; HTTP at {url}/v1/traces")
+        if opts.otlp_export is not None:
+            stack.enter_context(
+                exporting(home, opts.otlp_export, opts.otlp_export_bodies, opts.say)
             )
         server.run(sockets=[sock])
         uptime = time.monotonic() - started
