@@ -91,7 +91,7 @@ def test_official_exporters_deliver(live: tuple[Up, int]) -> None:
 
 @pytest.mark.slow
 def test_sigkill_after_200_loses_nothing(tmp_path: Path) -> None:
-    """Every span acknowledged with 200 is stored after `orca up` is SIGKILLed and a collector runs."""
+    """Every span acknowledged with 200 is stored after `orca up` is SIGKILLed and collected."""
     home = tmp_path / "home"
     up = start_up(home, "--create", "--no-collector")
     sent = 0
