@@ -184,7 +184,7 @@ def main() -> int:
         for i in range(starts):
             home = root / f"start{i}"
             proc, url, took = start(
-                [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", "0"]
+                [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", "0", "--create"]
             )
             up_times.append(took)
             stop(proc)
@@ -196,7 +196,7 @@ def main() -> int:
 
         home = root / "served"
         proc, url, _ = start(
-            [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", "0"]
+            [sys.executable, "-m", "orca", "up", "--home", str(home), "--port", "0", "--create"]
         )
         try:
             time.sleep(2.0)  # idle: collector started, nothing to do

@@ -11,6 +11,7 @@ from orca._version import __version__
 from orca.cli._blobs import blobs
 from orca.cli._check import check
 from orca.cli._collect import collect
+from orca.cli._export import export
 from orca.cli._journal import journal
 from orca.cli._ledger import ledger
 from orca.cli._mcp import mcp_cmd
@@ -76,6 +77,7 @@ def cli() -> None:
 
 
 cli.add_command(journal)
+cli.add_command(export)
 cli.add_command(up)
 cli.add_command(policy)
 cli.add_command(runs)

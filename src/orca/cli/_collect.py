@@ -8,8 +8,8 @@ from types import FrameType
 import click
 
 from orca.cli._common import home_option, json_option, print_json, writable_home
-from orca.cli._options import WAIT, count, seconds
-from orca.collector import Collector, CollectorConfig
+from orca.cli._options import WAIT, Duration, count, seconds
+from orca.collector import DEFAULT_JOURNAL_GRACE, Collector, CollectorConfig
 
 
 class _StopLatch:
@@ -60,6 +60,15 @@ class _StopLatch:
     help="Exit once no writer is alive and nothing arrived for this long.",
 )
 @click.option(
+    "--journal-grace",
+    type=Duration(none_ok=True),
+    default=DEFAULT_JOURNAL_GRACE,
+    show_default="10m",
+    metavar="AGE",
+    help="Delete a segment this long after its writer exited cleanly and every record of it "
+    "is stored (30s, 10m, 2h, none); a crashed writer's segment stays a day.",
+)
+@click.option(
     "--drain-on-stop",
     is_flag=True,
     help="On SIGTERM/Ctrl-C, ingest everything written so far before exiting (orca up does).",
@@ -71,6 +80,7 @@ def collect(
     interval_ms: int,
     batch: int,
     idle_exit: timedelta | None,
+    journal_grace: timedelta | None,
     drain_on_stop: bool,
     as_json: bool,
 ) -> None:
@@ -80,7 +90,7 @@ def collect(
     the first. SIGTERM finishes the current batch and exits cleanly.
     """
     root = writable_home(home)
-    config = CollectorConfig(batch=batch, interval_ms=interval_ms)
+    config = CollectorConfig(batch=batch, interval_ms=interval_ms, journal_grace=journal_grace)
     latch = _StopLatch()
     if drain_on_stop and not once:
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from orca._home import resolve_home
-from orca.cli._common import home_option
+from orca.cli._common import fail, home_option
+from orca.cli._options import count
 
 if TYPE_CHECKING:
     from orca.orchestrator import Orchestrator
@@ -104,13 +105,40 @@ def _governed(home: Path) -> "Iterator[Orchestrator]":
 )
 @click.option(
     "--max-body",
-    type=click.IntRange(1),
+    type=count(1, 1 << 30),
     default=1 << 20,
     show_default=True,
     help="Largest request body accepted, in bytes (larger: 413).",
 )
+@click.option(
+    "--otlp-max-body",
+    type=count(1, 1 << 30),
+    default=32 << 20,
+    show_default=True,
+    help="Largest OTLP request body accepted at /v1/traces, in bytes.",
+)
+@click.option(
+    "--otlp-grpc-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Also accept OTLP/gRPC on this port (default: off).",
+)
+@click.option("--otlp-export", default=None, metavar="URL", help="Forward traces to OTLP/HTTP.")
+@click.option("--otlp-export-bodies", is_flag=True, help="With --otlp-export: send bodies too.")
 @click.option("--no-collector", is_flag=True, help="Do not start a collector child.")
-def up(home: Path | None, host: str, port: int, max_body: int, no_collector: bool) -> None:
+@click.option("--create", is_flag=True, help="Create the home if it does not exist yet.")
+def up(
+    home: Path | None,
+    host: str,
+    port: int,
+    max_body: int,
+    otlp_max_body: int,
+    otlp_grpc_port: int | None,
+    otlp_export: str | None,
+    otlp_export_bodies: bool,
+    no_collector: bool,
+    create: bool,
+) -> None:
     """Serve the home: HTTP API, SSE, /metrics and the collector, until Ctrl-C or SIGTERM.
 
     Listens on loopback unless --host says otherwise. One server per home: a
@@ -121,8 +149,18 @@ def up(home: Path | None, host: str, port: int, max_body: int, no_collector: boo
     from orca.server._up import UpOptions, serve
 
     root = resolve_home(home)
+    if not root.exists() and not create:
+        fail(f"no ORCA home at {root}; record something first (orca run), or pass --create")
+    if root.exists() and not root.is_dir():
+        fail(f"{root} is a file, not an ORCA home; pass --home DIR")
     root.mkdir(parents=True, exist_ok=True)
-    config = ServerConfig(home=root, max_body_bytes=max_body, gauges=_gauges(root))
+    if otlp_export is not None:
+        from orca.integrations.otlp import traces_url
+
+        traces_url(otlp_export)  # a bad URL is one line before anything starts
+    config = ServerConfig(
+        home=root, max_body_bytes=max_body, gauges=_gauges(root), otlp_max_body_bytes=otlp_max_body
+    )
     argv = [sys.executable, "-m", "orca", "collect", "--home", str(root)]
     opts = UpOptions(
         host=host,
@@ -132,5 +170,8 @@ def up(home: Path | None, host: str, port: int, max_body: int, no_collector: boo
         collector_holder=lambda: lock_holder(root),
         open_orchestrator=lambda: _governed(root),
         say=lambda line: click.echo(line),
+        otlp_grpc_port=otlp_grpc_port,
+        otlp_export=otlp_export,
+        otlp_export_bodies=otlp_export_bodies,
     )
     serve(config, opts)

@@ -6,17 +6,27 @@ the error handlers map any ORCA error to ``{"error": {"code", "message"}}``.
 """
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
 
 from orca._version import __version__
-from orca.server import _events_api, _ledger_api, _ops, _orch_api, _read, _runs_api, _ui_api
+from orca.server import (
+    _events_api,
+    _ledger_api,
+    _ops,
+    _orch_api,
+    _otlp_api,
+    _read,
+    _runs_api,
+    _ui_api,
+)
 from orca.server import _models as m
 from orca.server._config import ServerConfig
 from orca.server._limits import BodyLimit
 from orca.server._metrics import MeasureRequests, registry_for
+from orca.server._otlp import OtlpIngest
 from orca.server._pages import install_pages
 from orca.server._responses import install_handlers
 
@@ -39,7 +49,14 @@ WORKER_THREADS = 128  # sync routes block on fsync or on `result?wait=`: anyio's
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
-    yield
+    async with AsyncExitStack() as stack:
+        mcp_app = getattr(app.state, "mcp_app", None)
+        if mcp_app is not None:  # a mounted app's lifespan is not run by the parent: run it here
+            await stack.enter_async_context(mcp_app.router.lifespan_context(mcp_app))
+        try:
+            yield
+        finally:
+            app.state.otlp.close()
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -63,10 +80,22 @@ def create_app(config: ServerConfig) -> FastAPI:
         _runs_api.router,  # before _orch_api: /runs/summary is not a run id
         _orch_api.router,
         _events_api.router,
+        _otlp_api.router,
     )
     for router in routers:
         app.include_router(router)
+    app.state.otlp = OtlpIngest(config.home)
+    if config.mcp:
+        from orca.mcp import build_server  # the MCP SDK loads only when /mcp is served
+
+        mcp_app = build_server(config.home).streamable_http_app(streamable_http_path="/")
+        app.state.mcp_app = mcp_app
+        app.mount("/mcp", mcp_app)
     install_pages(app)
-    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=config.max_body_bytes,
+        per_path={"/v1/traces": config.otlp_max_body_bytes},
+    )
     app.add_middleware(MeasureRequests, metrics=http_metrics)
     return app

@@ -14,6 +14,7 @@ from typing import Any, Final
 DEFAULT_PORT: Final = 7340
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_MAX_BODY: Final = 1 << 20  # 1 MiB: an envelope is small; a bigger body is a mistake
+DEFAULT_OTLP_MAX_BODY: Final = 32 << 20  # OTLP batches (512 spans with prompts) are bigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +51,5 @@ class ServerConfig:
     max_body_bytes: int = DEFAULT_MAX_BODY
     gauges: Callable[[], HomeGauges] | None = None  # None: collector figures are not reported
     orchestrator: Any = None  # an orca.orchestrator.Orchestrator serving this home, or None
+    otlp_max_body_bytes: int = DEFAULT_OTLP_MAX_BODY  # POST /v1/traces
+    mcp: bool = True  # serve the MCP tools at /mcp

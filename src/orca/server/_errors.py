@@ -28,6 +28,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "method-not-allowed": 405,
     "ambiguous-id": 409,  # several ids start with the prefix: the request conflicts with the data
     "body-too-large": 413,
+    "journal-full": 429,  # OTLP ingest: the journal cannot take more now (Retry-After)
     "unsupported-media-type": 415,
     "invalid": 422,
     "not-ready": 503,

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, Final
@@ -33,6 +33,7 @@ from orca._pidlock import LockHeld, PidLock
 from orca.errors import OrcaError
 from orca.server._config import ServerConfig
 from orca.server._errors import ServerError, ServerLocked
+from orca.server._otlp import exporting, serve_grpc
 
 log = logging.getLogger("orca.server")
 LOCK_FILE: Final = "server.lock"
@@ -60,6 +61,9 @@ class UpOptions:
     collector_holder: Callable[[], int | None] = lambda: None
     open_orchestrator: Callable[[], Any] | None = None  # returns a context manager
     say: Callable[[str], None] = print
+    otlp_grpc_port: int | None = None  # OTLP/gRPC on host:port (None: off)
+    otlp_export: str | None = None  # forward newly stored traces to this OTLP/HTTP endpoint
+    otlp_export_bodies: bool = False
 
 
 def _die_with_parent() -> None:
@@ -221,14 +225,7 @@ def serve(config: ServerConfig, opts: UpOptions) -> int:
             # drains the ledger's last entries, written while the orchestrator closes.
             stack.callback(orchestrator.close)
             stack.enter_context(ticking(orchestrator))
-        app = create_app(
-            ServerConfig(
-                home=home,
-                max_body_bytes=config.max_body_bytes,
-                gauges=config.gauges,
-                orchestrator=orchestrator,
-            )
-        )
+        app = create_app(replace(config, orchestrator=orchestrator))
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -251,6 +248,14 @@ def serve(config: ServerConfig, opts: UpOptions) -> int:
             opts.say(
                 f"warning: listening on {host}, beyond this machine, with no authentication: "
                 "anyone who reaches the port can read traces and submit envelopes"
+            )
+        if opts.otlp_grpc_port is not None:
+            grpc_server = serve_grpc(app.state.otlp, opts.host, opts.otlp_grpc_port)
+            stack.callback(grpc_server.stop, 2.0)
+            opts.say(f"otlp: gRPC on {opts.host}:{opts.otlp_grpc_port}; HTTP at {url}/v1/traces")
+        if opts.otlp_export is not None:
+            stack.enter_context(
+                exporting(home, opts.otlp_export, opts.otlp_export_bodies, opts.say)
             )
         server.run(sockets=[sock])
         uptime = time.monotonic() - started
