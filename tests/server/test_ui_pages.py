@@ -56,7 +56,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
 @pytest.fixture(scope="module")
 def empty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     """`orca up` over a home with nothing recorded."""
-    up = start_up(tmp_path_factory.mktemp("ui-empty") / "home")
+    up = start_up(tmp_path_factory.mktemp("ui-empty") / "home", "--create")
     deadline = time.monotonic() + 30
     while httpx.get(up.url + "/readyz").status_code != 200 and time.monotonic() < deadline:
         time.sleep(0.1)
