@@ -25,6 +25,7 @@ from orca.store import (
 )
 from orca.store._batch import ApplyResult, Batch
 from orca.store._errors import SchemaError, StoreError
+from orca.store._open import store_path
 from orca.store._rows import (
     LedgerRow,
     LinkRow,
@@ -36,23 +37,17 @@ from orca.store._rows import (
 )
 from orca.store._schema import MIGRATIONS, SCHEMA_VERSION
 
-STORE_FILE: Final = "store.sqlite"
 BUSY_TIMEOUT_MS: Final = 30_000
 
 
-def store_path(home_or_path: str | os.PathLike[str]) -> Path:
-    """``<home>/store.sqlite`` for a home directory; the path itself for a ``*.sqlite`` file."""
-    path = Path(home_or_path)
-    if path.suffix in (".sqlite", ".db", ".sqlite3") and not path.is_dir():
-        return path
-    return path / STORE_FILE
-
-
 class SQLiteStore:
-    """Implements :class:`~orca.store.TraceReader` plus the write side the collector uses."""
+    """Implements :class:`~orca.store.TraceStore`: the embedded default, one file per home."""
+
+    engine: Literal["sqlite"] = "sqlite"
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
+        self.url = f"sqlite://{path.absolute()}"
         self._conn = conn
         self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
 
@@ -285,11 +280,7 @@ class SQLiteStore:
         since_ns: int | None = None,
         limit: int = 20,
     ) -> list[SearchHit]:
-        self.catch_up_search()
+        # Reads what the collector has indexed (catch_up_search): the read path never writes.
         with self._snapshot() as conn:
             return _fts.search(conn, text, where=where, since_ns=since_ns, limit=limit)
 
-
-def open_store(home: str | os.PathLike[str], *, create: bool = False) -> SQLiteStore:
-    """The store of an ORCA home; a clear :class:`StoreError` when none was built yet."""
-    return SQLiteStore.open(home, create=create)
