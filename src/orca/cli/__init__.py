@@ -1,5 +1,7 @@
 """The ``orca`` command: a thin shell over the library, one module per command group."""
 
+import os
+
 import click
 
 from orca._version import __version__
@@ -21,8 +23,22 @@ from orca.errors import OrcaError
 
 @click.group()
 @click.version_option(__version__, prog_name="orca")
-def cli() -> None:
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    metavar="URL",
+    help="The store: sqlite:///path or postgresql://user@host/db"
+    " (default: $ORCA_STORE, else `store` in <home>/config.toml, else <home>/store.sqlite).",
+)
+def cli(store_url: str | None) -> None:
     """ORCA: a local-first flight recorder and control plane for AI agents."""
+    if store_url is not None:
+        from orca.store import STORE_ENV, parse_url
+
+        parse_url(store_url, "")  # a bad URL is one clear line now, not a traceback later
+        # Through the environment, so every command and the collectors they start agree.
+        os.environ[STORE_ENV] = store_url
 
 
 cli.add_command(journal)

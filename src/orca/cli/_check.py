@@ -19,7 +19,7 @@ from orca.query import (
     run_checks,
 )
 from orca.query._resolve import UnknownIdError
-from orca.store import SQLiteStore, TraceRows, TraceSummary
+from orca.store import TraceReader, TraceRows, TraceSummary
 
 BASELINE_WINDOW = "7d"
 BASELINE_TRACES = 1000
@@ -31,7 +31,7 @@ def _config(home: Path | None) -> CheckConfig:
 
 
 def _p95(
-    store: SQLiteStore, names: set[str], since: int | None, min_samples: int
+    store: TraceReader, names: set[str], since: int | None, min_samples: int
 ) -> dict[str, int]:
     """p95 duration per span name over the store's window: the slow-span baseline.
 

@@ -22,10 +22,10 @@ from orca.query import (
     span_detail_json,
 )
 from orca.query._resolve import UnknownIdError
-from orca.store import SpanRow, SQLiteStore
+from orca.store import SpanRow, TraceReader
 
 
-def _get(store: SQLiteStore, ref: str) -> SpanRow:
+def _get(store: TraceReader, ref: str) -> SpanRow:
     span_id = full_id(store, ref, "span")
     span = store.get_span(span_id)
     if span is None:

@@ -35,7 +35,8 @@ from orca.store import (
     PruneResult,
     Quarantine,
     RetentionPolicy,
-    SQLiteStore,
+    TraceStore,
+    open_store,
 )
 
 DEFAULT_JOURNAL_RETENTION: Final = timedelta(days=1)
@@ -98,7 +99,7 @@ class Collector:
         self.config = config or CollectorConfig()
         self._lock = CollectorLock(home) if lock else None
         try:
-            self.store = SQLiteStore.open(home)
+            self.store: TraceStore = open_store(home, create=True)
         except BaseException:
             if self._lock is not None:
                 self._lock.release()
@@ -304,6 +305,8 @@ class Collector:
             total.ledger += r.ledger
             total.erased += r.erased
             if r.drained and not r.busy:
+                # What was drained is searchable when drain returns (readers never index).
+                total.indexed += self.store.catch_up_search()
                 return total
 
     def stop(self) -> None:

@@ -12,7 +12,14 @@ from typing import Literal
 from orca.collector._ledger_source import LEDGER_SOURCE
 from orca.collector._lock import lock_holder
 from orca.journal import list_segments, process_alive
-from orca.store import ProcessRow, QuarantineRow, SQLiteStore, StoreTotals, store_path
+from orca.store import (
+    ProcessRow,
+    QuarantineRow,
+    StoreTotals,
+    locate_store,
+    open_location,
+    store_exists,
+)
 
 WriterState = Literal["alive", "exited", "crashed", "dead"]
 
@@ -52,6 +59,7 @@ class Status:
     collector_pid: int | None  # None: no collector holds the lock (0: held, pid unknown)
     segments: list[SegmentStatus]
     store_exists: bool
+    store_url: str  # which store (password masked): sqlite:///… or postgresql://…
     totals: StoreTotals | None
     writer_drops: int  # records writers reported dropping (full disk, oversize, ...)
     quarantine: list[QuarantineRow] = field(default_factory=list)
@@ -72,13 +80,14 @@ def _state(proc: ProcessRow | None, pid: int) -> WriterState:
 
 def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
     """The status of ``home``; ``quarantine_limit`` rows of quarantine (None: all)."""
-    exists = store_path(home).exists()
+    where = locate_store(home)
+    exists = store_exists(where)
     offsets: dict[str, tuple[int, int, int]] = {}
     procs: dict[str, ProcessRow] = {}
     totals = None
     quarantined: list[QuarantineRow] = []
     if exists:
-        with SQLiteStore.open(home, create=False) as store:
+        with open_location(where) as store:
             offsets = {s.name: (s.offset, s.records, s.quarantined) for s in store.sources()}
             procs = {p.writer: p for p in store.processes()}
             totals = store.totals()
@@ -115,6 +124,7 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
         collector_pid=lock_holder(home),
         segments=segments,
         store_exists=exists,
+        store_url=where.shown,
         totals=totals,
         writer_drops=sum(p.dropped for p in procs.values()),
         quarantine=quarantined,

@@ -5,8 +5,9 @@
 (``postgresql://…``) that many hosts' collectors share. Both implement
 :class:`TraceStore`: the read side :class:`TraceReader` plus the write side
 (``apply`` a :class:`Batch`, ``attribute_crash``, ``prune``, ``pin``,
-``catch_up_search``) that the collector and the CLI use. The ``ledger`` table mirrors the ledger's signed entries
-(``Batch.ledger``; read back by ``get_trace`` and ``ledger_entries``).
+``catch_up_search``) that the collector and the CLI use. The ``ledger``
+table mirrors the ledger's signed entries (``Batch.ledger``; read back by
+``get_trace`` and ``ledger_entries``).
 """
 
 from orca.store._aggregate import SpanGroup
@@ -21,6 +22,8 @@ from orca.store._open import (
     mask_url,
     open_location,
     open_store,
+    parse_url,
+    store_exists,
     store_path,
 )
 from orca.store._protocol import StatTuple, TraceReader, TraceStore
@@ -70,8 +73,8 @@ __all__ = [
     "StoreLocation",
     "StoreTotals",
     "TraceReader",
-    "TraceStore",
     "TraceRows",
+    "TraceStore",
     "TraceSummary",
     "crash_span_id",
     "items_from",
@@ -79,5 +82,7 @@ __all__ = [
     "mask_url",
     "open_location",
     "open_store",
+    "parse_url",
+    "store_exists",
     "store_path",
 ]

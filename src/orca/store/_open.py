@@ -109,6 +109,11 @@ def locate_store(url_or_home: str | os.PathLike[str]) -> StoreLocation:
     return StoreLocation("sqlite", f"sqlite://{file}", file, origin_of(home))
 
 
+def store_exists(where: StoreLocation) -> bool:
+    """Whether there is a store to read (a server-side store is created by its first open)."""
+    return where.path.exists() if where.path is not None else True
+
+
 def open_location(where: StoreLocation, *, create: bool = False) -> TraceStore:
     """Open the store at ``where`` (see :func:`open_store`)."""
     if where.engine == "sqlite":

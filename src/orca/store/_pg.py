@@ -75,7 +75,8 @@ class PostgresStore:
         except (PoolTimeout, psycopg.Error) as exc:
             pool.close()
             raise StoreError(
-                f"cannot connect to the store {mask_url(url)}: {str(exc).strip() or type(exc).__name__};"
+                f"cannot connect to the store {mask_url(url)}:"
+                f" {str(exc).strip() or type(exc).__name__};"
                 " check the URL and that the server is running"
             ) from None
         store = cls(url, origin, pool)
@@ -99,7 +100,7 @@ class PostgresStore:
                 )
             for number in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[number]:
-                    conn.execute(statement)  # type: ignore[arg-type]
+                    conn.execute(statement)
             if row is None:
                 conn.execute("INSERT INTO orca_schema VALUES (%s)", (SCHEMA_VERSION,))
             else:
@@ -151,7 +152,7 @@ class PostgresStore:
         def make(conn: Conn) -> None:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK,))
             for day in sorted(missing):
-                conn.execute(partition_ddl(day))  # type: ignore[arg-type]
+                conn.execute(partition_ddl(day))
 
         self._txn(make)
         self._days |= missing
@@ -170,9 +171,16 @@ class PostgresStore:
     def apply(self, batch: Batch) -> ApplyResult:
         """Apply a batch and its offsets in one transaction; re-applying it changes nothing."""
         self._ensure_days(_pg_write.collect(batch))
-        return self._txn(
-            lambda conn: _pg_write.apply_batch(conn, batch, self.origin, self._ensure_in_txn)
-        )
+
+        def work(conn: Conn) -> ApplyResult:
+            return _pg_write.apply_batch(conn, batch, self.origin, self._ensure_in_txn)
+
+        try:
+            return self._txn(work)
+        except psycopg.errors.CheckViolation:
+            # No partition for a row: another host's prune dropped a day we knew of.
+            self._days.clear()
+            return self._txn(work)
 
     def _ensure_in_txn(self, days: set[int]) -> None:
         if days - self._days:  # a trace whose day partition was dropped meanwhile (rare)
@@ -199,10 +207,12 @@ class PostgresStore:
 
     def pin(self, trace_id: str, pinned: bool = True) -> bool:
         return self._txn(
-            lambda c: c.execute(
-                "UPDATE traces SET pinned = %s WHERE trace_id = %s", (pinned, trace_id)
-            ).rowcount
-            > 0
+            lambda c: (
+                c.execute(
+                    "UPDATE traces SET pinned = %s WHERE trace_id = %s", (pinned, trace_id)
+                ).rowcount
+                > 0
+            )
         )
 
     def prune(
@@ -215,7 +225,9 @@ class PostgresStore:
         from orca.store._retention import DEFAULT_RETENTION
 
         result = self._txn(
-            lambda c: _pg_ops.prune(c, policy or DEFAULT_RETENTION, now_ns=now_ns, progress=progress)
+            lambda c: _pg_ops.prune(
+                c, policy or DEFAULT_RETENTION, now_ns=now_ns, progress=progress
+            )
         )
         self._days.clear()  # partitions may have been dropped
         return result
@@ -230,11 +242,13 @@ class PostgresStore:
 
     def erase_ledger_payloads(self, entry_ids: list[int]) -> int:
         return self._txn(
-            lambda c: c.execute(
-                "UPDATE ledger SET payload = NULL, erased = true"
-                " WHERE origin = %s AND id = ANY(%s) AND NOT erased",
-                (self.origin, entry_ids),
-            ).rowcount
+            lambda c: (
+                c.execute(
+                    "UPDATE ledger SET payload = NULL, erased = true"
+                    " WHERE origin = %s AND id = ANY(%s) AND NOT erased",
+                    (self.origin, entry_ids),
+                ).rowcount
+            )
         )
 
     def ledger_entries(
@@ -323,7 +337,9 @@ class PostgresStore:
             rows = _pg_read.span_stats(conn, group_by=group_by, since_ns=since_ns)
         return iter(rows)
 
-    def span_groups(self, *, group_by: str = "name", since_ns: int | None = None) -> list[SpanGroup]:
+    def span_groups(
+        self, *, group_by: str = "name", since_ns: int | None = None
+    ) -> list[SpanGroup]:
         with self._read() as conn:
             return _pg_read.span_groups(conn, group_by=group_by, since_ns=since_ns)
 

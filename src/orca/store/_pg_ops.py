@@ -117,7 +117,8 @@ def _roll_up(conn: Conn) -> int:
     ):
         key = (_day(r["start_ns"]), r["name"], r["model"], r["component"])
         g = groups.setdefault(
-            key, {"n": 0, "err": 0, "dur": 0, "hist": {}, "i": 0, "o": 0, "cr": 0, "cw": 0, "cost": 0.0}
+            key,
+            {"n": 0, "err": 0, "dur": 0, "hist": {}, "i": 0, "o": 0, "cr": 0, "cw": 0, "cost": 0.0},
         )
         g["n"] += 1
         g["err"] += r["status"] == "error"
@@ -196,7 +197,9 @@ def prune(
     now_ns = time.time_ns() if now_ns is None else now_ns
     report = progress or (lambda stage, done, total: None)
     out: dict[str, int] = {}
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (trace_id TEXT PRIMARY KEY) ON COMMIT DROP")
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS doomed (trace_id TEXT PRIMARY KEY) ON COMMIT DROP"
+    )
     if policy.max_age is not None:
         cutoff = now_ns - int(policy.max_age.total_seconds() * 1e9)
         conn.execute(
@@ -212,11 +215,11 @@ def prune(
             if day >= cutoff_day:
                 continue
             kept = conn.execute(
-                f"SELECT count(*) FROM spans_d{day} s JOIN traces t USING (trace_id)"  # noqa: S608
+                f"SELECT count(*) FROM spans_d{day} s JOIN traces t USING (trace_id)"
                 " WHERE t.pinned",
             ).fetchone()
             if kept is not None and kept[0] == 0:
-                count = conn.execute(f"SELECT count(*) FROM spans_d{day}").fetchone()  # noqa: S608
+                count = conn.execute(f"SELECT count(*) FROM spans_d{day}").fetchone()
                 spans += count[0] if count else 0
                 conn.execute(f"DROP TABLE spans_d{day}")
         spans += conn.execute(
@@ -332,7 +335,7 @@ def quarantine(conn: Conn, origin: str, limit: int | None) -> list[QuarantineRow
 
 def totals(conn: Conn) -> StoreTotals:
     def count(table: str) -> int:
-        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[arg-type]
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         return int(row[0]) if row else 0
 
     [b] = _dicts(

@@ -195,7 +195,9 @@ def list_traces(
     if conversation is not None:
         where.append("conversation_id = %s")
         args.append(conversation)
-    sql = f"SELECT trace_id FROM traces WHERE {' AND '.join(where)} ORDER BY start_ns DESC, seq DESC"
+    sql = (
+        f"SELECT trace_id FROM traces WHERE {' AND '.join(where)} ORDER BY start_ns DESC, seq DESC"
+    )
     out: list[TraceSummary] = []
     for r in _dicts(conn, sql, args):
         summary = summarise(conn, r["trace_id"])
@@ -329,7 +331,7 @@ def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[tuple
     if since_ns is not None:
         sql += " WHERE start_ns >= %s"
         args.append(since_ns)
-    return conn.execute(sql, args).fetchall()  # type: ignore[arg-type]
+    return conn.execute(sql, args).fetchall()
 
 
 def span_groups(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanGroup]:
@@ -455,6 +457,8 @@ def search(
             found = r["text"]
             if found is None:
                 found = _bodies.decode(r["enc"], bytes(r["data"])).decode("utf-8", "replace")
-            hits.append(SearchHit(r["trace_id"], r["span_id"], r["ts"], place, snippet(found, words)))
+            hits.append(
+                SearchHit(r["trace_id"], r["span_id"], r["ts"], place, snippet(found, words))
+            )
     hits.sort(key=lambda h: h.ts_ns, reverse=True)
     return hits[:limit]

@@ -106,7 +106,8 @@ UPDATE spans s SET
     {_pick("has_close", "attrs_close")}, {_pick("has_close", "response_body")},
     {_pick("has_close", "response_body_bytes")},
     proc_id = coalesce(s.proc_id, t.proc_id),
-    model = CASE WHEN t.has_open THEN coalesce(t.model, s.model) ELSE coalesce(s.model, t.model) END,
+    model = CASE WHEN t.has_open THEN coalesce(t.model, s.model)
+        ELSE coalesce(s.model, t.model) END,
     tool = CASE WHEN t.has_open THEN coalesce(t.tool, s.tool) ELSE coalesce(s.tool, t.tool) END,
     input_tokens = coalesce(t.input_tokens, s.input_tokens),
     output_tokens = coalesce(t.output_tokens, s.output_tokens),
@@ -266,13 +267,9 @@ def _copy(cur: psycopg.Cursor[Any], table: str, cols: str, rows: list[Any]) -> N
             cp.write_row(row)
 
 
-def _trace_days(
-    cur: psycopg.Cursor[Any], traces: dict[str, TraceIn]
-) -> dict[str, int]:
+def _trace_days(cur: psycopg.Cursor[Any], traces: dict[str, TraceIn]) -> dict[str, int]:
     """The partition day of each trace: the stored one, else the day of its first record."""
-    cur.execute(
-        "SELECT trace_id, day FROM traces WHERE trace_id = ANY(%s)", (list(traces),)
-    )
+    cur.execute("SELECT trace_id, day FROM traces WHERE trace_id = ANY(%s)", (list(traces),))
     days = {r[0]: r[1] for r in cur.fetchall()}
     for trace_id, t in traces.items():
         days.setdefault(trace_id, day_of(t.start_ns))

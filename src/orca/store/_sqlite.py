@@ -283,4 +283,3 @@ class SQLiteStore:
         # Reads what the collector has indexed (catch_up_search): the read path never writes.
         with self._snapshot() as conn:
             return _fts.search(conn, text, where=where, since_ns=since_ns, limit=limit)
-

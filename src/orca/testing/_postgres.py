@@ -49,7 +49,7 @@ class PostgresCluster:
         import psycopg
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
 
@@ -106,13 +106,33 @@ def postgres_cluster(bin_dir: Path | None = None) -> Iterator[PostgresCluster]:
             " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             " -c max_connections=60 -c shared_buffers=64MB"
         )
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-o", opts, "-w", "-t", "60", "-l",
-            str(root / "log"), "start")
+        run(
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(root / "log"),
+            "start",
+        )
         try:
             yield PostgresCluster(port, sock, user)
         finally:
             subprocess.run(
-                [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                [
+                    *prefix,
+                    str(bin_dir / "pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "stop",
+                ],
                 capture_output=True,
                 check=False,
             )
