@@ -67,7 +67,7 @@ def test_three_hosts_one_database(tmp_path: Path, pg_url: str) -> None:
         for home in homes
     ]
     for p in procs:
-        out, err = p.communicate(timeout=240)
+        _out, err = p.communicate(timeout=240)
         assert p.returncode == 0, err
     with psycopg.connect(pg_url) as conn:
         spans, distinct = conn.execute(
