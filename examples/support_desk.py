@@ -17,11 +17,16 @@ What it records (every span kind the query layer knows):
   one tool also fails.
 * a worker process that is killed (SIGKILL) in the middle of a step: the
   collector writes the synthetic ``process.lifecycle`` crash span for it.
+* an orchestrated run (``orca.orchestrator``): triage hands the refund to billing
+  by envelope; the billing worker process claims it and is killed mid-task; after
+  its lease runs out the task is redelivered (attempt 2) and completes; a survey
+  envelope nobody picks up in time **expires**. Every step is a ledger entry.
 
 Run it under ORCA and look::
 
     orca run -- python examples/support_desk.py
     orca check --all          # exits 1: the findings are the point
+    orca runs show last       # the run: tasks, attempts, the expired envelope
 """
 
 import json
@@ -36,6 +41,7 @@ from openai import OpenAI
 import orca
 from orca.capture import prompt_assembly, tool_call
 from orca.integrations.openai import instrument, request_context
+from orca.orchestrator import Orchestrator, Task, TaskContext
 from orca.testing.fake_provider import FakeProvider, Reply
 
 MODEL = "support-llm-1"
@@ -192,6 +198,76 @@ def worker_crash() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+BILLING_LEASE_MS = 1_000
+REFUNDS: dict[str, dict[str, Any]] = {}  # side effects keyed by task id: a redelivery is harmless
+
+
+def triage_agent(task: Task, ctx: TaskContext) -> str:
+    """Triage: route the refund to billing, and ask for a survey (nobody serves it in time)."""
+    ctx.log.info("refund request: handing it to billing")
+    order = task.payload["order"]
+    ctx.submit(
+        id=f"{task.id}/billing",
+        kind="agent_task",
+        recipient="billing",
+        payload={"order": order, "reason": "arrived broken"},
+        usage={"input_tokens": 120, "output_tokens": 40},
+    )
+    ctx.submit(
+        id=f"{task.id}/survey", kind="agent_task", recipient="feedback", payload={}, ttl_ms=300
+    )
+    return "routed to billing"
+
+
+def billing_agent(task: Task, ctx: TaskContext) -> dict[str, Any]:
+    """Billing: issue the refund once per task id, whatever the attempt; answer the caller."""
+    refund = REFUNDS.setdefault(task.id, {"order": task.payload["order"], "amount": 42.0})
+    ctx.set_usage(input_tokens=118, output_tokens=35, cost_usd=0.0009)
+    ctx.submit(
+        id=f"{task.id}/answer",
+        kind="agent_result",
+        recipient=None,
+        payload={"refund": refund, "attempt": task.attempt},
+    )
+    return refund
+
+
+def billing_worker_dies() -> None:
+    """A billing worker process: claims the refund, starts on it, and is killed (SIGKILL)."""
+    orch = Orchestrator.open()
+    tasks = orch.claim("billing", lease_ms=BILLING_LEASE_MS, worker="billing-worker-1")
+    tasks[0] and print(f"billing worker: working on {tasks[0].id} (attempt {tasks[0].attempt})")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def orchestrated_case() -> str:
+    """The same case through the orchestrator; the worker's crash is survived by redelivery."""
+    with Orchestrator.open() as orch:
+        orch.agent("triage")(triage_agent)
+        run = orch.start_run("support-desk", metadata={"conversation": "alice"})
+        orch.submit(
+            {
+                "id": "case-A-17",
+                "run": run.id,
+                "kind": "agent_task",
+                "sender": "alice",
+                "recipient": "triage",
+                "payload": {"order": "A-17"},
+            }
+        )
+        orch.run_until_idle(timeout=30)
+    worker = subprocess.run([sys.executable, __file__, "--billing-worker"], check=False)
+    with Orchestrator.open() as orch:  # rebuilt from the ledger: billing's task is leased
+        orch.agent("billing", lease_ms=BILLING_LEASE_MS)(billing_agent)
+        orch.run_until_idle(timeout=30)  # waits out the dead worker's lease, then redelivers
+        result = orch.fetch_result(run.id)
+        orch.end_run(run.id)
+    return (
+        f"refund {result.payload['refund']['order']} issued on attempt "
+        f"{result.payload['attempt']} after the billing worker died ({worker.returncode})"
+    )
+
+
 def script() -> list[Reply]:
     lookup = {"id": "call_lookup_1", "name": "lookup_order", "arguments": '{"order": "A-17"}'}
     refund = {"id": "call_refund_2", "name": "issue_refund", "arguments": '{"order": "A-17"}'}
@@ -208,6 +284,9 @@ def main() -> int:
     if sys.argv[1:] == ["--worker"]:
         worker_crash()
         return 0
+    if sys.argv[1:] == ["--billing-worker"]:
+        billing_worker_dies()
+        return 0
     rec = orca.Recorder.open()
     log = rec.logger("support-desk")
     with FakeProvider(script(), cache_min_tokens=64, cache_block_tokens=16) as provider:
@@ -219,6 +298,7 @@ def main() -> int:
     rec.close()
     worker = subprocess.run([sys.executable, __file__, "--worker"], check=False)
     print(f"support desk: 2 turns served; billing worker died with code {worker.returncode}")
+    print(f"orchestrated: {orchestrated_case()}")
     return 0
 
 

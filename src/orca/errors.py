@@ -10,11 +10,31 @@
     │   └── SchemaError            the file is from a newer ORCA, or not an ORCA store
     ├── CollectorError             the collector cannot run as asked  (orca.collector)
     │   └── CollectorLocked        another collector holds the home's lock
+    ├── BlobError                  the blob store cannot do what was asked   (orca.blobs)
+    │   ├── BlobNotFoundError      no blob has that address
+    │   ├── BlobKeyError           a key file is missing, group/world-readable or malformed
+    │   └── BlobIntegrityError     a blob fails a check; .problem names it (truncated, …)
     ├── LedgerError                ledger trouble                      (orca.ledger)
     │   ├── ActionError            an action that cannot be recorded (also a ValueError)
     │   ├── LedgerLockedError      another process holds the ledger open for appending
     │   ├── LedgerCorruptError     damage that opening must not paper over; run `orca verify`
     │   └── ProofError             no inclusion/consistency proof can be given as asked
+    ├── OrchestratorError          orchestrator trouble, stable ``code``s (orca.orchestrator)
+    │   ├── EnvelopeRejected       submit refused (recorded as ``envelope.rejected``)
+    │   │   ├── InvalidEnvelope        a field missing or of the wrong type
+    │   │   ├── UnsupportedProtocol    a protocol_version this ORCA cannot read
+    │   │   ├── RunNotOpen             unknown run, or one already ended
+    │   │   ├── EnvelopeExpired        its TTL passed before it arrived
+    │   │   ├── IdempotencyConflict    an id reused with other content
+    │   │   ├── PolicyDenied           the policy hook said no
+    │   │   └── BudgetExceeded         the budget hook could not reserve
+    │   ├── InvalidRequest         an argument that cannot be used as given
+    │   ├── RunNotFound            no run has that id
+    │   ├── RunNotFinished         no final result yet
+    │   ├── TaskNotFound           no task has that id
+    │   ├── LeaseLost              the task is no longer leased to the caller
+    │   ├── TaskFailed             a handler raises it to fail its task
+    │   └── OrchestratorClosed     closed, or stopped after a failed ledger write: reopen
     └── UsageError                 a request that cannot be met (unknown id, missing home)
         ├── ConfigError            <home>/config.toml is not TOML, or a table has a bad value
         └── QueryError             a query that cannot be answered as asked   (orca.query)

@@ -5,6 +5,7 @@ import sys
 
 FORBIDDEN = (
     "orca.store",
+    "orca.blobs",
     "orca.collector",
     "orca.query",
     "orca.server",

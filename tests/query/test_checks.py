@@ -1,5 +1,6 @@
 """Each check fires on a trace built to have its defect and stays silent on a clean one."""
 
+import dataclasses
 import json
 from typing import Any
 
@@ -119,10 +120,27 @@ def defect(tb: Any, name: str) -> tuple[TraceRows, dict[str, bytes]]:
         for i in range(30):
             t.span("step", turn, start_ms=i, dur_ms=10)
         t.span("step", turn, start_ms=40, dur_ms=500)
+    elif name in ORCHESTRATED_DEFECTS:
+        for i, (kind, args, result) in enumerate(ORCHESTRATED_DEFECTS[name]):
+            row = t.action(kind, turn, at_ms=i, actor="billing")
+            t.ledger[-1] = dataclasses.replace(row, args=args, result=result)
     return t.rows(), bodies
 
 
-@pytest.mark.parametrize("name", V1)
+# The ledger entries an orchestrated run leaves for each defect (the orchestrator's own
+# tests produce them for real: tests/query/test_checks_orchestrated.py).
+ORCHESTRATED_DEFECTS: dict[str, list[tuple[str, Any, Any]]] = {
+    "dead-letter": [("task.dead_lettered", {"task": "t1", "attempt": 5, "reason": "x"}, None)],
+    "retry-storm": [("task.claimed", {"task": "t1", "attempt": n}, None) for n in (1, 2, 3)],
+    "expired-task": [("task.expired", {"task": "t1"}, None)],
+    "stuck-lease": [("task.lease_expired", {"task": "t1", "heartbeats": 0}, None)] * 2,
+    "idempotency-conflict": [
+        ("envelope.rejected", {"id": "e1"}, {"code": "idempotency-conflict", "reason": "x"})
+    ],
+}
+
+
+@pytest.mark.parametrize("name", V1 + list(ORCHESTRATED_DEFECTS))
 def test_check_fires_on_its_defect(name: str, tb: Any) -> None:
     """The check fails on its defect, naming the span ids that prove it."""
     trace, bodies = defect(tb, name)
@@ -133,7 +151,7 @@ def test_check_fires_on_its_defect(name: str, tb: Any) -> None:
     assert all(i in ids for f in result.findings for i in f.span_ids)
 
 
-@pytest.mark.parametrize("name", V1)
+@pytest.mark.parametrize("name", V1 + list(ORCHESTRATED_DEFECTS))
 def test_check_silent_on_clean(name: str, tb: Any) -> None:
     """The same check passes on a healthy turn."""
     [result] = run_checks([clean(tb)], body=clean_bodies().get, only=[name])

@@ -28,7 +28,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support_desk.py"
 
 @pytest.fixture(scope="module")
 def desk() -> Iterator[tuple[SQLiteStore, list[TraceRows]]]:
-    """The support desk's three traces, recorded by the real example and collected."""
+    """The support desk's traces (three turns, one orchestrated run), recorded and collected."""
     with temp_home() as home:
         env = {**os.environ, "ORCA_HOME": str(home)}
         subprocess.run([sys.executable, str(EXAMPLE)], env=env, check=True, capture_output=True)
@@ -46,6 +46,6 @@ def desk() -> Iterator[tuple[SQLiteStore, list[TraceRows]]]:
 def test_silent_on_support_desk(desk: tuple[SQLiteStore, list[TraceRows]], name: str) -> None:
     """No finding on the healthy turns (nor on the broken one: it has other defects)."""
     store, traces = desk
-    assert len(traces) == 3
+    assert len(traces) == 4  # three turns and the orchestrated run
     [result] = run_checks(traces, body=store.get_body, only=[name])
     assert result.passed, result

@@ -17,7 +17,7 @@ from orca._home import resolve_home
 from orca.capture._ids import IdGenerator
 from orca.capture._mask import scrub_secrets
 from orca.capture._sink import Sink
-from orca.capture._span import NOOP_LOGGER, Logger, make_core
+from orca.capture._span import NOOP_LOGGER, NOOP_SPAN, Logger, Span, make_core
 from orca.journal import (
     DEFAULT_HEARTBEAT_S,
     DEFAULT_MAX_RECORD_BYTES,
@@ -100,6 +100,24 @@ class Recorder:
         if not component:
             raise ValueError("component must be a non-empty name, e.g. 'billing-agent'")
         return Logger(self._core, component)
+
+    def resume(
+        self,
+        component: str,
+        trace_id: str,
+        span_id: str,
+        name: str = "",
+        parent_id: str | None = None,
+    ) -> Span:
+        """A handle on a span opened earlier, perhaps by a process that has since died.
+
+        Writes nothing itself: the handle closes that span (``end``) or opens
+        children under it, so work that outlives a process (an orchestrated
+        run across a restart) stays one trace.
+        """
+        if not self.enabled:
+            return NOOP_SPAN
+        return Span(self._core, component, trace_id, span_id, parent_id, name)
 
     @property
     def dropped(self) -> int:

@@ -5,6 +5,7 @@ import os
 import click
 
 from orca._version import __version__
+from orca.cli._blobs import blobs
 from orca.cli._check import check
 from orca.cli._collect import collect
 from orca.cli._journal import journal
@@ -13,6 +14,7 @@ from orca.cli._mcp import mcp_cmd
 from orca.cli._prune import pin, prune
 from orca.cli._replay import replay
 from orca.cli._run import run
+from orca.cli._runs import runs
 from orca.cli._span import diff, span
 from orca.cli._stats import search, stats_cmd
 from orca.cli._status import status
@@ -42,10 +44,11 @@ def cli(store_url: str | None) -> None:
 
 
 cli.add_command(journal)
+cli.add_command(runs)
 cli.add_command(mcp_cmd)
 for _ledger_command in (ledger, verify, replay):
     cli.add_command(_ledger_command)
-for _store_command in (collect, status, prune, pin):
+for _store_command in (collect, status, prune, pin, blobs):
     cli.add_command(_store_command)
 for _query_command in (traces, trace, span, diff, check, stats_cmd, search, run):
     cli.add_command(_query_command)

@@ -165,12 +165,21 @@ def consistency(old: int, new: int, home: Path | None, as_json: bool) -> None:
 @click.argument("entry_id", type=click.IntRange(min=1))
 @home_option
 def forget(entry_id: int, home: Path | None) -> None:
-    """Erase one entry's payload (GDPR); the chain and proofs still verify."""
-    existing_home(home)
+    """Erase one entry's payload (GDPR); the chain and proofs still verify.
+
+    A payload that went by reference loses its blob too, unless something else
+    still references it.
+    """
+    from orca.cli._blobs import entry_blob_refs, release
+
+    root = existing_home(home)
+    refs = entry_blob_refs(root, entry_id)
     with Ledger.open(home) as led:
         erased = led.forget(entry_id)
+    freed = release(root, refs)
     click.echo(
-        f"entry {entry_id}: payload erased" if erased else f"entry {entry_id}: already erased"
+        (f"entry {entry_id}: payload erased" if erased else f"entry {entry_id}: already erased")
+        + (f"; {freed} blob(s) deleted" if freed else "")
     )
 
 

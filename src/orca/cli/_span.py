@@ -33,6 +33,15 @@ def _get(store: TraceReader, ref: str) -> SpanRow:
     return span
 
 
+def _head(store: TraceReader, sha: str, max_bytes: int) -> bytes | None:
+    """The first ``max_bytes`` of a body: a blob streams only that much from disk."""
+    stream = store.open_body(sha)
+    if stream is None:
+        return None
+    with stream:
+        return stream.read(max_bytes)
+
+
 @click.command("span")
 @home_option
 @json_option
@@ -60,7 +69,7 @@ def span(home: Path | None, as_json: bool, span_ref: str, which: str, max_bytes:
         slices = []
         if which != "none":
             shas = [s for s in (row.request_body, row.response_body) if s]
-            bodies = {sha: store.get_body(sha) for sha in shas}
+            bodies = {sha: _head(store, sha, max_bytes) for sha in shas}
             kind = cast(Literal["request", "response", "both"], which)
             slices = body_slices(row, bodies, kind, max_bytes)
     if as_json:

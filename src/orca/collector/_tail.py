@@ -15,7 +15,7 @@ from orca.journal import JournalReader, SegmentName, list_segments
 from orca.records import RecordError, loads
 from orca.store import Batch, Item, Quarantine
 
-MAX_LINE_BYTES: Final = 16 * 1024 * 1024  # a longer line is quarantined, not read whole
+MAX_LINE_BYTES: Final = 48 * 1024 * 1024  # above the sink's 32 MiB records; longer: quarantined
 
 
 @dataclass(slots=True)

@@ -12,7 +12,8 @@ from typing import BinaryIO, Final, NamedTuple
 from orca.records import Record, RecordError, loads
 
 CHUNK: Final = 1 << 20
-DEFAULT_MAX_LINE_BYTES: Final = 16 * 1024 * 1024
+# Above the sink's record limit (32 MiB): every record the sink writes reads back.
+DEFAULT_MAX_LINE_BYTES: Final = 48 * 1024 * 1024
 PREVIEW_BYTES: Final = 200
 
 

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 DEFAULT_ROTATE_BYTES: Final = 64 * 1024 * 1024
-DEFAULT_MAX_RECORD_BYTES: Final = 8 * 1024 * 1024
+# Verbatim bodies of many MB fit (the store moves big ones to the blob store).
+DEFAULT_MAX_RECORD_BYTES: Final = 32 * 1024 * 1024
 DEFAULT_HEARTBEAT_S: Final = 10.0
 PROC_COMPONENT: Final = "orca.journal"
 

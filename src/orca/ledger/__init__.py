@@ -24,7 +24,7 @@ from orca.ledger._errors import (
 )
 from orca.ledger._format import Action, BatchSig, Checkpoint, Entry
 from orca.ledger._keys import TrustedKeys
-from orca.ledger._ledger import DEFAULT_CHECKPOINT_EVERY, Ledger
+from orca.ledger._ledger import DEFAULT_CHECKPOINT_EVERY, AppendTicket, Ledger
 from orca.ledger._proofs import (
     ConsistencyProof,
     InclusionProof,
@@ -48,6 +48,7 @@ __all__ = [
     "PROBLEM_KINDS",
     "Action",
     "ActionError",
+    "AppendTicket",
     "BatchSig",
     "Checkpoint",
     "ConsistencyProof",

@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from _thread import allocate_lock as _allocate_lock
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,30 @@ class _Pending:
         self.error: BaseException | None = None
         self.wake = _allocate_lock()  # released when done, or when promoted to committer
         self.wake.acquire()
+
+
+class AppendTicket:
+    """A queued append (see :meth:`Ledger.begin_append`); ``wait`` returns its durable entry."""
+
+    __slots__ = ("_lead", "_ledger", "_pending")
+
+    def __init__(self, ledger: "Ledger", pending: _Pending, lead: bool) -> None:
+        self._ledger = ledger
+        self._pending = pending
+        self._lead = lead
+
+    def wait(self) -> Entry:
+        """Block until the entry is fsync'd and signed; raise what the commit raised."""
+        pending = self._pending
+        if not self._lead and not pending.done:
+            pending.wake.acquire()  # one wake-up: our batch is done, or it is our turn to commit
+        self._lead = False
+        if not pending.done:
+            self._ledger._lead()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.entry is not None
+        return pending.entry
 
 
 class Ledger:
@@ -187,25 +211,42 @@ class Ledger:
         Raises :class:`ActionError` (nothing written) for a bad action and
         :class:`orca.journal.DurableWriteError` when the disk refused the batch.
         """
-        act = _coerce(action)
-        act.check()
-        payload = act.payload_bytes()
-        pending = _Pending(act, payload, sha256_hex(payload))
+        return self.begin_append(action).wait()
+
+    def begin_append(self, action: Action | Mapping[str, Any]) -> "AppendTicket":
+        """Queue ``action`` now (its place in the ledger is fixed) and return a ticket to wait on.
+
+        For callers that must order entries under their own lock (the
+        orchestrator queues while holding its state lock, so ledger order is
+        the order its state changed) but must not hold that lock across the
+        fsync. Call ``ticket.wait()`` soon, and the tickets of one thread in
+        the order they were begun: the first may have to lead the commit.
+        """
+        return self.begin_append_all([action])[0]
+
+    def begin_append_all(
+        self, actions: Sequence[Action | Mapping[str, Any]]
+    ) -> list["AppendTicket"]:
+        """Queue several actions at once: they land in one batch, so on disk it is all or none.
+
+        A crash can never leave the first without the rest (a batch is
+        durable only with its signature line, written after its entries).
+        Wait on the tickets in order.
+        """
+        pendings = []
+        for action in actions:
+            act = _coerce(action)
+            act.check()
+            payload = act.payload_bytes()
+            pendings.append(_Pending(act, payload, sha256_hex(payload)))
         with self._lock:
             self._check_usable()
-            self._queue.append(pending)
+            self._queue.extend(pendings)
             lead = not self._writing
             self._writing = True
             if self._want and len(self._queue) >= self._want:
                 self._fill.notify()
-        if not lead:
-            pending.wake.acquire()  # one wake-up: our batch is done, or it is our turn to commit
-        if not pending.done:
-            self._lead()
-        if pending.error is not None:
-            raise pending.error
-        assert pending.entry is not None
-        return pending.entry
+        return [AppendTicket(self, p, lead and i == 0) for i, p in enumerate(pendings)]
 
     def _lead(self) -> None:
         """Commit everything queued, then hand the committer's role on.

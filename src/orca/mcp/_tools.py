@@ -216,7 +216,11 @@ def span_of(
         raw = None
         if body is not None:
             sha = row.request_body if body == "request" else row.response_body
-            raw = store.get_body(sha) if sha else None
+            total = row.request_body_bytes if body == "request" else row.response_body_bytes
+            # Only the window the slice needs (plus a character's width either side):
+            # a 20 MB body in the blob store is not read whole for a 2 KB page.
+            lo = max(0, offset - 4)
+            raw = store.body_range(sha, lo, offset + max_bytes + 4 - lo) if sha else None
     doc = span_detail_json(row, logs, links, [])
     doc.pop("bodies")
     every = sorted(doc["attrs"].items())
@@ -258,19 +262,24 @@ def span_of(
         doc["slice"] = None
         lines.append(f"  no {body} body recorded (or pruned)")
     else:
-        text, start, nxt = _slice(raw, offset, max_bytes)
+        text, start, nxt = _slice(raw, min(offset - lo, len(raw)), max_bytes)
+        total = max(total, lo + len(raw)) if raw else total  # the row's size, or what was read
+        start = min(start + lo, total)
+        nxt = None if nxt is None else nxt + lo
+        if nxt is None and start + len(text.encode()) < total:
+            nxt = start + len(text.encode())
         doc["slice"] = {
             "which": body,
             "offset": start,
             "bytes": len(text.encode()),
-            "total": len(raw),
+            "total": total,
             "next_offset": nxt,
             "text": text,
             "uri": body_uri(sid, body),
         }
         if nxt is not None:
             more = f"next slice: span(span={sid[:12]!r}, body={body!r}, offset={nxt})"
-        lines.append(f"--- {body} body bytes {start}..{start + len(text.encode())} of {len(raw)}")
+        lines.append(f"--- {body} body bytes {start}..{start + len(text.encode())} of {total}")
         lines.append(text)
     doc["more"] = more
     text_out = "\n".join(lines) + "\n" + (f"{more}\n" if more else "")

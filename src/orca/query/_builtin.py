@@ -12,6 +12,7 @@ BUILTIN_MODULES: Final = (
     "orca.query._checks_tools",  # tool-loop
     "orca.query._checks_provider",  # truncated-output, context-overflow, rate-limited, …
     "orca.query._checks_conversation",  # context-bloat, model-switch, cost-spike
+    "orca.query._checks_orchestrated",  # dead-letter … idempotency-conflict: ledger entries
 )
 
 for _module in BUILTIN_MODULES:

@@ -46,22 +46,30 @@ def body_slices(
     which: Which = "both",
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> list[BodySlice]:
-    """The head of each asked-for body, never more than ``max_bytes`` in total."""
+    """The head of each asked-for body, never more than ``max_bytes`` in total.
+
+    ``bodies`` may hold only each body's head (at least ``max_bytes`` of it, as
+    the CLI reads from ``open_body``): sizes come from the span row, so a
+    20 MB body costs a 4 KB read.
+    """
     wanted: list[tuple[Literal["request", "response"], str | None, int]] = []
     if which in ("request", "both"):
         wanted.append(("request", span.request_body, span.request_body_bytes))
     if which in ("response", "both"):
         wanted.append(("response", span.response_body, span.response_body_bytes))
     raws = [bodies.get(sha) if sha else None for _, sha, _ in wanted]
-    sizes = [len(r) if r is not None else 0 for r in raws]
+    sizes = [
+        max(len(r), nbytes) if r is not None else 0
+        for (_, _, nbytes), r in zip(wanted, raws, strict=True)
+    ]
     cuts = _budget(sizes, max(0, max_bytes))
     out = []
-    for (kind, sha, nbytes), raw, cut in zip(wanted, raws, cuts, strict=True):
+    for (kind, sha, nbytes), raw, cut, size in zip(wanted, raws, cuts, sizes, strict=True):
         if raw is None:
             out.append(BodySlice(kind, sha, nbytes, "", 0, sha is not None))
             continue
         text = raw[:cut].decode("utf-8", "backslashreplace")
-        out.append(BodySlice(kind, sha, len(raw), text, len(raw) - cut, False))
+        out.append(BodySlice(kind, sha, size, text, size - cut, False))
     return out
 
 

@@ -9,20 +9,34 @@ earlier body of the same conversation (or trace) as its zstd dictionary
 Chains are at most ``MAX_DEPTH`` long, so reading a body costs at most that
 many small decompressions. Small bodies are stored raw: zstd does not pay
 below a few hundred bytes.
+
+Bodies above ``BLOB_ABOVE`` (256 KiB: a prompt with images, a file an agent
+read) go to the blob store (``enc = 'blob'``): the row keeps the address (its
+sha256 and size) and no data, so SQLite pages stay small and a reader streams
+the head it shows instead of loading megabytes. Such bodies are not full-text
+indexed (``load`` without a blob store gives None for them): indexing copies
+text, and search over multi-megabyte payloads is not what the index is for.
 """
 
 import base64
 import hashlib
+import io
 import sqlite3
 from collections import OrderedDict
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, BinaryIO, Final
 
 import zstandard
+
+from orca.blobs import Address, BlobStore
 
 COMPRESS_ABOVE: Final = 256
 ZSTD_LEVEL: Final = 3
 REF_GAIN: Final = 0.7  # use a reference only when it beats plain zstd by this factor
 MAX_DEPTH: Final = 16  # longest chain of references; then a full body starts a new one
+BLOB_ABOVE: Final = 256 * 1024  # bodies larger than this live in the blob store
+BLOB: Final = "blob"
+Blobs = Callable[[], BlobStore]  # opens the home's blob store on first use
 
 _compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
 _decompressor = zstandard.ZstdDecompressor()
@@ -72,9 +86,18 @@ def decode(enc: str, stored: bytes, base: bytes | None = None) -> bytes:
     return bytes(stored)
 
 
-def load(conn: sqlite3.Connection, where: str, key: object) -> bytes | None:
-    """A body's original bytes by ``sha256`` or ``id`` (``where``), resolving its bases."""
+def load(
+    conn: sqlite3.Connection, where: str, key: object, blobs: Blobs | None = None
+) -> bytes | None:
+    """A body's original bytes by ``sha256`` or ``id`` (``where``), resolving its bases.
+
+    A body in the blob store is read from it when ``blobs`` is given, else None.
+    """
     row = conn.execute(f"SELECT enc, data, base FROM bodies WHERE {where} = ?", (key,)).fetchone()
+    if row is not None and row[0] == BLOB:
+        if blobs is None:
+            return None
+        return blobs().read(_address(conn, where, key))
     chain = []
     while row is not None:
         chain.append(row)
@@ -89,6 +112,28 @@ def load(conn: sqlite3.Connection, where: str, key: object) -> bytes | None:
     for enc, stored, _ in reversed(chain):
         data = decode(enc, stored, data)
     return data
+
+
+def _address(conn: sqlite3.Connection, where: str, key: object) -> Address:
+    row = conn.execute(f"SELECT sha256, size FROM bodies WHERE {where} = ?", (key,)).fetchone()
+    sha, size = row
+    return Address(sha, size)
+
+
+def open_body(conn: sqlite3.Connection, sha256: str, blobs: Blobs) -> BinaryIO | None:
+    """A body as a readable stream: a blob streams from disk, a small body from memory."""
+    row = conn.execute("SELECT enc, size FROM bodies WHERE sha256 = ?", (sha256,)).fetchone()
+    if row is None:
+        return None
+    if row[0] == BLOB:
+        return blobs().open(Address(sha256, row[1]))
+    data = load(conn, "sha256", sha256)
+    return None if data is None else io.BytesIO(data)
+
+
+def blob_shas(conn: sqlite3.Connection) -> set[str]:
+    """Every body kept in the blob store (retention compares before and after)."""
+    return {r[0] for r in conn.execute("SELECT sha256 FROM bodies WHERE enc = ?", (BLOB,))}
 
 
 class Bases:
@@ -123,9 +168,13 @@ class Bases:
 class BatchBodies:
     """The bodies of one batch, de-duplicated before they touch the table."""
 
-    def __init__(self, bases: Bases) -> None:
+    def __init__(
+        self, bases: Bases, blobs: Blobs | None = None, blob_above: int = BLOB_ABOVE
+    ) -> None:
         self.found: dict[str, list[Any]] = {}  # sha -> [data, refs, ts, trace, span, kind]
         self.bases = bases
+        self.blobs = blobs
+        self.blob_above = blob_above
 
     def add(self, record: dict[str, Any]) -> tuple[str | None, int]:
         data = body_bytes(record)
@@ -171,6 +220,16 @@ class BatchBodies:
         )
         for sha, (data, refs, ts, trace, span, record) in self.found.items():
             if sha in known:
+                continue
+            if self.blobs is not None and len(data) > self.blob_above:
+                # Durable in the blob store before the row that points at it commits.
+                store = self.blobs()
+                address = store.put(data)
+                conn.execute(
+                    "INSERT INTO bodies (sha256, size, stored, enc, data, base, refs, first_ns,"
+                    " trace_id, span_id) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+                    (sha, len(data), store.stored_bytes(address), BLOB, b"", refs, ts, trace, span),
+                )
                 continue
             enc, stored = encode(data)
             base_id = None

@@ -9,10 +9,11 @@ nothing) and the batch is applied again on a fresh connection — safe, since
 offsets commit with the rows and records carry their identity.
 """
 
+import io
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, BinaryIO, Final, Literal, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -314,6 +315,19 @@ class PostgresStore:
     def get_body(self, sha256: str) -> bytes | None:
         with self._read() as conn:
             return _pg_read.body(conn, sha256)
+
+    def open_body(self, sha256: str) -> BinaryIO | None:
+        """A body as a stream (bodies live in the database here: read whole, then served)."""
+        data = self.get_body(sha256)
+        return None if data is None else io.BytesIO(data)
+
+    def body_range(self, sha256: str, offset: int, length: int) -> bytes | None:
+        data = self.get_body(sha256)
+        return None if data is None else data[offset : offset + length]
+
+    def blob_references(self) -> set[str]:
+        """None: a PostgreSQL store keeps every body in the database (shared by all hosts)."""
+        return set()
 
     def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
         with self._read() as conn:

@@ -9,7 +9,7 @@ chore (:meth:`TraceStore.catch_up_search`), so a reader needs no write lock.
 """
 
 from collections.abc import Callable, Iterator
-from typing import Literal, Protocol
+from typing import BinaryIO, Literal, Protocol, Self
 
 from orca.store._aggregate import SpanGroup
 from orca.store._batch import ApplyResult, Batch
@@ -59,6 +59,14 @@ class TraceReader(Protocol):
 
     def get_body(self, sha256: str) -> bytes | None:
         """A body's original bytes (decompressed), or None when unknown or pruned."""
+        ...
+
+    def open_body(self, sha256: str) -> BinaryIO | None:
+        """A body as a readable stream (large ones stream from the blob store), or None."""
+        ...
+
+    def body_range(self, sha256: str, offset: int, length: int) -> bytes | None:
+        """``length`` bytes of a body from ``offset``, reading no more than needed, or None."""
         ...
 
     def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
@@ -201,8 +209,12 @@ class TraceStore(TraceReader, Protocol):
         """Counts and sizes of the whole store."""
         ...
 
+    def blob_references(self) -> set[str]:
+        """The sha256 of every body kept in the home's blob store (``orca blobs gc``)."""
+        ...
+
     def close(self) -> None: ...
 
-    def __enter__(self) -> "TraceStore": ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...

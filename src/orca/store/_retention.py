@@ -53,6 +53,7 @@ class PruneResult:
     processes: int = 0
     rollup_rows: int = 0
     ledger: int = 0  # mirrored ledger entries (the ledger itself keeps them)
+    blobs_deleted: int = 0  # files removed from the blob store with their body rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,13 +6,15 @@ SQL of each concern lives in its own module (``_write``, ``_read``, ``_fts``,
 any number of readers read concurrently, which WAL allows.
 """
 
+import dataclasses
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, BinaryIO, Final, Literal
 
+from orca.blobs import BLOBS_DIR, BlobStore
 from orca.store import (
     _aggregate,
     _bodies,
@@ -50,6 +52,21 @@ class SQLiteStore:
         self.url = f"sqlite://{path.absolute()}"
         self._conn = conn
         self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
+        self._blob_store: BlobStore | None = None
+        self.blob_above = _bodies.BLOB_ABOVE  # bodies larger than this go to the blob store
+
+    def blobs(self) -> BlobStore:
+        """The home's blob store (beside the store file), opened on first use.
+
+        Created by the first body that needs it (the collector writes); a
+        reader of a home without one gets a clear :class:`BlobError`.
+        """
+        if self._blob_store is None:
+            home = self.path.parent
+            # Made once; after that opened as is, so a read-only home reads its blobs.
+            made = (home / BLOBS_DIR / "keys").is_dir()
+            self._blob_store = BlobStore.open(home, create=not made)
+        return self._blob_store
 
     @classmethod
     def open(cls, home_or_path: str | os.PathLike[str], *, create: bool = True) -> "SQLiteStore":
@@ -136,7 +153,7 @@ class SQLiteStore:
         from orca.store._write import apply_batch
 
         with self._txn() as conn:
-            return apply_batch(conn, batch, self._bases)
+            return apply_batch(conn, batch, self._bases, self.blobs, self.blob_above)
 
     def offsets(self) -> dict[str, int]:
         """Each source's committed offset (the first byte not yet ingested)."""
@@ -168,9 +185,28 @@ class SQLiteStore:
     ) -> "_retention.PruneResult":
         """Apply retention (default :data:`DEFAULT_RETENTION`); roll-ups are kept first."""
         with self._txn() as conn:
-            return _retention.prune(
+            before = _bodies.blob_shas(conn)
+            result = _retention.prune(
                 conn, policy or _retention.DEFAULT_RETENTION, now_ns=now_ns, progress=progress
             )
+            dropped = before - _bodies.blob_shas(conn)
+        return dataclasses.replace(result, blobs_deleted=self._delete_blobs(dropped))
+
+    def _delete_blobs(self, shas: set[str]) -> int:
+        """Delete the blobs of body rows a committed prune removed (unless re-added since)."""
+        if not shas:
+            return 0
+        deleted = 0
+        with self._snapshot() as conn:
+            kept = _bodies.blob_shas(conn)
+        for sha in sorted(shas - kept):
+            deleted += self.blobs().delete(sha)
+        return deleted
+
+    def blob_references(self) -> set[str]:
+        """The sha256 of every body the store keeps in the blob store (for ``orca blobs gc``)."""
+        with self._snapshot() as conn:
+            return _bodies.blob_shas(conn)
 
     def rollups(self, *, since_day: str | None = None) -> list[_retention.Rollup]:
         """Daily aggregates of pruned spans (disjoint from the spans still stored)."""
@@ -245,7 +281,30 @@ class SQLiteStore:
 
     def get_body(self, sha256: str) -> bytes | None:
         with self._snapshot() as conn:
-            return _bodies.load(conn, "sha256", sha256)
+            return _bodies.load(conn, "sha256", sha256, self.blobs)
+
+    def open_body(self, sha256: str) -> BinaryIO | None:
+        """A body as a readable stream (blobs stream from disk); None when unknown or pruned.
+
+        Readers that show a slice read only the slice: ``open_body(sha).read(4096)``.
+        """
+        with self._snapshot() as conn:
+            return _bodies.open_body(conn, sha256, self.blobs)
+
+    def body_range(self, sha256: str, offset: int, length: int) -> bytes | None:
+        """``length`` bytes of a body from ``offset`` (fewer at its end), reading no more of a
+        blob than that: what a paged slice needs. None when the body is unknown or pruned."""
+        stream = self.open_body(sha256)
+        if stream is None:
+            return None
+        with stream:
+            left = max(0, offset)
+            while left > 0:
+                skipped = stream.read(min(left, 1 << 20))
+                if not skipped:
+                    return b""
+                left -= len(skipped)
+            return stream.read(max(0, length))
 
     def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
         return _read.resolve_id(self._conn, prefix, kind)

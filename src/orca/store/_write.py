@@ -165,9 +165,16 @@ def _dumps(attrs: object) -> str | None:
 
 
 def apply_batch(
-    conn: sqlite3.Connection, batch: Batch, bases: _bodies.Bases | None = None
+    conn: sqlite3.Connection,
+    batch: Batch,
+    bases: _bodies.Bases | None = None,
+    blobs: _bodies.Blobs | None = None,
+    blob_above: int = _bodies.BLOB_ABOVE,
 ) -> ApplyResult:
-    """Write ``batch`` in the caller's open transaction; return what was written."""
+    """Write ``batch`` in the caller's open transaction; return what was written.
+
+    With ``blobs``, bodies above ``blob_above`` bytes go to the blob store.
+    """
     row = conn.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
     chg = (row[0] if row else 0) + 1
     conn.execute(
@@ -183,7 +190,7 @@ def apply_batch(
     logs: list[tuple[Any, ...]] = []
     links: list[tuple[Any, ...]] = []
     traces: dict[str, list[Any]] = {}
-    bodies = _bodies.BatchBodies(bases or _bodies.Bases())
+    bodies = _bodies.BatchBodies(bases or _bodies.Bases(), blobs, blob_above)
     counts: dict[str, int] = {}
     last_ts: dict[int, int] = {}
     skipped = 0

@@ -1,0 +1,50 @@
+"""Blobs: content-addressed, zstd-compressed, AES-256-GCM-encrypted payloads, read as streams.
+
+``BlobStore.open(home)``; ``put(bytes | stream) -> Address(sha256, size)``;
+``open(address)`` gives a readable stream checked as it is read; ``exists``,
+``delete``, ``verify``, ``ls``, ``gc(referenced)``, ``rotate_key`` and
+``reencrypt``. Memory stays bounded for any blob size (one 64 KiB segment at
+a time). Damage is named (:class:`BlobIntegrityError` ``.problem``), never
+repaired. The format is described in ``_format``; keys in ``_keys``.
+
+A payload that points at a blob holds ``blob_ref(address)``; ``refs_in(value)``
+finds such references (``orca blobs gc`` keeps what the ledger references).
+
+Imports nothing of orca but ``errors``: the store and the orchestrator hand
+it bytes and keep addresses.
+"""
+
+from orca.blobs._errors import (
+    PROBLEMS,
+    BlobError,
+    BlobIntegrityError,
+    BlobKeyError,
+    BlobNotFoundError,
+    Problem,
+)
+from orca.blobs._format import CHUNK_SIZE, HEADER_BYTES, MAX_CHUNK_SIZE
+from orca.blobs._refs import REF_KEY, blob_ref, refs_in
+from orca.blobs._rows import Address, BlobInfo, GcResult, RotateResult
+from orca.blobs._store import BLOBS_DIR, GC_GRACE_S, BlobStore
+
+__all__ = [
+    "BLOBS_DIR",
+    "CHUNK_SIZE",
+    "GC_GRACE_S",
+    "HEADER_BYTES",
+    "MAX_CHUNK_SIZE",
+    "PROBLEMS",
+    "REF_KEY",
+    "Address",
+    "BlobError",
+    "BlobInfo",
+    "BlobIntegrityError",
+    "BlobKeyError",
+    "BlobNotFoundError",
+    "BlobStore",
+    "GcResult",
+    "Problem",
+    "RotateResult",
+    "blob_ref",
+    "refs_in",
+]

@@ -1,0 +1,128 @@
+"""``orca runs``: orchestrated runs read back from the ledger (no orchestrator, no collector)."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orca.cli._common import existing_home, home_option, json_option, print_json
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _dur(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return f"{ms}ms" if ms < 1000 else f"{ms / 1000:.1f}s"
+
+
+def _usage(r: Any) -> str:
+    cost = f" ${r.cost_usd:.4f}" if r.cost_usd else ""
+    return f"{r.input_tokens}/{r.output_tokens}{cost}"
+
+
+@click.group("runs", invoke_without_command=True)
+@home_option
+@json_option
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.pass_context
+def runs(ctx: click.Context, home: Path | None, as_json: bool, limit: int) -> None:
+    """Orchestrated runs, newest first: status, tasks, attempts, duration, usage."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from orca.orchestrator import list_runs
+
+    rows = list_runs(existing_home(home), limit=limit)
+    if as_json:
+        print_json({"runs": [r.to_dict() for r in rows]})
+        return
+    if not rows:
+        click.echo("no runs yet (start one with orca.orchestrator.Orchestrator.start_run)")
+        return
+    head = f"{'RUN':<22} {'WORKFLOW':<14} {'STATUS':<9} {'TASKS':>5} {'DONE':>4} {'DEAD':>4} "
+    click.echo(head + f"{'EXP':>3} {'OPEN':>4} {'ATT':>4} {'DURATION':>8}  {'STARTED':<19}  TOKENS")
+    for r in rows:
+        click.echo(
+            f"{r.id:<22} {r.workflow[:14]:<14} {r.status:<9} {r.tasks:>5} {r.completed:>4} "
+            f"{r.dead_lettered:>4} {r.expired:>3} {r.unfinished:>4} {r.attempts:>4} "
+            f"{_dur(r.duration_ms):>8}  {_when(r.started_ms):<19}  {_usage(r)}"
+        )
+
+
+@runs.command("show")
+@click.argument("run_ref", metavar="RUN")
+@home_option
+@json_option
+def show(run_ref: str, home: Path | None, as_json: bool) -> None:
+    """One run: its tasks with their attempts and outcomes, dead letters, rejections, usage."""
+    from orca.orchestrator import show_run
+
+    d = show_run(existing_home(home), run_ref)
+    if as_json:
+        print_json(d.to_dict())
+        return
+    s = d.summary
+    click.echo(f"run {s.id}  {s.workflow}  {s.status}  trace {s.trace_id}")
+    click.echo(
+        f"  started {_when(s.started_ms)}  duration {_dur(s.duration_ms)}  tasks {s.tasks}  "
+        f"attempts {s.attempts}  tokens {_usage(s)}"
+    )
+    for t in d.tasks:
+        mark = {"completed": "ok", "dead_lettered": "☠", "expired": "⌛", "cancelled": "✖"}
+        click.echo(f"  {mark.get(t.status, '…'):<2} {t.id}  {t.sender} → {t.recipient}  {t.status}")
+        for a in t.attempts:
+            hb = f"  {a.heartbeats} heartbeats" if a.heartbeats else ""
+            click.echo(
+                f"       attempt {a.attempt} by {a.agent}: {a.outcome or 'running'} "
+                f"({_dur(None if a.ended_ms is None else a.ended_ms - a.claimed_ms)}){hb}"
+            )
+        if t.error and t.status != "completed":
+            click.echo(f"       error: {t.error}")
+    dead = [t for t in d.tasks if t.status == "dead_lettered"]
+    click.echo(f"  dead letters: {', '.join(t.id for t in dead) if dead else 'none'}")
+    for r in d.rejections:
+        click.echo(f"  rejected {r.get('envelope')}: {r.get('code')} — {r.get('reason')}")
+    if d.result is not None:
+        click.echo(
+            f"  result ({d.result['kind']} from {d.result['sender']}): {d.result.get('payload')}"
+        )
+
+
+@runs.command("events")
+@click.argument("run_ref", metavar="RUN")
+@home_option
+@json_option
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new entries until the run ends.")
+@click.option("--from", "start", type=click.IntRange(min=1), default=None, help="First entry id.")
+@click.option("--max", "max_events", type=click.IntRange(min=1), default=None, help="At most N.")
+def events(
+    run_ref: str,
+    home: Path | None,
+    as_json: bool,
+    follow: bool,
+    start: int | None,
+    max_events: int | None,
+) -> None:
+    """The run's ledger entries in order (JSON: one object per line); --follow tails them."""
+    from orca.ledger import inspect_line
+    from orca.orchestrator import run_events
+
+    _, entries = run_events(
+        existing_home(home), run_ref, start_event_id=start, max_events=max_events, follow=follow
+    )
+    for e in entries:
+        if as_json:
+            click.echo(_json_line(e.to_dict()))
+        else:
+            click.echo(inspect_line(e))
+
+
+def _json_line(doc: dict[str, Any]) -> str:
+    import orjson
+
+    return orjson.dumps(doc, default=str).decode()
