@@ -159,5 +159,5 @@ def test_cli_errors_are_one_line(home: Path, recorded: dict[str, str], tmp_path:
     assert n > 1 and spans
     _one_line_error(_orca(home, "span", prefix), "ambiguous", "type more digits")
     _one_line_error(_orca(tmp_path / "nope", "traces"), "no ORCA home")
-    _one_line_error(_orca(home, "traces", "--since", "yesterday"), "bad duration")
+    _one_line_error(_orca(home, "traces", "--since", "yesterday"), "is not a duration")
     _one_line_error(_orca(home, "check"), "give a trace ID")

@@ -35,7 +35,7 @@ def test_collect_once_then_status(home: Path) -> None:
     assert code == 0 and out.startswith("ingested 6 records, quarantined 1 lines")
     code, out, _ = run("status", "--home", str(home), "--json")
     status = orjson.loads(out)
-    assert code == 0 and status["collector"] == {"running": False, "pid": None}
+    assert code == 0 and status["collector"] == {"running": False, "pid": None, "note": None}
     assert status["lag_bytes"] == 0 and status["store"]["spans"] == 2
     assert status["store"]["quarantined"] == 1
     writers = {s["segment"]: s["writer"] for s in status["segments"]}
@@ -70,8 +70,8 @@ def test_prune_reports_and_keeps_pinned(home: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["pin", "ffff"], "no trace matches 'ffff'"),
-        (["prune", "--max-age", "soon"], "'soon' is not an age"),
+        (["pin", "ffff"], "no trace with id 'ffff'"),
+        (["prune", "--max-age", "soon"], "'soon' is not a duration"),
         (["prune", "--max-body-bytes", "lots"], "'lots' is not a size"),
     ],
 )

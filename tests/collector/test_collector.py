@@ -175,16 +175,34 @@ def test_pid_reuse_does_not_fool_it(home: Path, write_segment: Any, h: Any) -> N
 
 
 def test_stale_heartbeat_means_dead(home: Path, write_segment: Any, h: Any) -> None:
-    """A writer that sent heartbeats and then stopped is declared dead, live pid or not."""
+    """A writer whose pid cannot be checked (another host) is dead once its heartbeats stop."""
     me = os.getpid()
-    beat = {**h.proc_start(me, h.own_pstart()), "event": "heartbeat", "ts": 100}
+    start = {**h.proc_start(me, h.own_pstart()), "host": "another-host"}
+    beat = {**start, "event": "heartbeat", "ts": 100}
     del beat["seq"]
-    write_segment(
-        me, [h.proc_start(me, h.own_pstart()), h.span_open(h.T1, h.S[0], "turn", 50), beat]
-    )
+    write_segment(me, [start, h.span_open(h.T1, h.S[0], "turn", 50), beat])
     with Collector(home, _config(stale_heartbeat_s=60)) as c:
         assert c.step(now_ns=100 + 59 * 10**9).crash_spans == 0
         assert c.step(now_ns=100 + 61 * 10**9).crash_spans == 1
+
+
+def test_item06_crash_verdict_withdrawn_when_writer_speaks_again(
+    home: Path, write_segment: Any, h: Any
+) -> None:
+    """Records arriving after a crash verdict withdraw it: no crash span, trace not crashed."""
+    me = os.getpid()
+    start = {**h.proc_start(me, h.own_pstart()), "host": "another-host"}
+    beat = {**start, "event": "heartbeat", "ts": 100}
+    del beat["seq"]
+    write_segment(me, [start, h.span_open(h.T1, h.S[0], "turn", 50), beat])
+    with Collector(home, _config(stale_heartbeat_s=60)) as c:
+        assert c.step(now_ns=100 + 61 * 10**9).crash_spans == 1
+        assert c.store.get_trace(h.T1).summary.status == "crashed"
+        write_segment(me, [h.span_close(h.T1, h.S[0], 200)])
+        c.step(now_ns=100 + 62 * 10**9)
+        trace = c.store.get_trace(h.T1)
+        assert [s.name for s in trace.spans] == ["turn"]
+        assert trace.summary.status == "ok"
 
 
 def test_old_segments_of_gone_writers_are_deleted(

@@ -139,3 +139,52 @@ def test_key_order_cache_bust_is_found_by_orca_check(home: Path) -> None:
     (finding,) = bust["findings"]
     assert "conv-7" in finding["message"]
     assert f"first differing byte at offset {offset}" in finding["message"]
+
+
+# Shapes the backstop must catch (issue 9 item 7), each with a value no other rule would.
+SHAPED = {
+    "nested": "dXNlcjpuZXN0ZWRzZWNyZXQ=",  # Basic credential inside a stringified dict
+    "upper": "UPPERCASEFIELDSECRET42",  # AUTHORIZATION: Token …
+    "lower_scheme": "lowerbearertoken1234567",  # bearer …
+    "basic": "YWxpY2U6YmFzaWNwYXNzd29yZA==",  # Basic … in a log message
+}
+ARGV_SECRETS = {
+    "--password=": "argvpassword12345",
+    "--token": "argvtokenvalue67890",
+    "--api-key=": "argvapikey24680abcd",
+    "MY_SERVICE_KEY=": "envstylekey13579xyz",
+}
+ARGV_CHILD = """
+import os, sys
+from orca.capture import Recorder
+s = os.environ["SHAPED"].split()
+rec = Recorder.open(sys.argv[1], heartbeat_s=None)
+log = rec.logger("agent")
+with log.span("turn", attrs={"headers": {"Authorization": "Basic " + s[0]},
+                             "AUTHORIZATION": "Token " + s[1]}) as span:
+    span.log.info("calling with bearer " + s[2])
+    span.log.warn("retry with Basic " + s[3])
+rec.close()
+"""
+
+
+def test_item07_secret_shapes_never_reach_disk(home: Path, tmp_path: Path) -> None:
+    """Nested headers, upper-case names, lower-case schemes, Basic, and the command line."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "agent.py"
+    script.write_text(ARGV_CHILD)
+    argv = [sys.executable, str(script), str(home)]
+    for flag, value in ARGV_SECRETS.items():
+        argv += [flag + value] if flag.endswith("=") else [flag, value]
+    env = {**os.environ, "SHAPED": " ".join(SHAPED.values())}
+    subprocess.run(argv, check=True, env=env)
+    with Collector(home) as collector:
+        assert collector.drain().records > 0
+    everything = b"".join(p.read_bytes() for p in home.rglob("*") if p.is_file())
+    everything += _store_dump(home)
+    assert b"redacted" in everything and b"--password=" in everything
+    for secret in [*SHAPED.values(), *ARGV_SECRETS.values()]:
+        assert secret.encode() not in everything, secret

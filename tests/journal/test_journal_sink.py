@@ -99,16 +99,26 @@ def test_unserialisable_value_is_counted_and_swallowed(home: Path) -> None:
 
 
 def test_oversize_record_is_counted_and_swallowed(home: Path) -> None:
-    """A record over the size limit is dropped whole, never written in part."""
+    """A record over the limit that cannot be cut (its message) is dropped whole, never in part."""
     sink = _sink(home, max_record_bytes=1024)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sink.emit(_log(1, attrs={"body": "x" * 2000}))
+        sink.emit({**_log(1), "msg": "x" * 2000})
         sink.emit(_log(2))
     assert sink.drop_reasons == {"oversize": 1}
     _assert_one_warning(caught)
     sink.close()
     assert [r.get("msg") for r in journal_records(home) if r["kind"] == "log"] == ["m2"]
+
+
+def test_oversize_attributes_are_replaced_by_their_count(home: Path) -> None:
+    """Attributes too big for the limit give way to `orca.attrs.dropped`; the record stays."""
+    sink = _sink(home, max_record_bytes=1024)
+    sink.emit(_log(1, attrs={"body": "x" * 2000, "k": 1}))
+    assert sink.dropped == 0
+    sink.close()
+    logs = [r for r in journal_records(home) if r["kind"] == "log"]
+    assert logs[0]["attrs"] == {"orca.attrs.dropped": 2}
 
 
 def test_warnings_as_errors_do_not_escape(home: Path) -> None:

@@ -103,8 +103,9 @@ def test_torn_tail_is_reported_then_truncated_on_open(home: Path) -> None:
     assert [p.kind for p in report.problems] == ["torn-tail"]
     with Ledger.open(home) as led:
         assert led.recovered_bytes > 0
-        assert led.append(_act(4)).id == 4
-    assert verify(home).ok
+        assert led.append(_act(4)).id == 5  # entry 4 records the repair
+    report = verify(home)
+    assert report.ok and report.repaired == [4]
     assert path.read_bytes().startswith(good)
 
 
@@ -120,8 +121,8 @@ def test_unsigned_batch_is_a_torn_tail(home: Path) -> None:
     (home / "ledger" / "checkpoints.ndjson").write_bytes(b"")
     assert {p.kind for p in verify(home).problems} == {"torn-tail"}
     with Ledger.open(home) as led:
-        assert led.last_id == 1
-        assert led.append(_act(3)).id == 2
+        assert led.last_id == 2  # entry 2 is now the `ledger.repaired` record
+        assert led.append(_act(3)).id == 3
     assert verify(home).ok
 
 

@@ -103,7 +103,7 @@ def test_proof_errors_are_clear(home: Path) -> None:
     with pytest.raises(ProofError, match="no signed checkpoint"):
         prove_inclusion(home, 1)
     _fill(home, 3)
-    with pytest.raises(ProofError, match="not covered"):
+    with pytest.raises(ProofError, match="no entry 4 in the ledger"):
         prove_inclusion(home, 4)
     with pytest.raises(ProofError, match="no signed checkpoint at tree size 2"):
         prove_consistency(home, 2, 3)

@@ -246,8 +246,8 @@ def test_torn_tail_recovers_on_open(small_ledger: tuple[bytes, bytes, Path]) -> 
                 kinds = {p.kind for p in verify(h2).problems}
                 assert kinds == {"torn-tail"}, (cut, kinds)
                 with Ledger.open(h2) as led:
-                    assert led.last_id == 2
-                    assert led.append({"kind": "after.crash"}).id == 3
+                    assert led.last_id == 3  # 3 records the repair
+                    assert led.append({"kind": "after.crash"}).id == 4
                 assert verify(h2).ok
     finally:
         assert verify(home).ok

@@ -27,6 +27,7 @@ from orca.capture._span import (
     SpanRef,
     current_span,
     flat_attrs,
+    home_of,
 )
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "ToolCall",
     "current_span",
     "flat_attrs",
+    "home_of",
     "mask",
     "note_tool_requests",
     "prompt_assembly",

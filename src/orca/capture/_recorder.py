@@ -8,6 +8,7 @@ per-call configuration checks.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from orca._home import resolve_home
 from orca.capture._ids import IdGenerator
-from orca.capture._mask import scrub_secrets
+from orca.capture._mask import mask_argv, scrub_secrets
 from orca.capture._sink import Sink
 from orca.capture._span import NOOP_LOGGER, NOOP_SPAN, Logger, Span, make_core
 from orca.journal import (
@@ -29,6 +30,27 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 DISABLE_ENV: Final = "ORCA_DISABLED"
+
+
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"", "0", "false", "no", "off"})
+
+
+def disabled_by_env(value: str) -> bool:
+    """``ORCA_DISABLED``: 1/true/yes/on (any case) disable; 0/false/no/off/empty do not.
+
+    Anything else keeps recording on (losing a record is worse than recording
+    one too many) and says so once.
+    """
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word not in _FALSE:
+        _warn_once(
+            f"orca: {DISABLE_ENV}={value!r} is not one of 1/true/yes/on or 0/false/no/off; "
+            "recording stays on"
+        )
+    return False
 
 
 class Recorder:
@@ -47,7 +69,7 @@ class Recorder:
         self.home = home
         self.enabled = enabled
         ids = ids or IdGenerator()
-        self._core = make_core(sink, clock, ids.trace_id, ids.span_id)
+        self._core = make_core(sink, clock, ids.trace_id, ids.span_id, home)
         self._closed = False
 
     @classmethod
@@ -75,18 +97,26 @@ class Recorder:
         ``collector=None`` never starts one.
         """
         if enabled is None:
-            enabled = os.environ.get(DISABLE_ENV, "") in ("", "0", "false", "no")
+            enabled = not disabled_by_env(os.environ.get(DISABLE_ENV, ""))
         path = resolve_home(home)
         if not enabled:
             return cls(_NullSink(), home=path, enabled=False, clock=clock, ids=ids)
-        sink = JournalSink(
-            path / "journal",
-            rotate_bytes=rotate_bytes,
-            max_record_bytes=max_record_bytes,
-            heartbeat_s=heartbeat_s,
-            scrub=scrub_secrets if backstop else None,
-            clock=clock,
-        )
+        try:
+            sink = JournalSink(
+                path / "journal",
+                rotate_bytes=rotate_bytes,
+                max_record_bytes=max_record_bytes,
+                heartbeat_s=heartbeat_s,
+                scrub=scrub_secrets if backstop else None,
+                clock=clock,
+                argv=mask_argv(sys.argv) if backstop else None,
+            )
+        except OSError as exc:  # a read-only or missing-permission home: the agent runs on
+            _warn_once(
+                f"orca: recording is off: cannot write the journal under {path} "
+                f"({exc.strerror or exc}); point ORCA_HOME at a writable directory"
+            )
+            return cls(_NullSink(), home=path, enabled=False, clock=clock, ids=ids)
         if collector == "auto":
             from orca.capture._supervise import ensure_collector
 
@@ -140,6 +170,19 @@ class Recorder:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _warn_once(message: str) -> None:
+    """One warning; never an exception into the caller, even with warnings as errors."""
+    import warnings
+
+    try:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+    except Exception:
+        try:
+            sys.stderr.write(message + "\n")
+        except Exception:
+            pass
 
 
 class _NullSink:

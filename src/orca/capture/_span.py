@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 from orca.capture._sink import Sink
 
 _SCALARS: Final = frozenset({str, int, float, bool})
+STATUS_DETAIL_ATTR: Final = "orca.status.detail"
 _CURRENT: ContextVar["Span | None"] = ContextVar("orca_current_span", default=None)
 AttrsIn = Mapping[str, object]
 
@@ -73,6 +74,18 @@ def _stringify(value: object) -> Any:
             return value
 
 
+def span_name(name: object) -> str:
+    """A name the record contract accepts: ``str(name)``, or ``"(unnamed)"`` when empty.
+
+    The span always survives a bad name: raising here would break the caller's turn.
+    """
+    try:
+        text = name if isinstance(name, str) else str(name)
+    except Exception:
+        text = ""
+    return text or "(unnamed)"
+
+
 def _put_body(record: dict[str, Any], body: object) -> None:
     if isinstance(body, str):
         record["body"] = body
@@ -90,9 +103,13 @@ def _put_body(record: dict[str, Any], body: object) -> None:
 
 
 class _Core:
-    """What every handle of one recorder shares: sink, clock and id generator."""
+    """What every handle of one recorder shares: sink, clock, id generator and home.
 
-    __slots__ = ("clock", "emit", "span_id", "trace_id")
+    ``home`` lets integrations find per-home settings (``prices.toml``) of the
+    recorder a span belongs to, instead of guessing from the environment.
+    """
+
+    __slots__ = ("clock", "emit", "home", "span_id", "trace_id")
 
     def __init__(
         self,
@@ -100,7 +117,9 @@ class _Core:
         clock: Callable[[], int],
         trace_id: Callable[[], str],
         span_id: Callable[[int | None], str],
+        home: Any = None,
     ) -> None:
+        self.home = home
         self.emit = emit
         self.clock = clock
         self.trace_id = trace_id
@@ -126,6 +145,8 @@ class Logger:
 
     def span(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         """Open a span: a new trace's root, or a child when this logger is bound to a span."""
+        if name.__class__ is not str or not name:
+            name = span_name(name)
         core = self._core
         ts = core.clock()
         span_id = core.span_id(ts)
@@ -171,7 +192,7 @@ class Logger:
             "ts": core.clock(),
             "component": self.component,
             "level": level,
-            "msg": msg,
+            "msg": msg if msg.__class__ is str else _stringify(msg),
         }
         if self._trace is not None:
             record["trace"] = self._trace
@@ -264,6 +285,8 @@ class Span:
 
     def child(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         """Open a child span in the same trace."""
+        if name.__class__ is not str or not name:
+            name = span_name(name)
         core = self._core
         ts = core.clock()
         span_id = core.span_id(ts)
@@ -329,7 +352,9 @@ class Span:
         """Close the span; a second call does nothing.
 
         ``error`` marks it failed and records the exception's type and message;
-        ``status="error"`` marks it failed without an exception.
+        ``status="error"`` marks it failed without an exception. Any other
+        status text (``"failed"``) also marks it failed, kept as
+        ``orca.status.detail``: a typo must not record a failure as ok.
         """
         pending = self._state
         if pending is True:
@@ -345,12 +370,18 @@ class Span:
             "span": self.span_id,
             "status": "error" if error is not None or status == "error" else "ok",
         }
-        if pending or attrs or error is not None:
+        odd_status = status is not None and status != "ok" and status != "error"
+        if pending or attrs or error is not None or odd_status:
             merged: dict[str, Any] = dict(pending) if pending else {}
             if attrs:
                 merged.update(flat_attrs(attrs))
             if error is not None:
                 merged.update(_error_attrs(error))
+            if odd_status:  # "failed", "timeout", …: an error, and keep the caller's word
+                record["status"] = "error"
+                merged[STATUS_DETAIL_ATTR] = (
+                    status if isinstance(status, str) else _stringify(status)
+                )
             record["attrs"] = merged
         if body is not None:
             _put_body(record, body)
@@ -445,5 +476,11 @@ def make_core(
     clock: Callable[[], int],
     trace_id: Callable[[], str],
     span_id: Callable[[int | None], str],
+    home: Any = None,
 ) -> _Core:
-    return _Core(sink.emit, clock, trace_id, span_id)
+    return _Core(sink.emit, clock, trace_id, span_id, home)
+
+
+def home_of(handle: "Logger | Span") -> Any:
+    """The ORCA home of the recorder that made ``handle`` (None: not recording to a home)."""
+    return handle._core.home

@@ -1,6 +1,9 @@
 """The ``orca`` command: a thin shell over the library, one module per command group."""
 
 import os
+import sqlite3
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import click
 
@@ -23,7 +26,48 @@ from orca.cli._verify import verify
 from orca.errors import OrcaError
 
 
-@click.group()
+class OrcaGroup(click.Group):
+    """The ``orca`` group: every error is one line on stderr, never a traceback or usage block.
+
+    Done in ``main`` itself so the console script and in-process callers
+    (``CliRunner``) behave the same. ``ORCA_DEBUG=1`` re-raises for a traceback.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.Abort:
+            raise SystemExit(130) from None
+        except click.UsageError as exc:  # one line, not click's usage block: agents read stderr
+            where = exc.ctx.command_path if exc.ctx is not None else "orca"
+            click.echo(f"{where}: {exc.format_message()} (see `{where} --help`)", err=True)
+            raise SystemExit(exc.exit_code) from None
+        except click.ClickException as exc:
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        except OrcaError as exc:
+            _fail(str(exc))
+        except BrokenPipeError:
+            raise SystemExit(141) from None  # `orca traces | head`: the reader left
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
+        except Exception as exc:
+            if os.environ.get("ORCA_DEBUG"):
+                raise
+            _fail(_describe(exc))
+        raise SystemExit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=OrcaGroup)
 @click.version_option(__version__, prog_name="orca")
 @click.option(
     "--store",
@@ -55,17 +99,27 @@ for _query_command in (traces, trace, span, diff, check, stats_cmd, search, run)
 
 
 def main() -> None:
-    """Entry point: any ORCA error becomes one line on stderr and exit code 2."""
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        raise SystemExit(130) from None
-    except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
-    except OrcaError as exc:
-        click.echo(f"orca: {exc}", err=True)
-        raise SystemExit(2) from None
+    """Entry point of the ``orca`` console script (errors: see :class:`OrcaGroup`)."""
+    cli.main()
+
+
+def _describe(exc: Exception) -> str:
+    """One line for an error no command turned into an OrcaError."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return (
+            f"the store cannot be read ({exc}); if store.sqlite is damaged, move it aside "
+            "and rebuild it from the journal with `orca collect --once`"
+        )
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}; check the path and its permissions"
+    return f"unexpected {type(exc).__name__}: {exc} (ORCA_DEBUG=1 shows the traceback)"
+
+
+def _fail(message: str) -> NoReturn:
+    first = message.strip().splitlines()[0] if message.strip() else "error"
+    click.echo(f"orca: {first}", err=True)
+    raise SystemExit(2)
 
 
 __all__ = ["cli", "main"]

@@ -8,6 +8,7 @@ which it reports and never repairs.
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ import click
 from rich.progress import Progress
 
 from orca.cli._common import existing_home, fail, home_option, json_option, print_json
-from orca.cli._prune import parse_age
+from orca.cli._options import Duration, count
 
 if TYPE_CHECKING:
     from orca.blobs import BlobStore
@@ -154,15 +155,16 @@ def release(root: Path, shas: set[str]) -> int:
 @json_option
 @click.option(
     "--grace",
+    type=Duration(none_ok=True),
     default="10m",
     show_default=True,
     metavar="AGE",
     help="Spare unreferenced blobs younger than AGE (a put whose reference is not committed).",
 )
-def gc(home: Path | None, as_json: bool, grace: str) -> None:
+def gc(home: Path | None, as_json: bool, grace: timedelta | None) -> None:
     """Delete blobs nothing references (store bodies, ledger payloads), and dead temp files."""
     root = existing_home(home)
-    age = parse_age(grace)
+    age = grace
     store = _store(root)
     referenced = _references(root)
     with _progress("collecting", as_json) as report:
@@ -187,7 +189,7 @@ def gc(home: Path | None, as_json: bool, grace: str) -> None:
 @click.option("--resume", is_flag=True, help="Keep the current key; re-seal what is left.")
 @click.option(
     "--limit",
-    type=click.IntRange(0),
+    type=count(0),
     default=None,
     help="Re-seal at most N blobs now (the rest stay readable under their old key).",
 )

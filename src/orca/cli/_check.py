@@ -1,12 +1,14 @@
 """``orca check``: the bug catalog over one trace or all of them; exit 1 when any check fails."""
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from orca._config import config_path, config_table
 from orca.cli._common import fail, home_option, json_option, print_json
+from orca.cli._options import count
 from orca.cli._qcommon import emit, full_id, reader, since_option, window
 from orca.query import (
     CHECKS,
@@ -21,7 +23,7 @@ from orca.query import (
 from orca.query._resolve import UnknownIdError
 from orca.store import TraceReader, TraceRows, TraceSummary
 
-BASELINE_WINDOW = "7d"
+BASELINE_WINDOW = timedelta(days=7)
 BASELINE_TRACES = 1000
 
 
@@ -53,7 +55,7 @@ def _p95(
 @since_option
 @click.option(
     "--limit",
-    type=click.IntRange(1),
+    type=count(1),
     default=1000,
     show_default=True,
     help="With --all: at most this many newest traces.",
@@ -70,7 +72,7 @@ def check(
     as_json: bool,
     trace_ref: str | None,
     check_all: bool,
-    since: str | None,
+    since: timedelta | None,
     limit: int,
     only: str | None,
     list_only: bool,
@@ -87,13 +89,15 @@ def check(
         else:
             emit(render_check_list())
         return
-    if check_all == (trace_ref is not None):
+    if check_all and trace_ref is not None:
+        fail(f"give either a trace ID ({trace_ref!r}) or --all, not both")
+    if not check_all and trace_ref is None:
         fail("give a trace ID (or `last`), or --all")
     names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
     if names is not None:
-        unknown = [n for n in names if n not in CHECKS]
+        unknown = [n for n in names if n not in CHECKS] or ([] if names else [only or ""])
         if unknown:
-            fail(f"unknown check {unknown[0]!r}; known: {', '.join(CHECKS)}")
+            fail(f"no such check {unknown[0]!r}; known: {', '.join(CHECKS)}")
     with reader(home) as store:
         traces: list[TraceRows] = []
         if check_all:
@@ -101,6 +105,9 @@ def check(
                 rows = store.get_trace(summary.trace_id)
                 if rows is not None:
                     traces.append(rows)
+            if not traces:  # "all checks passed" over nothing would be a lie
+                where = "in that window" if since is not None else "in the store"
+                fail(f"no traces to check {where}; record some (orca run) or widen --since")
         else:
             rows = store.get_trace(full_id(store, str(trace_ref), "trace"))
             if rows is None:

@@ -1,11 +1,12 @@
 """``orca collect``: run the collector for a home (forever, or ``--once`` to drain and exit)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from orca._home import resolve_home
-from orca.cli._common import home_option, json_option, print_json
+from orca.cli._common import home_option, json_option, print_json, writable_home
+from orca.cli._options import WAIT, count, seconds
 from orca.collector import Collector, CollectorConfig
 
 
@@ -14,23 +15,23 @@ from orca.collector import Collector, CollectorConfig
 @click.option("--once", is_flag=True, help="Ingest everything present, then exit 0.")
 @click.option(
     "--interval-ms",
-    type=click.IntRange(min=1),
+    type=count(1, 3_600_000),
     default=100,
     show_default=True,
     help="Sleep between rounds when there is nothing new.",
 )
 @click.option(
     "--batch",
-    type=click.IntRange(min=1),
+    type=count(1, 10_000_000),
     default=5000,
     show_default=True,
     help="Records per transaction at most (a batch also closes after 250 ms).",
 )
 @click.option(
     "--idle-exit",
-    type=click.FloatRange(min=0),
+    type=WAIT,
     default=None,
-    metavar="SECONDS",
+    metavar="DURATION",
     help="Exit once no writer is alive and nothing arrived for this long.",
 )
 @json_option
@@ -39,7 +40,7 @@ def collect(
     once: bool,
     interval_ms: int,
     batch: int,
-    idle_exit: float | None,
+    idle_exit: timedelta | None,
     as_json: bool,
 ) -> None:
     """Tail the home's journal and ledger into its store (<home>/store.sqlite).
@@ -47,11 +48,11 @@ def collect(
     Only one collector runs per home: a second one exits with a message naming
     the first. SIGTERM finishes the current batch and exits cleanly.
     """
-    root = resolve_home(home)
+    root = writable_home(home)
     config = CollectorConfig(batch=batch, interval_ms=interval_ms)
     with Collector(root, config) as collector:
         if not once:
-            collector.run(idle_exit_s=idle_exit)
+            collector.run(idle_exit_s=seconds(idle_exit))
             return
         done = collector.drain()
         paused = collector.ledger.paused

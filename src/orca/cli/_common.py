@@ -4,6 +4,7 @@ Commands are thin: parse options, call one library function, print. Errors
 are one line on stderr and a non-zero exit, never a traceback.
 """
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ def home_option(f: F) -> F:
     return click.option(
         "--home",
         "home",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         default=None,
         help="ORCA home directory (default: $ORCA_HOME, else ./.orca).",
     )(f)
@@ -34,10 +35,30 @@ def json_option(f: F) -> F:
 
 
 def existing_home(home: Path | None) -> Path:
-    """The resolved home, or a clear error when it does not exist."""
+    """The resolved home, or a clear error when it does not exist or is not a directory.
+
+    Only commands that record create a home; every other command refuses a
+    missing one, so a typo'd ``--home`` never silently starts a new, empty home.
+    """
     path = resolve_home(home)
+    if path.exists() and not path.is_dir():
+        fail(f"{path} is a file, not an ORCA home directory; point --home (or $ORCA_HOME) at one")
     if not path.is_dir():
-        fail(f"no ORCA home at {path}; record something first or pass --home")
+        fail(f"no ORCA home at {path}; record something first (orca run) or fix --home/$ORCA_HOME")
+    return path
+
+
+def writable_home(home: Path | None, *, create: bool = False) -> Path:
+    """The resolved home for a command that writes; ``create`` only for commands that record."""
+    path = resolve_home(home)
+    if not path.exists() and create:
+        try:
+            path.mkdir(parents=True)
+        except OSError as exc:
+            fail(f"cannot create the ORCA home {path}: {exc.strerror or exc}")
+    path = existing_home(path)
+    if not os.access(path, os.W_OK):
+        fail(f"the ORCA home {path} is not writable (query commands can still read it)")
     return path
 
 

@@ -6,7 +6,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from orca.cli._common import existing_home, home_option, json_option, print_json
+from orca.cli._common import existing_home, fail, home_option, json_option, print_json
 from orca.journal import JournalReader, list_segments, process_alive
 
 
@@ -44,7 +44,7 @@ def ls(home: Path | None, as_json: bool) -> None:
                 else (
                     "alive"
                     if process_alive(name.pid, pstart if isinstance(pstart, int) else None)
-                    else "dead"
+                    else "crashed"
                 )
             )
             rows.append(
@@ -63,6 +63,9 @@ def ls(home: Path | None, as_json: bool) -> None:
         print_json(rows)
         return
     table = Table("segment", "pid", "bytes", "records", "invalid", "torn", "writer")
+    # Never truncate a segment name: `orca journal cat` needs it (or a unique prefix of it).
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max((len(str(r["segment"])) for r in rows), default=7)
     for r in rows:
         table.add_row(
             str(r["segment"]),
@@ -73,18 +76,47 @@ def ls(home: Path | None, as_json: bool) -> None:
             str(r["torn_bytes"]),
             str(r["writer"]),
         )
-    Console().print(table)
+    Console(soft_wrap=True).print(table)
 
 
 @journal.command("cat")
 @home_option
 @click.argument("segment", required=False)
-def cat(home: Path | None, segment: str | None) -> None:
-    """Print the valid records of one segment (or all), one JSON line each."""
+@click.option("--raw", is_flag=True, help="Every line as stored, invalid and torn ones too.")
+@json_option
+def cat(home: Path | None, segment: str | None, raw: bool, as_json: bool) -> None:
+    """Print the valid records of one segment (a name or unique prefix) or of all of them.
+
+    Invalid lines are skipped (counted on stderr); ``--raw`` prints every
+    line as stored, with undecodable bytes replaced.
+    """
     root = existing_home(home)
-    for _, path in list_segments(root / "journal"):
-        if segment and path.name != segment:
-            continue
+    paths = [path for _, path in list_segments(root / "journal")]
+    if segment:
+        paths = [p for p in paths if p.name.startswith(segment)]
+        if not paths:
+            fail(f"no journal segment {segment!r}; `orca journal ls` lists them")
+        if len(paths) > 1 and not any(p.name == segment for p in paths):
+            names = ", ".join(p.name for p in paths[:3])
+            fail(f"segment prefix {segment!r} is ambiguous ({names}…); type more of it")
+        paths = [p for p in paths if p.name == segment] or paths
+    skipped = 0
+    records: list[object] = []
+    for path in paths:
         with path.open("rb") as f:
-            for line in JournalReader(f).lines():
-                click.echo(line.data.decode("utf-8", "replace"))
+            reader = JournalReader(f)
+            if raw:
+                for line in reader.lines():
+                    click.echo(line.data.decode("utf-8", "replace"))
+                continue
+            for parsed in reader.records():
+                if parsed.record is None:
+                    skipped += 1
+                elif as_json:
+                    records.append(parsed.record)
+                else:
+                    click.echo(parsed.line.data.decode("utf-8"))
+    if as_json and not raw:
+        print_json({"records": records, "skipped": skipped})
+    elif skipped:
+        click.echo(f"orca: skipped {skipped} invalid line(s); --raw shows them", err=True)

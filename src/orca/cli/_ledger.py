@@ -6,7 +6,15 @@ from typing import Any
 import click
 import orjson
 
-from orca.cli._common import existing_home, fail, home_option, json_option, print_json
+from orca.cli._common import (
+    existing_home,
+    fail,
+    home_option,
+    json_option,
+    print_json,
+    writable_home,
+)
+from orca.cli._options import count, entry_id
 from orca.ledger import (
     Action,
     Ledger,
@@ -66,7 +74,7 @@ def append(
         result=_json_arg("result", result),
         meta=_json_arg("meta", meta),
     )
-    with Ledger.open(home) as led:
+    with Ledger.open(writable_home(home, create=True)) as led:
         entry = led.append(action)
     if as_json:
         print_json(entry.to_dict())
@@ -75,7 +83,7 @@ def append(
 
 
 @ledger.command("tail")
-@click.option("-n", "count", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("-n", "count", type=count(0), default=20, show_default=True)
 @home_option
 @json_option
 def tail(count: int, home: Path | None, as_json: bool) -> None:
@@ -93,8 +101,7 @@ def tail(count: int, home: Path | None, as_json: bool) -> None:
 @json_option
 def checkpoint(home: Path | None, as_json: bool) -> None:
     """Write a signed checkpoint covering every entry now (closing the ledger does too)."""
-    existing_home(home)
-    with Ledger.open(home) as led:
+    with Ledger.open(writable_home(home)) as led:
         ckpt = led.checkpoint()
     ckpts, _ = read_checkpoints(existing_home(home))
     latest = ckpt or (ckpts[-1] if ckpts else None)
@@ -122,7 +129,7 @@ def checkpoints(home: Path | None, as_json: bool) -> None:
 
 
 @ledger.command("prove")
-@click.argument("entry_id", type=click.IntRange(min=1))
+@click.argument("entry_id", type=entry_id())
 @home_option
 @json_option
 def prove(entry_id: int, home: Path | None, as_json: bool) -> None:
@@ -141,8 +148,8 @@ def prove(entry_id: int, home: Path | None, as_json: bool) -> None:
 
 
 @ledger.command("consistency")
-@click.argument("old", type=click.IntRange(min=1))
-@click.argument("new", type=click.IntRange(min=1))
+@click.argument("old", type=entry_id())
+@click.argument("new", type=entry_id())
 @home_option
 @json_option
 def consistency(old: int, new: int, home: Path | None, as_json: bool) -> None:
@@ -162,9 +169,10 @@ def consistency(old: int, new: int, home: Path | None, as_json: bool) -> None:
 
 
 @ledger.command("forget")
-@click.argument("entry_id", type=click.IntRange(min=1))
+@click.argument("entry_id", type=entry_id())
 @home_option
-def forget(entry_id: int, home: Path | None) -> None:
+@json_option
+def forget(entry_id: int, home: Path | None, as_json: bool) -> None:
     """Erase one entry's payload (GDPR); the chain and proofs still verify.
 
     A payload that went by reference loses its blob too, unless something else
@@ -172,11 +180,16 @@ def forget(entry_id: int, home: Path | None) -> None:
     """
     from orca.cli._blobs import entry_blob_refs, release
 
-    root = existing_home(home)
+    root = writable_home(home)
     refs = entry_blob_refs(root, entry_id)
-    with Ledger.open(home) as led:
+    with Ledger.open(root) as led:
         erased = led.forget(entry_id)
     freed = release(root, refs)
+    if as_json:
+        print_json(
+            {"entry": entry_id, "erased": erased, "already_erased": not erased, "blobs": freed}
+        )
+        return
     click.echo(
         (f"entry {entry_id}: payload erased" if erased else f"entry {entry_id}: already erased")
         + (f"; {freed} blob(s) deleted" if freed else "")
@@ -185,9 +198,12 @@ def forget(entry_id: int, home: Path | None) -> None:
 
 @ledger.command("rotate-key")
 @home_option
-def rotate_key(home: Path | None) -> None:
+@json_option
+def rotate_key(home: Path | None, as_json: bool) -> None:
     """Sign with a new key from now on; old public keys stay trusted."""
-    existing_home(home)
-    with Ledger.open(home) as led:
+    with Ledger.open(writable_home(home)) as led:
         kid = led.rotate_key()
-    click.echo(f"active key {kid}")
+    if as_json:
+        print_json({"key": kid})
+    else:
+        click.echo(f"active key {kid}")

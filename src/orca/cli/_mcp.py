@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from orca.cli._common import home_option
+from orca.cli._common import existing_home, home_option
 
 
 @click.command("mcp")
@@ -18,6 +18,7 @@ from orca.cli._common import home_option
 )
 def mcp_cmd(home: Path | None, max_text: int) -> None:
     """Serve the MCP tools (list_traces, skeleton, span, diff, check, …) on stdin/stdout."""
+    root = existing_home(home)  # a missing or mistyped home is one line, not a silent server
     from orca.mcp import run_stdio  # the SDK loads only for this command
 
-    run_stdio(home, max_text=max_text)
+    run_stdio(root, max_text=max_text)

@@ -9,21 +9,12 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from orca.cli._common import existing_home, fail, home_option, json_option, print_json
+from orca.cli._common import fail, home_option, json_option, print_json, writable_home
+from orca.cli._options import MAX_ID, Duration
+from orca.query import resolve
 from orca.store import DEFAULT_RETENTION, RetentionPolicy, open_store
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _SIZES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-
-
-def parse_age(text: str) -> timedelta | None:
-    """``30d``, ``12h``, ``90m``, ``45s``, ``2w``; ``none`` keeps traces of any age."""
-    if text.lower() == "none":
-        return None
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhdw])", text.strip().lower())
-    if m is None:
-        fail(f"--max-age: {text!r} is not an age like 30d, 12h, 90m or none")
-    return timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)])
 
 
 def parse_size(text: str) -> int | None:
@@ -33,14 +24,18 @@ def parse_size(text: str) -> int | None:
     m = re.fullmatch(r"(\d+)\s*([kmgt]?)i?b?", text.strip().lower())
     if m is None:
         fail(f"--max-body-bytes: {text!r} is not a size like 2G, 500M or none")
-    return int(m.group(1)) * _SIZES[m.group(2)]
+    size = int(m.group(1)) * _SIZES[m.group(2)]
+    if size > MAX_ID:
+        fail(f"--max-body-bytes: {text!r} is more than any disk holds; use e.g. 2G or none")
+    return size
 
 
 @click.command("prune")
 @home_option
 @click.option(
     "--max-age",
-    default=None,
+    type=Duration(none_ok=True),
+    default=DEFAULT_RETENTION.max_age,
     metavar="AGE",
     help="Delete unpinned traces older than AGE (default 30d; 'none' to keep all).",
 )
@@ -52,12 +47,12 @@ def parse_size(text: str) -> int | None:
 )
 @json_option
 def prune(
-    home: Path | None, max_age: str | None, max_body_bytes: str | None, as_json: bool
+    home: Path | None, max_age: timedelta | None, max_body_bytes: str | None, as_json: bool
 ) -> None:
     """Apply retention to the store: old traces go (daily roll-ups stay), bodies over the cap."""
-    root = existing_home(home)
+    root = writable_home(home)
     policy = RetentionPolicy(
-        max_age=DEFAULT_RETENTION.max_age if max_age is None else parse_age(max_age),
+        max_age=max_age,
         max_total_body_bytes=DEFAULT_RETENTION.max_total_body_bytes
         if max_body_bytes is None
         else parse_size(max_body_bytes),
@@ -87,16 +82,16 @@ def prune(
 
 @click.command("pin")
 @home_option
-@click.argument("trace_ref")
+@click.argument("trace_ref", metavar="ID|last")
 @click.option("--unpin", is_flag=True, help="Make the trace subject to retention again.")
-def pin(home: Path | None, trace_ref: str, unpin: bool) -> None:
-    """Pin a trace (id or unique prefix) so retention never removes it or its bodies."""
-    root = existing_home(home)
+@json_option
+def pin(home: Path | None, trace_ref: str, unpin: bool, as_json: bool) -> None:
+    """Pin a trace (id, unique prefix or `last`) so retention never removes it or its bodies."""
+    root = writable_home(home)
     with open_store(root) as store:
-        found = store.resolve_id(trace_ref, "trace")
-        if not found:
-            fail(f"no trace matches {trace_ref!r}; list them with `orca traces`")
-        if len(found) > 1:
-            fail(f"{trace_ref!r} matches several traces; give more of the id")
-        store.pin(found[0], not unpin)
-    click.echo(f"{'unpinned' if unpin else 'pinned'} {found[0]}")
+        trace_id = resolve(store, trace_ref, "trace")
+        store.pin(trace_id, not unpin)
+    if as_json:
+        print_json({"trace": trace_id, "pinned": not unpin})
+    else:
+        click.echo(f"{'unpinned' if unpin else 'pinned'} {trace_id}")

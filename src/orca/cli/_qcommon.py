@@ -4,6 +4,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from orca.cli._common import existing_home
+from orca.cli._options import SINCE
 from orca.query import resolve, since_ns
 from orca.store import TraceReader, TraceStore, open_store
 
@@ -34,7 +36,10 @@ def full_id(store: TraceReader, ref: str, kind: Literal["trace", "span"]) -> str
     return resolve(store, ref, kind)
 
 
-def window(since: str | None) -> int | None:
+def window(since: timedelta | str | None) -> int | None:
+    """The start (Unix ns) of the last ``since``, or None for all time."""
+    if isinstance(since, timedelta):
+        return time.time_ns() - int(since.total_seconds() * 1e9)
     return since_ns(since, time.time_ns())
 
 
@@ -51,5 +56,9 @@ def emit(plain: str, rich: Text | None = None) -> None:
 
 
 since_option = click.option(
-    "--since", default=None, metavar="DURATION", help="Only the last DURATION (30s, 15m, 2h, 7d)."
+    "--since",
+    type=SINCE,
+    default=None,
+    metavar="DURATION",
+    help="Only the last DURATION (250ms, 30s, 15m, 2h, 7d, 1w).",
 )

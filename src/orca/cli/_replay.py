@@ -1,11 +1,13 @@
 """``orca replay``: read the ledger directly (no collector) as a filtered, deterministic listing."""
 
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 
 from orca.cli._common import existing_home, home_option, json_option, print_json
+from orca.cli._options import SINCE, count, entry_id
 from orca.ledger import Entry, inspect_line, parse_since, read_entries, select, to_trace
 
 
@@ -21,26 +23,26 @@ def _filters(f: Any) -> Any:
             click.option(
                 "--from",
                 "from_id",
-                type=click.IntRange(min=1),
+                type=entry_id(),
                 default=None,
                 help="First entry id (included).",
             ),
             click.option(
                 "--to",
                 "to_id",
-                type=click.IntRange(min=1),
+                type=entry_id(),
                 default=None,
                 help="Last entry id (excluded: [from, to)).",
             ),
             click.option(
                 "--since",
                 default=None,
-                help="Only entries at or after this time (Unix ns or ISO-8601).",
+                help="Only entries of the last DURATION (2h), or from a time (Unix ns, ISO-8601).",
             ),
             click.option(
                 "--max",
                 "max_n",
-                type=click.IntRange(min=0),
+                type=count(0),
                 default=None,
                 help="At most N entries.",
             ),
@@ -64,9 +66,18 @@ def _select(
         run=run,
         from_id=from_id,
         to_id=to_id,
-        since=None if since is None else parse_since(since),
+        since=None if since is None else _since_ns(since),
         max_entries=max_n,
     )
+
+
+def _since_ns(text: str) -> int:
+    """A duration (``2h``: the last two hours, as every other ``--since``) or a point in time."""
+    try:
+        ago = SINCE.convert(text, None, None)
+    except click.BadParameter:
+        return parse_since(text)
+    return time.time_ns() - int(ago.total_seconds() * 1e9)
 
 
 @replay.command("inspect")
@@ -94,6 +105,7 @@ def inspect(
 @replay.command("to-trace")
 @_filters
 @home_option
+@click.option("--json", "as_json", is_flag=True, help="Accepted for symmetry: always JSON.")
 def to_trace_cmd(
     run: str | None,
     from_id: int | None,
@@ -101,6 +113,7 @@ def to_trace_cmd(
     since: str | None,
     max_n: int | None,
     home: Path | None,
+    as_json: bool,
 ) -> None:
     """The selected entries grouped by trace, as JSON (byte-identical for the same ledger)."""
     print_json(to_trace(_select(home, run, from_id, to_id, since, max_n)))

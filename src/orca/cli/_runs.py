@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from orca.cli._common import existing_home, home_option, json_option, print_json
+from orca.cli._options import count, entry_id
 
 
 def _when(ms: int | None) -> str:
@@ -29,7 +30,7 @@ def _usage(r: Any) -> str:
 @click.group("runs", invoke_without_command=True)
 @home_option
 @json_option
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=count(1), default=50, show_default=True)
 @click.pass_context
 def runs(ctx: click.Context, home: Path | None, as_json: bool, limit: int) -> None:
     """Orchestrated runs, newest first: status, tasks, attempts, duration, usage."""
@@ -98,8 +99,8 @@ def show(run_ref: str, home: Path | None, as_json: bool) -> None:
 @home_option
 @json_option
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new entries until the run ends.")
-@click.option("--from", "start", type=click.IntRange(min=1), default=None, help="First entry id.")
-@click.option("--max", "max_events", type=click.IntRange(min=1), default=None, help="At most N.")
+@click.option("--from", "start", type=entry_id(), default=None, help="First entry id.")
+@click.option("--max", "max_events", type=count(1), default=None, help="At most N.")
 def events(
     run_ref: str,
     home: Path | None,

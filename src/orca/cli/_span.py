@@ -6,6 +6,7 @@ from typing import Literal, cast
 import click
 
 from orca.cli._common import home_option, json_option, print_json
+from orca.cli._options import count
 from orca.cli._qcommon import emit, full_id, reader
 from orca.query import (
     DEFAULT_MAX_BYTES,
@@ -55,7 +56,7 @@ def _head(store: TraceReader, sha: str, max_bytes: int) -> bytes | None:
 )
 @click.option(
     "--max-bytes",
-    type=click.IntRange(0),
+    type=count(0, 1 << 40),
     default=DEFAULT_MAX_BYTES,
     show_default=True,
     help="Never print more body bytes than this (in total).",

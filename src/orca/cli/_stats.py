@@ -1,11 +1,13 @@
 """``orca stats`` (and ``orca stats tools``) and ``orca search``."""
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal, cast
 
 import click
 
 from orca.cli._common import home_option, json_option, print_json
+from orca.cli._options import count
 from orca.cli._qcommon import emit, reader, since_option, window
 from orca.query import (
     GROUP_BY,
@@ -26,7 +28,9 @@ from orca.query import (
 @click.argument("what", type=click.Choice(["spans", "tools"]), default="spans", required=False)
 @click.option("--by", type=click.Choice(GROUP_BY), default="name", show_default=True)
 @since_option
-def stats_cmd(home: Path | None, as_json: bool, what: str, by: str, since: str | None) -> None:
+def stats_cmd(
+    home: Path | None, as_json: bool, what: str, by: str, since: timedelta | None
+) -> None:
     """Counts, error rate, p50/p95, tokens, cost per group; `stats tools`: tool overhead."""
     start = window(since)
     with reader(home) as store:
@@ -53,9 +57,14 @@ def stats_cmd(home: Path | None, as_json: bool, what: str, by: str, since: str |
 @click.argument("text")
 @click.option("--in", "where", type=click.Choice(["attrs", "bodies", "logs"]), default=None)
 @since_option
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--limit", type=count(1), default=20, show_default=True)
 def search(
-    home: Path | None, as_json: bool, text: str, where: str | None, since: str | None, limit: int
+    home: Path | None,
+    as_json: bool,
+    text: str,
+    where: str | None,
+    since: timedelta | None,
+    limit: int,
 ) -> None:
     """Full-text search over log messages, attribute values and bodies, newest first."""
     place = cast(Literal["attrs", "bodies", "logs"] | None, where)

@@ -15,7 +15,11 @@ def _as_dict(status: Status) -> dict[str, object]:
     led = status.ledger
     return {
         "home": status.home,
-        "collector": {"running": status.collector_pid is not None, "pid": status.collector_pid},
+        "collector": {
+            "running": status.collector_pid is not None,
+            "pid": status.collector_pid,
+            "note": status.collector_note,
+        },
         "lag_bytes": status.lag_bytes,
         "writer_drops": status.writer_drops,
         "segments": [
@@ -84,7 +88,8 @@ def status(home: Path | None, as_json: bool, show_quarantine: bool) -> None:
     if st.collector_pid is None:
         click.echo(f"collector: not running (start one: orca collect --home {root})")
     else:
-        click.echo(f"collector: running (pid {st.collector_pid or 'unknown'})")
+        note = f"; {st.collector_note}" if st.collector_note else ""
+        click.echo(f"collector: running (pid {st.collector_pid or 'unknown'}){note}")
     t = st.totals
     if t is None:
         click.echo(f"store: none yet at {st.store_url} (orca collect --once builds it)")

@@ -1,10 +1,12 @@
 """``orca traces`` and ``orca trace``: the list, then one trace's skeleton."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from orca.cli._common import home_option, json_option, print_json
+from orca.cli._options import count
 from orca.cli._qcommon import emit, full_id, reader, since_option, window
 from orca.query import (
     render_plain,
@@ -20,7 +22,7 @@ from orca.query._resolve import UnknownIdError
 @click.command("traces")
 @home_option
 @json_option
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="At most N.")
+@click.option("--limit", default=20, show_default=True, type=count(1), help="At most N.")
 @since_option
 @click.option("--status", type=click.Choice(["ok", "error", "unfinished", "crashed"]), default=None)
 @click.option("--conversation", default=None, metavar="ID", help="Only this conversation.")
@@ -28,7 +30,7 @@ def traces(
     home: Path | None,
     as_json: bool,
     limit: int,
-    since: str | None,
+    since: timedelta | None,
     status: str | None,
     conversation: str | None,
 ) -> None:
@@ -47,7 +49,7 @@ def traces(
 @home_option
 @json_option
 @click.argument("trace_ref", metavar="ID|last")
-@click.option("--depth", type=click.IntRange(0), default=None, help="Show N levels below roots.")
+@click.option("--depth", type=count(0), default=None, help="Show N levels below roots.")
 @click.option("--no-fold", is_flag=True, help="Show every span (no folding of long runs).")
 def trace(
     home: Path | None, as_json: bool, trace_ref: str, depth: int | None, no_fold: bool

@@ -5,14 +5,13 @@ from pathlib import Path
 import click
 
 from orca.cli._common import existing_home, home_option, json_option, print_json
+from orca.cli._options import entry_id
 from orca.ledger import verify as verify_ledger
 
 
 @click.command("verify")
 @home_option
-@click.option(
-    "--from", "from_id", type=click.IntRange(min=1), default=1, help="Check entries from this id."
-)
+@click.option("--from", "from_id", type=entry_id(), default=1, help="Check entries from this id.")
 @json_option
 def verify(home: Path | None, from_id: int, as_json: bool) -> None:
     """Verify the ledger's chain, signatures and checkpoints; exit 0 only when all hold.
@@ -29,6 +28,8 @@ def verify(home: Path | None, from_id: int, as_json: bool) -> None:
             click.echo(p.line())
         if report.more_problems:
             click.echo(f"… and {report.more_problems} more problems")
+        for eid in report.repaired:
+            click.echo(f"note: entry {eid} records a repair made when the ledger was opened")
         state = "OK" if report.ok else f"FAILED ({len(report.problems)} problems)"
         extra = " (a writer is mid-batch)" if report.pending_tail else ""
         click.echo(

@@ -15,7 +15,10 @@ drive ``step()`` directly and never wait on a timer. One round:
    null the mirrored payloads of ledger entries erased by ``forget``.
 """
 
+import errno
 import signal
+import sqlite3
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,7 +45,23 @@ from orca.store import (
 DEFAULT_JOURNAL_RETENTION: Final = timedelta(days=1)
 PIPELINE_BATCHES: Final = 20  # batches per pipelined round before writer checks run
 SEARCH_SLICE: Final = 20_000  # rows per table the search index catches up per round
+PAUSE_FIRST_S: Final = 0.5  # disk full: first retry after this, doubling up to PAUSE_MAX_S
+PAUSE_MAX_S: Final = 30.0
 TORN_REASON: Final = "torn last line (its writer died before finishing it)"
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """A one-line reason when ``exc`` means the disk (or the database) is full, else None."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"disk full ({cause.strerror})"
+        if isinstance(cause, sqlite3.OperationalError) and "full" in str(cause):
+            return f"disk full (sqlite: {cause})"
+        if "database or disk is full" in str(cause):
+            return "disk full (sqlite: database or disk is full)"
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,9 @@ class Collector:
         self.sources: list[Source] = [self.ledger, self.journal]
         self._offsets = self.store.offsets()
         self._settled: set[str] = set()  # writers that exited or were declared crashed
+        self._crashed = {
+            p.writer for p in self.store.processes() if p.crashed_ns and not p.exited_ns
+        }
         now = time.monotonic()
         # First prune a minute in (a short-lived auto-started collector still prunes),
         # then every prune_every_s; the journal is looked at on the first round.
@@ -123,6 +145,7 @@ class Collector:
             "erase": 0.0,
         }
         self._stop = False
+        self.paused: str | None = None  # why the loop is waiting (disk full), if it is
         self._search_behind = False
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="orca-collector-read")
         self._host = hostname()
@@ -152,6 +175,19 @@ class Collector:
             out.ledger += applied.ledger
             self._offsets.update(batch.offsets)
             self._offsets.update(batch.resets)
+            if self._crashed and applied.applied:
+                self._retract_if_alive(batch)
+
+    def _retract_if_alive(self, batch: Batch) -> None:
+        """A writer declared crashed wrote again: withdraw the verdict and its crash spans."""
+        for name in batch.offsets:
+            seg = self.journal.segments.get(name)
+            writer = seg.name.writer if seg is not None else None
+            if writer in self._crashed:
+                assert writer is not None
+                self.store.retract_crash(writer)
+                self._crashed.discard(writer)
+                self._settled.discard(writer)
 
     def _finish(self, out: StepResult, now_ns: int | None) -> StepResult:
         """Writer checks and chores: run only when no read is in flight."""
@@ -203,23 +239,33 @@ class Collector:
                 continue
             out.torn += self._quarantine_torn(segs)
             if crashed:
+                self._crashed.add(writer)
                 spans = self.store.attribute_crash(writer, detected_ns=now_ns)
                 out.crashed.append(writer)
                 out.crash_spans += len(spans)
             self._settled.add(writer)
 
     def _alive(self, seg: SegmentState, proc: ProcessRow | None, now_ns: int) -> bool:
+        """Is the writer alive? The pid (with its start time) decides wherever it can be checked.
+
+        A stopped (SIGSTOP) or very busy process sends no heartbeats but is
+        not dead: on this host a pid + start-time check saying "alive" wins.
+        Heartbeats decide only when the pid cannot be checked: another
+        host's writer, or a pid alive here whose start time is unknown.
+        """
         stale_s = self.config.stale_heartbeat_s
-        if (
+        stale = (
             proc is not None
             and proc.heartbeat_ns is not None
             and stale_s is not None
             and now_ns - max(proc.heartbeat_ns, proc.last_ns or 0) > stale_s * 1e9
-        ):
-            return False
+        )
         if proc is not None and proc.host and proc.host != self._host:
-            return True  # another machine's pid means nothing here: heartbeats decide
-        return process_alive(seg.name.pid, proc.pstart if proc else None)
+            return not stale  # another machine's pid means nothing here
+        pstart = proc.pstart if proc else None
+        if not process_alive(seg.name.pid, pstart):
+            return False
+        return pstart is not None or not stale
 
     def _quarantine_torn(self, segs: list[SegmentState]) -> int:
         batch = Batch()
@@ -325,9 +371,21 @@ class Collector:
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         idle_since = time.monotonic()
+        backoff = 0.0
         try:
             while not self._stop:
-                r = self._pipelined_step()
+                try:
+                    r = self._pipelined_step()
+                except Exception as exc:
+                    reason = disk_full(exc)
+                    if reason is None:
+                        raise
+                    backoff = min(max(backoff * 2, PAUSE_FIRST_S), PAUSE_MAX_S)
+                    self._pause(reason, backoff)
+                    continue
+                if backoff:
+                    backoff = 0.0
+                    self._resume()
                 live = any(w not in self._settled for w in self._writers())
                 if r.busy or live:
                     idle_since = time.monotonic()
@@ -338,6 +396,24 @@ class Collector:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+    def _pause(self, reason: str, wait_s: float) -> None:
+        """Disk full: say so (stderr once, ``orca status``), wait, and let the loop retry."""
+        text = f"paused: {reason}; retrying every {wait_s:g}s (free space, or SIGTERM to stop)"
+        if self.paused is None:
+            sys.stderr.write(f"orca collect: {text}\n")
+        self.paused = reason
+        if self._lock is not None:
+            self._lock.set_status(text)
+        deadline = time.monotonic() + wait_s
+        while not self._stop and time.monotonic() < deadline:
+            time.sleep(min(0.1, wait_s))
+
+    def _resume(self) -> None:
+        sys.stderr.write("orca collect: resumed\n")
+        self.paused = None
+        if self._lock is not None:
+            self._lock.set_status(None)
 
     def _writers(self) -> set[str]:
         return {seg.name.writer for seg in self.journal.segments.values()}

@@ -15,11 +15,12 @@ from typing import Final
 from orca.collector._errors import CollectorLocked
 
 LOCK_FILE: Final = "collector.lock"
+STATUS_BYTES: Final = 512  # the file is this long from the start: a status fits on a full disk
 
 
 def _read_pid(fd: int) -> int | None:
     try:
-        raw = os.pread(fd, 32, 0).strip()
+        raw = os.pread(fd, 32, 0).split(b"\n", 1)[0].strip()
         return int(raw) if raw else None
     except (OSError, ValueError):
         return None
@@ -43,8 +44,22 @@ class CollectorLock:
                     raise CollectorLocked(str(self.path), pid) from None
                 time.sleep(0.05)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._pid_line = f"{os.getpid()}\n".encode()
+        os.pwrite(fd, self._pid_line.ljust(STATUS_BYTES - 1) + b"\n", 0)
         self._fd = fd
+
+    def set_status(self, text: str | None) -> None:
+        """Say (or clear) why the collector is not making progress, for ``orca status``.
+
+        Written over bytes the file already holds, so it works when the disk is full.
+        """
+        if self._fd < 0:
+            return
+        line = self._pid_line + (text or "").encode()[: STATUS_BYTES - 64]
+        try:
+            os.pwrite(self._fd, line.ljust(STATUS_BYTES - 1) + b"\n", 0)
+        except OSError:
+            pass
 
     def release(self) -> None:
         if self._fd >= 0:
@@ -54,6 +69,17 @@ class CollectorLock:
             except OSError:
                 pass
             os.close(fd)  # closing drops the flock
+
+
+def lock_status(home: Path) -> str | None:
+    """What the running collector says about itself (``paused: …``), or None."""
+    try:
+        raw = (home / LOCK_FILE).read_bytes()
+    except OSError:
+        return None
+    parts = raw.split(b"\n", 1)
+    text = parts[1].strip().decode("utf-8", "replace") if len(parts) == 2 else ""
+    return text or None
 
 
 def lock_holder(home: Path) -> int | None:

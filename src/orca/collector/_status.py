@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from orca.collector._ledger_source import LEDGER_SOURCE
-from orca.collector._lock import lock_holder
+from orca.collector._lock import lock_holder, lock_status
 from orca.journal import list_segments, process_alive
 from orca.store import (
     ProcessRow,
@@ -21,7 +21,7 @@ from orca.store import (
     store_exists,
 )
 
-WriterState = Literal["alive", "exited", "crashed", "dead"]
+WriterState = Literal["alive", "exited", "crashed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class SegmentStatus:
     segment: str
     pid: int
     writer: str
-    state: WriterState  # dead: gone without an exit record, not yet attributed by a collector
+    state: WriterState  # crashed: gone without an exit record (attributed or not yet)
     bytes: int
     ingested_bytes: int
     lag_bytes: int
@@ -64,6 +64,7 @@ class Status:
     writer_drops: int  # records writers reported dropping (full disk, oversize, ...)
     quarantine: list[QuarantineRow] = field(default_factory=list)
     ledger: LedgerStatus | None = None  # None: the home has no ledger
+    collector_note: str | None = None  # what a running collector says (paused: disk full …)
 
     @property
     def lag_bytes(self) -> int:
@@ -75,7 +76,9 @@ def _state(proc: ProcessRow | None, pid: int) -> WriterState:
         return "exited"
     if proc is not None and proc.crashed_ns is not None:
         return "crashed"
-    return "alive" if process_alive(pid, proc.pstart if proc else None) else "dead"
+    # Gone without an exit record is "crashed" whether or not a collector has attributed
+    # it yet: one word for one fact, in `orca status` and `orca journal ls` alike.
+    return "alive" if process_alive(pid, proc.pstart if proc else None) else "crashed"
 
 
 def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
@@ -119,9 +122,11 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
         size = lpath.stat().st_size
         offset, records, bad = offsets.get(LEDGER_SOURCE, (0, 0, 0))
         ledger = LedgerStatus(str(lpath), size, offset, max(size - offset, 0), records, bad)
+    holder = lock_holder(home)
     return Status(
         home=str(home),
-        collector_pid=lock_holder(home),
+        collector_pid=holder,
+        collector_note=lock_status(home) if holder is not None else None,
         segments=segments,
         store_exists=exists,
         store_url=where.shown,

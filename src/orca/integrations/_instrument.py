@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from orca._home import resolve_home
-from orca.capture import Logger, Span
+from orca.capture import Logger, Span, home_of
 from orca.errors import OrcaError
 from orca.integrations._exchange import Settings
 from orca.integrations._pricing import PriceTable
@@ -74,7 +74,11 @@ def make_settings(
     """Settings from ``instrument()``'s arguments, checked (a bad value raises here, not later)."""
     if cache_send not in ("warm", "real"):
         raise InstrumentError(f"cache_send must be 'warm' or 'real', not {cache_send!r}")
-    table = prices if prices is not None else PriceTable.load(resolve_home(home))
+    if home is None:  # the home of the recorder we write to, not $ORCA_HOME or ./.orca
+        handle = parent if parent is not None else logger
+        home = home_of(handle) if handle is not None else None
+    # The traced process never raises for a bad price file: one warning, built-in prices.
+    table = prices if prices is not None else PriceTable.load_or_warn(resolve_home(home))
     return Settings(
         parent=parent,
         logger=logger,

@@ -17,7 +17,9 @@ each part at its own rate. A cost the provider reports itself always wins.
 
 import json
 import math
+import sys
 import tomllib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +143,21 @@ class PriceTable:
         return None
 
     @classmethod
+    def load_or_warn(cls, home: Path | None) -> "PriceTable":
+        """Like :meth:`load`, but a malformed file is one warning (file and line), not an error.
+
+        For the traced process, where instrumenting must never raise.
+        """
+        try:
+            return cls.load(home)
+        except PriceTableError as exc:
+            _warn_once(
+                Path(str(home)),
+                f"orca: {exc}; using built-in prices (fix the file to use yours)",
+            )
+            return cls()
+
+    @classmethod
     def load(cls, home: Path | None) -> "PriceTable":
         """Built-in prices, overridden by ``<home>/prices.toml`` (or ``prices.json``) if present."""
         prices = dict(DEFAULT_PRICES)
@@ -153,13 +170,31 @@ class PriceTable:
         return cls(prices)
 
 
+_WARNED: set[str] = set()
+
+
+def _warn_once(path: Path, message: str) -> None:
+    """One warning per price file: the traced process keeps running on built-in prices."""
+    if str(path) in _WARNED:
+        return
+    _WARNED.add(str(path))
+    try:
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+    except Exception:  # warnings as errors must not break the caller's turn
+        sys.stderr.write(message + "\n")
+
+
 def read_prices(path: Path) -> dict[str, Price]:
     """Read a price file: ``[models."name"]`` tables with input/output/cache_read/cache_write."""
+    raw = b""
     try:
         raw = path.read_bytes()
         doc = tomllib.loads(raw.decode()) if path.suffix == ".toml" else json.loads(raw)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:
-        raise PriceTableError(f"cannot read price table {path}: {exc}") from exc
+        detail = str(exc)
+        if "end of document" in detail:  # say which line a person should look at
+            detail += f", line {len(raw.splitlines()) or 1}"
+        raise PriceTableError(f"cannot read price table {path}: {detail}") from None
     models = doc.get("models") if isinstance(doc, dict) else None
     if not isinstance(models, dict):
         raise PriceTableError(

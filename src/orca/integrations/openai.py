@@ -69,10 +69,12 @@ def instrument(
     names, else of the current span (a ``with span:`` block), else roots of
     new traces made by ``logger``; with none of these nothing is recorded.
     ``prices`` defaults to the built-in table overridden by
-    ``<home>/prices.toml``. ``secret_fields`` adds JSON body keys whose string
-    values are masked (``api_key``, ``password``, … are masked already);
-    ``secrets`` adds literal values to mask wherever they appear. ``governor``
-    is handed to the shared transport for enforcement at this edge.
+    ``<home>/prices.toml`` of the recorder ``parent`` or ``logger`` writes to
+    (a malformed file is one warning naming file and line, then ignored).
+    ``secret_fields`` adds JSON body keys whose string values are masked
+    (``api_key``, ``password``, … are masked already); ``secrets`` adds
+    literal values to mask wherever they appear. ``governor`` is handed to
+    the shared transport for enforcement at this edge.
     """
     settings = make_settings(
         OPENAI,

@@ -9,6 +9,7 @@ once and swallowed: the traced turn never sees an exception from here.
 """
 
 import atexit
+import math
 import os
 import sys
 import threading
@@ -45,30 +46,76 @@ def _stringify(value: object) -> str:
         return str(value)  # may raise: the caller counts the record as dropped
 
 
+BODY_TRUNCATED_ATTR: Final = "orca.body.truncated_bytes"
+ATTRS_DROPPED_ATTR: Final = "orca.attrs.dropped"
+
+
+def _scalar(v: object) -> Any:
+    """An attribute value as the record contract stores it: finite float, bounded int, or str."""
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, float):
+        if math.isfinite(v):
+            return float(v)
+        return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+    if isinstance(v, int):
+        return int(v) if abs(v) < 2**63 else str(v)
+    if isinstance(v, str):
+        return str(v)
+    return _stringify(v)
+
+
 def _rescue(record: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``record`` whose attribute values and body orjson can encode."""
+    """A copy of ``record`` that orjson encodes and the record contract accepts.
+
+    Attribute values become flat scalars (non-finite floats the strings
+    ``"NaN"``, ``"Infinity"``, ``"-Infinity"``: orjson would write ``null``),
+    an empty attribute name becomes ``"(empty)"``, a non-string body or
+    message its ``str()``.
+    """
     fixed = dict(record)
     attrs = fixed.get("attrs")
     if isinstance(attrs, dict):
         fixed["attrs"] = {
-            str(k): (
-                v
-                if type(v) in _SCALARS and not (type(v) is int and abs(v) >= 2**63)
-                else _stringify(v)
-            )
-            for k, v in attrs.items()
-            if v is not None
+            (str(k) or "(empty)"): _scalar(v) for k, v in attrs.items() if v is not None
         }
     if "body" in fixed and not isinstance(fixed["body"], str):
         fixed["body"] = str(fixed["body"])
+    if "msg" in fixed and not isinstance(fixed["msg"], str):
+        fixed["msg"] = str(fixed["msg"])
     return fixed
+
+
+def _shrink(record: dict[str, Any], over: int) -> dict[str, Any] | None:
+    """A copy of an oversize record ``over`` bytes smaller: the body cut, or attributes dropped.
+
+    The span must survive: a body is kept up to what fits, and the span says how
+    many bytes were cut (``orca.body.truncated_bytes``); if there is no body the
+    attributes are replaced by their count (``orca.attrs.dropped``). None when
+    even that cannot help (never for records capture builds).
+    """
+    fixed = dict(record)
+    body = fixed.get("body")
+    attrs = dict(fixed.get("attrs") or {})
+    if isinstance(body, str) and body:
+        raw = body.encode("utf-8", "surrogatepass")
+        kept = raw[: max(len(raw) - over, 0)].decode("utf-8", "ignore")
+        fixed["body"] = kept
+        attrs[BODY_TRUNCATED_ATTR] = len(raw) - len(kept.encode("utf-8", "surrogatepass"))
+        fixed["attrs"] = attrs
+        return fixed
+    if attrs:
+        fixed["attrs"] = {ATTRS_DROPPED_ATTR: len(attrs)}
+        return fixed
+    return None
 
 
 class JournalSink:
     """Writes records to this process's journal segments under ``journal_dir``.
 
     ``scrub`` (bytes → bytes) runs on every serialised record before it is
-    written; capture passes its secret backstop here. ``heartbeat_s=None``
+    written; capture passes its secret backstop here, and ``argv`` (the command
+    line with secret-named options masked) for the ``proc`` records. ``heartbeat_s=None``
     disables the heartbeat thread (tests drive :meth:`heartbeat` directly).
     """
 
@@ -82,8 +129,10 @@ class JournalSink:
         scrub: Callable[[bytes], bytes] | None = None,
         clock: Callable[[], int] = time.time_ns,
         on_exit: bool = True,
+        argv: list[str] | None = None,
     ) -> None:
         self.journal_dir = journal_dir
+        self._argv = argv  # the command line to record (masked by capture); None: sys.argv
         self.rotate_bytes = rotate_bytes
         self.max_record_bytes = max_record_bytes
         self.heartbeat_s = heartbeat_s
@@ -98,6 +147,7 @@ class JournalSink:
         self._thread: threading.Thread | None = None
         self._fdcell = [-1]
         self._sizecell = [0]
+        self._torncell = [False]  # a short write left a half line: start the next on a new line
         self._build_emit()
         os.makedirs(journal_dir, exist_ok=True)
         self._open_process()
@@ -122,7 +172,8 @@ class JournalSink:
 
         dumps, write, opt = orjson.dumps, _write, orjson.OPT_APPEND_NEWLINE
         sizecell = self._sizecell
-        rescue, drop, after = self._rescue, self._drop, self._after_write
+        torncell = self._torncell
+        rescue, drop, after, shrink = self._rescue, self._drop, self._after_write, self._shrink
 
         def emit(record: dict[str, Any]) -> None:
             try:
@@ -132,20 +183,31 @@ class JournalSink:
                 if rescued is None:
                     return
                 data = rescued
+            # NaN/±inf (orjson writes null) or an empty attribute name: only attrs hold them.
+            if "attrs" in record and (data.find(b"null") >= 0 or data.find(b'"":') >= 0):
+                rescued = rescue(record)
+                if rescued is None:
+                    return
+                data = rescued
             if len(data) > limit:
-                drop("oversize", None)
-                return
+                rescued = shrink(record, len(data))
+                if rescued is None:
+                    return
+                data = rescued
             # Only fields a caller fills with free text can carry a secret; a bare
             # span-close (ids, status) skips the scan.
             if scrub is not None and (
                 "attrs" in record or "body" in record or "msg" in record or "argv" in record
             ):
                 data = scrub(data)
+            if torncell[0]:  # the last write was cut short: never glue onto its half line
+                data = b"\n" + data
             try:
                 written = write(fdcell[0], data)
             except Exception as exc:
                 drop("write", exc)
                 return
+            torncell[0] = False
             size = sizecell[0] + written
             sizecell[0] = size
             if size >= rotate_at or written != len(data):
@@ -167,8 +229,32 @@ class JournalSink:
             self._drop("unserialisable", exc)
             return None
 
+    def _shrink(self, record: dict[str, Any], size: int) -> bytes | None:
+        """An oversize record cut to fit (see :func:`_shrink`), or None (counted as dropped)."""
+        limit = self.max_record_bytes
+        try:
+            import orjson
+
+            base = _rescue(record)
+            over = size - limit + 1024
+            for _ in range(6):  # JSON escaping can make one body byte cost up to 6
+                fixed = _shrink(base, over)
+                if fixed is None:
+                    break
+                data = orjson.dumps(fixed, option=orjson.OPT_APPEND_NEWLINE)
+                if len(data) <= limit:
+                    return data
+                over += len(data) - limit + 1024
+        except Exception as exc:
+            self._drop("oversize", exc)
+            return None
+        self._drop("oversize", None)
+        return None
+
     def _after_write(self, written: int, expected: int) -> None:
         if written != expected:
+            if written > 0:
+                self._torncell[0] = True
             self._drop("short-write", None)
         if self._sizecell[0] >= self.rotate_bytes:
             self._rotate()
@@ -215,9 +301,11 @@ class JournalSink:
                 os.close(tmp)
         self.path = path
         self._sizecell[0] = 0
+        self._torncell[0] = False
 
     def _identity(self) -> dict[str, Any]:
-        ident: dict[str, Any] = {"host": hostname(), "argv": list(sys.argv), "version": __version__}
+        argv = list(sys.argv) if self._argv is None else list(self._argv)
+        ident: dict[str, Any] = {"host": hostname(), "argv": argv, "version": __version__}
         if self.pstart is not None:
             ident["pstart"] = self.pstart
         return ident
@@ -298,6 +386,8 @@ class JournalSink:
     # -- failure accounting ---------------------------------------------------
 
     def _drop(self, reason: str, exc: BaseException | None, *, count: bool = True) -> None:
+        if self._closed and reason == "write":  # not a disk problem: used after close()
+            reason, exc = "closed", None
         if count:
             self.dropped += 1
             self.drop_reasons[reason] = self.drop_reasons.get(reason, 0) + 1
@@ -305,6 +395,8 @@ class JournalSink:
             return
         self._warned = True
         detail = f": {exc}" if exc is not None else ""
+        if reason == "closed":
+            detail = ": the recorder is closed; records made after close() are not kept"
         message = (
             f"orca: journal record dropped ({reason}{detail}); further drops are counted "
             f"silently and reported in heartbeat and exit records ({self.journal_dir})"

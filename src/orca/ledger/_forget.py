@@ -12,13 +12,20 @@ from pathlib import Path
 
 from orca.journal import JournalReader
 from orca.ledger._errors import LedgerError
-from orca.ledger._format import ENTRY_PREFIX, ERASED, H_MARK, FormatError, parse_entry
+from orca.ledger._format import (
+    ENTRY_PREFIX,
+    ERASED,
+    H_MARK,
+    MAX_LINE_BYTES,
+    FormatError,
+    parse_entry,
+)
 
 
 def erase_in_place(path: Path, entry_id: int) -> bool:
     """Overwrite entry ``entry_id``'s payload; False when it was already erased."""
     with path.open("rb") as f:
-        for line in JournalReader(f).lines():
+        for line in JournalReader(f, max_line_bytes=MAX_LINE_BYTES).lines():
             if not line.data.startswith(ENTRY_PREFIX):
                 continue
             try:

@@ -38,6 +38,13 @@ ENTRY_PREFIX: Final = b'{"v":1,"id":'
 SIG_PREFIX: Final = b'{"v":1,"t":"sig",'
 CKPT_PREFIX: Final = b'{"v":1,"t":"ckpt",'
 ERASED: Final = b"null"
+# Every ledger reader accepts lines up to MAX_LINE_BYTES; the writer refuses any entry
+# whose line could exceed its max_entry_bytes, which may be at most MAX_ENTRY_BYTES_LIMIT.
+# One pair of constants, so nothing `append` acknowledges is unreadable afterwards.
+MAX_LINE_BYTES: Final = 64 << 20
+HEADER_ROOM: Final = 8192  # an entry line's bytes beyond its payload never exceed this
+MAX_ENTRY_BYTES_LIMIT: Final = MAX_LINE_BYTES - HEADER_ROOM
+DEFAULT_MAX_ENTRY_BYTES: Final = 4 << 20
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _HEX128 = re.compile(r"[0-9a-f]{128}\Z")

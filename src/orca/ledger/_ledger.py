@@ -14,6 +14,7 @@ any number may read it.
 
 import fcntl
 import os
+import sys
 import threading
 import time
 from _thread import allocate_lock as _allocate_lock
@@ -28,6 +29,9 @@ from orca.ledger import merkle
 from orca.ledger._errors import ActionError, LedgerError, LedgerLockedError
 from orca.ledger._forget import erase_in_place
 from orca.ledger._format import (
+    DEFAULT_MAX_ENTRY_BYTES,
+    HEADER_ROOM,
+    MAX_ENTRY_BYTES_LIMIT,
     Action,
     BatchSig,
     Checkpoint,
@@ -43,8 +47,10 @@ from orca.ledger._keys import Signer, TrustedKeys, keys_dir, load_or_create_sign
 from orca.ledger._read import CHECKPOINT_FILE, LEDGER_DIR, LEDGER_FILE, read_entries
 from orca.ledger._recover import check_head, repair_checkpoint_log, scan, truncate_tail
 from orca.ledger._sinks import MAX_QUEUE, LedgerSink, SinkRunner, SinkStats
+from orca.ledger.memory import MEMORY_FILE, forget_in_file
 
 DEFAULT_CHECKPOINT_EVERY = 1024
+REPAIRED_KIND = "ledger.repaired"  # the entry opening appends after repairing a crash's tail
 DEFAULT_COMMIT_DELAY = 0.0005  # seconds a committer may wait to gather a bigger batch
 _ACTION_FIELDS = frozenset(Action.__dataclass_fields__)
 
@@ -118,7 +124,13 @@ class Ledger:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         clock: Callable[[], int] = time.time_ns,
         commit_delay: float = DEFAULT_COMMIT_DELAY,
+        max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
     ) -> None:
+        if not HEADER_ROOM < max_entry_bytes <= MAX_ENTRY_BYTES_LIMIT:
+            raise LedgerError(
+                f"max_entry_bytes must be between {HEADER_ROOM + 1} and {MAX_ENTRY_BYTES_LIMIT}"
+            )
+        self.max_entry_bytes = max_entry_bytes
         self.dir = directory
         self.path = directory / LEDGER_FILE
         self.checkpoint_path = directory / CHECKPOINT_FILE
@@ -166,6 +178,19 @@ class Ledger:
         self._sinks: list[SinkRunner] = []
         self.batches = 0
         self.checkpoint_errors = 0
+        self.repairs = head.repairs
+        if head.repairs:
+            self._record_repairs(head.repairs)
+
+    def _record_repairs(self, repairs: list[str]) -> None:
+        """Say on stderr what opening repaired, and make it an entry so verify still shows it."""
+        for what in repairs:
+            sys.stderr.write(f"orca: ledger at {self.dir} repaired on open: {what}\n")
+        try:
+            self.append(Action(kind=REPAIRED_KIND, actor="orca", meta={"repairs": repairs}))
+        except BaseException:
+            self.close()
+            raise
 
     @classmethod
     def open(
@@ -175,17 +200,21 @@ class Ledger:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         clock: Callable[[], int] = time.time_ns,
         commit_delay: float = DEFAULT_COMMIT_DELAY,
+        max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
     ) -> "Ledger":
         """Open (creating if needed) the ledger of ``home`` (default ``$ORCA_HOME``/``./.orca``).
 
         Recovery happens here: a torn or unsigned tail is truncated, the
         checkpoint log repaired, and a head that does not verify refused.
+        ``max_entry_bytes`` bounds one entry line (payload plus header): a bigger
+        action is refused with :class:`ActionError` before anything is written.
         """
         return cls(
             resolve_home(home) / LEDGER_DIR,
             checkpoint_every=checkpoint_every,
             clock=clock,
             commit_delay=commit_delay,
+            max_entry_bytes=max_entry_bytes,
         )
 
     # -- facts ---------------------------------------------------------------------------------
@@ -238,6 +267,12 @@ class Ledger:
             act = _coerce(action)
             act.check()
             payload = act.payload_bytes()
+            if len(payload) + HEADER_ROOM > self.max_entry_bytes:  # nothing queued yet
+                raise ActionError(
+                    f"action payload is {len(payload)} bytes; a ledger entry holds at most "
+                    f"{self.max_entry_bytes - HEADER_ROOM} (store big data as a blob and record "
+                    "its address, or open the ledger with a larger max_entry_bytes)"
+                )
             pendings.append(_Pending(act, payload, sha256_hex(payload)))
         with self._lock:
             self._check_usable()
@@ -413,12 +448,20 @@ class Ledger:
         """Erase one entry's payload (GDPR); its header and commitment stay, the chain verifies.
 
         Returns False when it was already erased. Byte offsets do not move, so
-        tailing readers are unaffected.
+        tailing readers are unaffected. Registered sinks' ``forget`` hooks and
+        ``<home>/ledger/memory.ndjson`` are erased too; the store's mirror
+        follows on the collector's next round.
         """
         with self._exclusive():
             if not 0 < entry_id < self._next_id:
                 raise LedgerError(f"no entry {entry_id} in the ledger (last is {self.last_id})")
-            return erase_in_place(self.path, entry_id)
+            erased = erase_in_place(self.path, entry_id)
+        # Every derived copy goes too: registered sinks through their hook, and the
+        # working-memory file of this home even when no process has it open.
+        for runner in self._sinks:
+            runner.forget([entry_id])
+        forget_in_file(self.dir / MEMORY_FILE, [entry_id])
+        return erased
 
     # -- sinks -----------------------------------------------------------------------------------
 

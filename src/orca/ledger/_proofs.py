@@ -107,6 +107,10 @@ def prove_inclusion(
     """An inclusion proof of ``entry_id`` against the latest signed checkpoint."""
     ckpt = _signed_checkpoints(source, trusted)[-1]
     if not 0 < entry_id <= ckpt.size:
+        ids, _ = iter_hashes(ledger_path(source))
+        last = ids[-1] if ids else 0
+        if not 0 < entry_id <= last:
+            raise ProofError(f"no entry {entry_id} in the ledger (the last is {last})")
         raise ProofError(
             f"entry {entry_id} is not covered by the latest checkpoint (size {ckpt.size}); "
             "run `orca ledger checkpoint` to cover newer entries"

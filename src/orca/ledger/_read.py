@@ -16,6 +16,7 @@ from orca.journal import JournalReader
 from orca.ledger._errors import LedgerCorruptError
 from orca.ledger._format import (
     CKPT_PREFIX,
+    MAX_LINE_BYTES,
     SIG_PREFIX,
     Checkpoint,
     Entry,
@@ -63,7 +64,7 @@ def read_entries(
     except FileNotFoundError:
         return ReadResult([], from_offset, 0)
     with f:
-        reader = JournalReader(f, from_offset)
+        reader = JournalReader(f, from_offset, max_line_bytes=MAX_LINE_BYTES)
         out: list[Entry] = []
         batch: list[Entry] = []
         next_offset = from_offset
@@ -104,7 +105,7 @@ def read_entries(
 def _signed_after(path: Path, offset: int) -> bool:
     """True when a batch signature line follows ``offset`` (crash garbage has none after it)."""
     with path.open("rb") as f:
-        for line in JournalReader(f, offset).lines():
+        for line in JournalReader(f, offset, max_line_bytes=MAX_LINE_BYTES).lines():
             if line.data.startswith(SIG_PREFIX) and line.offset > offset:
                 return True
     return False
@@ -123,7 +124,7 @@ def read_checkpoints(source: Path) -> tuple[list[Checkpoint], int]:
     except FileNotFoundError:
         return out, 0
     with f:
-        for line in JournalReader(f).lines():
+        for line in JournalReader(f, max_line_bytes=MAX_LINE_BYTES).lines():
             try:
                 out.append(parse_ckpt(line.data))
             except FormatError:
@@ -145,7 +146,7 @@ def iter_hashes(path: Path) -> tuple[list[int], list[str]]:
     except FileNotFoundError:
         return ids, hashes
     with f:
-        for line in JournalReader(f).lines():
+        for line in JournalReader(f, max_line_bytes=MAX_LINE_BYTES).lines():
             data = line.data
             if data.startswith(SIG_PREFIX):
                 ids.extend(pending_ids)

@@ -2,9 +2,11 @@
 
 A batch is acknowledged only after its entries *and* its signature line are
 fsync'd in one write, so anything after the last signature line (a torn line,
-or whole entries whose batch never finished) was never acknowledged: recovery
-truncates it. Damage *before* a signature is not a crash and is never
-truncated: opening refuses, and ``orca verify`` says where.
+or whole, well-formed entries whose batch never finished) was never
+acknowledged: recovery truncates it. A *complete* line that does not parse or
+verify is damage, not a crash, wherever it lies: opening refuses, and
+``orca verify`` says where. Every repair opening does make is listed in
+``Head.repairs`` so the ledger can report it and record it as an entry.
 """
 
 import os
@@ -19,6 +21,7 @@ from orca.ledger._errors import LedgerCorruptError
 from orca.ledger._format import (
     CKPT_PREFIX,
     GENESIS,
+    MAX_LINE_BYTES,
     SIG_PREFIX,
     BatchSig,
     Checkpoint,
@@ -45,6 +48,8 @@ class Head:
     last_ckpt_size: int = 0
     ledger_ckpts: list[Checkpoint] = field(default_factory=list)
     truncated_bytes: int = 0
+    repairs: list[str] = field(default_factory=list)
+    unsigned: list[int] = field(default_factory=list)  # ids of whole entries with no signature
 
 
 def scan(path: Path) -> Head:
@@ -58,7 +63,7 @@ def scan(path: Path) -> Head:
     bad: tuple[int, str] | None = None
     last_header = b""
     with f:
-        for line in JournalReader(f).lines():
+        for line in JournalReader(f, max_line_bytes=MAX_LINE_BYTES).lines():
             data = line.data
             try:
                 if data.startswith(SIG_PREFIX):
@@ -99,6 +104,12 @@ def scan(path: Path) -> Head:
                 if data.startswith(SIG_PREFIX) and bad is None:
                     bad = (line.offset, f"bad signature line: {exc}")
                 bad = bad or (line.offset, str(exc))
+    if bad is not None:
+        raise LedgerCorruptError(
+            f"{path} at offset {bad[0]}: {bad[1]}; a complete line that does not verify is "
+            "damage, not a crash: run `orca verify`"
+        )
+    head.unsigned = [p[0] for p in pending]
     if head.last_sig is not None and sha256_hex(last_header) != head.last_hash:
         raise LedgerCorruptError(
             f"{path}: the last signed entry {head.last_id} does not match its hash; "
@@ -133,6 +144,15 @@ def truncate_tail(path: Path, head: Head) -> None:
         finally:
             os.close(fd)
         head.truncated_bytes = size - head.size_bytes
+        what = (
+            f"entries {head.unsigned[0]}..{head.unsigned[-1]} whose batch was never signed"
+            if head.unsigned
+            else "a torn last line"
+        )
+        head.repairs.append(
+            f"truncated {head.truncated_bytes} bytes of {path.name} after entry {head.last_id} "
+            f"({what}; never acknowledged)"
+        )
 
 
 def repair_checkpoint_log(ckpt_path: Path, head: Head) -> None:
@@ -145,7 +165,7 @@ def repair_checkpoint_log(ckpt_path: Path, head: Head) -> None:
     logged: list[Checkpoint] = []
     try:
         with ckpt_path.open("rb") as f:
-            for line in JournalReader(f).lines():
+            for line in JournalReader(f, max_line_bytes=MAX_LINE_BYTES).lines():
                 try:
                     logged.append(parse_ckpt(line.data))
                 except FormatError as exc:
@@ -158,6 +178,9 @@ def repair_checkpoint_log(ckpt_path: Path, head: Head) -> None:
         size = 0
     if size > good_end:
         os.truncate(ckpt_path, good_end)
+        head.repairs.append(
+            f"truncated a torn last line ({size - good_end} bytes) of {ckpt_path.name}"
+        )
     if logged and logged[-1].size > head.last_id:
         raise LedgerCorruptError(
             f"{ckpt_path}: checkpoint at size {logged[-1].size} but the ledger ends at entry "
@@ -172,4 +195,9 @@ def repair_checkpoint_log(ckpt_path: Path, head: Head) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+        sizes = ", ".join(str(c.size) for c in missing)
+        head.repairs.append(
+            f"re-appended {len(missing)} checkpoint(s) (tree sizes {sizes}) missing from "
+            f"{ckpt_path.name}, copied from the ledger file"
+        )
     head.last_ckpt_size = max([c.size for c in head.ledger_ckpts] + [0])

@@ -62,6 +62,7 @@ class Report:
     writer_live: bool = False
     pending_tail: bool = False
     keys: list[str] = field(default_factory=list)
+    repaired: list[int] = field(default_factory=list)  # ids of `ledger.repaired` entries
     problems: list[Problem] = field(default_factory=list)
     more_problems: int = 0
 
@@ -81,6 +82,7 @@ class Report:
             "writer_live": self.writer_live,
             "pending_tail": self.pending_tail,
             "keys": self.keys,
+            "repaired": self.repaired,
             "problems": [p.to_dict() for p in self.problems],
             "more_problems": self.more_problems,
         }

@@ -32,7 +32,12 @@ RETRY_S = 0.05
 
 @runtime_checkable
 class LedgerSink(Protocol):
-    """Anything with ``on_entry(entry)``; an optional ``name`` names its cursor file."""
+    """Anything with ``on_entry(entry)``; an optional ``name`` names its cursor file.
+
+    A sink that keeps what it was given (a file, an index) also defines
+    ``forget(entry_ids: list[int]) -> None``: ``Ledger.forget`` calls it so an
+    erasure reaches every derived copy, not just the ledger file.
+    """
 
     def on_entry(self, entry: Entry) -> None: ...
 
@@ -95,6 +100,17 @@ class SinkRunner:
             else:
                 self._queue.extend(entries)
             self._cond.notify()
+
+    def forget(self, entry_ids: list[int]) -> None:
+        """Pass an erasure to the sink's ``forget`` hook, if it has one; a failure is counted."""
+        hook = getattr(self.sink, "forget", None)
+        if hook is None:
+            return
+        try:
+            hook(entry_ids)
+        except Exception as exc:  # isolated like on_entry: count, keep the reason
+            self.failures += 1
+            self.last_error = f"forget {entry_ids}: {type(exc).__name__}: {exc}"
 
     def reset_offset(self) -> None:
         """Forget the byte offset (the file changed under it); the id cursor still rules."""

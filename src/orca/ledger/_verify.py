@@ -30,6 +30,7 @@ from orca.ledger._format import (
     ERASED,
     GENESIS,
     H_MARK,
+    MAX_LINE_BYTES,
     P_MARK,
     SIG_PREFIX,
     Checkpoint,
@@ -43,6 +44,7 @@ from orca.ledger._read import CHECKPOINT_FILE, ledger_path
 from orca.ledger._report import MAX_PROBLEMS, Lines, Problem, Report, writer_live
 from orca.ledger._sigcheck import SignatureChecker
 
+_REPAIRED: Final = b'"kind":"ledger.repaired",'
 _PROCESS_BYTES: Final = 16 << 20  # from this ledger size on, check signatures in processes
 
 
@@ -136,6 +138,8 @@ class _Run:
             self.problem("modified", eid, "payload does not match its committed hash", off)
         if erased:
             r.erased += 1
+        if _REPAIRED in header:
+            r.repaired.append(eid)
         if eid != self.expected:
             self.batch_bad = True
             if eid < self.expected:
@@ -248,6 +252,14 @@ def verify(
             entry, sig, ckpt = run.entry, run.sig, run.ckpt
             lines = Lines(f)
             for off, data in lines:
+                if len(data) > MAX_LINE_BYTES:
+                    run.problem(
+                        "modified",
+                        run.expected,
+                        f"a line of {len(data)} bytes, longer than any the ledger writes",
+                        off,
+                    )
+                    data = data[:200]
                 if data.startswith(ENTRY_PREFIX):
                     entry(data, off)
                 elif data.startswith(SIG_PREFIX):
@@ -286,7 +298,7 @@ def _read_log(path: Path, run: _Run, live: bool) -> tuple[list[tuple[Checkpoint,
     except FileNotFoundError:
         return out, bad
     with f:
-        reader = JournalReader(f)
+        reader = JournalReader(f, max_line_bytes=MAX_LINE_BYTES)
         for line in reader.lines():
             try:
                 out.append((parse_ckpt(line.data), line.offset))

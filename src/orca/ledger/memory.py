@@ -216,6 +216,35 @@ class WorkingMemory:
                 self._file = None
 
 
+def forget_in_file(path: Path, entry_ids: Iterable[int]) -> int:
+    """Drop the lines derived from ``entry_ids`` from a memory file on disk; how many.
+
+    ``Ledger.forget`` calls this for ``<home>/ledger/memory.ndjson`` so an
+    erasure reaches working memory even when no process has it open.
+    """
+    ids = set(entry_ids)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return 0
+    keep: list[bytes] = []
+    dropped = 0
+    for line in data.splitlines(keepends=True):
+        try:
+            gone = orjson.loads(line).get("entry_id") in ids
+        except (orjson.JSONDecodeError, AttributeError):
+            gone = True  # derived and unreadable: rebuildable, and it might hold erased data
+        if gone:
+            dropped += 1
+        else:
+            keep.append(line)
+    if dropped:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(b"".join(keep))
+        os.replace(tmp, path)
+    return dropped
+
+
 class MemorySink:
     """Feeds working memory online: ``ledger.register_sink(MemorySink(memory))``."""
 
@@ -226,3 +255,8 @@ class MemorySink:
 
     def on_entry(self, entry: Entry) -> None:
         self.memory.ingest(entry)
+
+    def forget(self, entry_ids: list[int]) -> None:
+        """The erase hook: drop the memories derived from erased entries."""
+        for entry_id in entry_ids:
+            self.memory.forget(entry_id)

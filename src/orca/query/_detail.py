@@ -156,6 +156,8 @@ def render_span(
         for lg in logs:
             extra = " " + " ".join(f"{k}={v!r}" for k, v in lg.attrs.items()) if lg.attrs else ""
             out.append(f"  {iso_ns(lg.ts_ns)} {lg.level:<5} {lg.msg}{extra}")
+    # The byte budget is shared by every body shown, so "show all" must cover them all.
+    whole = sum(b.total for b in slices if b.sha256 is not None and not b.missing)
     for b in slices:
         if b.sha256 is None:
             out.append(f"{b.which} body: none recorded")
@@ -166,5 +168,5 @@ def render_span(
         out.append(f"{b.which} body ({b.total} bytes, sha256 {b.sha256[:12]}):")
         out.append(b.text)
         if b.left_out:
-            out.append(f"… {b.left_out} more bytes left out (--max-bytes {b.total + 1} shows all)")
+            out.append(f"… {b.left_out} more bytes left out (--max-bytes {whole} shows all)")
     return "\n".join(out).rstrip("\n") + "\n"

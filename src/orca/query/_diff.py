@@ -191,6 +191,8 @@ def diff_bodies(a: bytes | None, b: bytes | None, max_lines: int = MAX_DIFF_LINE
                 verdict += " — key order changed in " + ", ".join(sv.key_order_paths)
             else:
                 verdict += " — whitespace or number formatting changed"
+        elif sv.kind == "binary":  # no lines to count: say what can be said
+            verdict += f"; binary bodies ({len(a)} vs {len(b)} bytes, not shown as lines)"
         else:
             plus = sum(1 for ln in sv.lines if ln.startswith("+") and not ln.startswith("+++"))
             minus = sum(1 for ln in sv.lines if ln.startswith("-") and not ln.startswith("---"))

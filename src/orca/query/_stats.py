@@ -150,8 +150,8 @@ def render_stats(rows: Sequence[StatRow], by: str) -> str:
             f"{fmt_count(r.input_tokens):>7} {fmt_count(r.output_tokens):>7} "
             f"{fmt_count(r.cache_read_tokens):>7} {fmt_cost(r.cost):>9}"
         )
-    if not rows:
-        out.append("(no spans in this window)")
+    if not rows:  # grouped by a key, spans may exist that just do not carry it
+        out.append("(no spans in this window)" if by == "name" else f"(no spans with a {by})")
     return "\n".join(out) + "\n"
 
 

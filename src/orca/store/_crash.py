@@ -5,6 +5,8 @@ heartbeat); this module writes the consequence: in every trace where the
 writer left spans open, one synthetic ``process.lifecycle`` span with status
 error, naming the last span that writer opened there. Its id is derived from
 the writer and the trace, so attributing the same crash twice writes nothing new.
+When a writer declared dead turns out alive (its records arrive after the
+verdict), :func:`retract` withdraws the verdict and its spans.
 """
 
 import hashlib
@@ -91,3 +93,19 @@ def attribute(conn: sqlite3.Connection, writer: str, detected_ns: int) -> list[S
         ).fetchone()
         made.append(span_row(row))
     return made
+
+
+def retract(conn: sqlite3.Connection, writer: str) -> int:
+    """Withdraw a crash verdict: the writer spoke again, so it was not dead.
+
+    Deletes the synthetic crash spans and clears ``crashed_ns``; returns how
+    many spans were withdrawn. A later real crash is attributed afresh.
+    """
+    proc = conn.execute("SELECT id FROM processes WHERE writer = ?", (writer,)).fetchone()
+    if proc is None:
+        return 0
+    conn.execute("UPDATE processes SET crashed_ns = NULL WHERE id = ?", (proc[0],))
+    return conn.execute(
+        "DELETE FROM spans WHERE proc_id = ? AND synthetic = 1 AND name = ?",
+        (proc[0], CRASH_SPAN_NAME),
+    ).rowcount

@@ -120,7 +120,10 @@ def open_location(where: StoreLocation, *, create: bool = False) -> TraceStore:
         from orca.store._sqlite import SQLiteStore
 
         assert where.path is not None
-        return SQLiteStore.open(where.path, create=create)
+        # A home this process cannot write (a read-only mount, a colleague's copy) is read as is.
+        parent = where.path.parent
+        readonly = parent.is_dir() and not os.access(parent, os.W_OK)
+        return SQLiteStore.open(where.path, create=create, readonly=readonly)
     from orca.store._pg import PostgresStore
 
     return PostgresStore.open(where.url, origin=where.origin)

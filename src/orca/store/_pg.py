@@ -198,6 +198,9 @@ class PostgresStore:
     def attribute_crash(self, writer: str, *, detected_ns: int) -> list[SpanRow]:
         return self._txn(lambda c: _pg_ops.attribute(c, self.origin, writer, detected_ns))
 
+    def retract_crash(self, writer: str) -> int:
+        return self._txn(lambda c: _pg_ops.retract(c, self.origin, writer))
+
     def mark_source_deleted(self, name: str, ts_ns: int) -> None:
         self._txn(
             lambda c: c.execute(

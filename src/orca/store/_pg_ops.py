@@ -102,6 +102,20 @@ def attribute(conn: Conn, origin: str, writer: str, detected_ns: int) -> list[Sp
     return made
 
 
+def retract(conn: Conn, origin: str, writer: str) -> int:
+    """Withdraw a crash verdict (the writer spoke again): its crash spans go, crashed_ns clears."""
+    row = conn.execute(
+        "UPDATE processes SET crashed_ns = NULL WHERE origin = %s AND writer = %s RETURNING id",
+        (origin, writer),
+    ).fetchone()
+    if row is None:
+        return 0
+    return conn.execute(
+        "DELETE FROM spans WHERE proc_id = %s AND synthetic AND name = %s",
+        (row[0], CRASH_SPAN_NAME),
+    ).rowcount
+
+
 # -- retention ----------------------------------------------------------------------
 
 

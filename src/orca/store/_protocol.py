@@ -163,6 +163,10 @@ class TraceStore(TraceReader, Protocol):
         """Declare a writer dead: one synthetic crash span per trace it left spans open in."""
         ...
 
+    def retract_crash(self, writer: str) -> int:
+        """Withdraw a writer's crash verdict (it wrote again); how many crash spans went."""
+        ...
+
     def mark_source_deleted(self, name: str, ts_ns: int) -> None:
         """Note that the collector removed a fully ingested journal segment."""
         ...

@@ -47,9 +47,10 @@ class SQLiteStore:
 
     engine: Literal["sqlite"] = "sqlite"
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool = False) -> None:
         self.path = path
         self.url = f"sqlite://{path.absolute()}"
+        self.readonly = readonly
         self._conn = conn
         self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
         self._blob_store: BlobStore | None = None
@@ -69,9 +70,17 @@ class SQLiteStore:
         return self._blob_store
 
     @classmethod
-    def open(cls, home_or_path: str | os.PathLike[str], *, create: bool = True) -> "SQLiteStore":
-        """Open (and create or migrate) the store of a home, or a store file by path."""
+    def open(
+        cls, home_or_path: str | os.PathLike[str], *, create: bool = True, readonly: bool = False
+    ) -> "SQLiteStore":
+        """Open (and create or migrate) the store of a home, or a store file by path.
+
+        ``readonly``: for a home this process cannot write (a read-only mount, a
+        colleague's copy): nothing is created or migrated, and no write is tried.
+        """
         path = store_path(home_or_path)
+        if readonly:
+            return cls._open_readonly(path)
         if not create and not path.exists():
             raise StoreError(
                 f"no store at {path}; run `orca collect --once --home {path.parent}` to build it"
@@ -85,19 +94,43 @@ class SQLiteStore:
             conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: keeps the span_id index hot
             conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as exc:
-            raise StoreError(
-                f"cannot open store {path}: {exc}; check the path and its permissions"
-            ) from None
+            raise StoreError(f"cannot open store {path}: {exc}; {_hint(exc)}") from None
         store = cls(path, conn)
         try:
             store._migrate()
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise SchemaError(f"{path} is not an ORCA store ({exc})") from None
+            raise SchemaError(
+                f"{path} is not a readable ORCA store ({exc}); the journal is the source: "
+                "move the file aside and rebuild it with `orca collect --once`"
+            ) from None
         except BaseException:
             conn.close()
             raise
         return store
+
+    @classmethod
+    def _open_readonly(cls, path: Path) -> "SQLiteStore":
+        if not path.exists():
+            raise StoreError(f"no store at {path}, and its home is not writable to build one")
+        try:
+            # mode=ro still needs the WAL index (-shm) writable; on a read-only file system
+            # only immutable=1 opens, which is right there: nothing can write it either.
+            try:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True, isolation_level=None)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot read store {path} ({exc}); check its permissions") from None
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise SchemaError(
+                f"{path} has schema version {version}, this ORCA reads {SCHEMA_VERSION}; "
+                "open it once from a writable home (orca collect --once) to migrate it"
+            )
+        return cls(path, conn, readonly=True)
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
@@ -164,6 +197,11 @@ class SQLiteStore:
         with self._txn() as conn:
             return _crash.attribute(conn, writer, detected_ns)
 
+    def retract_crash(self, writer: str) -> int:
+        """Withdraw a writer's crash verdict (it wrote again); crash spans removed."""
+        with self._txn() as conn:
+            return _crash.retract(conn, writer)
+
     def mark_source_deleted(self, name: str, ts_ns: int) -> None:
         with self._txn() as conn:
             conn.execute("UPDATE sources SET deleted_ns = ? WHERE name = ?", (ts_ns, name))
@@ -219,8 +257,18 @@ class SQLiteStore:
 
     def erase_ledger_payloads(self, entry_ids: list[int]) -> int:
         """Null the mirrored payload of entries the ledger erased (``forget``); rows changed."""
-        with self._txn() as conn:
-            return _ledger.erase(conn, entry_ids)
+        conn = self._conn
+        conn.execute("PRAGMA secure_delete = ON")  # overwrite the old payload's bytes with zeros
+        try:
+            with self._txn():
+                changed = _ledger.erase(conn, entry_ids)
+        finally:
+            conn.execute("PRAGMA secure_delete = OFF")
+        if changed:
+            # The WAL still holds the page images from before the erase: fold them into the
+            # database file (overwritten there) and truncate the WAL, so no copy stays on disk.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return changed
 
     def ledger_entries(
         self,
@@ -342,3 +390,14 @@ class SQLiteStore:
         # Reads what the collector has indexed (catch_up_search): the read path never writes.
         with self._snapshot() as conn:
             return _fts.search(conn, text, where=where, since_ns=since_ns, limit=limit)
+
+
+def _hint(exc: sqlite3.Error) -> str:
+    """What to do about a store that will not open: damage is rebuilt from the journal."""
+    text = str(exc)
+    if any(w in text for w in ("not a database", "malformed", "corrupt")):
+        return (
+            "the journal is the source: move the file aside and rebuild it with "
+            "`orca collect --once`"
+        )
+    return "check the path and its permissions"

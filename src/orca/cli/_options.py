@@ -1,0 +1,74 @@
+"""Option types every command shares: durations and bounded numbers, checked in one place.
+
+A number a person types can be ``nan``, ``inf``, ``1e23`` or a hundred
+digits; each of those once reached SQLite or ``time.sleep`` as an
+``OverflowError`` traceback or a hang. Every numeric and duration option
+goes through a type here, so a bad value is one line and exit 2, before
+any work starts.
+"""
+
+import math
+import re
+from datetime import timedelta
+from typing import Any, Final
+
+import click
+
+UNITS_S: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+MAX_DURATION: Final = timedelta(days=36500)  # a hundred years: past that it is a typo
+MAX_COUNT: Final = 1_000_000_000
+MAX_ID: Final = 2**63 - 1  # what SQLite and the ledger can hold
+_DURATION: Final = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d|w)?\s*", re.IGNORECASE)
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
+    """``250ms``, ``30s``, ``15m``, ``2h``, ``7d``, ``1w`` (any case) → :class:`timedelta`.
+
+    ``bare`` names the unit of a plain number (``--wait 5`` means seconds);
+    without it a unit is required. ``none_ok`` also accepts ``none`` (→ None).
+    """
+
+    name = "duration"
+
+    def __init__(self, *, bare: str | None = None, none_ok: bool = False) -> None:
+        self.bare = bare
+        self.none_ok = none_ok
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is None or isinstance(value, timedelta):
+            return value
+        text = str(value)
+        if self.none_ok and text.strip().lower() == "none":
+            return None
+        m = _DURATION.fullmatch(text)
+        unit = (m.group(2) or self.bare or "").lower() if m else ""
+        if m is None or not unit:
+            self.fail(f"{text!r} is not a duration like 30s, 15m, 2h, 7d (units: ms s m h d w)")
+        seconds = float(m.group(1)) * UNITS_S[unit]
+        if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
+            self.fail(f"{text!r} is too long (at most {MAX_DURATION.days}d)")
+        return timedelta(seconds=seconds)
+
+
+class Count(click.IntRange):
+    """A whole number in ``[min, max]``; ``1e3``-style input is refused with the range."""
+
+    name = "count"
+
+
+def count(min: int = 0, max: int = MAX_COUNT) -> Count:
+    """An integer option bounded on both sides (so SQLite never sees an overflow)."""
+    return Count(min, max)
+
+
+def entry_id() -> Count:
+    """A ledger entry id."""
+    return Count(1, MAX_ID)
+
+
+SINCE: Final = Duration()
+WAIT: Final = Duration(bare="s")
+
+
+def seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
