@@ -397,15 +397,15 @@ def ledger(
 # -- search: GIN indexes over to_tsvector (no copy of the text) -----------------------
 
 _SEARCH: Final[dict[str, str]] = {
-    "logs": f"SELECT trace_id, span_id, ts_ns AS ts, msg AS text FROM logs WHERE {LOGS_TSV} @@ q",
-    "attrs": "SELECT trace_id, span_id, start_ns AS ts,"
-    " coalesce(attrs_open, '') || ' ' || coalesce(attrs_close, '') AS text"
-    f" FROM spans WHERE {ATTRS_TSV} @@ q",
-    "bodies": "SELECT trace_id, span_id, first_ns AS ts, NULL AS text, enc, data"
-    " FROM bodies WHERE tsv @@ q",
+    "logs": "SELECT trace_id, span_id, ts_ns AS ts, msg AS head, attrs AS a, NULL AS b"
+    f" FROM logs WHERE {LOGS_TSV} @@ q",
+    "attrs": "SELECT trace_id, span_id, start_ns AS ts, name AS head, attrs_open AS a,"
+    f" attrs_close AS b FROM spans WHERE {ATTRS_TSV} @@ q",
+    "bodies": "SELECT trace_id, span_id, first_ns AS ts, enc, data FROM bodies WHERE tsv @@ q",
 }
 _TS: Final = {"logs": "ts_ns", "attrs": "start_ns", "bodies": "first_ns"}
-_WORD: Final = re.compile(r"\w+", re.UNICODE)
+_TOKEN: Final = re.compile(r"[^\W_]+", re.UNICODE)  # unicode61: letters and digits
+SNIPPET_TOKENS: Final = 12
 
 
 def ts_query(text: str) -> str:
@@ -413,20 +413,40 @@ def ts_query(text: str) -> str:
     return " ".join('"' + w.replace('"', " ") + '"' for w in text.split() if w.strip('"'))
 
 
-def snippet(text: str, words: list[str], width: int = 12) -> str:
-    """About ``width`` tokens around the first match, matches in [brackets], … where cut."""
-    tokens = list(_WORD.finditer(text))
+def attr_text(*attrs: str | None) -> str:
+    """String attributes as "key value" (the open's updated by the close's), as SQLite indexes."""
+    merged: dict[str, Any] = {}
+    for a in attrs:
+        if a:
+            merged.update(orjson.loads(a))
+    return " ".join(f"{k} {v}" for k, v in merged.items() if isinstance(v, str))
+
+
+def snippet(text: str, words: list[str], width: int = SNIPPET_TOKENS) -> str:
+    """FTS5's ``snippet(…, '[', ']', '…', 12)``: a window of tokens around the matches.
+
+    The window holds the first match and as many following ones as fit,
+    centred on them; the text between tokens is kept as written; ``…`` marks
+    a cut; at either end of the text the window takes the text up to it.
+    """
+    tokens = list(_TOKEN.finditer(text))
     wanted = {w.lower() for w in words}
     hits = [i for i, t in enumerate(tokens) if t.group().lower() in wanted]
-    if not tokens or not hits:
-        return text[:80]
-    first = max(0, min(hits[0] - width // 4, len(tokens) - width))
-    last = min(len(tokens), first + width)
-    parts = []
-    for t in tokens[first:last]:
-        word = t.group()
-        parts.append(f"[{word}]" if word.lower() in wanted else word)
-    return ("…" if first > 0 else "") + " ".join(parts) + ("…" if last < len(tokens) else "")
+    if not tokens:
+        return text
+    first = hits[0] if hits else 0
+    last = max((h for h in hits if h < first + width), default=first)
+    start = max(0, first - (width - (last - first + 1)) // 2)
+    start = max(0, min(start, len(tokens) - width))
+    end = min(len(tokens), start + width)
+    out = ["…" if start > 0 else text[: tokens[0].start()]]
+    for i in range(start, end):
+        t = tokens[i]
+        out.append(f"[{t.group()}]" if i in hits else t.group())
+        if i + 1 < end:
+            out.append(text[t.end() : tokens[i + 1].start()])
+    out.append("…" if end < len(tokens) else text[tokens[-1].end() :])
+    return "".join(out)
 
 
 def search(
@@ -440,7 +460,7 @@ def search(
     query = ts_query(text)
     if not query:
         return []
-    words = _WORD.findall(text)
+    words = _TOKEN.findall(text)
     places: list[Literal["attrs", "bodies", "logs"]] = (
         [where] if where is not None else ["logs", "attrs", "bodies"]
     )
@@ -454,11 +474,11 @@ def search(
         sql += f" ORDER BY {_TS[place]} DESC LIMIT %s"
         args.append(limit)
         for r in _dicts(conn, sql, args):
-            found = r["text"]
-            if found is None:
+            if place == "bodies":
                 found = _bodies.decode(r["enc"], bytes(r["data"])).decode("utf-8", "replace")
-            hits.append(
-                SearchHit(r["trace_id"], r["span_id"], r["ts"], place, snippet(found, words))
-            )
+            else:
+                found = f"{r['head']} {attr_text(r['a'], r['b'])}"
+            cut = snippet(found, words)
+            hits.append(SearchHit(r["trace_id"], r["span_id"], r["ts"], place, cut))
     hits.sort(key=lambda h: h.ts_ns, reverse=True)
     return hits[:limit]

@@ -24,16 +24,26 @@ so collectors starting together migrate once.
 from typing import Final
 
 TS_CONFIG: Final = "simple"  # no stemming, no stop words: identifiers match as written
+# What search sees, as in SQLite: a span's name and its string attributes as "key value"
+# (open's and close's), a log's message and its string attributes.
 ATTRS_TSV: Final = (
-    f"to_tsvector('{TS_CONFIG}', coalesce(attrs_open, '') || ' ' || coalesce(attrs_close, ''))"
+    f"to_tsvector('{TS_CONFIG}', name || ' ' || orca_attr_text(attrs_open) || ' '"
+    " || orca_attr_text(attrs_close))"
 )
-LOGS_TSV: Final = f"to_tsvector('{TS_CONFIG}', msg)"
+LOGS_TSV: Final = f"to_tsvector('{TS_CONFIG}', msg || ' ' || orca_attr_text(attrs))"
 MIGRATE_LOCK: Final = 0x0_0C_A5_70_2E  # pg_advisory_xact_lock key of migrations
 PARTITION_LOCK: Final = 0x0_0C_A5_70_2F  # ... of creating day partitions
 
 MIGRATIONS: Final[list[list[str]]] = [
     # version 1
     [
+        # "key value" of each string attribute, in order (SQLite's _fts._attr_text).
+        """CREATE FUNCTION orca_attr_text(attrs TEXT) RETURNS TEXT
+            LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT coalesce(string_agg(e.key || ' ' || e.value, ' ' ORDER BY e.ord), '')
+            FROM json_each_text(coalesce(attrs, '{}')::json) WITH ORDINALITY AS e(key, value, ord)
+            WHERE json_typeof(attrs::json -> e.key) = 'string'
+        $$""",
         """CREATE TABLE processes (
             id BIGSERIAL PRIMARY KEY,
             origin TEXT NOT NULL,
