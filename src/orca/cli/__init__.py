@@ -14,6 +14,7 @@ from orca.cli._collect import collect
 from orca.cli._journal import journal
 from orca.cli._ledger import ledger
 from orca.cli._mcp import mcp_cmd
+from orca.cli._migrate import migrate_cmd
 from orca.cli._prune import pin, prune
 from orca.cli._replay import replay
 from orca.cli._run import run
@@ -92,7 +93,7 @@ cli.add_command(runs)
 cli.add_command(mcp_cmd)
 for _ledger_command in (ledger, verify, replay):
     cli.add_command(_ledger_command)
-for _store_command in (collect, status, prune, pin, blobs):
+for _store_command in (collect, status, prune, pin, blobs, migrate_cmd):
     cli.add_command(_store_command)
 for _query_command in (traces, trace, span, diff, check, stats_cmd, search, run):
     cli.add_command(_query_command)

@@ -14,6 +14,7 @@ from orca.store._aggregate import SpanGroup
 from orca.store._batch import ApplyResult, Batch, Item, LedgerItem, Quarantine
 from orca.store._crash import crash_span_id
 from orca.store._errors import SchemaError, StoreError
+from orca.store._migrate import MigrateResult, migrate
 from orca.store._open import (
     STORE_ENV,
     STORE_FILE,
@@ -56,6 +57,7 @@ __all__ = [
     "LedgerRow",
     "LinkRow",
     "LogRow",
+    "MigrateResult",
     "ProcessRow",
     "PruneResult",
     "Quarantine",
@@ -80,6 +82,7 @@ __all__ = [
     "items_from",
     "locate_store",
     "mask_url",
+    "migrate",
     "open_location",
     "open_store",
     "parse_url",

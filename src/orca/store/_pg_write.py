@@ -65,6 +65,7 @@ class SpanIn:
     attrs_close: dict[str, Any] | None = None
     response_body: str | None = None
     response_body_bytes: int = 0
+    synthetic: bool = False
 
     def genai(self) -> GenAI:
         merged = self.attrs_open or {}
@@ -74,14 +75,14 @@ class SpanIn:
 
 
 _SPAN_COLS: Final = (
-    "day, trace_id, span_id, has_open, has_close, parent_id, name, component, start_ns,"
+    "ord, day, trace_id, span_id, has_open, has_close, parent_id, name, component, start_ns,"
     " end_ns, status, attrs_open, attrs_close, request_body, request_body_bytes, response_body,"
     " response_body_bytes, proc_id, model, tool, input_tokens, output_tokens,"
     " cache_read_tokens, cache_write_tokens, cost"
 )
 _STAGE_SPANS: Final = """
 CREATE TEMP TABLE spans_in (
-    day INTEGER, trace_id TEXT, span_id TEXT, has_open BOOLEAN, has_close BOOLEAN,
+    ord INTEGER, day INTEGER, trace_id TEXT, span_id TEXT, has_open BOOLEAN, has_close BOOLEAN,
     parent_id TEXT, name TEXT, component TEXT, start_ns BIGINT, end_ns BIGINT, status TEXT,
     attrs_open TEXT, attrs_close TEXT, request_body TEXT, request_body_bytes BIGINT,
     response_body TEXT, response_body_bytes BIGINT, proc_id BIGINT, model TEXT, tool TEXT,
@@ -128,6 +129,7 @@ SELECT day, trace_id, span_id, parent_id, name, component, start_ns, end_ns, sta
     cache_write_tokens, cost
 FROM spans_in t
 WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND s.span_id = t.span_id)
+ORDER BY ord
 ON CONFLICT DO NOTHING
 """
 
@@ -320,6 +322,7 @@ def apply_batch(
                 span = spans[key] = SpanIn(key[0], key[1], src.proc_id, rec["component"], ts)
             attrs = rec.get("attrs")
             if kind == "span-open":
+                span.synthetic = "synthetic" in rec  # a crash span copied by `orca migrate`
                 span.has_open, span.parent_id, span.name = True, rec.get("parent"), rec["name"]
                 span.component, span.start_ns, span.attrs_open = rec["component"], ts, attrs
                 span.request_body, span.request_body_bytes = sha, size
@@ -423,11 +426,13 @@ def _write_spans(
 ) -> None:
     cur.execute(_STAGE_SPANS)
     rows = []
-    for key in sorted(spans):  # one order for every writer: row locks never deadlock
-        s = spans[key]
+    # In arrival order, as SQLite inserts them: spans starting at the same nanosecond
+    # then read back in the same order on both engines.
+    for ord_, s in enumerate(spans.values()):
         g = s.genai()
         rows.append(
             (
+                ord_,
                 days[s.trace_id],
                 s.trace_id,
                 s.span_id,
@@ -452,6 +457,11 @@ def _write_spans(
     _copy(cur, "spans_in", _SPAN_COLS, rows)
     cur.execute(_MERGE_SPANS)
     cur.execute(_INSERT_SPANS)
+    marked = [(s.trace_id, s.span_id) for s in spans.values() if s.synthetic]
+    if marked:
+        cur.executemany(
+            "UPDATE spans SET synthetic = true WHERE trace_id = %s AND span_id = %s", marked
+        )
 
 
 def _write_bodies(cur: psycopg.Cursor[Any], rows: list[BodyIn]) -> None:
