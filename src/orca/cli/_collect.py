@@ -55,6 +55,8 @@ def collect(
             collector.run(idle_exit_s=seconds(idle_exit))
             return
         done = collector.drain()
+        # What was drained is searchable when `--once` returns: readers never index.
+        done.indexed += collector.store.catch_up_search()
         paused = collector.ledger.paused
     if paused:
         click.echo(f"warning: {paused}", err=True)

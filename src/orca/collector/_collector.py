@@ -351,8 +351,6 @@ class Collector:
             total.ledger += r.ledger
             total.erased += r.erased
             if r.drained and not r.busy:
-                # What was drained is searchable when drain returns (readers never index).
-                total.indexed += self.store.catch_up_search()
                 return total
 
     def stop(self) -> None:

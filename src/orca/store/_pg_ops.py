@@ -15,7 +15,7 @@ import orjson
 import psycopg
 
 from orca.store._crash import CRASH_COMPONENT, crash_span_id
-from orca.store._pg_read import SPAN_COLS, _dicts, span_row
+from orca.store._pg_read import SPAN_COLS, _dicts, spans
 from orca.store._pg_schema import DAY_NS
 from orca.store._retention import PruneResult, RetentionPolicy, Rollup, _bucket, _day, _p95
 from orca.store._rows import CRASH_SPAN_NAME, SpanRow
@@ -93,12 +93,11 @@ def attribute(conn: Conn, origin: str, writer: str, detected_ns: int) -> list[Sp
                 proc["id"],
             ),
         )
-        [row] = _dicts(
+        made += spans(
             conn,
             f"SELECT {SPAN_COLS} FROM spans WHERE trace_id = %s AND span_id = %s",
             (trace_id, span_id),
         )
-        made.append(span_row(row))
     return made
 
 

@@ -35,7 +35,7 @@ SPAN_COLS: Final = (
     "trace_id, span_id, parent_id, name, component, start_ns, end_ns, status, attrs_open,"
     " attrs_close, request_body, response_body, request_body_bytes, response_body_bytes,"
     " (SELECT pid FROM processes p WHERE p.id = spans.proc_id) AS pid, synthetic"
-)
+)  # named as SpanRow's fields: rows are built by name (span_from)
 _LOG_COLS: Final = "ts_ns, level, msg, component, trace_id, span_id, attrs"
 _LINK_COLS: Final = "ts_ns, trace_id, span_id, to_trace_id, to_span_id, reason, attrs"
 _LEDGER_COLS: Final = (
@@ -48,27 +48,21 @@ def _attrs(text: str | None) -> dict[str, Any]:
     return orjson.loads(text) if text else {}
 
 
-def span_row(r: dict[str, Any]) -> SpanRow:
-    attrs = _attrs(r["attrs_open"])
-    if r["attrs_close"]:
-        attrs.update(_attrs(r["attrs_close"]))
-    return SpanRow(
-        trace_id=r["trace_id"],
-        span_id=r["span_id"],
-        parent_id=r["parent_id"],
-        name=r["name"],
-        component=r["component"],
-        start_ns=r["start_ns"],
-        end_ns=r["end_ns"],
-        status=r["status"],
-        attrs=attrs,
-        request_body=r["request_body"],
-        response_body=r["response_body"],
-        request_body_bytes=r["request_body_bytes"],
-        response_body_bytes=r["response_body_bytes"],
-        pid=r["pid"],
-        synthetic=bool(r["synthetic"]),
-    )
+def span_from(*, attrs_open: str | None, attrs_close: str | None, **cols: Any) -> SpanRow:
+    """A span row from its columns by name (psycopg's ``kwargs_row``): open attrs, then close's."""
+    attrs = orjson.loads(attrs_open) if attrs_open else {}
+    if attrs_close:
+        attrs.update(orjson.loads(attrs_close))
+    return SpanRow(attrs=attrs, **cols)
+
+
+def spans(conn: Conn, sql: str, args: Any = ()) -> list[SpanRow]:
+    """The spans a query selects (its columns must be :data:`SPAN_COLS`)."""
+    from psycopg.rows import kwargs_row
+
+    with conn.cursor(row_factory=kwargs_row(span_from)) as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
 
 
 def _log(r: dict[str, Any]) -> LogRow:
@@ -213,14 +207,11 @@ def get_trace(conn: Conn, trace_id: str) -> TraceRows | None:
     summary = summarise(conn, trace_id)
     if summary is None:
         return None
-    spans = [
-        span_row(r)
-        for r in _dicts(
-            conn,
-            f"SELECT {SPAN_COLS} FROM spans WHERE trace_id = %s ORDER BY start_ns, seq",
-            (trace_id,),
-        )
-    ]
+    found = spans(
+        conn,
+        f"SELECT {SPAN_COLS} FROM spans WHERE trace_id = %s ORDER BY start_ns, seq",
+        (trace_id,),
+    )
     logs = [
         _log(r)
         for r in _dicts(
@@ -246,14 +237,14 @@ def get_trace(conn: Conn, trace_id: str) -> TraceRows | None:
             (trace_id,),
         )
     ]
-    return TraceRows(summary, spans, logs, links, ledger)
+    return TraceRows(summary, found, logs, links, ledger)
 
 
 def get_span(conn: Conn, span_id: str) -> SpanRow | None:
-    rows = _dicts(
+    rows = spans(
         conn, f"SELECT {SPAN_COLS} FROM spans WHERE span_id = %s ORDER BY seq LIMIT 1", (span_id,)
     )
-    return span_row(rows[0]) if rows else None
+    return rows[0] if rows else None
 
 
 def span_logs(conn: Conn, span_id: str) -> list[LogRow]:
@@ -316,7 +307,7 @@ def find_spans(
     if limit is not None:
         sql += " LIMIT %s"
         args.append(limit)
-    return [span_row(r) for r in _dicts(conn, sql, args)]
+    return spans(conn, sql, args)
 
 
 def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[tuple[Any, ...]]:
