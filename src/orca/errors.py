@@ -35,6 +35,11 @@
     │   ├── LeaseLost              the task is no longer leased to the caller
     │   ├── TaskFailed             a handler raises it to fail its task
     │   └── OrchestratorClosed     closed, or stopped after a failed ledger write: reopen
+    ├── GovernanceError            policy and budget trouble            (orca.governance)
+    │   ├── PolicyFileError        a policy/config file that does not parse or validate (file:line)
+    │   ├── BudgetError            a budget that is not one (negative limit, unknown key)
+    │   ├── PolicyDenied           the policy in force denied the action      (403 policy-denied)
+    │   └── BudgetExceeded         the action does not fit in what is left    (429 budget-exceeded)
     └── UsageError                 a request that cannot be met (unknown id, missing home)
         ├── ConfigError            <home>/config.toml is not TOML, or a table has a bad value
         └── QueryError             a query that cannot be answered as asked   (orca.query)

@@ -31,6 +31,7 @@ from orca.orchestrator import (
     Orchestrator,
     RetryPolicy,
     Task,
+    TaskContext,
     VirtualClock,
 )
 
@@ -67,17 +68,35 @@ class World:
 
     def reopen(self) -> None:
         self.generation += 1
-        self.orch = open_orch(self.home, self.clock, self.seed * 1000 + self.generation)
+        self.orch = open_orch(self.home, self.clock, self.seed * 1000 + self.generation, self.acked)
 
 
-def open_orch(home: Path, clock: VirtualClock, seed: int) -> Orchestrator:
-    return Orchestrator.open(
+def open_orch(home: Path, clock: VirtualClock, seed: int, acked: dict[str, Any]) -> Orchestrator:
+    orch = Orchestrator.open(
         home,
         clock=clock,
         seed=seed,
         retry=RetryPolicy(base_ms=200, cap_ms=2_000, max_attempts=3),
         snapshot_every=0,
     )
+    rng = random.Random(seed)
+
+    @orch.agent("triage")
+    def triage(task: Task, ctx: TaskContext) -> int:
+        """In process: hands some work on to billing, fails now and then."""
+        roll = rng.random()
+        if roll < 0.2:
+            raise RuntimeError("triage flaked")
+        if roll < 0.6:
+            env = {"id": f"{task.id}/b{task.attempt}", "kind": "agent_task", "recipient": "billing",
+                   "payload": {"from": task.id}, "ttl_ms": 60_000}  # fmt: skip
+            ack = ctx.submit(env)
+            if not ack.duplicate:
+                acked[ack.envelope_id] = {**env, "run": task.run, "sender": "triage",
+                                          "parent": ctx.span.span_id}  # fmt: skip
+        return task.attempt
+
+    return orch
 
 
 def step(w: World) -> str:
@@ -97,8 +116,9 @@ def step(w: World) -> str:
             "end",
             "snapshot",
             "crash",
+            "agents",
         ],
-        weights=[3, 14, 3, 2, 12, 3, 8, 6, 8, 3, 1, 1, 2],
+        weights=[3, 14, 3, 2, 12, 3, 8, 6, 8, 3, 1, 1, 2, 2],
     )[0]
     if op == "start" or (not w.runs and op in ("submit", "resend", "conflict", "end")):
         w.runs.append(o.start_run("sim").id)
@@ -157,6 +177,8 @@ def step(w: World) -> str:
             o.end_run(run, r.choice(["ok", "cancelled"]))
     elif op == "snapshot":
         o.snapshot()
+    elif op == "agents":
+        o.run_until_idle(inline=True, timeout=30)
     elif op == "crash":
         before = o.state_view()
         o.abandon()
@@ -200,7 +222,9 @@ def check(w: World) -> None:
 def run_schedule(seed: int, steps: int) -> None:
     with fast_home() as home:
         clock = VirtualClock()
-        w = World(random.Random(seed), clock, home, seed, open_orch(home, clock, seed * 1000))
+        acked: dict[str, Any] = {}
+        orch = open_orch(home, clock, seed * 1000, acked)
+        w = World(random.Random(seed), clock, home, seed, orch, acked=acked)
         trail: list[str] = []
         try:
             for _ in range(steps):

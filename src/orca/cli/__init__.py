@@ -15,6 +15,7 @@ from orca.cli._journal import journal
 from orca.cli._ledger import ledger
 from orca.cli._mcp import mcp_cmd
 from orca.cli._migrate import migrate_cmd
+from orca.cli._policy import policy
 from orca.cli._prune import pin, prune
 from orca.cli._replay import replay
 from orca.cli._run import run
@@ -89,6 +90,7 @@ def cli(store_url: str | None) -> None:
 
 
 cli.add_command(journal)
+cli.add_command(policy)
 cli.add_command(runs)
 cli.add_command(mcp_cmd)
 for _ledger_command in (ledger, verify, replay):

@@ -61,11 +61,13 @@ def runs(ctx: click.Context, home: Path | None, as_json: bool, limit: int) -> No
 @json_option
 def show(run_ref: str, home: Path | None, as_json: bool) -> None:
     """One run: its tasks with their attempts and outcomes, dead letters, rejections, usage."""
-    from orca.orchestrator import show_run
+    from orca.orchestrator import run_governance, show_run
 
-    d = show_run(existing_home(home), run_ref)
+    path = existing_home(home)
+    d = show_run(path, run_ref)
+    gov = run_governance(path, d.summary.id)
     if as_json:
-        print_json(d.to_dict())
+        print_json({**d.to_dict(), "governance": gov.to_dict()})
         return
     s = d.summary
     click.echo(f"run {s.id}  {s.workflow}  {s.status}  trace {s.trace_id}")
@@ -92,6 +94,28 @@ def show(run_ref: str, home: Path | None, as_json: bool) -> None:
         click.echo(
             f"  result ({d.result['kind']} from {d.result['sender']}): {d.result.get('payload')}"
         )
+    _print_governance(gov)
+
+
+def _print_governance(gov: Any) -> None:
+    """Usage against budget per scope, then every policy and budget intervention."""
+    click.echo("  budget:" + ("" if gov.budget else " none (unlimited)"))
+    for u in gov.usage:
+        limit = "-" if u.limit is None else f"{u.limit:g}"
+        pct = f" {u.used / u.limit:6.1%}" if u.limit else ""
+        held = f" (+{u.reserved:g} reserved)" if u.reserved else ""
+        click.echo(f"    {u.scope:<20} {u.dimension:<14} {u.used:>12g} / {limit:<10}{pct}{held}")
+    click.echo(f"  interventions: {len(gov.interventions) or 'none'}")
+    for i in gov.interventions:
+        if i["kind"] == "policy.decision":
+            what = (
+                f"{i.get('action')} by {i.get('rule') or '-'} ({', '.join(i.get('reasons', []))})"
+            )
+        elif i["kind"] == "budget.warning":
+            what = str(i.get("message"))
+        else:
+            what = f"{i.get('scope')} {i.get('dimension')} would reach {i.get('would_be')}"
+        click.echo(f"    #{i['entry']} {i['kind']}: {what}")
 
 
 @runs.command("events")

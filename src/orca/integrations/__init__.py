@@ -4,12 +4,21 @@
 provider HTTP calls verbatim at the transport (one shared wrapper; only the
 wire format differs); ``orca.integrations.openai_agents`` turns the OpenAI
 Agents SDK's trace events into ORCA spans. This package's own surface is the
-provider-neutral part: usage normalisation, pricing and the cacheable-prefix
-fingerprint (per ``cache_control`` breakpoint). Nothing here imports
-``openai``, ``anthropic`` or ``httpx`` (only ``openai_agents`` imports its
-SDK), and ``import orca`` does not import this package.
+provider-neutral part: usage normalisation, pricing, the cacheable-prefix
+fingerprint (per ``cache_control`` breakpoint), and the ``Governor``
+protocol through which provider requests are governed before they are sent.
+Nothing here imports ``openai``, ``anthropic`` or ``httpx`` (only
+``openai_agents`` imports its SDK), and ``import orca`` does not import this
+package.
 """
 
+from orca.integrations._govern import (
+    DEFAULT_MAX_OUTPUT_TOKENS,
+    Admission,
+    Estimate,
+    Governor,
+    ProviderCall,
+)
 from orca.integrations._prefix import Breakpoint, Prefix, parse_request, prefix_of
 from orca.integrations._pricing import (
     DEFAULT_PRICES,
@@ -24,13 +33,18 @@ from orca.integrations._pricing import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_OUTPUT_TOKENS",
     "DEFAULT_PRICES",
+    "Admission",
     "Breakpoint",
     "Cost",
+    "Estimate",
+    "Governor",
     "Prefix",
     "Price",
     "PriceTable",
     "PriceTableError",
+    "ProviderCall",
     "Usage",
     "cost_usd",
     "normalize_usage",

@@ -73,8 +73,9 @@ class Settings:
     secret_fields: tuple[str, ...] = _DEFAULT_SECRET_FIELDS
     secrets: tuple[str, ...] = ()
     wire: Wire = OPENAI  # the API's shapes: OpenAI-compatible or Anthropic Messages
-    governor: Any = None  # budget/policy enforcement at this edge (see orca.governance)
     errors: int = 0  # recorder failures swallowed so far
+    governor: Any = None  # an orca.integrations.Governor: admits each request before it is sent
+    max_output_tokens: int = 4096  # the output estimate of a request that sets no max_tokens
 
     @cached_property
     def field_needles(self) -> tuple[bytes, ...]:

@@ -15,12 +15,15 @@ from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from typing import Any
 
+import orjson
+
 from orca.capture import NoopSpan, current_span
 from orca.integrations._exchange import Exchange, Settings
+from orca.integrations._govern import Admission, Settlement, provider_call
 
 _log = logging.getLogger("orca.integrations")
 _OVERRIDES: ContextVar[dict[str, Any] | None] = ContextVar("orca_provider_overrides", default=None)
-_STREAM_CLASSES: dict[tuple[str, bool], type] = {}
+_STREAM_CLASSES: dict[tuple[str, bool, type], type] = {}
 _WARNED: list[bool] = [False]
 
 
@@ -79,27 +82,141 @@ def _begin(settings: Settings, request: Any, body: bytes) -> Exchange | None:
         return None
 
 
-def _stream_class(response: Any, is_async: bool) -> type:
+def _stream_class(response: Any, is_async: bool, mixin: type | None = None) -> type:
     """A subclass of the response's own library's byte-stream base (its client asserts it)."""
     module = type(response).__module__.split(".", 1)[0]
-    key = (module, is_async)
+    mixin = mixin or (_AsyncRecording if is_async else _SyncRecording)
+    key = (module, is_async, mixin)
     cls = _STREAM_CLASSES.get(key)
     if cls is None:
         lib = importlib.import_module(module)
-        if is_async:
-
-            class _Async(_AsyncRecording, lib.AsyncByteStream):  # type: ignore[misc,name-defined]
-                pass
-
-            cls = _Async
-        else:
-
-            class _Sync(_SyncRecording, lib.SyncByteStream):  # type: ignore[misc,name-defined]
-                pass
-
-            cls = _Sync
+        base = lib.AsyncByteStream if is_async else lib.SyncByteStream
+        cls = type(f"Orca{mixin.__name__}", (mixin, base), {})
         _STREAM_CLASSES[key] = cls
     return cls
+
+
+def _admit(settings: Settings, request: Any, body: bytes) -> tuple[Any, bytes, Admission | None]:
+    """Ask the governor before anything is sent; it raises to refuse (and so nothing is sent).
+
+    An admitted replacement body (redacted, capped) becomes the request that goes out.
+    """
+    governor = settings.governor
+    if governor is None:
+        return request, body, None
+    call = provider_call(
+        settings.provider, str(request.url), body, settings.prices, settings.max_output_tokens
+    )
+    try:
+        admission = governor.admit_provider_request(call)
+    except BaseException as exc:
+        _policy_span(settings, getattr(exc, "decision", None), exc)
+        raise
+    _policy_span(settings, getattr(admission, "decision", None), None)
+    if admission.body is not None:
+        try:
+            body = orjson.dumps(admission.body)
+            headers = [
+                (k, v) for k, v in request.headers.multi_items() if k.lower() != "content-length"
+            ]
+            request = type(request)(
+                request.method,
+                request.url,
+                headers=headers,
+                content=body,
+                extensions=request.extensions,
+            )
+        except BaseException:
+            admission.release()
+            raise
+    return request, body, admission
+
+
+def _policy_span(settings: Settings, decision: Any, error: BaseException | None) -> None:
+    """A ``policy.check`` span beside the request: the decision and its rule (never the body)."""
+    try:
+        opener = _opener(settings, _OVERRIDES.get() or {})
+        if opener is None:
+            return
+        attrs: dict[str, Any] = {"orca.policy.phase": "pre_provider_request"}
+        span_attrs = getattr(decision, "span_attrs", None)
+        if callable(span_attrs):
+            attrs.update(span_attrs())
+        elif error is not None:
+            attrs["orca.policy.decision"] = "deny"
+        span = opener("policy.check", attrs)
+        if error is not None:
+            span.end({"orca.policy.refused": type(error).__name__}, status="error")
+        else:
+            span.end()
+    except Exception as exc:  # recording never breaks (nor unblocks) a request
+        settings.errors += 1
+        _log.warning("orca: could not record policy.check: %r", exc)
+
+
+def _failed(admission: Admission | None, exc: BaseException) -> None:
+    """The transport raised: nothing reached the provider on a connect error, else maybe it did."""
+    if admission is None:
+        return
+    if "connect" in type(exc).__name__.lower():
+        admission.release()
+    else:
+        admission.settle_estimate()
+
+
+def _settle_on_read(
+    response: Any, admission: Admission | None, settings: Settings, body: bytes, is_async: bool
+) -> None:
+    """Wrap the body so the admission settles from the usage the response reports."""
+    if admission is None:
+        return
+    if response.status_code >= 400:
+        admission.release()  # refused by the provider: nothing was produced
+        return
+    encoding = response.headers.get("content-encoding")
+    settlement = Settlement(
+        admission, _model(body), settings.prices, encoding, settings.wire.reassemble
+    )
+    mixin = _AsyncSettling if is_async else _SyncSettling
+    response.stream = _stream_class(response, is_async, mixin)(response.stream, settlement)
+
+
+class _SyncSettling:
+    def __init__(self, inner: Any, settlement: Settlement) -> None:
+        self._inner = inner
+        self._settlement = settlement
+
+    def __iter__(self) -> Iterator[bytes]:
+        feed = self._settlement.feed
+        for chunk in self._inner:
+            feed(chunk)
+            yield chunk
+        self._settlement.finish()
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            self._settlement.finish()
+
+
+class _AsyncSettling:
+    def __init__(self, inner: Any, settlement: Settlement) -> None:
+        self._inner = inner
+        self._settlement = settlement
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        feed = self._settlement.feed
+        async for chunk in self._inner:
+            feed(chunk)
+            yield chunk
+        self._settlement.finish()
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        finally:
+            self._settlement.finish()
 
 
 class _SyncRecording:
@@ -154,6 +271,16 @@ class _AsyncRecording:
             self._exchange.finish(complete=self._complete)
 
 
+def _model(body: bytes) -> str | None:
+    """The request's model, for pricing the settled usage (cheap: only when governed)."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    model = doc.get("model") if isinstance(doc, dict) else None
+    return model if isinstance(model, str) else None
+
+
 def _body(request: Any) -> bytes:
     try:
         return bytes(request.content)
@@ -169,14 +296,18 @@ class OrcaTransport:
         self.settings = settings or Settings()
 
     def handle_request(self, request: Any) -> Any:
-        exchange = _begin(self.settings, request, _body(request))
-        if exchange is None:
-            return self.inner.handle_request(request)
+        request, body, admission = _admit(self.settings, request, _body(request))
+        exchange = _begin(self.settings, request, body)
         try:
             response = self.inner.handle_request(request)
         except BaseException as exc:
-            exchange.fail(exc)
+            _failed(admission, exc)
+            if exchange is not None:
+                exchange.fail(exc)
             raise
+        _settle_on_read(response, admission, self.settings, body, False)
+        if exchange is None:
+            return response
         exchange.response_started(response.status_code, response.headers.multi_items())
         response.stream = _stream_class(response, False)(response.stream, exchange)
         return response
@@ -204,14 +335,18 @@ class AsyncOrcaTransport:
             body = bytes(request.content)
         except Exception:
             body = bytes(await request.aread())
+        request, body, admission = _admit(self.settings, request, body)
         exchange = _begin(self.settings, request, body)
-        if exchange is None:
-            return await self.inner.handle_async_request(request)
         try:
             response = await self.inner.handle_async_request(request)
         except BaseException as exc:
-            exchange.fail(exc)
+            _failed(admission, exc)
+            if exchange is not None:
+                exchange.fail(exc)
             raise
+        _settle_on_read(response, admission, self.settings, body, True)
+        if exchange is None:
+            return response
         exchange.response_started(response.status_code, response.headers.multi_items())
         response.stream = _stream_class(response, True)(response.stream, exchange)
         return response

@@ -73,8 +73,14 @@ def instrument(
     (a malformed file is one warning naming file and line, then ignored).
     ``secret_fields`` adds JSON body keys whose string values are masked
     (``api_key``, ``password``, … are masked already); ``secrets`` adds
-    literal values to mask wherever they appear. ``governor`` is handed to
-    the shared transport for enforcement at this edge.
+    literal values to mask wherever they appear.
+
+    ``governor`` (``orca.governance.Guard``, or the orchestrator inside an agent
+    handler) admits each request before any byte is sent — policy
+    (``pre_provider_request``) and a budget reservation of its worst case
+    (``max_tokens``, else ``Settings.max_output_tokens``) — and settles it from
+    the reported usage; a refused request raises the governor's error and
+    never reaches the network (streaming too).
     """
     settings = make_settings(
         OPENAI,

@@ -17,7 +17,9 @@ injected clock (:class:`VirtualClock` in tests)::
                      "sender": "triage", "recipient": "billing", "payload": {"order": "A-17"}})
         orch.run_until_idle()
 
-Governance plugs in through :class:`PolicyHook` and :class:`BudgetHook`.
+Governance plugs in through :class:`PolicyHook` and :class:`BudgetHook`;
+:class:`Governance` is both, from the home's policy file and budgets
+(``Orchestrator.open(home, policy=gov, budget=gov)``, then ``gov.bind(orch)``).
 """
 
 from orca.orchestrator._agents import Handler, TaskContext
@@ -49,6 +51,7 @@ from orca.orchestrator._errors import (
     TaskNotFound,
     UnsupportedProtocol,
 )
+from orca.orchestrator._governance import Governance, RunGovernance, run_governance
 from orca.orchestrator._hooks import (
     AllowAllPolicy,
     BudgetDecision,
@@ -86,6 +89,7 @@ __all__ = [
     "Envelope",
     "EnvelopeExpired",
     "EnvelopeRejected",
+    "Governance",
     "Handler",
     "IdempotencyConflict",
     "InvalidEnvelope",
@@ -102,6 +106,7 @@ __all__ = [
     "RetryPolicy",
     "Run",
     "RunDetail",
+    "RunGovernance",
     "RunNotFinished",
     "RunNotFound",
     "RunNotOpen",
@@ -120,5 +125,6 @@ __all__ = [
     "list_runs",
     "read_state",
     "run_events",
+    "run_governance",
     "show_run",
 ]

@@ -28,6 +28,7 @@ from orca.orchestrator._errors import (
     OrchestratorClosed,
     TaskFailed,
 )
+from orca.orchestrator._governance import CURRENT_TASK
 from orca.orchestrator._model import Task
 from orca.orchestrator._retry import RetryPolicy
 
@@ -126,13 +127,13 @@ class AgentHost:
 
     def run(self, *, until_idle: bool, timeout: float | None, inline: bool = False) -> int:
         """The loop: sweep and claim, deliver, and (until idle) jump/wait to the next timer."""
-        if not self._specs:
+        if until_idle and not self._specs:
             return 0
         self._stop.clear()
         self._loop_done.clear()
         start = self.delivered
         deadline = None if timeout is None else time.monotonic() + timeout
-        workers = sum(s.concurrency for s in self._specs.values())
+        workers = max(1, sum(s.concurrency for s in self._specs.values()))
         pool = None if inline else ThreadPoolExecutor(workers, thread_name_prefix="orca-agent")
         try:
             while not self._stop.is_set():
@@ -168,7 +169,7 @@ class AgentHost:
 
     def _step(self, pool: ThreadPoolExecutor | None) -> int:
         claimed = 0
-        for spec in self._specs.values():
+        for spec in list(self._specs.values()):  # agents registered while serving count too
             with self._count_lock:
                 free = spec.concurrency - self._running.get(spec.name, 0)
             if free <= 0:
@@ -192,6 +193,7 @@ class AgentHost:
         orch = self._orch
         span = orch._tracer.handle(task.trace_id, task.span_id, spec.name)
         ctx = TaskContext(orch, spec.name, task, span)
+        current = CURRENT_TASK.set((task.run, spec.name))  # whom governor=orch governs for
         try:
             try:
                 result = spec.handler(task, ctx)
@@ -211,6 +213,7 @@ class AgentHost:
         except (LeaseLost, OrchestratorClosed):
             pass  # the lease ran out meanwhile (the task was redelivered), or we are stopping
         finally:
+            CURRENT_TASK.reset(current)
             with self._count_lock:
                 self._running[spec.name] -= 1
                 self.delivered += 1

@@ -272,16 +272,16 @@ class Engine:
         if t.reservation is None:
             return
         try:
-            self.budget.release(_reservation(t.reservation), _run_row(run))
+            self.budget.release(reservation_of(t.reservation), run_row(run))
         except Exception:
             self.hook_errors += 1
 
     def _settle(self, t: TaskState, run: RunState, usage: Usage | None, now: int) -> list[Action]:
         if t.reservation is None:
             return []
-        res = _reservation(t.reservation)
+        res = reservation_of(t.reservation)
         try:
-            warnings = list(self.budget.settle(res, usage, _run_row(run)))
+            warnings = list(self.budget.settle(res, usage, run_row(run)))
         except Exception:
             self.hook_errors += 1
             return []
@@ -306,11 +306,11 @@ class Engine:
             )
 
 
-def _reservation(raw: dict[str, Any]) -> Reservation:
+def reservation_of(raw: dict[str, Any]) -> Reservation:
     return Reservation(raw["id"], Usage.coerce(raw.get("amount")) or Usage())
 
 
-def _run_row(r: RunState) -> Run:
+def run_row(r: RunState) -> Run:
     return Run(
         r.id,
         r.trace,

@@ -20,6 +20,7 @@ OrchestratorError           orchestrator trouble                     code
 
 from typing import ClassVar
 
+from orca import governance
 from orca.errors import OrcaError
 
 
@@ -62,11 +63,15 @@ class IdempotencyConflict(EnvelopeRejected):
     code: ClassVar[str] = "idempotency-conflict"
 
 
-class PolicyDenied(EnvelopeRejected):
+class PolicyDenied(EnvelopeRejected, governance.PolicyDenied):
+    """Also an ``orca.governance.PolicyDenied``: one ``except`` catches every denial."""
+
     code: ClassVar[str] = "policy-denied"
 
 
-class BudgetExceeded(EnvelopeRejected):
+class BudgetExceeded(EnvelopeRejected, governance.BudgetExceeded):
+    """Also an ``orca.governance.BudgetExceeded`` (submit path and provider edge alike)."""
+
     code: ClassVar[str] = "budget-exceeded"
 
 

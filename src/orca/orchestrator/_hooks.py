@@ -54,6 +54,7 @@ class PolicyDecision:
     flagged: bool = False
     payload_modified: bool = False
     payload: Any = None
+    audit: Any = None  # an intervention's ledger payload: recorded as a ``policy.decision`` entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class BudgetDecision:
     reason: str | None = None
     reservation: Reservation | None = None
     warnings: Sequence[str] = field(default_factory=tuple)
+    audit: Any = None  # a refusal's ledger payload: recorded as a ``budget.exceeded`` entry
 
 
 @runtime_checkable

@@ -20,9 +20,11 @@ from orca.capture import IdGenerator, Recorder
 from orca.ledger import Entry, Ledger
 from orca.orchestrator._agents import AgentHost, Handler
 from orca.orchestrator._clock import Clock, SystemClock
-from orca.orchestrator._engine import jsonable
+from orca.orchestrator._engine import jsonable, reservation_of, run_row
+from orca.orchestrator._envelope import Usage
 from orca.orchestrator._errors import (
     InvalidRequest,
+    PolicyDenied,
     RunNotFinished,
     RunNotFound,
 )
@@ -37,7 +39,7 @@ from orca.orchestrator._inspect import TaskRow, task_row
 from orca.orchestrator._model import Run, RunResult
 from orca.orchestrator._payloads import PAYLOAD_INLINE_MAX, Payloads
 from orca.orchestrator._retry import RetryPolicy
-from orca.orchestrator._snapshot import replay, write_snapshot
+from orca.orchestrator._snapshot import encode_state, replay, write_snapshot
 from orca.orchestrator._state import RunState, TaskState
 from orca.orchestrator._submit import Submitter
 from orca.orchestrator._tasks import TaskOps
@@ -134,6 +136,18 @@ class Orchestrator(TaskOps, Submitter):
             budget, metadata = jsonable(budget), jsonable(metadata)
         except TypeError as exc:
             raise InvalidRequest(f"run budget and metadata must be JSON: {exc}") from None
+        decision = None
+        check = getattr(self.policy, "check_start_run", None)  # governance's pre_start_run
+        if check is not None:
+            decision = check(workflow, budget, metadata)
+            if not decision.allowed:
+                entry_id = self.record_governance("policy.decision", decision.audit)
+                raise PolicyDenied(
+                    f"policy-denied: {decision.reason or 'run denied by policy'}",
+                    entry_id=entry_id,
+                )
+            if decision.payload_modified and isinstance(decision.payload, dict):
+                metadata = decision.payload.get("metadata")
         with self._lock:
             self._usable()
             now = self.clock.now_ms()
@@ -151,6 +165,8 @@ class Orchestrator(TaskOps, Submitter):
         entry = self._wait(tickets)[0]
         with self._lock:
             self._run_offsets[run_id] = entry.offset
+        if decision is not None and decision.audit is not None:  # allowed, but flagged/modified
+            self.record_governance("policy.decision", decision.audit, run=run_id)
         return self.get_run(run_id)
 
     def _run_state(self, run: "Run | str") -> RunState:
@@ -163,12 +179,12 @@ class Orchestrator(TaskOps, Submitter):
     def get_run(self, run: "Run | str") -> Run:
         """The run as it is now."""
         with self._lock:
-            return _run_row(self._run_state(run))
+            return run_row(self._run_state(run))
 
     def runs(self) -> list[Run]:
         """Every run, newest first."""
         with self._lock:
-            rows = [_run_row(r) for r in self._state.runs.values()]
+            rows = [run_row(r) for r in self._state.runs.values()]
         return sorted(rows, key=lambda r: (r.started_ms, r.id), reverse=True)
 
     def end_run(self, run: "Run | str", status: str = "ok") -> Run:
@@ -180,7 +196,7 @@ class Orchestrator(TaskOps, Submitter):
             rs = self._run_state(run)
             if rs.status != "open":
                 if rs.status == status:
-                    return _run_row(rs)
+                    return run_row(rs)
                 raise InvalidRequest(f"run {rs.id} already ended {rs.status}")
             now = self.clock.now_ms()
             actions = []
@@ -257,7 +273,7 @@ class Orchestrator(TaskOps, Submitter):
                 rs = self._run_state(run)
                 if rs.result_envelope is not None:
                     env = self._state.results[rs.result_envelope]
-                    row = _run_row(rs)
+                    row = run_row(rs)
                     return RunResult(
                         row.id,
                         row.status,
@@ -322,7 +338,7 @@ class Orchestrator(TaskOps, Submitter):
                 self._usable_now()
                 if self.last_entry is None:
                     return None
-                state = self._state.snapshot_bytes()
+                state = encode_state(self._state)
                 entry = self.last_entry
                 self._since_snapshot = 0
             finally:
@@ -341,6 +357,54 @@ class Orchestrator(TaskOps, Submitter):
     def problems(self) -> list[str]:
         """Ledger entries that did not fit the state on replay (reported, never repaired)."""
         return list(self._state.problems)
+
+    def admit_provider_request(self, call: Any) -> Any:
+        """The provider edge's ``Governor``: ``instrument(client, governor=orch)`` in a handler.
+
+        The request is governed for the task's run and agent (policy
+        ``pre_provider_request``, a budget reservation), with its entries in
+        this ledger. Outside a handler there is no run to charge: refused.
+        """
+        from orca.orchestrator._governance import CURRENT_TASK, Governance
+
+        gov = self.policy
+        if not isinstance(gov, Governance):
+            raise InvalidRequest(
+                "governor=orch needs Orchestrator.open(..., policy=Governance.open(home), "
+                "budget=<the same>)"
+            )
+        current = CURRENT_TASK.get()
+        if current is None:
+            raise InvalidRequest(
+                "governor=orch governs provider calls made inside an agent handler; "
+                "elsewhere pass governor=governance.guard(run, agent)"
+            )
+        run_id, agent = current
+        with self._lock:
+            run = run_row(self._state.runs[run_id])
+        return gov.guard(run, agent).admit_provider_request(call)
+
+    def record_governance(
+        self, kind: str, result: Any, *, run: str | None = None, actor: str = "policy"
+    ) -> int:
+        """Append a governance entry (``policy.reload_rejected``, a provider-edge
+        ``policy.decision`` or ``budget.*``) durably; returns its id. Codes only, never payload."""
+        from orca.ledger import Action
+
+        with self._lock:
+            self._usable()
+            rs = self._state.runs.get(run) if run is not None else None
+            action = Action(
+                kind=kind,
+                actor=actor,
+                run=run,
+                trace=rs.trace if rs else None,
+                span=rs.root_span if rs else None,
+                result=result,
+                meta={"at_ms": self.clock.now_ms()},
+            )
+            tickets = self._queue([action])
+        return self._wait(tickets)[0].id
 
     def close(self, *, snapshot: bool = True) -> None:
         """Stop agents, snapshot the state, release the ledger. Idempotent."""
@@ -384,21 +448,16 @@ class Orchestrator(TaskOps, Submitter):
         self.close()
 
     def _restore(self, t: TaskState) -> None:
-        from orca.orchestrator._engine import _reservation
+        """Tell the budget hook about a reservation the ledger holds (and its settlement).
 
-        rs = self._state.runs[t.run]
+        A completion that reported no usage settled to its estimate live, so it does here too.
+        """
+        res = reservation_of(t.reservation or {})
         settled = None
         if t.status == "completed":
-            from orca.orchestrator._envelope import Usage
-
-            settled = Usage.coerce(t.usage) or Usage()
+            settled = Usage.coerce(t.usage) if t.usage is not None else res.amount
+        run = run_row(self._state.runs[t.run])
         try:
-            self.budget.restore(_reservation(t.reservation or {}), settled, _run_row(rs))
+            self.budget.restore(res, settled, run)
         except Exception:
             self.hook_errors += 1
-
-
-def _run_row(r: RunState) -> Run:
-    from orca.orchestrator._engine import _run_row as row
-
-    return row(r)

@@ -12,6 +12,7 @@ snapshot is from another home) is ignored with a :class:`SnapshotIgnored`
 warning and the whole ledger is replayed: the ledger is the truth.
 """
 
+import heapq
 import os
 import warnings
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from typing import Any, Final
 import orjson
 
 from orca.ledger import Entry, read_entries
-from orca.orchestrator._state import Applied, State
+from orca.orchestrator._model import TERMINAL
+from orca.orchestrator._state import Applied, RunState, State, TaskState
 
 SNAPSHOT_DIR: Final = "orchestrator"
 SNAPSHOT_FILE: Final = "snapshot.json"
@@ -48,7 +50,7 @@ def snapshot_path(home: Path) -> Path:
 
 
 def write_snapshot(home: Path, state: bytes, entry: Entry) -> Path:
-    """Atomically replace the snapshot with ``state`` (``State.snapshot_bytes()``) at ``entry``."""
+    """Atomically replace the snapshot with ``state`` (``encode_state``) at ``entry``."""
     path = snapshot_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     head = orjson.dumps(
@@ -108,7 +110,7 @@ def replay(home: Path, ledger_file: Path, *, use_snapshot: bool = True) -> Repla
         first = tail[0] if tail else None
         if first is not None and first.id == snap["entry_id"] and first.hash == snap["entry_hash"]:
             try:
-                state = State.from_view(snap["state"])
+                state = decode_state(snap["state"])
             except (KeyError, TypeError, ValueError) as exc:
                 warnings.warn(
                     f"orchestrator snapshot does not fit this ORCA ({exc}); "
@@ -137,3 +139,66 @@ def _fold(state: State, entries: list[Entry], from_snapshot: bool, last: Entry |
         if e.kind == "run.started" and e.run is not None:
             offsets[e.run] = e.offset
     return Replayed(state, len(entries), from_snapshot, entries[-1] if entries else last, offsets)
+
+
+def encode_state(st: State) -> bytes:
+    """What a snapshot holds: the state, with each finished task and idempotency row as
+    its own JSON text so that loading it does not build them (see ``_lazy``).
+
+    Finished tasks and settled rows never change again, so their text replaces the
+    object here too (it is rebuilt if anyone reads it). Call with no entry in flight.
+    """
+    open_tasks: dict[str, Any] = {}
+    done: dict[str, str] = {}
+    for k, v in dict.items(st.tasks):
+        if type(v) is str:
+            done[k] = v
+        elif isinstance(v, TaskState) and not v.terminal:
+            open_tasks[k] = v
+        else:
+            done[k] = orjson.dumps(v).decode()
+            dict.__setitem__(st.tasks, k, done[k])
+    known: dict[str, str] = {}
+    for k, row in dict.items(st.known):
+        known[k] = row if type(row) is str else orjson.dumps(row).decode()
+        dict.__setitem__(st.known, k, known[k])
+    return orjson.dumps(
+        {
+            "runs": st.runs,
+            "tasks": open_tasks,
+            "done": done,
+            "known": known,
+            "results": st.results,
+        }
+    )
+
+
+def decode_state(data: dict[str, Any]) -> State:
+    """Rebuild a state (and its queues) from :meth:`view` output (a snapshot).
+
+    Finished tasks and idempotency rows stay raw until used (see ``_lazy``).
+    """
+    st = State()
+    for k, r in data["runs"].items():
+        st.runs[k] = RunState(**r)
+    for k, v in data["known"].items():
+        dict.__setitem__(st.known, k, v)
+    for k, v in data.get("done", {}).items():
+        dict.__setitem__(st.tasks, k, v)
+    st.results = dict(data["results"])
+    pending = []
+    for k, raw in data["tasks"].items():
+        dict.__setitem__(st.tasks, k, raw)
+        if raw["status"] in TERMINAL:
+            continue
+        t = st.tasks[k]
+        st.open_tasks.add(t.id)
+        heapq.heappush(st.ttl, (t.expires_ms, t.id))
+        if t.status == "pending":
+            pending.append(t)
+        elif t.status == "leased" and t.lease_until_ms is not None:
+            heapq.heappush(st.leases, (t.lease_until_ms, t.attempt, t.id))
+    pending.sort(key=lambda t: (t.ready_ms, st.known[t.id].ack.entry_id))
+    for t in pending:  # oldest first among equals, as a replay would queue them
+        st._push_ready(t)
+    return st

@@ -341,72 +341,10 @@ class State:
             option=orjson.OPT_SORT_KEYS,
         )
 
-    def snapshot_bytes(self) -> bytes:
-        """What a snapshot holds: the state, with each finished task and idempotency row as
-        its own JSON text so that loading it does not build them (see ``_lazy``).
-
-        Finished tasks and settled rows never change again, so their text replaces the
-        object here too (it is rebuilt if anyone reads it). Call with no entry in flight.
-        """
-        open_tasks: dict[str, Any] = {}
-        done: dict[str, str] = {}
-        for k, v in dict.items(self.tasks):
-            if type(v) is str:
-                done[k] = v
-            elif isinstance(v, TaskState) and not v.terminal:
-                open_tasks[k] = v
-            else:
-                done[k] = orjson.dumps(v).decode()
-                dict.__setitem__(self.tasks, k, done[k])
-        known: dict[str, str] = {}
-        for k, row in dict.items(self.known):
-            known[k] = row if type(row) is str else orjson.dumps(row).decode()
-            dict.__setitem__(self.known, k, known[k])
-        return orjson.dumps(
-            {
-                "runs": self.runs,
-                "tasks": open_tasks,
-                "done": done,
-                "known": known,
-                "results": self.results,
-            }
-        )
-
     def view(self) -> dict[str, Any]:
         """The canonical state as plain data (a copy): equal states have equal views."""
         data: dict[str, Any] = orjson.loads(self.dump())
         return data
-
-    @classmethod
-    def from_view(cls, data: dict[str, Any]) -> "State":
-        """Rebuild a state (and its queues) from :meth:`view` output (a snapshot).
-
-        Finished tasks and idempotency rows stay raw until used (see ``_lazy``).
-        """
-        st = cls()
-        for k, r in data["runs"].items():
-            st.runs[k] = RunState(**r)
-        for k, v in data["known"].items():
-            dict.__setitem__(st.known, k, v)
-        for k, v in data.get("done", {}).items():
-            dict.__setitem__(st.tasks, k, v)
-        st.results = dict(data["results"])
-        pending = []
-        for k, raw in data["tasks"].items():
-            dict.__setitem__(st.tasks, k, raw)
-            if raw["status"] in TERMINAL:
-                continue
-            t = st.tasks[k]
-            st.open_tasks.add(t.id)
-            heapq.heappush(st.ttl, (t.expires_ms, t.id))
-            if t.status == "pending":
-                pending.append(t)
-            elif t.status == "leased" and t.lease_until_ms is not None:
-                heapq.heappush(st.leases, (t.lease_until_ms, t.attempt, t.id))
-        pending.sort(key=lambda t: (t.ready_ms, st.known[t.id].ack.entry_id))
-        for t in pending:  # oldest first among equals, as a replay would queue them
-            st._push_ready(t)
-        return st
 
     def with_reservation(self) -> list[TaskState]:
         """Tasks holding a budget reservation (building only those)."""

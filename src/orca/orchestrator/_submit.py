@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orca.ledger import Action
-from orca.orchestrator._engine import Engine, _run_row
+from orca.orchestrator._engine import Engine, run_row
 from orca.orchestrator._envelope import SUPPORTED_PROTOCOLS, Ack, Envelope, coerce_envelope
 from orca.orchestrator._errors import (
     BudgetExceeded,
@@ -80,8 +80,10 @@ class Submitter(Engine):
                 return Ack(
                     a.envelope_id, a.run, a.entry_id, a.accepted_ms, a.expires_ms, a.queued, True
                 )
-            run = _run_row(rs)
+            run = run_row(rs)
             decision = self._ask_policy(env, run)
+            if decision.audit is not None:  # an intervention: a policy.check span in the trace
+                self._policy_span(rs.trace, env.parent or rs.root_span, decision.audit)
             if not decision.allowed:
                 raise self._reject_locked(
                     PolicyDenied,
@@ -89,12 +91,19 @@ class Submitter(Engine):
                     env,
                     now,
                     rule=decision.rule,
+                    extra=("policy.decision", decision.audit),
                 )
             if decision.payload_modified:
                 env = Envelope(**{**_fields(env), "payload": decision.payload})
             budget = self._ask_budget(env, run)
             if not budget.allowed:
-                raise self._reject_locked(BudgetExceeded, budget.reason or "over budget", env, now)
+                raise self._reject_locked(
+                    BudgetExceeded,
+                    budget.reason or "over budget",
+                    env,
+                    now,
+                    extra=("budget.exceeded", budget.audit),
+                )
             record = {**env.content(), "created_ms": created, **self.payloads.pack(env.payload)}
             parent = env.parent or rs.root_span
             span = self._tracer.enqueue(rs.trace, parent, env.id, rs.id, env.sender, env.recipient)
@@ -107,7 +116,21 @@ class Submitter(Engine):
                 }
             if budget.reservation is not None:
                 meta["reservation"] = budget.reservation.to_dict()
-            actions = [
+            actions = []
+            if decision.audit is not None:  # an intervention: its own entry, rule and codes only
+                actions.append(
+                    self._action(
+                        "policy.decision",
+                        rs,
+                        span=span,
+                        actor="policy",
+                        args={"envelope": env.id},
+                        result=decision.audit,
+                        now=now,
+                    )
+                )
+            accepted_at = len(actions)
+            actions += [
                 self._action(
                     "envelope.accepted",
                     rs,
@@ -130,8 +153,23 @@ class Submitter(Engine):
                     )
                 )
             tickets = self._queue(actions)
-        entry = self._wait(tickets)[0]
+        entry = self._wait(tickets)[accepted_at]
         return Ack(env.id, env.run, entry.id, now, expires, env.queued)
+
+    def _policy_span(self, trace: str, parent: str, audit: Any) -> None:
+        """``policy.check`` with ``orca.policy.decision``/``orca.policy.rule`` (never the payload);
+        recording never changes the decision."""
+        try:
+            attrs = {
+                "orca.policy.decision": str(audit.get("action")),
+                "orca.policy.rule": str(audit.get("rule") or ""),
+                "orca.policy.phase": str(audit.get("phase")),
+                "orca.policy.reasons": ",".join(str(r) for r in audit.get("reasons") or ()),
+            }
+            span = self._tracer.handle(trace, parent, "policy").child("policy.check", attrs)
+            span.end(status="error" if audit.get("action") == "deny" else None)
+        except Exception:
+            self.hook_errors += 1
 
     def _ask_policy(self, env: Envelope, run: Run) -> PolicyDecision:
         try:
@@ -164,6 +202,7 @@ class Submitter(Engine):
         now: int,
         *,
         rule: str | None = None,
+        extra: tuple[str, Any] | None = None,
     ) -> EnvelopeRejected:
         """Record the rejection (durably, releasing the lock meanwhile) and return the exception."""
         get = (lambda k: getattr(env, k, None)) if isinstance(env, Envelope) else env.get
@@ -183,7 +222,21 @@ class Submitter(Engine):
             result={"code": cls.code, "reason": reason, **({"rule": rule} if rule else {})},
             meta={"at_ms": now},
         )
-        tickets = self._queue([action])
+        actions = [action]
+        if extra is not None and extra[1] is not None:  # the governance entry beside the rejection
+            actions.append(
+                Action(
+                    kind=extra[0],
+                    actor="policy" if extra[0] == "policy.decision" else "budget",
+                    run=action.run,
+                    trace=action.trace,
+                    span=action.span,
+                    args={"envelope": s(get("id"))},
+                    result=extra[1],
+                    meta={"at_ms": now},
+                )
+            )
+        tickets = self._queue(actions)
         self._lock.release()
         try:
             entry = self._wait(tickets)[0]

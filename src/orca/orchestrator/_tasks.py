@@ -139,6 +139,8 @@ class TaskOps(Engine):
             now = self.clock.now_ms()
             t = self._leased(task_id, attempt, allow_pending=True)
             run = self._state.runs[t.run]
+            governed = self._govern_result(t, run, result, now)
+            result = governed[0]
             done = self._action(
                 "task.completed",
                 run,
@@ -150,9 +152,41 @@ class TaskOps(Engine):
                 now=now,
             )
             self._end_span(t, "completed")
-            actions = [done, *self._settle(t, run, used, now)]
+            actions = [done, *governed[1], *self._settle(t, run, used, now)]
             tickets = self._queue(actions)
         return self._wait(tickets)[0]
+
+    def _govern_result(self, t: Any, run: Any, result: Any, now: int) -> tuple[Any, list[Any]]:
+        """The ``post_submit`` check of a handler's result (when the policy hook has one).
+
+        A redacted result replaces the original; a denied one is withheld (recorded as
+        ``{"withheld": <rule>}``, never stored) — the task still completes, so nothing
+        retries into the same denial. The intervention is a ``policy.decision`` entry.
+        """
+        check = getattr(self.policy, "check_result", None)
+        if check is None:
+            return result, []
+        try:
+            decision = check(t.recipient, str(t.envelope.get("kind")), result)
+        except Exception:
+            self.hook_errors += 1
+            return {"withheld": "policy-error"}, []
+        if not decision.allowed:
+            result = {"withheld": decision.rule or "policy"}
+        elif decision.payload_modified:
+            result = decision.payload
+        if decision.audit is None:
+            return result, []
+        entry = self._action(
+            "policy.decision",
+            run,
+            span=t.deliver_span,
+            actor="policy",
+            args={"task": t.id},
+            result=decision.audit,
+            now=now,
+        )
+        return result, [entry]
 
     def fail(
         self, task_id: str, error: str, *, retryable: bool = True, attempt: int | None = None

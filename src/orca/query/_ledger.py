@@ -28,13 +28,37 @@ def is_alarm(kind: str) -> bool:
     return kind in ALARM_KINDS or kind.endswith(ALARM_SUFFIXES)
 
 
+def _decision(entry: LedgerRow) -> dict[str, object] | None:
+    """A ``policy.decision`` entry's result (action, rule, reasons), when it has one."""
+    if entry.kind != "policy.decision" or not isinstance(entry.result, dict):
+        return None
+    return entry.result
+
+
+def entry_alarm(entry: LedgerRow) -> bool:
+    """:func:`is_alarm` of the kind, or a ``policy.decision`` that denied."""
+    decision = _decision(entry)
+    return is_alarm(entry.kind) or (decision is not None and decision.get("action") == "deny")
+
+
 def ledger_parts(entry: LedgerRow) -> list[Part]:
-    """``⛓ #12 envelope.accepted by planner`` (``✖`` before an alarming kind)."""
+    """``⛓ #12 envelope.accepted by planner`` (``✖`` before an alarming kind or a denial).
+
+    A policy decision also names its action, rule and reason codes
+    (``⛓ #7 ✖ policy.decision deny no-shell (destructive-command) by policy``).
+    """
     parts: list[Part] = [(MARK, "ledger"), (f"#{entry.id}", "ledger")]
-    if is_alarm(entry.kind):
+    if entry_alarm(entry):
         parts += [("✖", "error"), (entry.kind, "error")]
     else:
         parts.append((entry.kind, "name"))
+    decision = _decision(entry)
+    if decision is not None:
+        reasons = decision.get("reasons")
+        codes = ", ".join(str(r) for r in reasons) if isinstance(reasons, list) else ""
+        parts.append((f"{decision.get('action')} {decision.get('rule') or '-'}", ""))
+        if codes:
+            parts.append((f"({clip(codes, ACTOR_CHARS)})", "dim"))
     if entry.actor:
         parts += [("by", "dim"), (clip(entry.actor, ACTOR_CHARS), "")]
     if entry.erased:

@@ -27,7 +27,7 @@ from orca.query._format import (
     short_trace,
 )
 from orca.query._labels import Part, label
-from orca.query._ledger import is_alarm, ledger_parts, place
+from orca.query._ledger import entry_alarm, ledger_parts, place
 from orca.store import LedgerRow, SpanRow, TraceRows, TraceSummary
 
 FOLD_AFTER: Final = 6
@@ -212,7 +212,7 @@ class _Builder:
             stack.append((sibs, d, pos + 1, parent))
             item = plan[pos]
             if isinstance(item, LedgerRow):
-                status = "error" if is_alarm(item.kind) else "ok"
+                status = "error" if entry_alarm(item) else "ok"
                 self.lines.append(SkeletonLine(d, None, status, ledger_parts(item), 0, item.id))
                 continue
             span, hidden = item
