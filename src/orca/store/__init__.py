@@ -27,7 +27,7 @@ from orca.store._open import (
     store_exists,
     store_path,
 )
-from orca.store._protocol import StatTuple, TraceReader, TraceStore
+from orca.store._protocol import SpanStat, StatTuple, TraceReader, TraceStore
 from orca.store._retention import DEFAULT_RETENTION, PruneResult, RetentionPolicy, Rollup
 from orca.store._rows import (
     CRASH_SPAN_NAME,
@@ -70,6 +70,7 @@ __all__ = [
     "SourceRow",
     "SpanGroup",
     "SpanRow",
+    "SpanStat",
     "StatTuple",
     "StoreError",
     "StoreLocation",

@@ -30,6 +30,7 @@ from orca.store._pg_schema import (
     SCHEMA_VERSION,
     partition_ddl,
 )
+from orca.store._protocol import SpanStat
 from orca.store._retention import PruneResult, RetentionPolicy, Rollup
 from orca.store._rows import (
     LedgerRow,
@@ -349,7 +350,7 @@ class PostgresStore:
 
     def span_stats(
         self, *, group_by: str = "name", since_ns: int | None = None
-    ) -> Iterator[tuple[Any, ...]]:
+    ) -> Iterator[SpanStat]:
         with self._read() as conn:
             rows = _pg_read.span_stats(conn, group_by=group_by, since_ns=since_ns)
         return iter(rows)

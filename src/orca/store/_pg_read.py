@@ -16,6 +16,7 @@ from orca.store import _bodies
 from orca.store._aggregate import SpanGroup, rank
 from orca.store._ledger import _row as ledger_row
 from orca.store._pg_schema import ATTRS_TSV, LOGS_TSV, TS_CONFIG
+from orca.store._protocol import SpanStat
 from orca.store._read import STAT_KEYS
 from orca.store._rows import (
     CRASH_SPAN_NAME,
@@ -310,7 +311,7 @@ def find_spans(
     return spans(conn, sql, args)
 
 
-def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[tuple[Any, ...]]:
+def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanStat]:
     if group_by not in STAT_KEYS:
         raise ValueError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
     sql = (
@@ -322,7 +323,7 @@ def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[tuple
     if since_ns is not None:
         sql += " WHERE start_ns >= %s"
         args.append(since_ns)
-    return conn.execute(sql, args).fetchall()
+    return [SpanStat._make(r) for r in conn.execute(sql, args)]
 
 
 def span_groups(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanGroup]:

@@ -9,7 +9,7 @@ chore (:meth:`TraceStore.catch_up_search`), so a reader needs no write lock.
 """
 
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, Literal, Protocol, Self
+from typing import BinaryIO, Literal, NamedTuple, Protocol, Self
 
 from orca.store._aggregate import SpanGroup
 from orca.store._batch import ApplyResult, Batch
@@ -25,10 +25,20 @@ from orca.store._rows import (
 )
 from orca.store._status import ProcessRow, QuarantineRow, SourceRow, StoreTotals
 
-# One span as the stats scan yields it:
-# (group key, duration_ns or None when unfinished, status, input tokens, output tokens,
-#  cache read tokens, cost in USD). Missing numbers are 0.
-StatTuple = tuple[str | None, int | None, str, int, int, int, float]
+
+class SpanStat(NamedTuple):
+    """One span as the stats scan yields it (missing numbers are 0)."""
+
+    key: str | None  # the group key's value, None when the span has none
+    duration_ns: int | None  # None when unfinished
+    status: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cost: float
+
+
+StatTuple = SpanStat  # the earlier name
 
 
 class TraceReader(Protocol):
@@ -96,8 +106,8 @@ class TraceReader(Protocol):
 
     def span_stats(
         self, *, group_by: str = "name", since_ns: int | None = None
-    ) -> Iterator[StatTuple]:
-        """Every span since ``since_ns`` (by start) as a :data:`StatTuple`, in no set order.
+    ) -> Iterator[SpanStat]:
+        """Every span since ``since_ns`` (by start) as a :class:`SpanStat`, in no set order.
 
         ``group_by`` picks the key: ``name``, ``model`` (``gen_ai.request.model``,
         else ``gen_ai.response.model``), ``component`` or ``tool`` (``gen_ai.tool.name``);

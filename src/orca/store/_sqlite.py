@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Literal
+from typing import BinaryIO, Final, Literal
 
 from orca.blobs import BLOBS_DIR, BlobStore
 from orca.store import (
@@ -28,6 +28,7 @@ from orca.store import (
 from orca.store._batch import ApplyResult, Batch
 from orca.store._errors import SchemaError, StoreError
 from orca.store._open import store_path
+from orca.store._protocol import SpanStat
 from orca.store._rows import (
     LedgerRow,
     LinkRow,
@@ -368,8 +369,8 @@ class SQLiteStore:
 
     def span_stats(
         self, *, group_by: str = "name", since_ns: int | None = None
-    ) -> Iterator[tuple[Any, ...]]:
-        """(key, duration_ns, status, input, output, cache read tokens, cost) per span."""
+    ) -> Iterator[SpanStat]:
+        """One :class:`SpanStat` per span (key, duration, status, tokens, cost)."""
         return _read.span_stats(self._conn, group_by=group_by, since_ns=since_ns)
 
     def span_groups(
