@@ -89,3 +89,18 @@ def test_status_and_global_store_option(home: Path, monkeypatch: pytest.MonkeyPa
     bad = runner.invoke(cli, ["--store", "mysql://x", "traces", "--home", str(home)])
     assert bad.exit_code == 2 and "sqlite:///path" in bad.output
     assert len(bad.output.strip().splitlines()) == 1
+
+
+def test_public_surface() -> None:
+    """`orca.store.__all__` lists exactly the public names the package exports."""
+    import types
+
+    import orca.store as store
+
+    public = {
+        name
+        for name, value in vars(store).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert set(store.__all__) == public
+    assert {"TraceStore", "TraceReader", "open_store", "migrate", "SpanStat"} <= public
