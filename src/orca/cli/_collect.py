@@ -43,7 +43,7 @@ def collect(
     idle_exit: timedelta | None,
     as_json: bool,
 ) -> None:
-    """Tail the home's journal and ledger into its store (<home>/store.sqlite).
+    """Tail the home's journal and ledger into its store (`orca --store`, else the home's).
 
     Only one collector runs per home: a second one exits with a message naming
     the first. SIGTERM finishes the current batch and exits cleanly.
@@ -55,6 +55,7 @@ def collect(
             collector.run(idle_exit_s=seconds(idle_exit))
             return
         done = collector.drain()
+        store_url = collector.store.url
         # What was drained is searchable when `--once` returns: readers never index.
         done.indexed += collector.store.catch_up_search()
         paused = collector.ledger.paused
@@ -76,6 +77,5 @@ def collect(
     click.echo(
         f"ingested {done.records} records, quarantined {done.quarantined + done.torn} lines, "
         f"{len(done.crashed)} crashed writers ({done.crash_spans} crash spans), "
-        f"{done.ledger} ledger entries into "
-        f"{root / 'store.sqlite'}"
+        f"{done.ledger} ledger entries into {store_url}"
     )
