@@ -69,7 +69,9 @@ class PostgresStore:
             max_size=max_size,
             open=False,
             check=ConnectionPool.check_connection,
-            kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+            # autocommit: transactions are opened explicitly (conn.transaction() for
+            # writes, BEGIN … READ ONLY for reads), never implicitly by a first statement
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True},
             name="orca-store",
         )
         try:
@@ -139,7 +141,7 @@ class PostgresStore:
             try:
                 yield conn
             finally:
-                conn.rollback()
+                conn.execute("ROLLBACK")
 
     def _ensure_days(self, days: set[int]) -> None:
         """Create missing day partitions of ``spans``, in their own short transaction.
