@@ -33,6 +33,8 @@ PLACEHOLDERS: dict[str, list[str]] = {
     "text": ["hello"],
     "run_ref": ["no-such-run"],
     "cmd": ["--", sys.executable, "-c", "pass"],
+    "file": ["no-such-policy.yaml"],
+    "cases": ["no-such-cases.yaml"],
 }
 RECORDING = {"run", "ledger append"}  # commands that may create a home
 
@@ -76,7 +78,8 @@ def _argv(path: tuple[str, ...], home: Path, *options: str) -> list[str]:
     for p in cmd.params:
         if isinstance(p, click.Argument) and p.required:
             positional += PLACEHOLDERS[str(p.name)]
-    return [*path, *extra, *options, "--home", str(home), *positional]
+    homed = any(p.name == "home" for p in cmd.params)  # `policy check FILE` needs no home
+    return [*path, *extra, *options, *(["--home", str(home)] if homed else []), *positional]
 
 
 def _invoke(argv: list[str]) -> Result:

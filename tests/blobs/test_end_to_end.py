@@ -59,7 +59,9 @@ def test_20mb_request_body_end_to_end(home: Path) -> None:
     assert len(sent[0]) > 20 * MB and sent[0] == sent[1] != sent[2]
 
     assert any(fragment in data for _, data in _every_byte(home))  # in the journal
-    config = CollectorConfig(journal_retention=timedelta(0), retention=None)
+    config = CollectorConfig(
+        journal_grace=timedelta(0), journal_retention=timedelta(0), retention=None
+    )
     with Collector(home, config) as collector:
         collector.drain()
 

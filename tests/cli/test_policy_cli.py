@@ -110,7 +110,7 @@ def test_show_reports_mode_file_and_hash(home: Path) -> None:
     """show: open with no file; closed with a file prints its rules and sha256."""
     result = CliRunner().invoke(cli, ["policy", "show", "--home", str(home)])
     assert "mode: open" in result.output and "every governed action is allowed" in result.output
-    (home / "config.yaml").write_text("policy: closed\n")
+    (home / "config.toml").write_text('policy = "closed"\n')
     result = CliRunner().invoke(cli, ["policy", "show", "--home", str(home)])
     assert "denied (no-policy)" in result.output
     (home / "policy.yaml").write_text(POLICY)

@@ -39,7 +39,12 @@ def _all_bytes(home: Path) -> list[tuple[Path, bytes]]:
         store.close()
     db = next(p for p in home.rglob("*.sqlite*") if p.suffix in (".sqlite", ".sqlite3"))
     conn = sqlite3.connect(db)
-    for (table,) in conn.execute("select name from sqlite_master where type='table'"):
+    # Contentless FTS5 tables cannot be scanned; their shadow tables (the index) are.
+    tables = conn.execute(
+        "select name from sqlite_master where type='table'"
+        " and coalesce(sql, '') not like 'CREATE VIRTUAL TABLE%'"
+    ).fetchall()
+    for (table,) in tables:
         for row in conn.execute(f'select * from "{table}"'):
             out.append((Path(f"table:{table}"), repr(row).encode()))
     conn.close()

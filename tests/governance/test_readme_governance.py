@@ -20,7 +20,7 @@ def test_readme_commands_and_config_work(tmp_path: Path) -> None:
     """Each `orca policy` command succeeds; the config block closes the home."""
     section = _section()
     commands = section.split("```sh", 1)[1].split("```", 1)[0].strip().splitlines()
-    config = section.split("```yaml", 1)[1].split("```", 1)[0]
+    config = section.split("```toml", 1)[1].split("```", 1)[0]
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "ORCA_HOME": str(home)}
@@ -36,6 +36,6 @@ def test_readme_commands_and_config_work(tmp_path: Path) -> None:
         outputs.append(proc.stdout)
     assert "OK: 4 rules" in outputs[0] and "8 passed, 0 failed" in outputs[1]
     assert "mode: open" in outputs[2]
-    (home / "config.yaml").write_text(config)
+    (home / "config.toml").write_text(config)
     cfg = read_config(home)
     assert cfg.mode == "closed" and cfg.budget is not None and cfg.budget.cost_usd == 5.0

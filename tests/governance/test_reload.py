@@ -97,8 +97,8 @@ def test_home_config_defaults_to_open_and_can_close(tmp_path: Path) -> None:
     setup = open_engine(tmp_path)
     assert setup.config.mode == "open" and setup.error is None
     assert setup.engine.check("pre_submit").allowed
-    (tmp_path / "config.yaml").write_text(
-        "policy: closed\npolicy_file: rules/p.yaml\nbudget: {total_tokens: 10}\n"
+    (tmp_path / "config.toml").write_text(
+        'policy = "closed"\npolicy_file = "rules/p.yaml"\nbudget = {total_tokens = 10}\n'
     )
     setup = open_engine(tmp_path)
     assert setup.config.policy_path == tmp_path / "rules" / "p.yaml"
@@ -117,14 +117,14 @@ def test_home_config_defaults_to_open_and_can_close(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("policy: ajar\n", "config.yaml:1: policy: must be open or closed"),
-        ("policy_file: ''\n", "policy_file"),
-        ("budget: {tokens: 5}\n", "config.yaml:1: budget"),
-        ("- a\n", "mapping"),
+        ('policy = "ajar"\n', "config.toml:1: policy: must be open or closed"),
+        ('policy_file = ""\n', "policy_file"),
+        ("x = 1\n\nbudget = {tokens = 5}\n", "config.toml:3: budget"),
+        ("- a\n", "not valid TOML"),
     ],
 )
 def test_a_bad_config_names_the_line(tmp_path: Path, text: str, words: str) -> None:
-    """config.yaml errors say file, line and key."""
-    (tmp_path / "config.yaml").write_text(text)
+    """config.toml errors say file, line and key."""
+    (tmp_path / "config.toml").write_text(text)
     with pytest.raises(PolicyFileError, match=words):
         read_config(tmp_path)

@@ -80,7 +80,12 @@ def _store_dump(home: Path) -> bytes:
     """Every value of every row of every table, plus every body decompressed."""
     out: list[bytes] = []
     with sqlite3.connect(store_path(home)) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        # Contentless FTS5 tables cannot be scanned; their shadow tables (the index) are.
+        tables = [
+            r[0]
+            for r in db.execute("SELECT name, sql FROM sqlite_master WHERE type='table'")
+            if not (r[1] or "").startswith("CREATE VIRTUAL TABLE")
+        ]
         for table in tables:
             for row in db.execute(f'SELECT * FROM "{table}"'):
                 out.extend(v if isinstance(v, bytes) else str(v).encode() for v in row)

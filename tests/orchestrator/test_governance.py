@@ -102,7 +102,7 @@ def test_pii_is_redacted_before_the_envelope_is_recorded(home: Path, clock: Virt
 
 def test_no_policy_in_a_closed_home_denies_everything(home: Path, clock: VirtualClock) -> None:
     """policy: closed and no file → no run starts and no envelope is accepted (no-policy)."""
-    (home / "config.yaml").write_text("policy: closed\n")
+    (home / "config.toml").write_text('policy = "closed"\n')
     orch, gov = _open(home, clock, policy=None)
     with orch:
         with pytest.raises(PolicyDenied, match="no-policy"):

@@ -31,6 +31,7 @@ def collect(home: Path, trace: str) -> dict[str, tuple[bool, list[str]]]:
         prune_every_s=1e9,
         journal_gc_every_s=1e9,
         retention=None,
+        journal_grace=None,
         journal_retention=None,
     )
     with Collector(home, config) as c:

@@ -6,8 +6,8 @@ from pathlib import Path
 import click
 
 from orca.cli._common import home_option, json_option, print_json, writable_home
-from orca.cli._options import WAIT, count, seconds
-from orca.collector import Collector, CollectorConfig
+from orca.cli._options import WAIT, Duration, count, seconds
+from orca.collector import DEFAULT_JOURNAL_GRACE, Collector, CollectorConfig
 
 
 @click.command("collect")
@@ -34,6 +34,15 @@ from orca.collector import Collector, CollectorConfig
     metavar="DURATION",
     help="Exit once no writer is alive and nothing arrived for this long.",
 )
+@click.option(
+    "--journal-grace",
+    type=Duration(none_ok=True),
+    default=DEFAULT_JOURNAL_GRACE,
+    show_default="10m",
+    metavar="AGE",
+    help="Delete a segment this long after its writer exited cleanly and every record of it "
+    "is stored (30s, 10m, 2h, none); a crashed writer's segment stays a day.",
+)
 @json_option
 def collect(
     home: Path | None,
@@ -41,6 +50,7 @@ def collect(
     interval_ms: int,
     batch: int,
     idle_exit: timedelta | None,
+    journal_grace: timedelta | None,
     as_json: bool,
 ) -> None:
     """Tail the home's journal and ledger into its store (`orca --store`, else the home's).
@@ -49,7 +59,7 @@ def collect(
     the first. SIGTERM finishes the current batch and exits cleanly.
     """
     root = writable_home(home)
-    config = CollectorConfig(batch=batch, interval_ms=interval_ms)
+    config = CollectorConfig(batch=batch, interval_ms=interval_ms, journal_grace=journal_grace)
     with Collector(root, config) as collector:
         if not once:
             collector.run(idle_exit_s=seconds(idle_exit))

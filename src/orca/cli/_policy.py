@@ -5,8 +5,7 @@ from typing import Any
 
 import click
 
-from orca._home import resolve_home
-from orca.cli._common import home_option, json_option, print_json
+from orca.cli._common import existing_home, home_option, json_option, print_json
 
 
 def _summary(policy: Any) -> dict[str, Any]:
@@ -124,7 +123,7 @@ def show(home: Path | None, as_json: bool) -> None:
     """Print the policy in force for the home (mode, file, sha256, rules)."""
     from orca.governance import open_engine
 
-    setup = open_engine(resolve_home(home))
+    setup = open_engine(existing_home(home))
     cfg = setup.config
     current = setup.engine.policy
     doc: dict[str, Any] = {

@@ -21,6 +21,8 @@ def _as_dict(status: Status) -> dict[str, object]:
             "note": status.collector_note,
         },
         "lag_bytes": status.lag_bytes,
+        "journal_bytes": status.journal_bytes,
+        "journal_pending_deletion_bytes": status.journal_pending_bytes,
         "writer_drops": status.writer_drops,
         "segments": [
             {
@@ -32,6 +34,7 @@ def _as_dict(status: Status) -> dict[str, object]:
                 "lag_bytes": s.lag_bytes,
                 "records": s.records,
                 "quarantined": s.quarantined,
+                "pending_deletion": s.pending_deletion,
             }
             for s in status.segments
         ],
@@ -114,6 +117,10 @@ def status(home: Path | None, as_json: bool, show_quarantine: bool) -> None:
         )
     if st.segments:
         console.print(table)
+        click.echo(
+            f"journal: {st.journal_bytes:,} bytes; {st.journal_pending_bytes:,} bytes already "
+            "stored, pending deletion (10 min after a clean exit, a day after a crash)"
+        )
     else:
         click.echo("journal: no segments")
     if st.ledger is not None:

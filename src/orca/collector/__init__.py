@@ -6,7 +6,6 @@ work, returning what it did), ``drain()`` and ``run()``.
 """
 
 from orca.collector._collector import (
-    DEFAULT_JOURNAL_RETENTION,
     TORN_REASON,
     Collector,
     CollectorConfig,
@@ -15,10 +14,12 @@ from orca.collector._collector import (
 from orca.collector._errors import CollectorError, CollectorLocked
 from orca.collector._ledger_source import LEDGER_SOURCE, LedgerSource, ledger_row
 from orca.collector._lock import LOCK_FILE, CollectorLock, lock_holder
+from orca.collector._reclaim import DEFAULT_JOURNAL_GRACE, DEFAULT_JOURNAL_RETENTION
 from orca.collector._status import LedgerStatus, SegmentStatus, Status, collector_status
 from orca.collector._tail import JournalSource, SegmentState, Source
 
 __all__ = [
+    "DEFAULT_JOURNAL_GRACE",
     "DEFAULT_JOURNAL_RETENTION",
     "LEDGER_SOURCE",
     "LOCK_FILE",

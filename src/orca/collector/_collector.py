@@ -11,8 +11,9 @@ drive ``step()`` directly and never wait on a timer. One round:
 3. look at writers: one that died without an exit record (pid gone, or the
    same pid now naming another process, or a stale heartbeat) gets its torn
    tail quarantined and a crash span in each trace it left open;
-4. on cadences: catch up the search index, prune, delete old journal segments,
-   null the mirrored payloads of ledger entries erased by ``forget``.
+4. on cadences: catch up the search index, prune, delete journal segments that
+   are stored and due (``_reclaim``: 10 minutes after a clean exit, a day after
+   a crash), null the mirrored payloads of ledger entries erased by ``forget``.
 """
 
 import errno
@@ -29,6 +30,7 @@ from typing import Final
 
 from orca.collector._ledger_source import LEDGER_SOURCE, LedgerSource
 from orca.collector._lock import CollectorLock
+from orca.collector._reclaim import DEFAULT_JOURNAL_GRACE, DEFAULT_JOURNAL_RETENTION, due
 from orca.collector._tail import JournalSource, SegmentState, Source
 from orca.journal import hostname, process_alive
 from orca.store import (
@@ -42,7 +44,6 @@ from orca.store import (
     open_store,
 )
 
-DEFAULT_JOURNAL_RETENTION: Final = timedelta(days=1)
 PIPELINE_BATCHES: Final = 20  # batches per pipelined round before writer checks run
 SEARCH_SLICE: Final = 20_000  # rows per table the search index catches up per round
 PAUSE_FIRST_S: Final = 0.5  # disk full: first retry after this, doubling up to PAUSE_MAX_S
@@ -72,7 +73,8 @@ class CollectorConfig:
     max_batch_ms: int = 250  # stop reading and commit after this long
     interval_ms: int = 100  # sleep between rounds when there was nothing to read
     stale_heartbeat_s: float | None = 60.0  # a writer that sent heartbeats and then stopped
-    journal_retention: timedelta | None = DEFAULT_JOURNAL_RETENTION
+    journal_grace: timedelta | None = DEFAULT_JOURNAL_GRACE  # stored segments, clean exit
+    journal_retention: timedelta | None = DEFAULT_JOURNAL_RETENTION  # stored, writer crashed
     retention: RetentionPolicy | None = DEFAULT_RETENTION
     prune_every_s: float = 3600.0
     search_every_s: float = 30.0
@@ -301,7 +303,8 @@ class Collector:
             self._search_behind = out.indexed >= SEARCH_SLICE
         if cfg.retention is not None and self._due("prune", cfg.prune_every_s):
             out.pruned = self.store.prune(cfg.retention, now_ns=now_ns)
-        if cfg.journal_retention is not None and self._due("gc", cfg.journal_gc_every_s):
+        keeps = cfg.journal_grace is not None or cfg.journal_retention is not None
+        if keeps and self._due("gc", cfg.journal_gc_every_s):
             out.deleted_segments = self.delete_old_segments(now_ns)
         if self._due("erase", cfg.ledger_erase_every_s):
             out.erased = self.sync_erasures()
@@ -312,25 +315,40 @@ class Collector:
         return self.store.erase_ledger_payloads(ids) if ids else 0
 
     def delete_old_segments(self, now_ns: int) -> list[str]:
-        """Remove segments that are fully ingested, whose writer is gone, older than retention."""
-        keep = self.config.journal_retention
-        if keep is None:
-            return []
-        cutoff_s = now_ns / 1e9 - keep.total_seconds()
+        """Remove fully stored segments of settled writers once they are due (see _reclaim)."""
+        cfg = self.config
+        procs = {p.writer: p for p in self.store.processes()}
         deleted: list[str] = []
         for seg in list(self.journal.segments.values()):
             name = seg.path.name
-            if seg.name.writer not in self._settled or self._offsets.get(name, 0) < seg.size:
+            if seg.name.writer not in self._settled:
                 continue
             try:
-                if seg.path.stat().st_mtime > cutoff_s:
-                    continue
-                seg.path.unlink()
+                st = seg.path.stat()
             except FileNotFoundError:
-                pass
+                pass  # removed already (a collector killed before it noted that)
+            else:
+                when = due(
+                    size=st.st_size,
+                    committed=self._offsets.get(name, 0),
+                    mtime_s=st.st_mtime,
+                    proc=procs.get(seg.name.writer),
+                    grace=cfg.journal_grace,
+                    crashed=cfg.journal_retention,
+                )
+                if when is None or when > now_ns / 1e9:
+                    continue
+                seg.path.unlink(missing_ok=True)
             self.store.mark_source_deleted(name, now_ns)
             self.journal.segments.pop(name, None)
             deleted.append(name)
+        # A collector killed between removing a file and noting it left a row behind.
+        for source in self.store.sources():
+            name = source.name
+            if source.deleted_ns is not None or name in self.journal.segments:
+                continue
+            if name != LEDGER_SOURCE and not (self.home / "journal" / name).exists():
+                self.store.mark_source_deleted(name, now_ns)
         return deleted
 
     # -- the loop -----------------------------------------------------------------

@@ -37,6 +37,9 @@ class SegmentStatus:
     lag_bytes: int
     records: int
     quarantined: int
+    # Fully stored and its writer gone: the collector deletes it after the grace
+    # (clean exit, default 10 minutes) or the crash retention (default a day).
+    pending_deletion: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,15 @@ class Status:
     @property
     def lag_bytes(self) -> int:
         return sum(s.lag_bytes for s in self.segments)
+
+    @property
+    def journal_bytes(self) -> int:
+        return sum(s.bytes for s in self.segments)
+
+    @property
+    def journal_pending_bytes(self) -> int:
+        """Journal bytes already in the store that the collector will delete."""
+        return sum(s.bytes for s in self.segments if s.pending_deletion)
 
 
 def _state(proc: ProcessRow | None, pid: int) -> WriterState:
@@ -103,17 +115,19 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
         except FileNotFoundError:
             continue
         offset, records, bad = offsets.get(path.name, (0, 0, 0))
+        state = _state(procs.get(name.writer), name.pid)
         segments.append(
             SegmentStatus(
                 segment=path.name,
                 pid=name.pid,
                 writer=name.writer,
-                state=_state(procs.get(name.writer), name.pid),
+                state=state,
                 bytes=size,
                 ingested_bytes=offset,
                 lag_bytes=max(size - offset, 0),
                 records=records,
                 quarantined=bad,
+                pending_deletion=offset >= size and state in ("exited", "crashed"),
             )
         )
     ledger = None

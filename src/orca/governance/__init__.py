@@ -22,7 +22,6 @@ from orca.governance._budget import (
     spend_of,
 )
 from orca.governance._config import (
-    CONFIG_FILE,
     DEFAULT_POLICY_FILE,
     EngineSetup,
     GovernanceConfig,
@@ -46,7 +45,6 @@ from orca.governance._reload import PolicyReloader, ReloadOutcome, load_policy
 from orca.governance._rules import PHASES, PII_KINDS, RULE_ACTIONS, PolicyDoc, Rule
 
 __all__ = [
-    "CONFIG_FILE",
     "DEFAULT_POLICY_FILE",
     "DIMENSIONS",
     "MODES",

@@ -1,13 +1,14 @@
-"""The home's governance settings: ``<home>/config.yaml``.
+"""The home's governance settings: three keys of the home config, ``<home>/config.toml``.
 
-Three keys are governance's (other rooms may keep their own keys beside them)::
+The one home config (``orca._config``) holds every room's settings; these are
+governance's (``[checks]`` and others sit beside them)::
 
-    policy: closed            # open (the default for a fresh home) | closed
-    policy_file: policy.yaml  # relative to the home
-    budget:                   # the default budget of every run
-      total_tokens: 200000
-      cost_usd: 5.0
-      per_agent: {billing: {cost_usd: 1.0}}
+    policy = "closed"             # "open" (the default for a fresh home) | "closed"
+    policy_file = "policy.yaml"   # relative to the home
+    [budget]                      # the default budget of every run
+    total_tokens = 200000
+    cost_usd = 5.0
+    per_agent = {billing = {cost_usd = 1.0}}
 
 A fresh home is ``open`` so a newcomer is not blocked: with no policy file,
 actions are allowed (PII still redacted). ``closed`` denies every governed
@@ -15,19 +16,21 @@ action until a valid policy is loaded.
 """
 
 import logging
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from orca._config import CONFIG_FILE
+from orca._config import read_config as read_home_config
+from orca.errors import ConfigError
 from orca.governance._budget import Budget
 from orca.governance._engine import MODES, Mode, PolicyEngine
 from orca.governance._errors import BudgetError, PolicyFileError
-from orca.governance._load import line_of, plain, read_yaml
 from orca.governance._policy import Decision
 from orca.governance._reload import load_policy
 
 _log = logging.getLogger("orca.governance")
-CONFIG_FILE = "config.yaml"
 DEFAULT_POLICY_FILE = "policy.yaml"
 
 
@@ -47,35 +50,38 @@ class EngineSetup(NamedTuple):
     error: str | None
 
 
+def _line(path: Path, key: str) -> int | None:
+    """The line where a top-level key or table is set (TOML parsers do not keep lines)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    pat = re.compile(rf"^\s*(\[\s*{re.escape(key)}\s*\]|{re.escape(key)}\s*=)")
+    return next((i for i, ln in enumerate(lines, 1) if pat.match(ln)), None)
+
+
 def read_config(home: str | Path) -> GovernanceConfig:
     """The home's governance config; :class:`PolicyFileError` naming the line when it is bad."""
     root = Path(home)
     path = root / CONFIG_FILE
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return GovernanceConfig("open", root / DEFAULT_POLICY_FILE, None)
-    except OSError as exc:
-        raise PolicyFileError(str(path), None, None, f"cannot read: {exc.strerror}") from None
-    tree = read_yaml(data, str(path))
-    if tree is None:
-        tree = {}
-    if not isinstance(tree, Mapping):
-        raise PolicyFileError(str(path), 1, None, "the config is a mapping of keys")
-    mode = plain(tree.get("policy", "open"))
+        tree = read_home_config(root)
+    except ConfigError as exc:
+        raise PolicyFileError(str(path), None, None, str(exc)) from None
+    mode = tree.get("policy", "open")
     if mode not in MODES:
         raise PolicyFileError(
-            str(path), line_of(tree, ("policy",)), "policy", f"must be open or closed, not {mode!r}"
+            str(path), _line(path, "policy"), "policy", f"must be open or closed, not {mode!r}"
         )
-    file = plain(tree.get("policy_file", DEFAULT_POLICY_FILE))
+    file = tree.get("policy_file", DEFAULT_POLICY_FILE)
     if not isinstance(file, str) or not file.strip():
         raise PolicyFileError(
-            str(path), line_of(tree, ("policy_file",)), "policy_file", "must be a file path"
+            str(path), _line(path, "policy_file"), "policy_file", "must be a file path"
         )
     try:
-        budget = Budget.parse(plain(tree.get("budget")))
+        budget = Budget.parse(tree.get("budget"))
     except BudgetError as exc:
-        raise PolicyFileError(str(path), line_of(tree, ("budget",)), "budget", str(exc)) from None
+        raise PolicyFileError(str(path), _line(path, "budget"), "budget", str(exc)) from None
     policy_path = Path(file) if Path(file).is_absolute() else root / file
     return GovernanceConfig(mode, policy_path, budget)
 

@@ -1,6 +1,6 @@
 """Governance plugged into the orchestrator: the policy and budget hooks, from one home.
 
-``Governance.open(home)`` reads ``<home>/config.yaml`` and the policy file,
+``Governance.open(home)`` reads ``<home>/config.toml`` and the policy file,
 starts watching the file (a bad new version never replaces the policy in
 force), and is both hooks::
 

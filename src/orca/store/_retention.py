@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import orjson
 
-from orca.store import _ledger
+from orca.store import _fts, _ledger
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -215,8 +215,8 @@ def prune(
         out["body_bytes_freed"] += evicted_bytes
     conn.execute("DELETE FROM temp.doomed")
     if any(out.values()):
-        for fts, table in (("fts_logs", "logs"), ("fts_attrs", "spans"), ("fts_bodies", "bodies")):
-            conn.execute(f"DELETE FROM {fts} WHERE rowid NOT IN (SELECT id FROM {table})")
+        # Triggers told the search index each deleted row; merging drops its terms.
+        _fts.purge(conn)
     report("done", stages, stages)
     return PruneResult(**out)
 
@@ -290,7 +290,8 @@ def _evict(conn: sqlite3.Connection, cap: int) -> tuple[int, int]:
             continue
         victims.update(group)
         freed += sum(size_of[b] for b in group)
-    conn.executemany("DELETE FROM bodies WHERE id = ?", [(v,) for v in victims])
+    # Newest first: the search index's trigger decodes each body, so its base must remain.
+    conn.executemany("DELETE FROM bodies WHERE id = ?", [(v,) for v in sorted(victims)[::-1]])
     return len(victims), freed
 
 

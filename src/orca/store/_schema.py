@@ -20,6 +20,7 @@ with a millisecond time prefix, so that index appends too.
 from typing import Final
 
 from orca.store._aggregate import MIGRATION as STATS_MIGRATION
+from orca.store._fts import MIGRATION as SEARCH_MIGRATION
 from orca.store._ledger import MIGRATION as LEDGER_MIGRATION
 
 MIGRATIONS: Final[list[list[str]]] = [
@@ -157,7 +158,7 @@ MIGRATIONS: Final[list[list[str]]] = [
             key TEXT PRIMARY KEY,               -- cursors: fts.spans, fts.logs, fts.bodies, batch
             value INTEGER NOT NULL
         )""",
-        # Full-text search, filled lazily from the cursors in meta (see _fts.py).
+        # Full-text search, filled lazily from the cursors in meta (replaced in version 4).
         "CREATE VIRTUAL TABLE fts_attrs USING fts5(text, tokenize='unicode61')",
         "CREATE VIRTUAL TABLE fts_logs USING fts5(text, tokenize='unicode61')",
         "CREATE VIRTUAL TABLE fts_bodies USING fts5(text, tokenize='unicode61')",
@@ -166,6 +167,8 @@ MIGRATIONS: Final[list[list[str]]] = [
     LEDGER_MIGRATION,
     # version 3: the covering index of span stats grouped in SQL (see _aggregate.py)
     STATS_MIGRATION,
+    # version 4: a search index that holds no copy of the text (see _fts.py)
+    SEARCH_MIGRATION,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -23,6 +23,7 @@ from orca.store import (
     _ledger,
     _read,
     _retention,
+    _search,
     _status,
 )
 from orca.store._batch import ApplyResult, Batch
@@ -94,6 +95,7 @@ class SQLiteStore:
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: keeps the span_id index hot
             conn.execute("PRAGMA temp_store = MEMORY")
+            _fts.register(conn)  # the bodies' search-index trigger decodes in Python
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}; {_hint(exc)}") from None
         store = cls(path, conn)
@@ -222,8 +224,12 @@ class SQLiteStore:
         now_ns: int | None = None,
         progress: Callable[[str, int, int], None] | None = None,
     ) -> "_retention.PruneResult":
-        """Apply retention (default :data:`DEFAULT_RETENTION`); roll-ups are kept first."""
-        with self._txn() as conn:
+        """Apply retention (default :data:`DEFAULT_RETENTION`); roll-ups are kept first.
+
+        What it deletes leaves the files: the search index forgets it (see
+        ``_fts``), freed pages are zeroed and the WAL is truncated.
+        """
+        with self._scrubbing(), self._txn() as conn:
             before = _bodies.blob_shas(conn)
             result = _retention.prune(
                 conn, policy or _retention.DEFAULT_RETENTION, now_ns=now_ns, progress=progress
@@ -246,6 +252,21 @@ class SQLiteStore:
         """The sha256 of every body the store keeps in the blob store (for ``orca blobs gc``)."""
         with self._snapshot() as conn:
             return _bodies.blob_shas(conn)
+
+    @contextmanager
+    def _scrubbing(self) -> Iterator[None]:
+        """Deleted bytes are zeroed in the file (``secure_delete``), then the WAL is emptied.
+
+        Off for ingest (it would cost every FTS merge extra writes); on for
+        deletions that must not leave the text on disk. A reader holding an
+        old snapshot keeps the WAL until the next scrub (checkpoint is best effort).
+        """
+        self._conn.execute("PRAGMA secure_delete = ON")
+        try:
+            yield
+        finally:
+            self._conn.execute("PRAGMA secure_delete = OFF")
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def rollups(self, *, since_day: str | None = None) -> list[_retention.Rollup]:
         """Daily aggregates of pruned spans (disjoint from the spans still stored)."""
@@ -390,7 +411,7 @@ class SQLiteStore:
     ) -> list[SearchHit]:
         # Reads what the collector has indexed (catch_up_search): the read path never writes.
         with self._snapshot() as conn:
-            return _fts.search(conn, text, where=where, since_ns=since_ns, limit=limit)
+            return _search.search(conn, text, where=where, since_ns=since_ns, limit=limit)
 
 
 def _hint(exc: sqlite3.Error) -> str:
