@@ -91,11 +91,15 @@ def test_three_hosts_one_database(tmp_path: Path, pg_url: str) -> None:
 
 def _store(url: str, home: Path) -> TraceStore:
     """``home``'s view of the shared database (its origin's sources and writers)."""
+    before = os.environ.get(STORE_ENV)
     os.environ[STORE_ENV] = url
     try:
         return open_store(home)
     finally:
-        del os.environ[STORE_ENV]
+        if before is None:
+            del os.environ[STORE_ENV]
+        else:
+            os.environ[STORE_ENV] = before
 
 
 def _count(url: str, table: str) -> int:

@@ -1,6 +1,7 @@
 """Store selection by URL: --store, $ORCA_STORE, the home config, the default."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,7 @@ def test_status_and_global_store_option(home: Path, monkeypatch: pytest.MonkeyPa
     bad = runner.invoke(cli, ["--store", "mysql://x", "traces", "--home", str(home)])
     assert bad.exit_code == 2 and "sqlite:///path" in bad.output
     assert len(bad.output.strip().splitlines()) == 1
+    assert STORE_ENV not in os.environ  # --store lasts one command, not the process
 
 
 def test_public_surface() -> None:

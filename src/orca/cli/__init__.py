@@ -85,8 +85,18 @@ def cli(store_url: str | None) -> None:
         from orca.store import STORE_ENV, parse_url
 
         parse_url(store_url, "")  # a bad URL is one clear line now, not a traceback later
-        # Through the environment, so every command and the collectors they start agree.
+        # Through the environment, so every command and the collectors they start agree;
+        # put back when the command ends (an in-process caller keeps its own environment).
+        before = os.environ.get(STORE_ENV)
         os.environ[STORE_ENV] = store_url
+
+        def restore() -> None:
+            if before is None:
+                os.environ.pop(STORE_ENV, None)
+            else:
+                os.environ[STORE_ENV] = before
+
+        click.get_current_context().call_on_close(restore)
 
 
 cli.add_command(journal)
