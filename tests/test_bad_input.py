@@ -181,7 +181,7 @@ def test_every_command_is_covered() -> None:
     assert len(NUMERIC) >= 10 and len(ID_COMMANDS) >= 6
 
 
-SERVERS = {"mcp"}  # speak a protocol on stdout; they print no data of their own
+SERVERS = {"mcp", "up"}  # serve a protocol (stdio, HTTP); they print no data of their own
 
 
 def test_item17_every_command_takes_json() -> None:

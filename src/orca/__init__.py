@@ -21,8 +21,19 @@ from orca.capture import (
     tool_call,
 )
 
+
+def __getattr__(name: str) -> object:
+    """``orca.Client`` is imported on first use: the hot path never loads httpx or the server."""
+    if name == "Client":
+        from orca.server import Client
+
+        return Client
+    raise AttributeError(f"module 'orca' has no attribute {name!r}")
+
+
 __all__ = [
     "NOOP_SPAN",
+    "Client",
     "IdGenerator",
     "ListSink",
     "Logger",

@@ -40,6 +40,11 @@
     │   ├── BudgetError            a budget that is not one (negative limit, unknown key)
     │   ├── PolicyDenied           the policy in force denied the action      (403 policy-denied)
     │   └── BudgetExceeded         the action does not fit in what is left    (429 budget-exceeded)
+    ├── ServerError                the server cannot run or answer as asked   (orca.server)
+    │   ├── ServerLocked           another `orca up` serves this home (names its pid)
+    │   ├── InvalidField           a request field a route cannot use (HTTP 422, names it)
+    │   └── NoOrchestrator         a server started without an orchestrator (HTTP 503)
+    ├── ApiError                   an HTTP error answer orca.Client has no local class for
     └── UsageError                 a request that cannot be met (unknown id, missing home)
         ├── ConfigError            <home>/config.toml is not TOML, or a table has a bad value
         └── QueryError             a query that cannot be answered as asked   (orca.query)

@@ -16,6 +16,7 @@ ROOMS = (
     "orca.ledger",
     "orca.query",
     "orca.orchestrator",
+    "orca.server",
     "orca.governance",
 )
 

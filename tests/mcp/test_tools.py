@@ -25,6 +25,8 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("search", {"query": "refund", "limit": 5}),
     ("ledger_events", {}),
     ("memory", {}),
+    ("runs", {}),
+    ("run", {"run": "last"}),
 ]
 
 
@@ -55,7 +57,7 @@ def test_lists_tools_prompts_and_resources(desk_home: Path) -> None:
     tools, prompts, templates = session(desk_home, fn)
     names = {t.name for t in tools.tools}
     assert names >= {"list_traces", "skeleton", "span", "diff", "check", "stats", "search"}
-    assert names >= {"ledger_events", "memory", "verify"}
+    assert names >= {"ledger_events", "memory", "verify", "runs", "run"}
     assert all(t.output_schema for t in tools.tools)
     assert [p.name for p in prompts.prompts] == ["debug_trace"]
     uris = {t.uri_template for t in templates.resource_templates}
@@ -187,3 +189,16 @@ def test_debug_prompt_and_trace_resource(desk_home: Path) -> None:
     p, r = session(desk_home, fn)
     assert "root cause" in p.messages[0].content.text.lower()
     assert r.contents[0].text.startswith("trace ")
+
+
+def test_run_tool_shows_the_redelivered_task(desk_home: Path) -> None:
+    """The orchestrated run: the billing task's two attempts and the expired survey."""
+
+    async def fn(c: Client) -> CallToolResult:
+        return await c.call_tool("run", {"run": "last"})
+
+    r = session(desk_home, fn)
+    assert not r.is_error
+    tasks = r.structured_content["tasks"]
+    assert any(len(t["attempts"]) >= 2 for t in tasks), tasks
+    assert any(t["status"] == "expired" for t in tasks)

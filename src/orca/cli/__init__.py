@@ -11,6 +11,7 @@ from orca._version import __version__
 from orca.cli._blobs import blobs
 from orca.cli._check import check
 from orca.cli._collect import collect
+from orca.cli._export import export
 from orca.cli._journal import journal
 from orca.cli._ledger import ledger
 from orca.cli._mcp import mcp_cmd
@@ -24,6 +25,7 @@ from orca.cli._span import diff, span
 from orca.cli._stats import search, stats_cmd
 from orca.cli._status import status
 from orca.cli._traces import trace, traces
+from orca.cli._up import up
 from orca.cli._verify import verify
 from orca.errors import OrcaError
 
@@ -100,6 +102,8 @@ def cli(store_url: str | None) -> None:
 
 
 cli.add_command(journal)
+cli.add_command(export)
+cli.add_command(up)
 cli.add_command(policy)
 cli.add_command(runs)
 cli.add_command(mcp_cmd)

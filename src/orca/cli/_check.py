@@ -9,42 +9,25 @@ import click
 from orca._config import config_path, config_table
 from orca.cli._common import fail, home_option, json_option, print_json
 from orca.cli._options import count
-from orca.cli._qcommon import emit, full_id, reader, since_option, window
+from orca.cli._qcommon import emit, reader, since_option, window
 from orca.query import (
     CHECKS,
     CheckConfig,
-    checks_json,
+    check_names,
+    checks_view,
+    get_trace,
     list_checks_json,
     prepare_checks,
+    recent_traces,
     render_check_list,
-    render_checks,
-    run_checks,
 )
-from orca.query._resolve import UnknownIdError
-from orca.store import TraceReader, TraceRows, TraceSummary
 
 BASELINE_WINDOW = timedelta(days=7)
-BASELINE_TRACES = 1000
 
 
 def _config(home: Path | None) -> CheckConfig:
     """The home's ``[checks]`` thresholds, with user check modules and entry points loaded."""
     return prepare_checks(config_table(home, "checks"), f"{config_path(home)} [checks]")
-
-
-def _p95(
-    store: TraceReader, names: set[str], since: int | None, min_samples: int
-) -> dict[str, int]:
-    """p95 duration per span name over the store's window: the slow-span baseline.
-
-    Grouped in SQL (``span_groups``): the same nearest-rank p95 as sorting every
-    duration, without reading a week of spans into Python.
-    """
-    return {
-        g.key: g.p95_ns
-        for g in store.span_groups(group_by="name", since_ns=since)
-        if g.key in names and g.timed >= min_samples and g.p95_ns is not None
-    }
 
 
 @click.command("check")
@@ -93,43 +76,27 @@ def check(
         fail(f"give either a trace ID ({trace_ref!r}) or --all, not both")
     if not check_all and trace_ref is None:
         fail("give a trace ID (or `last`), or --all")
-    names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
-    if names is not None:
-        unknown = [n for n in names if n not in CHECKS] or ([] if names else [only or ""])
-        if unknown:
-            fail(f"no such check {unknown[0]!r}; known: {', '.join(CHECKS)}")
+    names = check_names(only)
     with reader(home) as store:
-        traces: list[TraceRows] = []
         if check_all:
-            for summary in store.list_traces(limit=limit, since_ns=window(since)):
-                rows = store.get_trace(summary.trace_id)
-                if rows is not None:
-                    traces.append(rows)
+            traces = recent_traces(store, limit=limit, since_ns=window(since))
             if not traces:  # "all checks passed" over nothing would be a lie
                 where = "in that window" if since is not None else "in the store"
                 fail(f"no traces to check {where}; record some (orca run) or widen --since")
         else:
-            rows = store.get_trace(full_id(store, str(trace_ref), "trace"))
-            if rows is None:
-                raise UnknownIdError(f"trace {trace_ref} vanished (pruned?)")
-            traces.append(rows)
-        names_seen = {s.name for t in traces for s in t.spans}
-        p95 = _p95(store, names_seen, window(since or BASELINE_WINDOW), cfg.slow_min_samples)
-        baseline: list[TraceSummary] | None = None
-        if not check_all and (names is None or "cost-spike" in names):
-            # cost-spike compares the trace with its recent peers (same root name)
-            baseline = store.list_traces(
-                limit=BASELINE_TRACES, since_ns=window(since or BASELINE_WINDOW)
-            )
-        results = run_checks(
-            traces, body=store.get_body, p95=p95, only=names, config=cfg, baseline=baseline
+            traces = [get_trace(store, str(trace_ref))]
+        run = checks_view(
+            store,
+            traces,
+            baseline_since_ns=window(since or BASELINE_WINDOW),
+            only=names,
+            config=cfg,
+            peers=not check_all,
         )
     if as_json:
-        doc = checks_json(results, traces)
-        doc["traces"] = [t.summary.trace_id for t in traces]
-        print_json(doc)
+        print_json(run.to_json())
     else:
         scope = f"{len(traces)} traces" if check_all else f"trace {traces[0].summary.trace_id}"
-        emit(f"checked {scope}\n" + render_checks(results, traces))
-    if not all(r.passed for r in results):
+        emit(f"checked {scope}\n" + run.render())
+    if not run.passed:
         sys.exit(1)

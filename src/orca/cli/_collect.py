@@ -1,13 +1,38 @@
 """``orca collect``: run the collector for a home (forever, or ``--once`` to drain and exit)."""
 
+import signal
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 
 import click
 
 from orca.cli._common import home_option, json_option, print_json, writable_home
 from orca.cli._options import WAIT, Duration, count, seconds
 from orca.collector import DEFAULT_JOURNAL_GRACE, Collector, CollectorConfig
+
+
+class _StopLatch:
+    """A stop signal caught from the command's first moment, forwarded once the collector exists.
+
+    ``Collector.run`` installs its own handlers, but only when it starts: a stop
+    arriving while the collector still opens its store (``orca up`` stopping
+    right after it started) must still end in a drain, not the default kill.
+    """
+
+    def __init__(self) -> None:
+        self.asked = False
+        self.collector: Collector | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.asked = True
+        if self.collector is not None:
+            self.collector.stop()
+
+    def attach(self, collector: Collector) -> None:
+        self.collector = collector
+        if self.asked:
+            collector.stop()
 
 
 @click.command("collect")
@@ -43,6 +68,11 @@ from orca.collector import DEFAULT_JOURNAL_GRACE, Collector, CollectorConfig
     help="Delete a segment this long after its writer exited cleanly and every record of it "
     "is stored (30s, 10m, 2h, none); a crashed writer's segment stays a day.",
 )
+@click.option(
+    "--drain-on-stop",
+    is_flag=True,
+    help="On SIGTERM/Ctrl-C, ingest everything written so far before exiting (orca up does).",
+)
 @json_option
 def collect(
     home: Path | None,
@@ -51,6 +81,7 @@ def collect(
     batch: int,
     idle_exit: timedelta | None,
     journal_grace: timedelta | None,
+    drain_on_stop: bool,
     as_json: bool,
 ) -> None:
     """Tail the home's journal and ledger into its store (`orca --store`, else the home's).
@@ -60,9 +91,16 @@ def collect(
     """
     root = writable_home(home)
     config = CollectorConfig(batch=batch, interval_ms=interval_ms, journal_grace=journal_grace)
+    latch = _StopLatch()
+    if drain_on_stop and not once:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, latch)
     with Collector(root, config) as collector:
         if not once:
+            latch.attach(collector)
             collector.run(idle_exit_s=seconds(idle_exit))
+            if drain_on_stop:
+                collector.drain()
             return
         done = collector.drain()
         store_url = collector.store.url

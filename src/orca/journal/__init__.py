@@ -23,8 +23,10 @@ from orca.journal._sink import (
 
 if TYPE_CHECKING:
     from orca.journal._reader import JournalReader, Line, Parsed, read_records
+    from orca.journal._relay import RelayError, RelayWriter
 
 _LAZY = frozenset({"JournalReader", "Line", "Parsed", "read_records"})
+_LAZY_RELAY = frozenset({"RelayError", "RelayWriter"})
 
 
 def __getattr__(name: str) -> Any:
@@ -32,6 +34,10 @@ def __getattr__(name: str) -> Any:
         from orca.journal import _reader
 
         return getattr(_reader, name)
+    if name in _LAZY_RELAY:  # the server's OTLP ingest; never the traced process
+        from orca.journal import _relay
+
+        return getattr(_relay, name)
     raise AttributeError(f"module 'orca.journal' has no attribute {name!r}")
 
 
@@ -46,6 +52,8 @@ __all__ = [
     "JournalSink",
     "Line",
     "Parsed",
+    "RelayError",
+    "RelayWriter",
     "SegmentName",
     "fsync_dir",
     "hostname",

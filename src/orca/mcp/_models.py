@@ -112,3 +112,15 @@ class MemoryOut(_Out):
 class VerifyOut(_Out):
     ok: bool
     entries: int
+
+
+class RunsOut(_Out):
+    count: int
+    runs: list[dict[str, Any]]
+
+
+class RunOut(_Out):
+    run: dict[str, Any]
+    tasks: list[dict[str, Any]]
+    tasks_left_out: int
+    governance: dict[str, Any]

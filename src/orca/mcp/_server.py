@@ -142,6 +142,14 @@ def build_server(home: str | Path | None = None, *, max_text: int = DEFAULT_MAX_
     ) -> Annotated[CallToolResult, m.MemoryOut]:
         return _call(lambda: t.memory_of(h, tags, run, limit))
 
+    @srv.tool(description="Orchestrated runs newest first: status, tasks, dead letters, attempts.")
+    def runs(limit: int = 20) -> Annotated[CallToolResult, m.RunsOut]:
+        return _call(lambda: t.runs_of(h, limit))
+
+    @srv.tool(description="One run (id, prefix or `last`): tasks, attempts, rejections, budget.")
+    def run(run: str) -> Annotated[CallToolResult, m.RunOut]:
+        return _call(lambda: t.run_of(h, run))
+
     @srv.tool(description="Verify the ledger: hash chain, signatures, checkpoints.")
     def verify() -> Annotated[CallToolResult, m.VerifyOut]:
         return _call(lambda: t.verify_of(h))

@@ -483,3 +483,47 @@ def whole_body(home: Home, span: str, which: str) -> bytes:
     if raw is None:
         raise UnknownIdError(f"span {row.span_id} has no {which} body (never recorded or pruned)")
     return raw
+
+
+def runs_of(home: Home, limit: int = 20) -> Result:
+    """Orchestrated runs newest first (read from the ledger; no orchestrator needs to run)."""
+    from orca.orchestrator import list_runs
+
+    if not (home.path / "ledger").is_dir():
+        raise UsageError(f"no ledger in {home.path}; no run was orchestrated yet")
+    rows = [r.to_dict() for r in list_runs(home.path, limit=max(1, min(limit, 500)))]
+    kept, cut = fit_rows(rows, home.max_text)
+    more = f"{cut} more runs: raise limit or open one with run(run=…)" if cut else None
+    text = "\n".join(
+        f"{r['id']} {r['workflow']} {r['status']} tasks={r['tasks']} dead={r['dead_lettered']}"
+        f" expired={r['expired']} attempts={r['attempts']}"
+        for r in kept
+    )
+    return Result(
+        {"count": len(rows), "runs": kept, "more": more},
+        clip_text((text or "no runs yet") + "\n", home.max_text, more),
+    )
+
+
+def run_of(home: Home, run: str) -> Result:
+    """One run: tasks with attempts and outcomes, dead letters, rejections, budget usage."""
+    from orca.orchestrator import run_governance, show_run
+
+    if not (home.path / "ledger").is_dir():
+        raise UsageError(f"no ledger in {home.path}; no run was orchestrated yet")
+    d = show_run(home.path, run)
+    gov = run_governance(home.path, d.summary.id).to_dict()
+    doc = d.to_dict()
+    doc["tasks"], cut = fit_rows(doc.get("tasks", []), home.max_text // 2)
+    doc["tasks_left_out"] = cut
+    doc["governance"] = gov
+    more = f"{cut} more tasks: call ledger_events(run={d.summary.id!r})" if cut else None
+    doc["more"] = more
+    lines = [
+        f"run {d.summary.id} {d.summary.workflow} {d.summary.status} trace {d.summary.trace_id}"
+    ]
+    for t in d.tasks:
+        tries = ", ".join(f"#{a.attempt} {a.agent}: {a.outcome or 'running'}" for a in t.attempts)
+        lines.append(f"  {t.id} {t.sender} → {t.recipient} {t.status} [{tries}]")
+    lines += [f"  rejected {r.get('envelope')}: {r.get('code')}" for r in d.rejections]
+    return Result(doc, clip_text("\n".join(lines) + "\n", home.max_text, more))

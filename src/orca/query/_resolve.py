@@ -12,6 +12,7 @@ from orca.errors import UsageError
 from orca.store import TraceReader
 
 _DURATION: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+MAX_DURATION_NS: Final = 200 * 365 * 86_400_000_000_000  # now minus it still fits int64
 _UNIT_NS: Final = {
     "ms": 1_000_000,
     "s": 1_000_000_000,
@@ -60,7 +61,8 @@ def parse_duration(text: str) -> int:
     m = _DURATION.match(text)
     if not m:
         raise QueryError(f"bad duration {text!r}: use e.g. 30s, 15m, 2h, 7d")
-    return int(float(m.group(1)) * _UNIT_NS[m.group(2)])
+    # Longer than any history means "all of it"; the cap also keeps int() off infinity.
+    return int(min(float(m.group(1)) * _UNIT_NS[m.group(2)], MAX_DURATION_NS))
 
 
 def since_ns(since: str | None, now_ns: int) -> int | None:

@@ -14,6 +14,7 @@ import orjson
 
 from orca.store import _bodies, _ledger
 from orca.store._batch import ApplyResult, Batch, Item
+from orca.store._rows import CRASH_SPAN_NAME
 
 _SEGMENT: Final = re.compile(r"^(\d+)-(\d+)-\d+\.ndjson$")
 
@@ -66,6 +67,12 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
     cache_write_tokens = coalesce(excluded.cache_write_tokens, spans.cache_write_tokens),
     cost = coalesce(excluded.cost, spans.cost),
     chg = excluded.chg
+"""
+
+_IMPORTED_CRASH_SQL: Final = """
+UPDATE spans SET synthetic = 1
+WHERE chg = ? AND name = ? AND synthetic = 0 AND component = 'orca.collector'
+    AND json_extract(attrs, '$."orca.crash.pid"') IS NOT NULL
 """
 
 _TRACE_SQL: Final = """
@@ -292,6 +299,10 @@ def apply_batch(
             "UPDATE spans SET synthetic = 1 WHERE trace_id = ? AND span_id = ?", synthetic
         )
     conn.executemany(_CLOSE_SQL, closes)
+    if any(o[3] == CRASH_SPAN_NAME for o in opens.values()):
+        # A crash marker another ORCA's collector wrote, arriving by OTLP import: it
+        # stays a crash marker here (no local process wrote it).
+        conn.execute(_IMPORTED_CRASH_SQL, (chg, CRASH_SPAN_NAME))
     conn.executemany(_TRACE_SQL, [(t, v[0], v[1]) for t, v in traces.items()])
     conn.executemany(
         "INSERT INTO logs (ts_ns, level, msg, component, trace_id, span_id, attrs)"
