@@ -320,4 +320,6 @@ def test_orca_trace_round_trips_through_otlp(tmp_path: Path) -> None:
             )
             assert a.attrs == b.attrs, a.name
             assert (a.request_body, a.response_body) == (b.request_body, b.response_body)
-        assert skeleton_json(skeleton(orig))["lines"] == skeleton_json(skeleton(copy))["lines"]
+        # Spans travel; governed actions (the ⛓ lines) stay in the source home's ledger.
+        want = [ln for ln in skeleton_json(skeleton(orig))["lines"] if ln["ledger"] is None]
+        assert want == skeleton_json(skeleton(copy))["lines"]

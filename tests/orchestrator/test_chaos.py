@@ -1,6 +1,6 @@
 """Chaos: the process hosting the orchestrator is SIGKILLed at random points, then restarted.
 
-Bounded in time (a handful of kills, each after a seeded random delay); the
+Bounded in time (a handful of kills, each once the ledger grew by a seeded random amount); the
 seed is printed on failure. Afterwards the ledger verifies, every acknowledged
 envelope is in it once, no task completed twice, every run finished, and the
 state from the snapshot equals a full replay.
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from orca.ledger import read_entries, verify
+from orca.ledger import ledger_path, read_entries, verify
 from orca.orchestrator import Orchestrator
 
 HOST = Path(__file__).with_name("chaos_host.py")
@@ -40,10 +40,18 @@ def test_sigkilled_host_loses_nothing(home: Path) -> None:
     try:
         for i in range(KILLS):
             proc = start(home, seed * 100 + i, output=False)
-            time.sleep(0.3 + rng.random() * 1.2)
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                killed += 1
+            # Kill once the ledger has grown by a seeded amount: mid-workload however fast
+            # the machine is (a wall-clock delay let an idle machine finish first).
+            led = ledger_path(home)
+            base = led.stat().st_size if led.exists() else 0
+            grow = rng.randrange(2_000, 40_000)
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and time.monotonic() < deadline:
+                if led.exists() and led.stat().st_size - base >= grow:
+                    proc.send_signal(signal.SIGKILL)
+                    killed += 1
+                    break
+                time.sleep(0.002)
             proc.wait(30)
         final = start(home, seed * 100 + KILLS, output=True)
         out, err = final.communicate(timeout=180)

@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from orca._version import __version__
 from orca.server import (
@@ -26,7 +27,7 @@ from orca.server._config import ServerConfig
 from orca.server._limits import BodyLimit
 from orca.server._metrics import MeasureRequests, registry_for
 from orca.server._otlp import OtlpIngest
-from orca.server._responses import install_handlers
+from orca.server._responses import error_response, install_handlers
 
 ERRORS = {
     code: {"model": m.ErrorDoc, "description": what}
@@ -48,13 +49,37 @@ WORKER_THREADS = 128  # sync routes block on fsync or on `result?wait=`: anyio's
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
     async with AsyncExitStack() as stack:
-        mcp_app = getattr(app.state, "mcp_app", None)
-        if mcp_app is not None:  # a mounted app's lifespan is not run by the parent: run it here
+        config: ServerConfig = app.state.config
+        if config.mcp:
+            # The SDK's session manager runs once per instance: a fresh MCP app per lifespan
+            # (a test client may start the app many times), its lifespan run here because a
+            # mounted app's is not run by the parent.
+            from orca.mcp import build_server  # the MCP SDK loads only when /mcp is served
+
+            mcp_app = build_server(config.home).streamable_http_app(streamable_http_path="/")
             await stack.enter_async_context(mcp_app.router.lifespan_context(mcp_app))
+            app.state.mcp_app = mcp_app
         try:
             yield
         finally:
+            app.state.mcp_app = None
             app.state.otlp.close()
+
+
+class _McpDoor:
+    """``/mcp``: hands each request to the MCP app the running lifespan built."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        inner = self.app.state.mcp_app
+        if inner is None:
+            await error_response("not-ready", "the MCP server is not running yet")(
+                scope, receive, send
+            )
+            return
+        await inner(scope, receive, send)
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -82,12 +107,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     for router in routers:
         app.include_router(router)
     app.state.otlp = OtlpIngest(config.home)
+    app.state.mcp_app = None
     if config.mcp:
-        from orca.mcp import build_server  # the MCP SDK loads only when /mcp is served
-
-        mcp_app = build_server(config.home).streamable_http_app(streamable_http_path="/")
-        app.state.mcp_app = mcp_app
-        app.mount("/mcp", mcp_app)
+        app.mount("/mcp", _McpDoor(app))
     app.add_middleware(
         BodyLimit,
         max_bytes=config.max_body_bytes,
