@@ -35,6 +35,8 @@ PLACEHOLDERS: dict[str, list[str]] = {
     "cmd": ["--", sys.executable, "-c", "pass"],
     "file": ["no-such-policy.yaml"],
     "cases": ["no-such-cases.yaml"],
+    "src": ["/nonexistent/orca-src"],  # `migrate SRC DST`: stores by URL or home, no --home
+    "dst": ["/nonexistent/orca-dst"],
 }
 RECORDING = {"run", "ledger append"}  # commands that may create a home
 

@@ -6,7 +6,7 @@
     │   └── DurableWriteError      an fsync'd append did not reach the disk
     ├── PriceTableError            a prices.toml/.json that is not a price table (orca.integrations)
     ├── InstrumentError            a client instrument() cannot wrap   (orca.integrations)
-    ├── StoreError                 the store file cannot be opened, migrated or written (orca.store)
+    ├── StoreError                 the store (file or database) cannot be opened or written
     │   └── SchemaError            the file is from a newer ORCA, or not an ORCA store
     ├── CollectorError             the collector cannot run as asked  (orca.collector)
     │   └── CollectorLocked        another collector holds the home's lock

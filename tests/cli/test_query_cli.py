@@ -62,6 +62,7 @@ def _record(home: Path) -> dict[str, str]:
     store = SQLiteStore.open(home)
     try:
         store.apply(items_from(records, "test"))
+        store.catch_up_search()  # as the collector does: `orca search` only reads
     finally:
         store.close()
     return ids

@@ -38,6 +38,7 @@ def record_home(home: Path) -> None:
             led.append({"kind": "envelope.accepted", "actor": "planner", "run": f"r{i % 2}"})
     with Collector(home) as collector:
         collector.drain()
+        collector.store.catch_up_search()  # as `orca collect --once` does: search only reads
 
 
 def fixed_gauges(collector_pid: int | None = 4321) -> HomeGauges:

@@ -57,6 +57,7 @@ def test_the_index_stores_no_copy_of_the_text(home: Path) -> None:
     """No FTS5 content tables exist, and the index alone cannot give a document back."""
     with SQLiteStore.open(home) as store:
         store.apply(items_from(_turn(1, NOW, "quokkamarker"), "seg"))
+        store.catch_up_search()  # the collector's chore: search only reads
         assert len(store.search("quokkamarker")) == 4  # log, attribute, both bodies
         conn = sqlite3.connect(store.path)
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema")}
@@ -72,6 +73,7 @@ def test_prune_removes_the_text_from_index_and_files(home: Path) -> None:
     new = _turn(2, NOW - DAY, "quixotenew")
     with SQLiteStore.open(home) as store:
         store.apply(items_from(old + new, "seg"))
+        store.catch_up_search()
         assert len(store.search("zanzibarold")) == 4
         assert _files_contain(store, "zanzibarold") != []
         store.prune(AGE_30D, now_ns=NOW)
@@ -139,6 +141,7 @@ def test_schema_3_store_is_migrated_and_reindexed(home: Path) -> None:
     conn.close()
     with SQLiteStore.open(home) as store:
         store.apply(items_from(_turn(1, NOW, "tapirmarker"), "seg"))
+        store.catch_up_search()
         assert len(store.search("tapirmarker")) == 4
         assert store.search("quaggaold") == []
     conn = sqlite3.connect(path)
@@ -194,6 +197,7 @@ def test_index_agrees_with_the_rows(ops: list[tuple[str, int, list[str]]]) -> No
             else:
                 cap = RetentionPolicy(max_age=None, max_total_body_bytes=60 * i)
                 store.prune(cap, now_ns=NOW)
+        store.catch_up_search()
         conn = sqlite3.connect(store.path)
         rows = conn.execute("SELECT span_id, attrs FROM spans").fetchall()
         shas = [r[0] for r in conn.execute("SELECT sha256 FROM bodies")]

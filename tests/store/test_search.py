@@ -37,6 +37,8 @@ def test_catch_up_in_slices_and_later_closes(home: Path) -> None:
             "attrs": {"verdict": "gamma"},
         }
         store.apply(Batch([Item(close, "s2", 0)], offsets={"s2": 1}))
+        assert store.search("gamma", where="attrs") == []  # readers never index
+        store.catch_up_search()  # the collector's chore
         [hit] = store.search("gamma", where="attrs")
         assert hit.span_id == first["span"]
         assert len(store.search("alpha0", where="attrs")) == 1

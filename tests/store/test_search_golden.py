@@ -187,6 +187,7 @@ def build(home: Path) -> SQLiteStore:
     store.apply(items_from(first, "golden-1"))
     store.catch_up_search()
     store.apply(items_from(late, "golden-2"))
+    store.catch_up_search()  # the collector re-indexes the rows the late closes changed
     return store
 
 

@@ -15,6 +15,7 @@ from orca.cli._export import export
 from orca.cli._journal import journal
 from orca.cli._ledger import ledger
 from orca.cli._mcp import mcp_cmd
+from orca.cli._migrate import migrate_cmd
 from orca.cli._policy import policy
 from orca.cli._prune import pin, prune
 from orca.cli._replay import replay
@@ -72,8 +73,32 @@ class OrcaGroup(click.Group):
 
 @click.group(cls=OrcaGroup)
 @click.version_option(__version__, prog_name="orca")
-def cli() -> None:
+@click.option(
+    "--store",
+    "store_url",
+    default=None,
+    metavar="URL",
+    help="The store: sqlite:///path or postgresql://user@host/db"
+    " (default: $ORCA_STORE, else `store` in <home>/config.toml, else <home>/store.sqlite).",
+)
+def cli(store_url: str | None) -> None:
     """ORCA: a local-first flight recorder and control plane for AI agents."""
+    if store_url is not None:
+        from orca.store import STORE_ENV, parse_url
+
+        parse_url(store_url, "")  # a bad URL is one clear line now, not a traceback later
+        # Through the environment, so every command and the collectors they start agree;
+        # put back when the command ends (an in-process caller keeps its own environment).
+        before = os.environ.get(STORE_ENV)
+        os.environ[STORE_ENV] = store_url
+
+        def restore() -> None:
+            if before is None:
+                os.environ.pop(STORE_ENV, None)
+            else:
+                os.environ[STORE_ENV] = before
+
+        click.get_current_context().call_on_close(restore)
 
 
 cli.add_command(journal)
@@ -84,7 +109,7 @@ cli.add_command(runs)
 cli.add_command(mcp_cmd)
 for _ledger_command in (ledger, verify, replay):
     cli.add_command(_ledger_command)
-for _store_command in (collect, status, prune, pin, blobs):
+for _store_command in (collect, status, prune, pin, blobs, migrate_cmd):
     cli.add_command(_store_command)
 for _query_command in (traces, trace, span, diff, check, stats_cmd, search, run):
     cli.add_command(_query_command)

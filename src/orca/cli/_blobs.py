@@ -100,9 +100,9 @@ def _references(root: Path) -> set[str]:
     """Every blob the store's bodies or a (not erased) ledger payload points at."""
     from orca.blobs import refs_in
     from orca.ledger import ledger_path, read_entries
-    from orca.store import open_store, store_path
+    from orca.store import locate_store, open_store, store_exists
 
-    has_store = store_path(root).exists()
+    has_store = store_exists(locate_store(root))
     has_ledger = ledger_path(root).exists()
     if not (has_store or has_ledger):
         fail(f"no store or ledger in {root}; gc needs them to know which blobs are referenced")

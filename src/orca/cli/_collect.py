@@ -84,7 +84,7 @@ def collect(
     drain_on_stop: bool,
     as_json: bool,
 ) -> None:
-    """Tail the home's journal and ledger into its store (<home>/store.sqlite).
+    """Tail the home's journal and ledger into its store (`orca --store`, else the home's).
 
     Only one collector runs per home: a second one exits with a message naming
     the first. SIGTERM finishes the current batch and exits cleanly.
@@ -103,6 +103,9 @@ def collect(
                 collector.drain()
             return
         done = collector.drain()
+        store_url = collector.store.url
+        # What was drained is searchable when `--once` returns: readers never index.
+        done.indexed += collector.store.catch_up_search()
         paused = collector.ledger.paused
     if paused:
         click.echo(f"warning: {paused}", err=True)
@@ -122,6 +125,5 @@ def collect(
     click.echo(
         f"ingested {done.records} records, quarantined {done.quarantined + done.torn} lines, "
         f"{len(done.crashed)} crashed writers ({done.crash_spans} crash spans), "
-        f"{done.ledger} ledger entries into "
-        f"{root / 'store.sqlite'}"
+        f"{done.ledger} ledger entries into {store_url}"
     )

@@ -20,7 +20,7 @@ from typing import Final
 
 from orca.collector import lock_holder
 from orca.journal import list_segments, process_alive
-from orca.store import ProcessRow, SQLiteStore, store_path
+from orca.store import ProcessRow, locate_store, open_location, store_exists
 
 COLLECT_TIMEOUT_S: Final = 300
 POLL_S: Final = 0.05
@@ -76,8 +76,9 @@ def progress(home: Path, targets: dict[str, int]) -> Progress:
     """
     offsets: dict[str, int] = {}
     procs: dict[str, ProcessRow] = {}
-    if store_path(home).exists():
-        with SQLiteStore.open(home, create=False) as store:
+    where = locate_store(home)  # the home's store, wherever its URL points
+    if store_exists(where):
+        with open_location(where) as store:
             offsets = {s.name: s.offset for s in store.sources()}
             procs = {p.writer: p for p in store.processes()}
     sizes = {path.name: name for name, path in list_segments(home / "journal")}

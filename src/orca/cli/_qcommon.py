@@ -15,12 +15,15 @@ from rich.text import Text
 from orca.cli._common import existing_home
 from orca.cli._options import SINCE
 from orca.query import resolve, since_ns
-from orca.store import SQLiteStore, open_store
+from orca.store import TraceReader, TraceStore, open_store
 
 
 @contextmanager
-def reader(home: Path | None) -> Iterator[SQLiteStore]:
-    """The home's store, read side; a clear error when the home or its store is missing."""
+def reader(home: Path | None) -> Iterator[TraceStore]:
+    """The home's store (--store, $ORCA_STORE, config, default), read side.
+
+    A clear error when the home or its store is missing.
+    """
     root = existing_home(home)
     store = open_store(root)
     try:
@@ -29,7 +32,7 @@ def reader(home: Path | None) -> Iterator[SQLiteStore]:
         store.close()
 
 
-def full_id(store: SQLiteStore, ref: str, kind: Literal["trace", "span"]) -> str:
+def full_id(store: TraceReader, ref: str, kind: Literal["trace", "span"]) -> str:
     return resolve(store, ref, kind)
 
 

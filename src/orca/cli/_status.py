@@ -51,6 +51,7 @@ def _as_dict(status: Status) -> dict[str, object]:
         "store": None
         if t is None
         else {
+            "url": status.store_url,
             "bytes": t.file_bytes,
             "traces": t.traces,
             "spans": t.spans,
@@ -94,10 +95,10 @@ def status(home: Path | None, as_json: bool, show_quarantine: bool) -> None:
         click.echo(f"collector: running (pid {st.collector_pid or 'unknown'}){note}")
     t = st.totals
     if t is None:
-        click.echo("store: none yet (orca collect --once builds it)")
+        click.echo(f"store: none yet at {st.store_url} (orca collect --once builds it)")
     else:
         click.echo(
-            f"store: {root / 'store.sqlite'} {t.file_bytes:,} bytes; {t.traces:,} traces, "
+            f"store: {st.store_url} {t.file_bytes:,} bytes; {t.traces:,} traces, "
             f"{t.spans:,} spans, {t.logs:,} logs; bodies {t.bodies:,} stored once "
             f"({t.body_referenced_bytes:,} → {t.body_stored_bytes:,} bytes, "
             f"de-dup ratio {t.dedup_ratio:.1f}x)"

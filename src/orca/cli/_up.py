@@ -28,11 +28,12 @@ MODELS_EVERY_S = 30.0  # grouping a big store by model takes a while: not on eve
 def _models(home: Path) -> "tuple[ModelUsage, ...]":
     """Tokens and cost per model over every span the store holds (grouped in SQL)."""
     from orca.server import ModelUsage
-    from orca.store import SQLiteStore, store_path
+    from orca.store import locate_store, open_location, store_exists
 
-    if not store_path(home).exists():
+    where = locate_store(home)
+    if not store_exists(where):
         return ()
-    with SQLiteStore.open(home, create=False) as store:
+    with open_location(where) as store:
         groups = store.span_groups(group_by="model")
     return tuple(
         ModelUsage(g.key, g.input_tokens, g.output_tokens, g.cost) for g in groups if g.key

@@ -40,7 +40,8 @@ from orca.store import (
     PruneResult,
     Quarantine,
     RetentionPolicy,
-    SQLiteStore,
+    TraceStore,
+    open_store,
 )
 
 PIPELINE_BATCHES: Final = 20  # batches per pipelined round before writer checks run
@@ -119,7 +120,7 @@ class Collector:
         self.config = config or CollectorConfig()
         self._lock = CollectorLock(home) if lock else None
         try:
-            self.store = SQLiteStore.open(home)
+            self.store: TraceStore = open_store(home, create=True)
         except BaseException:
             if self._lock is not None:
                 self._lock.release()

@@ -12,7 +12,14 @@ from typing import Literal
 from orca.collector._ledger_source import LEDGER_SOURCE
 from orca.collector._lock import lock_holder, lock_status
 from orca.journal import list_segments, process_alive
-from orca.store import ProcessRow, QuarantineRow, StoreTotals, open_store, store_path
+from orca.store import (
+    ProcessRow,
+    QuarantineRow,
+    StoreTotals,
+    locate_store,
+    open_location,
+    store_exists,
+)
 
 WriterState = Literal["alive", "exited", "crashed"]
 
@@ -55,6 +62,7 @@ class Status:
     collector_pid: int | None  # None: no collector holds the lock (0: held, pid unknown)
     segments: list[SegmentStatus]
     store_exists: bool
+    store_url: str  # which store (password masked): sqlite:///… or postgresql://…
     totals: StoreTotals | None
     writer_drops: int  # records writers reported dropping (full disk, oversize, ...)
     quarantine: list[QuarantineRow] = field(default_factory=list)
@@ -87,13 +95,14 @@ def _state(proc: ProcessRow | None, pid: int) -> WriterState:
 
 def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
     """The status of ``home``; ``quarantine_limit`` rows of quarantine (None: all)."""
-    exists = store_path(home).exists()
+    where = locate_store(home)
+    exists = store_exists(where)
     offsets: dict[str, tuple[int, int, int]] = {}
     procs: dict[str, ProcessRow] = {}
     totals = None
     quarantined: list[QuarantineRow] = []
     if exists:
-        with open_store(home) as store:
+        with open_location(where) as store:
             offsets = {s.name: (s.offset, s.records, s.quarantined) for s in store.sources()}
             procs = {p.writer: p for p in store.processes()}
             totals = store.totals()
@@ -134,6 +143,7 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
         collector_note=lock_status(home) if holder is not None else None,
         segments=segments,
         store_exists=exists,
+        store_url=where.shown,
         totals=totals,
         writer_drops=sum(p.dropped for p in procs.values()),
         quarantine=quarantined,

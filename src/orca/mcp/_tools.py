@@ -48,7 +48,7 @@ from orca.query import (
     stats_json,
     summary_json,
 )
-from orca.store import SpanRow, SQLiteStore, TraceRows, open_store
+from orca.store import SpanRow, TraceRows, TraceStore, open_store
 
 BodyKind = Literal["request", "response"]
 NOISY_ATTRS = ("http.request.header.", "http.response.header.")
@@ -75,7 +75,7 @@ class Home:
         return cls(resolve_home(home), max_text)
 
     @contextmanager
-    def store(self) -> Iterator[SQLiteStore]:
+    def store(self) -> Iterator[TraceStore]:
         """The home's store, opened per call so each answer sees what the collector added."""
         if not self.path.is_dir():
             raise UsageError(
@@ -93,7 +93,7 @@ def body_uri(span_id: str, which: BodyKind) -> str:
     return f"orca://span/{span_id}/body/{which}"
 
 
-def _resolve(store: SQLiteStore, ref: str, kind: Literal["trace", "span"]) -> str:
+def _resolve(store: TraceStore, ref: str, kind: Literal["trace", "span"]) -> str:
     """``resolve`` with the closest existing ids added to an unknown-id error."""
     try:
         return resolve(store, ref, kind)
@@ -115,14 +115,14 @@ def _window(since: str | None) -> int | None:
     return since_ns(since, time.time_ns())
 
 
-def _trace(store: SQLiteStore, ref: str) -> TraceRows:
+def _trace(store: TraceStore, ref: str) -> TraceRows:
     rows = store.get_trace(_resolve(store, ref, "trace"))
     if rows is None:
         raise UnknownIdError(f"trace {ref} vanished (pruned?)")
     return rows
 
 
-def _span(store: SQLiteStore, ref: str) -> SpanRow:
+def _span(store: TraceStore, ref: str) -> SpanRow:
     row = store.get_span(_resolve(store, ref, "span"))
     if row is None:
         raise UnknownIdError(f"span {ref} vanished (pruned?)")

@@ -12,7 +12,7 @@ reference the SQL grouping is tested against.
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import orjson
@@ -78,14 +78,27 @@ def _pick(ordered: list[int], q: float) -> int | None:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
+@dataclass(slots=True)
+class _Acc:
+    """One key's running totals while :func:`stats` scans."""
+
+    count: int = 0
+    errors: int = 0
+    unfinished: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost: float = 0.0
+    durations: list[int] = field(default_factory=list)
+
+
 def stats(facts: Iterable[Fact], *, skip_none: bool = True) -> list[StatRow]:
     """Per key: count, errors, p50/p95 duration, tokens and cost; busiest key first.
 
     Facts with no key (a model stat over a span with no model) are left out
     unless ``skip_none`` is False, then grouped under ``-``.
     """
-    durs: dict[Any, list[int]] = {}
-    acc: dict[Any, list[Any]] = {}
+    acc: dict[Any, _Acc] = {}
     for key, dur, status, tin, tout, tcache, cost in facts:
         if key is None:
             if skip_none:
@@ -93,26 +106,34 @@ def stats(facts: Iterable[Fact], *, skip_none: bool = True) -> list[StatRow]:
             key = "-"
         a = acc.get(key)
         if a is None:
-            a = acc[key] = [0, 0, 0, 0, 0, 0, 0.0]
-            durs[key] = []
-        a[0] += 1
+            a = acc[key] = _Acc()
+        a.count += 1
         if status == "error":
-            a[1] += 1
+            a.errors += 1
         elif status == "unfinished":
-            a[2] += 1
+            a.unfinished += 1
         if dur is not None:
-            durs[key].append(dur)
-        a[3] += tin
-        a[4] += tout
-        a[5] += tcache
-        a[6] += cost
+            a.durations.append(dur)
+        a.input_tokens += tin
+        a.output_tokens += tout
+        a.cache_read_tokens += tcache
+        a.cost += cost
     out: list[StatRow] = []
     for key, a in acc.items():
-        d = durs[key]
+        d = a.durations
         d.sort()
         out.append(
             StatRow(
-                str(key), a[0], a[1], a[2], _pick(d, 0.5), _pick(d, 0.95), a[3], a[4], a[5], a[6]
+                key=str(key),
+                count=a.count,
+                errors=a.errors,
+                unfinished=a.unfinished,
+                p50_ns=_pick(d, 0.5),
+                p95_ns=_pick(d, 0.95),
+                input_tokens=a.input_tokens,
+                output_tokens=a.output_tokens,
+                cache_read_tokens=a.cache_read_tokens,
+                cost=a.cost,
             )
         )
     out.sort(key=lambda r: (-r.count, r.key))

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, Response
 from orca.errors import OrcaError
 from orca.server import _models as m
 from orca.server._responses import JSONOut, iter_routes
-from orca.store import SQLiteStore
+from orca.store import open_store
 
 router = APIRouter(tags=["operations"])
 
@@ -46,7 +46,7 @@ def _collector_state(request: Request) -> str:
 
 def _store_state(request: Request) -> str:
     try:
-        with SQLiteStore.open(request.app.state.config.home, create=False) as store:
+        with open_store(request.app.state.config.home) as store:
             store.list_traces(limit=1)
     except OrcaError as exc:
         return str(exc)

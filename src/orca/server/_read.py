@@ -39,27 +39,27 @@ from orca.query._resolve import QueryError
 from orca.server import _models as m
 from orca.server._errors import InvalidField
 from orca.server._responses import JSONOut
-from orca.store import SQLiteStore
+from orca.store import TraceStore, open_store
 
 router = APIRouter(prefix="/api/v1", tags=["read"])
 MAX_LIMIT = 1000
 GroupBy = Literal["name", "model", "component", "tool"]
 
 
-def store(request: Request) -> Iterator[SQLiteStore]:
+def store(request: Request) -> Iterator[TraceStore]:
     """The home's store for one request (the collector creates it; readers never do).
 
     FastAPI opens and closes a sync dependency in worker threads other than the
     route's, so the connection is handed off between them (one user at a time).
     """
-    s = SQLiteStore.open(request.app.state.config.home, create=False, handoff=True)
+    s = open_store(request.app.state.config.home, handoff=True)
     try:
         yield s
     finally:
         s.close()
 
 
-Store = Annotated[SQLiteStore, Depends(store)]
+Store = Annotated[TraceStore, Depends(store)]
 # Declared in the schema, checked by orca.query (whose message says what to type instead).
 DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d|w)\s*$"
 CHECKS_PATTERN = rf"^\s*({'|'.join(CHECKS)})(\s*,\s*({'|'.join(CHECKS)}))*\s*$"

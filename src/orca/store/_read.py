@@ -266,9 +266,12 @@ def find_spans(
         yield span_row(r)
 
 
+from orca.store._protocol import SpanStat  # noqa: E402  (the protocol imports rows from here)
+
+
 def span_stats(
     conn: sqlite3.Connection, *, group_by: str, since_ns: int | None
-) -> Iterator[tuple[Any, ...]]:
+) -> Iterator["SpanStat"]:
     if group_by not in STAT_KEYS:
         raise ValueError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
     sql = (
@@ -280,4 +283,4 @@ def span_stats(
     if since_ns is not None:
         sql += " WHERE start_ns >= ?"
         args.append(since_ns)
-    return iter(conn.execute(sql, args))
+    return map(SpanStat._make, conn.execute(sql, args))

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Literal
+from typing import BinaryIO, Final, Literal
 
 from orca.blobs import BLOBS_DIR, BlobStore
 from orca.store import (
@@ -28,6 +28,8 @@ from orca.store import (
 )
 from orca.store._batch import ApplyResult, Batch
 from orca.store._errors import SchemaError, StoreError
+from orca.store._open import store_path
+from orca.store._protocol import SpanStat
 from orca.store._rows import (
     LedgerRow,
     LinkRow,
@@ -39,23 +41,17 @@ from orca.store._rows import (
 )
 from orca.store._schema import MIGRATIONS, SCHEMA_VERSION
 
-STORE_FILE: Final = "store.sqlite"
 BUSY_TIMEOUT_MS: Final = 30_000
 
 
-def store_path(home_or_path: str | os.PathLike[str]) -> Path:
-    """``<home>/store.sqlite`` for a home directory; the path itself for a ``*.sqlite`` file."""
-    path = Path(home_or_path)
-    if path.suffix in (".sqlite", ".db", ".sqlite3") and not path.is_dir():
-        return path
-    return path / STORE_FILE
-
-
 class SQLiteStore:
-    """Implements :class:`~orca.store.TraceReader` plus the write side the collector uses."""
+    """Implements :class:`~orca.store.TraceStore`: the embedded default, one file per home."""
+
+    engine: Literal["sqlite"] = "sqlite"
 
     def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool = False) -> None:
         self.path = path
+        self.url = f"sqlite://{path.absolute()}"
         self.readonly = readonly
         self._conn = conn
         self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
@@ -412,8 +408,8 @@ class SQLiteStore:
 
     def span_stats(
         self, *, group_by: str = "name", since_ns: int | None = None
-    ) -> Iterator[tuple[Any, ...]]:
-        """(key, duration_ns, status, input, output, cache read tokens, cost) per span."""
+    ) -> Iterator[SpanStat]:
+        """One :class:`SpanStat` per span (key, duration, status, tokens, cost)."""
         return _read.span_stats(self._conn, group_by=group_by, since_ns=since_ns)
 
     def span_groups(
@@ -431,8 +427,7 @@ class SQLiteStore:
         since_ns: int | None = None,
         limit: int = 20,
     ) -> list[SearchHit]:
-        if not self.readonly:  # a read-only store searches what was indexed so far
-            self.catch_up_search()
+        # Reads what the collector has indexed (catch_up_search): the read path never writes.
         with self._snapshot() as conn:
             return _search.search(conn, text, where=where, since_ns=since_ns, limit=limit)
 
@@ -446,17 +441,3 @@ def _hint(exc: sqlite3.Error) -> str:
             "`orca collect --once`"
         )
     return "check the path and its permissions"
-
-
-def open_store(
-    home: str | os.PathLike[str], *, create: bool = False, readonly: bool | None = None
-) -> SQLiteStore:
-    """The store of an ORCA home; a clear :class:`StoreError` when none was built yet.
-
-    ``readonly`` defaults to "the home is not writable by this process", so
-    readers work on a read-only home instead of failing to open for writing.
-    """
-    if readonly is None:
-        path = store_path(home)
-        readonly = path.parent.is_dir() and not os.access(path.parent, os.W_OK)
-    return SQLiteStore.open(home, create=create, readonly=readonly)

@@ -201,6 +201,7 @@ def apply_batch(
     counts: dict[str, int] = {}
     last_ts: dict[int, int] = {}
     skipped = 0
+    synthetic: list[tuple[str, str]] = []
     for item in batch.items:
         src = sources.get(item.source)
         if src is None:
@@ -216,6 +217,8 @@ def apply_batch(
         if proc_id is not None and ts > last_ts.get(proc_id, 0):
             last_ts[proc_id] = ts
         if kind == "span-open":
+            if "synthetic" in rec:  # a crash span copied by `orca migrate` (never in a journal)
+                synthetic.append((rec["trace"], rec["span"]))
             attrs = rec.get("attrs")
             sha, size = bodies.add(rec) if "body" in rec else (None, 0)
             trace = rec["trace"]
@@ -291,6 +294,10 @@ def apply_batch(
             _proc_record(conn, proc_id, rec)
     bodies.write(conn, traces)
     conn.executemany(_OPEN_SQL, [_open_row(o, chg) for o in opens.values()])
+    if synthetic:
+        conn.executemany(
+            "UPDATE spans SET synthetic = 1 WHERE trace_id = ? AND span_id = ?", synthetic
+        )
     conn.executemany(_CLOSE_SQL, closes)
     if any(o[3] == CRASH_SPAN_NAME for o in opens.values()):
         # A crash marker another ORCA's collector wrote, arriving by OTLP import: it

@@ -1,0 +1,382 @@
+"""The PostgreSQL trace store: many hosts' collectors, one database.
+
+A thin class like :class:`~orca.store.SQLiteStore`: a connection pool
+(``psycopg_pool``), migrations, transactions with retry; the SQL lives in
+``_pg_write`` (batches), ``_pg_read`` (the read side) and ``_pg_ops`` (crash
+attribution, pins, retention, status). A batch is one transaction; if the
+connection is lost mid-batch the transaction is gone with it (all or
+nothing) and the batch is applied again on a fresh connection — safe, since
+offsets commit with the rows and records carry their identity.
+"""
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO, Final, Literal, TypeVar
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from orca.store import _pg_ops, _pg_read, _pg_write
+from orca.store._aggregate import SpanGroup
+from orca.store._batch import ApplyResult, Batch
+from orca.store._errors import SchemaError, StoreError
+from orca.store._open import mask_url
+from orca.store._pg_schema import (
+    MIGRATE_LOCK,
+    MIGRATIONS,
+    PARTITION_LOCK,
+    SCHEMA_VERSION,
+    partition_ddl,
+)
+from orca.store._protocol import SpanStat
+from orca.store._retention import PruneResult, RetentionPolicy, Rollup
+from orca.store._rows import (
+    LedgerRow,
+    LinkRow,
+    LogRow,
+    SearchHit,
+    SpanRow,
+    TraceRows,
+    TraceSummary,
+)
+from orca.store._status import ProcessRow, QuarantineRow, SourceRow, StoreTotals
+
+RETRIES: Final = 5  # attempts of one transaction when the connection is lost
+CONNECT_TIMEOUT_S: Final = 10
+T = TypeVar("T")
+Conn = psycopg.Connection[Any]
+
+
+class PostgresStore:
+    """Implements :class:`~orca.store.TraceStore` over one PostgreSQL database."""
+
+    engine: Literal["postgresql"] = "postgresql"
+
+    def __init__(self, url: str, origin: str, pool: ConnectionPool[Conn]) -> None:
+        self.url = mask_url(url)
+        self.origin = origin
+        self._pool = pool
+        self._days: set[int] = set()  # span partitions known to exist
+
+    @classmethod
+    def open(cls, url: str, *, origin: str, max_size: int = 4) -> "PostgresStore":
+        """Connect (a pool of up to ``max_size``) and migrate; a clear error when unreachable."""
+        pool: ConnectionPool[Conn] = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            check=ConnectionPool.check_connection,
+            # autocommit: transactions are opened explicitly (conn.transaction() for
+            # writes, BEGIN … READ ONLY for reads), never implicitly by a first statement
+            kwargs={"connect_timeout": CONNECT_TIMEOUT_S, "autocommit": True},
+            name="orca-store",
+        )
+        try:
+            pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        except (PoolTimeout, psycopg.Error) as exc:
+            pool.close()
+            raise StoreError(
+                f"cannot connect to the store {mask_url(url)}:"
+                f" {str(exc).strip() or type(exc).__name__};"
+                " check the URL and that the server is running"
+            ) from None
+        store = cls(url, origin, pool)
+        try:
+            store._migrate()
+        except BaseException:
+            pool.close()
+            raise
+        return store
+
+    def _migrate(self) -> None:
+        def step(conn: Conn) -> None:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS orca_schema (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT version FROM orca_schema").fetchone()
+            version = row[0] if row else 0
+            if version > SCHEMA_VERSION:
+                raise SchemaError(
+                    f"{self.url} has schema version {version}, newer than this ORCA reads "
+                    f"({SCHEMA_VERSION}); upgrade ORCA"
+                )
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    conn.execute(statement)
+            if row is None:
+                conn.execute("INSERT INTO orca_schema VALUES (%s)", (SCHEMA_VERSION,))
+            else:
+                conn.execute("UPDATE orca_schema SET version = %s", (SCHEMA_VERSION,))
+
+        self._txn(step)
+
+    # -- transactions -------------------------------------------------------------
+
+    def _txn(self, work: Callable[[Conn], T]) -> T:
+        """Run ``work`` in one transaction; again on a fresh connection if this one is lost."""
+        for attempt in range(RETRIES):
+            try:
+                with self._pool.connection() as conn, conn.transaction():
+                    return work(conn)
+            except psycopg.OperationalError as exc:
+                if attempt == RETRIES - 1:
+                    raise StoreError(
+                        f"lost the connection to {self.url} {RETRIES} times ({exc});"
+                        " check the server, nothing of the batch was kept"
+                    ) from None
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            except psycopg.errors.DeadlockDetected:
+                time.sleep(0.01 * (attempt + 1))  # the other writer won; ours is rolled back
+            except PoolTimeout as exc:
+                raise StoreError(f"no connection to {self.url} ({exc})") from None
+        raise StoreError(f"gave up on a transaction on {self.url} after {RETRIES} attempts")
+
+    @contextmanager
+    def _read(self) -> Iterator[Conn]:
+        """A read-only snapshot (REPEATABLE READ): several statements see one state."""
+        with self._pool.connection() as conn:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield conn
+            finally:
+                conn.execute("ROLLBACK")
+
+    def _ensure_days(self, days: set[int]) -> None:
+        """Create missing day partitions of ``spans``, in their own short transaction.
+
+        Outside the batch's transaction: creating a partition locks the parent
+        table, which inside a batch would wait on (or deadlock with) other writers.
+        """
+        missing = days - self._days
+        if not missing:
+            return
+
+        def make(conn: Conn) -> None:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK,))
+            for day in sorted(missing):
+                conn.execute(partition_ddl(day))
+
+        self._txn(make)
+        self._days |= missing
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> "PostgresStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- write side ---------------------------------------------------------------
+
+    def apply(self, batch: Batch) -> ApplyResult:
+        """Apply a batch and its offsets in one transaction; re-applying it changes nothing."""
+        self._ensure_days(_pg_write.collect(batch))
+
+        def work(conn: Conn) -> ApplyResult:
+            return _pg_write.apply_batch(conn, batch, self.origin, self._ensure_in_txn)
+
+        try:
+            return self._txn(work)
+        except psycopg.errors.CheckViolation:
+            # No partition for a row: another host's prune dropped a day we knew of.
+            self._days.clear()
+            return self._txn(work)
+
+    def _ensure_in_txn(self, days: set[int]) -> None:
+        if days - self._days:  # a trace whose day partition was dropped meanwhile (rare)
+            self._days.clear()
+            self._ensure_days(days)
+
+    def offsets(self) -> dict[str, int]:
+        with self._read() as conn:
+            rows = conn.execute(
+                'SELECT name, "offset" FROM sources WHERE origin = %s', (self.origin,)
+            ).fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def attribute_crash(self, writer: str, *, detected_ns: int) -> list[SpanRow]:
+        return self._txn(lambda c: _pg_ops.attribute(c, self.origin, writer, detected_ns))
+
+    def retract_crash(self, writer: str) -> int:
+        return self._txn(lambda c: _pg_ops.retract(c, self.origin, writer))
+
+    def mark_source_deleted(self, name: str, ts_ns: int) -> None:
+        self._txn(
+            lambda c: c.execute(
+                "UPDATE sources SET deleted_ns = %s WHERE origin = %s AND name = %s",
+                (ts_ns, self.origin, name),
+            )
+        )
+
+    def pin(self, trace_id: str, pinned: bool = True) -> bool:
+        return self._txn(
+            lambda c: (
+                c.execute(
+                    "UPDATE traces SET pinned = %s WHERE trace_id = %s", (pinned, trace_id)
+                ).rowcount
+                > 0
+            )
+        )
+
+    def prune(
+        self,
+        policy: RetentionPolicy | None = None,
+        *,
+        now_ns: int | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> PruneResult:
+        from orca.store._retention import DEFAULT_RETENTION
+
+        result = self._txn(
+            lambda c: _pg_ops.prune(
+                c, policy or DEFAULT_RETENTION, now_ns=now_ns, progress=progress
+            )
+        )
+        self._days.clear()  # partitions may have been dropped
+        return result
+
+    def rollups(self, *, since_day: str | None = None) -> list[Rollup]:
+        with self._read() as conn:
+            return _pg_ops.read_rollups(conn, since_day)
+
+    def catch_up_search(self, limit: int | None = None) -> int:
+        """Nothing to catch up: the GIN indexes are maintained by each batch's transaction."""
+        return 0
+
+    def erase_ledger_payloads(self, entry_ids: list[int]) -> int:
+        return self._txn(
+            lambda c: (
+                c.execute(
+                    "UPDATE ledger SET payload = NULL, erased = true"
+                    " WHERE origin = %s AND id = ANY(%s) AND NOT erased",
+                    (self.origin, entry_ids),
+                ).rowcount
+            )
+        )
+
+    def ledger_entries(
+        self,
+        *,
+        run: str | None = None,
+        trace: str | None = None,
+        since_ns: int | None = None,
+        limit: int | None = None,
+    ) -> list[LedgerRow]:
+        with self._read() as conn:
+            return _pg_read.ledger(conn, run=run, trace=trace, since_ns=since_ns, limit=limit)
+
+    # -- status (this origin's sources and writers; the whole store's totals) ------
+
+    def sources(self) -> list[SourceRow]:
+        with self._read() as conn:
+            return _pg_ops.sources(conn, self.origin)
+
+    def processes(self) -> list[ProcessRow]:
+        with self._read() as conn:
+            return _pg_ops.processes(conn, self.origin)
+
+    def quarantine(self, limit: int | None = None) -> list[QuarantineRow]:
+        with self._read() as conn:
+            return _pg_ops.quarantine(conn, self.origin, limit)
+
+    def totals(self) -> StoreTotals:
+        with self._read() as conn:
+            return _pg_ops.totals(conn)
+
+    # -- read side (TraceReader) ----------------------------------------------------
+
+    def list_traces(
+        self,
+        *,
+        limit: int | None = 20,
+        since_ns: int | None = None,
+        status: str | None = None,
+        conversation: str | None = None,
+        component: str | None = None,
+    ) -> list[TraceSummary]:
+        """Traces newest first; ``component`` is the root's (as SQLite filters it)."""
+        with self._read() as conn:
+            return _pg_read.list_traces(
+                conn,
+                limit=limit,
+                since_ns=since_ns,
+                status=status,
+                conversation=conversation,
+                component=component,
+            )
+
+    def get_trace(self, trace_id: str) -> TraceRows | None:
+        with self._read() as conn:
+            return _pg_read.get_trace(conn, trace_id)
+
+    def get_span(self, span_id: str) -> SpanRow | None:
+        with self._read() as conn:
+            return _pg_read.get_span(conn, span_id)
+
+    def span_logs(self, span_id: str) -> list[LogRow]:
+        with self._read() as conn:
+            return _pg_read.span_logs(conn, span_id)
+
+    def span_links(self, span_id: str) -> list[LinkRow]:
+        with self._read() as conn:
+            return _pg_read.span_links(conn, span_id)
+
+    def get_body(self, sha256: str) -> bytes | None:
+        with self._read() as conn:
+            return _pg_read.body(conn, sha256)
+
+    def open_body(self, sha256: str) -> BinaryIO | None:
+        """A body as a stream (bodies live in the database here: read whole, then served)."""
+        data = self.get_body(sha256)
+        return None if data is None else io.BytesIO(data)
+
+    def body_range(self, sha256: str, offset: int, length: int) -> bytes | None:
+        data = self.get_body(sha256)
+        return None if data is None else data[offset : offset + length]
+
+    def blob_references(self) -> set[str]:
+        """None: a PostgreSQL store keeps every body in the database (shared by all hosts)."""
+        return set()
+
+    def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
+        with self._read() as conn:
+            return _pg_read.resolve_id(conn, prefix, kind)
+
+    def find_spans(
+        self,
+        *,
+        name: str | None = None,
+        since_ns: int | None = None,
+        limit: int | None = None,
+    ) -> Iterator[SpanRow]:
+        with self._read() as conn:
+            rows = _pg_read.find_spans(conn, name=name, since_ns=since_ns, limit=limit)
+        return iter(rows)
+
+    def span_stats(
+        self, *, group_by: str = "name", since_ns: int | None = None
+    ) -> Iterator[SpanStat]:
+        with self._read() as conn:
+            rows = _pg_read.span_stats(conn, group_by=group_by, since_ns=since_ns)
+        return iter(rows)
+
+    def span_groups(
+        self, *, group_by: str = "name", since_ns: int | None = None
+    ) -> list[SpanGroup]:
+        with self._read() as conn:
+            return _pg_read.span_groups(conn, group_by=group_by, since_ns=since_ns)
+
+    def search(
+        self,
+        text: str,
+        *,
+        where: Literal["attrs", "bodies", "logs"] | None = None,
+        since_ns: int | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        with self._read() as conn:
+            return _pg_read.search(conn, text, where=where, since_ns=since_ns, limit=limit)
