@@ -22,7 +22,7 @@ from orca.query._resolve import UnknownIdError
 from orca.server import _models as m
 from orca.server._read import Store
 from orca.server._responses import JSONOut
-from orca.store import SQLiteStore
+from orca.store import open_store
 
 router = APIRouter(prefix="/api/v1", tags=["read"])
 MAX_ROWS: Final = 5000
@@ -96,10 +96,13 @@ TRACE_POLL_S: Final = 1.0
 def _newest(home: Path) -> dict[str, Any] | None:
     """The newest trace's summary, or None while the store is empty (or not created yet)."""
     try:
-        with SQLiteStore.open(home, create=False) as s:
-            rows = s.list_traces(limit=1)
+        s = open_store(home)
     except OrcaError:
         return None
+    try:
+        rows = s.list_traces(limit=1)
+    finally:
+        s.close()
     return traces_json(rows)["traces"][0] if rows else None
 
 
