@@ -101,6 +101,8 @@ def _newest(home: Path) -> dict[str, Any] | None:
         return None
     try:
         rows = s.list_traces(limit=1)
+    except OrcaError:
+        return None
     finally:
         s.close()
     return traces_json(rows)["traces"][0] if rows else None
