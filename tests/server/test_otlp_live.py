@@ -59,12 +59,14 @@ def _turn(exporter: SpanExporter, n_tools: int = 2) -> None:
     provider.shutdown()
 
 
-def _traces(url: str, want: int, timeout: float = 60) -> list[dict[str, Any]]:
-    """The server's trace list once it holds ``want`` traces (the collector catches up)."""
+def _traces(url: str, want: int, spans: int = 0, timeout: float = 60) -> list[dict[str, Any]]:
+    """The trace list once it holds ``want`` traces and ``spans`` spans (the collector catches up;
+    a trace is listed from its first stored record, so counting traces alone races)."""
     deadline = time.monotonic() + timeout
     while True:
         rows = httpx.get(f"{url}/api/v1/traces", params={"limit": 100}, timeout=10).json()["traces"]
-        if len(rows) >= want or time.monotonic() > deadline:
+        done = len(rows) >= want and sum(r["span_count"] for r in rows) >= spans
+        if done or time.monotonic() > deadline:
             return list(rows)
         time.sleep(0.2)
 
@@ -84,7 +86,7 @@ def test_official_exporters_deliver(live: tuple[Up, int]) -> None:
     up, grpc_port = live
     _turn(HttpExporter(endpoint=f"{up.url}/v1/traces"))
     _turn(GrpcExporter(endpoint=f"127.0.0.1:{grpc_port}", insecure=True), n_tools=1)
-    rows = _traces(up.url, 2)
+    rows = _traces(up.url, 2, spans=7)
     assert sorted(r["span_count"] for r in rows) == [3, 4]
     assert {r["root_name"] for r in rows} == {"turn"}
 
@@ -193,7 +195,8 @@ def test_export_round_trip_through_a_second_home(tmp_path: Path) -> None:
             originals = {s.trace_id: a.get_trace(s.trace_id) for s in a.list_traces(limit=None)}
         finally:
             a.close()
-        _traces(up.url, len(originals))
+        total = sum(len(t.spans) for t in originals.values() if t is not None)
+        _traces(up.url, len(originals), spans=total)
         again = subprocess.run(
             [
                 sys.executable,
