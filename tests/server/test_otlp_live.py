@@ -28,6 +28,13 @@ from .live import Up, start_up
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def record_example(home: Path) -> None:
+    """The support-desk example recorded into ``home`` by the real `orca run`."""
+    example = str(ROOT / "examples" / "support_desk.py")
+    cmd = [sys.executable, "-m", "orca", "run", "--home", str(home), "--", sys.executable, example]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=300)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -153,22 +160,7 @@ def test_bad_requests_are_refused_and_write_nothing(tmp_path: Path) -> None:
 def test_export_round_trip_through_a_second_home(tmp_path: Path) -> None:
     """`orca export otlp --with-bodies` into another home's `orca up`: the same skeletons."""
     src = tmp_path / "src"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orca",
-            "run",
-            "--home",
-            str(src),
-            "--",
-            sys.executable,
-            str(ROOT / "examples" / "support_desk.py"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    record_example(src)
     up = start_up(tmp_path / "dst", "--create")
     try:
         out = subprocess.run(
@@ -237,22 +229,7 @@ def test_mcp_over_http_on_orca_up(tmp_path: Path) -> None:
     from mcp import Client
 
     home = tmp_path / "home"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orca",
-            "run",
-            "--home",
-            str(home),
-            "--",
-            sys.executable,
-            str(ROOT / "examples" / "support_desk.py"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    record_example(home)
     up = start_up(home)
     try:
 
