@@ -194,4 +194,5 @@ def _alive(pid: int) -> bool:
 
 
 def test_lock_file_names_agree() -> None:
+    """Capture's copy of the collector lock file name matches the collector's own."""
     assert _supervise.LOCK_FILE == LOCK_FILE

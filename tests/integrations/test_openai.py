@@ -74,6 +74,7 @@ def test_recorded_body_is_exactly_what_the_server_received(provider: FakeProvide
 
 
 def test_streaming_is_reassembled_not_recorded_per_chunk(provider: FakeProvider) -> None:
+    """A stream is recorded once, reassembled with tool calls, usage and cost, not per chunk."""
     calls = [{"id": "call_9", "name": "lookup", "arguments": '{"q": "weather"}'}]
     usage = {
         "prompt_tokens": 3000,
@@ -116,6 +117,7 @@ def test_streaming_is_reassembled_not_recorded_per_chunk(provider: FakeProvider)
 def test_http_errors_keep_the_raw_error_body(
     provider: FakeProvider, status: int, stream: bool
 ) -> None:
+    """4xx/5xx answers, plain or streamed, close as error with the body byte for byte."""
     raw = json.dumps(
         {"error": {"message": f"bad thing {status}", "type": "some_error", "code": "x"}}, indent=1
     ).encode()
@@ -134,6 +136,7 @@ def test_http_errors_keep_the_raw_error_body(
 
 
 def test_non_json_error_body(provider: FakeProvider) -> None:
+    """An HTML error page is kept as the response body and its status becomes the error type."""
     provider.enqueue(Reply(status=502, body=b"<html>bad gateway</html>"))
     with capture_records() as (rec, records):
         client = instrument(_client(provider), parent=rec.logger("agent").span("step"))
@@ -145,6 +148,7 @@ def test_non_json_error_body(provider: FakeProvider) -> None:
 
 
 def test_connection_refused_closes_the_span_as_failed() -> None:
+    """A refused connection still closes the provider span, as an error with a type."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once closed
@@ -161,6 +165,7 @@ def test_connection_refused_closes_the_span_as_failed() -> None:
 
 
 def test_retries_are_separate_spans(provider: FakeProvider) -> None:
+    """Each SDK retry is its own span: the failed attempt, then the retry with its count."""
     provider.enqueue(
         Reply(status=500, body=b'{"error": {"message": "flaky"}}', headers={"retry-after-ms": "1"})
     )
@@ -176,6 +181,7 @@ def test_retries_are_separate_spans(provider: FakeProvider) -> None:
 
 
 def test_request_context_sets_parent_conversation_and_warm_send(provider: FakeProvider) -> None:
+    """request_context() sets parent, conversation and cache-send for its block only."""
     with capture_records() as (rec, records):
         log = rec.logger("agent")
         step_a, step_b = log.span("step"), log.span("step")
@@ -219,6 +225,7 @@ def test_current_span_then_logger_root(
 
 
 def test_disabled_recorder_passes_through(provider: FakeProvider) -> None:
+    """With recording off, an instrumented client still returns the provider's answer."""
     rec = Recorder.open(enabled=False)
     step = rec.logger("agent").span("step")
     client = instrument(_client(provider), parent=step)
@@ -255,6 +262,8 @@ def test_tool_calls_link_to_the_request_that_asked(provider: FakeProvider) -> No
 
 
 def test_async_client_streaming_and_plain(provider: FakeProvider) -> None:
+    """The async client's streamed and plain calls are recorded with the bytes sent."""
+
     async def run() -> list[dict[str, Any]]:
         with capture_records() as (rec, records):
             step = rec.logger("agent").span("step")
@@ -281,6 +290,7 @@ def test_async_client_streaming_and_plain(provider: FakeProvider) -> None:
 
 
 def test_caller_closing_a_stream_early_is_marked_incomplete(provider: FakeProvider) -> None:
+    """A stream closed by the caller after one chunk is marked response.complete = False."""
     provider.enqueue(Reply("x" * 400, chunk_chars=1))
     with capture_records() as (rec, records):
         client = instrument(_client(provider), parent=rec.logger("agent").span("step"))
@@ -292,6 +302,7 @@ def test_caller_closing_a_stream_early_is_marked_incomplete(provider: FakeProvid
 
 
 def test_instrument_twice_does_not_double_record(provider: FakeProvider) -> None:
+    """Instrumenting an instrumented client is a no-op: one call, one span, no errors."""
     with capture_records() as (rec, records):
         step = rec.logger("agent").span("step")
         client = instrument(instrument(_client(provider), parent=step), parent=step)
@@ -302,6 +313,7 @@ def test_instrument_twice_does_not_double_record(provider: FakeProvider) -> None
 
 
 def test_instrument_rejects_what_it_cannot_wrap() -> None:
+    """instrument() refuses a non-client and an unknown cache_send value with InstrumentError."""
     with pytest.raises(InstrumentError, match="cannot instrument"):
         instrument(object())
     with pytest.raises(InstrumentError, match="cache_send"):

@@ -66,6 +66,7 @@ def test_anthropic_shape_adds_cache_tokens_on_top() -> None:
 
 
 def test_deepseek_cache_hit_field() -> None:
+    """DeepSeek's prompt_cache_hit_tokens count as cache reads, the rest as uncached."""
     usage = normalize_usage(
         {"prompt_tokens": 100, "prompt_cache_hit_tokens": 60, "completion_tokens": 1}
     )
@@ -73,6 +74,7 @@ def test_deepseek_cache_hit_field() -> None:
 
 
 def test_inconsistent_counts_never_go_negative() -> None:
+    """More cached than prompt tokens is clamped: no negative uncached count."""
     usage = normalize_usage(
         {
             "prompt_tokens": 10,
@@ -84,23 +86,27 @@ def test_inconsistent_counts_never_go_negative() -> None:
 
 
 def test_provider_reported_cost_wins() -> None:
+    """A cost the provider reports is used as is, over the price table."""
     usage = normalize_usage({"prompt_tokens": 1000, "completion_tokens": 1, "cost": 0.42})
     cost = cost_usd(usage, "gpt-4o", TABLE)
     assert (cost.usd, cost.source) == (0.42, "provider")
 
 
 def test_unknown_model_is_unpriced() -> None:
+    """A model the table does not know gets no cost and source 'unpriced', not a guess."""
     cost = cost_usd(normalize_usage({"prompt_tokens": 1}), "mystery-model", TABLE)
     assert (cost.usd, cost.source) == (None, "unpriced")
 
 
 def test_longest_prefix_wins() -> None:
+    """A dated model name takes its longest matching prefix's price (gpt-4o-mini)."""
     table = PriceTable()
     assert table.lookup("gpt-4o-mini-2024-07-18") == table.prices["gpt-4o-mini"]
     assert table.lookup("gpt-4o-2024-08-06") == table.prices["gpt-4o"]
 
 
 def test_home_price_file_overrides_defaults(home: Path) -> None:
+    """<home>/prices.toml overrides and adds models; the built-in prices stay."""
     (home / "prices.toml").write_text(
         '[models."gpt-4o"]\ninput = 5.0\noutput = 20.0\ncache_read = 2.5\n'
         '[models."my-local"]\ninput = 0.0\noutput = 0.0\ncache_read = 0.0\n'
@@ -112,6 +118,7 @@ def test_home_price_file_overrides_defaults(home: Path) -> None:
 
 
 def test_json_price_file(home: Path) -> None:
+    """A prices.json in the home is read like prices.toml."""
     doc = {"models": {"m": {"input": 1, "output": 2, "cache_read": 0.1, "cache_write": 1.25}}}
     (home / "prices.json").write_text(json.dumps(doc))
     assert PriceTable.load(home).lookup("m") == Price(1.0, 2.0, 0.1, 1.25)
@@ -128,6 +135,7 @@ def test_json_price_file(home: Path) -> None:
     ],
 )
 def test_bad_price_file_is_a_clear_error(home: Path, text: str) -> None:
+    """A malformed, incomplete or negative price file is an error naming the file."""
     (home / "prices.toml").write_text(text)
     with pytest.raises(PriceTableError, match=r"prices\.toml"):
         PriceTable.load(home)
