@@ -27,16 +27,18 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
 from orca.ledger import Ledger, verify
 
 LINE = b"x" * 420 + b"\n"  # about one entry line with a small payload
+ROUNDS = 4  # alternating slices of appenders and true floor per appender count
 
 
-def floor(directory: Path, seconds: float, batch: int = 1) -> float:
-    """Entries/s for one os.write + os.fsync per ``batch`` entries, one thread."""
+def fsync_loop(directory: Path, seconds: float, batch: int = 1) -> tuple[int, float]:
+    """(entries, seconds) of one os.write + os.fsync per ``batch`` entries, one thread."""
     path = directory / f"floor-{batch}.ndjson"
     chunk = LINE * batch
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -49,12 +51,25 @@ def floor(directory: Path, seconds: float, batch: int = 1) -> float:
             n += batch
     finally:
         os.close(fd)
-    return n / (time.perf_counter() - start)
+    return n, time.perf_counter() - start
 
 
-def appenders(home: Path, threads: int, seconds: float) -> tuple[float, float]:
-    """Entries/s and mean batch size with ``threads`` appenders for about ``seconds``."""
-    led = Ledger.open(home)
+def floor(directory: Path, seconds: float) -> float:
+    """Entries/s for os.write + os.fsync per entry, one thread."""
+    n, took = fsync_loop(directory, seconds)
+    return n / took
+
+
+class Phase(NamedTuple):
+    """What some appender threads did in one slice of time."""
+
+    entries: int
+    seconds: float
+    batches: int  # group commits (one fsync each) the ledger made meanwhile
+
+
+def appenders(led: Ledger, threads: int, seconds: float) -> Phase:
+    """``threads`` appenders on ``led`` for about ``seconds``."""
     stop = time.perf_counter() + seconds
     counts = [0] * threads
 
@@ -81,11 +96,30 @@ def appenders(home: Path, threads: int, seconds: float) -> tuple[float, float]:
         t.start()
     for t in ts:
         t.join()
-    elapsed = time.perf_counter() - start
-    batches = led.batches - batches_before
-    led.close()
-    total = sum(counts)
-    return total / elapsed, total / max(batches, 1)
+    return Phase(sum(counts), time.perf_counter() - start, led.batches - batches_before)
+
+
+def against_true_floor(root: Path, threads: int, seconds: float) -> tuple[float, float, float]:
+    """(appenders' entries/s, their mean batch, the true floor's entries/s) over ``seconds``.
+
+    Other processes' fsyncs make this disk's speed drift within seconds, so the
+    appenders and the floor alternate in ``ROUNDS`` slices and drift hits both
+    alike (as bench/provider.py alternates its clients). Each floor slice writes
+    batches of the mean batch size the appenders have shown so far.
+    """
+    led = Ledger.open(root / f"h{threads}")
+    done, floor_entries, floor_s = Phase(0, 0.0, 0), 0, 0.0
+    try:
+        for _ in range(ROUNDS):
+            p = appenders(led, threads, seconds / ROUNDS)
+            done = Phase(*(a + b for a, b in zip(done, p, strict=True)))
+            size = max(1, round(done.entries / max(done.batches, 1)))
+            n, took = fsync_loop(root, seconds / ROUNDS, size)
+            floor_entries, floor_s = floor_entries + n, floor_s + took
+    finally:
+        led.close()
+    mean_batch = done.entries / max(done.batches, 1)
+    return done.entries / done.seconds, mean_batch, floor_entries / floor_s
 
 
 def fill(home: Path, entries: int, threads: int) -> float:
@@ -135,16 +169,14 @@ def main() -> int:
         print(f"floor (os.write+os.fsync per entry, 1 thread): {fl:10.0f} entries/s")
         results: dict[str, object] = {"quick": args.quick, "floor_per_s": round(fl)}
         for threads in (1, 8, 64):
-            rate, batch = appenders(root / f"h{threads}", threads, args.seconds)
+            rate, batch, true_floor = against_true_floor(root, threads, args.seconds)
             ratio = rate / fl
-            size = max(1, round(batch))
-            true_floor = floor(root, args.seconds, size)
             print(
                 f"ledger.append, {threads:2d} appenders:               {rate:10.0f} entries/s"
                 f"  ({ratio:5.1f}x floor, mean batch {batch:.1f})"
             )
             print(
-                f"  true floor (1 thread, {size:3d} entries per write+fsync): {true_floor:10.0f}"
+                f"  true floor (1 thread, {batch:5.1f} entries per write+fsync): {true_floor:8.0f}"
                 f" entries/s; the appenders reach {rate / true_floor:4.2f}x it"
             )
             results[f"append_{threads}_per_s"] = round(rate)
