@@ -16,7 +16,7 @@
     │   └── BlobIntegrityError     a blob fails a check; .problem names it (truncated, …)
     ├── LedgerError                ledger trouble                      (orca.ledger)
     │   ├── ActionError            an action that cannot be recorded (also a ValueError)
-    │   ├── LedgerLockedError      another process holds the ledger open for appending
+    │   ├── LedgerLocked           another process holds the ledger open for appending (its pid)
     │   ├── LedgerCorruptError     damage that opening must not paper over; run `orca verify`
     │   └── ProofError             no inclusion/consistency proof can be given as asked
     ├── OrchestratorError          orchestrator trouble, stable ``code``s (orca.orchestrator)

@@ -19,7 +19,7 @@ from orca.ledger._errors import (
     ActionError,
     LedgerCorruptError,
     LedgerError,
-    LedgerLockedError,
+    LedgerLocked,
     ProofError,
 )
 from orca.ledger._format import Action, BatchSig, Checkpoint, Entry
@@ -43,6 +43,21 @@ from orca.ledger._report import Problem, Report
 from orca.ledger._sinks import LedgerSink, SinkStats
 from orca.ledger._verify import verify
 
+
+def __getattr__(name: str) -> object:
+    """``LedgerLockedError``, the old name of :class:`LedgerLocked`, still resolves (warning)."""
+    if name == "LedgerLockedError":
+        import warnings
+
+        warnings.warn(
+            "orca.ledger.LedgerLockedError is now orca.ledger.LedgerLocked; use the new name",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return LedgerLocked
+    raise AttributeError(f"module 'orca.ledger' has no attribute {name!r}")
+
+
 __all__ = [
     "DEFAULT_CHECKPOINT_EVERY",
     "PROBLEM_KINDS",
@@ -57,7 +72,7 @@ __all__ = [
     "Ledger",
     "LedgerCorruptError",
     "LedgerError",
-    "LedgerLockedError",
+    "LedgerLocked",
     "LedgerSink",
     "Problem",
     "ProofError",

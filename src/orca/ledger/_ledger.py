@@ -8,11 +8,10 @@ one ``write`` and one ``fsync``, and wakes everyone the batch covered. While
 it waits on the disk, the next batch gathers, so throughput grows with the
 number of appenders while each caller still waits only for its own entry.
 
-One process appends to a ledger at a time (an ``flock`` on ``ledger/lock``);
-any number may read it.
+One process appends to a ledger at a time (the home lock, :mod:`orca._pidlock`,
+on ``ledger/lock``, naming the writer's pid); any number may read it.
 """
 
-import fcntl
 import os
 import sys
 import threading
@@ -24,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from orca._home import resolve_home
+from orca._pidlock import LEDGER_LOCK, LockHeld, PidLock
 from orca.journal import AppendFile, DurableWriteError
 from orca.ledger import merkle
-from orca.ledger._errors import ActionError, LedgerError, LedgerLockedError
+from orca.ledger._errors import ActionError, LedgerError, LedgerLocked
 from orca.ledger._forget import erase_in_place
 from orca.ledger._format import (
     DEFAULT_MAX_ENTRY_BYTES,
@@ -137,15 +137,10 @@ class Ledger:
         self.checkpoint_every = checkpoint_every
         self._clock = clock
         directory.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock_fd)
-            raise LedgerLockedError(
-                f"the ledger at {directory} is open for appending in another process; "
-                "one writer at a time (readers such as `orca verify` need no lock)"
-            ) from None
+            self._writer = PidLock(directory / LEDGER_LOCK)
+        except LockHeld as exc:
+            raise LedgerLocked(str(directory), exc.pid) from None
         try:
             self._signer: Signer = load_or_create_signer(directory)
             head = scan(self.path)
@@ -155,7 +150,7 @@ class Ledger:
             self._file = AppendFile(self.path, durable=True)
             self._ckpt_file = AppendFile(self.checkpoint_path, durable=True)
         except BaseException:
-            os.close(self._lock_fd)
+            self._writer.release()
             raise
         self.recovered_bytes = head.truncated_bytes
         self._next_id = head.last_id + 1
@@ -537,7 +532,7 @@ class Ledger:
                 runner.stop(sink_timeout)
             self._file.close()
             self._ckpt_file.close()
-            os.close(self._lock_fd)
+            self._writer.release()
 
     def __enter__(self) -> "Ledger":
         return self
