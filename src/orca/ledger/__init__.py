@@ -7,7 +7,8 @@ checkpoints, so one entry can be proven without the whole log. Payloads are
 committed by hash, so ``forget`` can erase one while everything verifies.
 Sinks see entries after they are durable; working memory
 (:mod:`orca.ledger.memory`) is one. ``read_entries`` is the tailing API
-(the collector's): whole signed batches from a byte offset.
+(the collector's): whole signed batches from a byte offset; ``erased_ids``
+tells a tailing mirror which of them ``forget`` erased since.
 
 Files under ``<home>/ledger/``: ``ledger.ndjson`` (entries, batch signatures,
 checkpoints), ``checkpoints.ndjson`` (the checkpoint log), ``keys/``,
@@ -22,6 +23,7 @@ from orca.ledger._errors import (
     LedgerLocked,
     ProofError,
 )
+from orca.ledger._forget import erased_ids
 from orca.ledger._format import Action, BatchSig, Checkpoint, Entry
 from orca.ledger._keys import TrustedKeys
 from orca.ledger._ledger import DEFAULT_CHECKPOINT_EVERY, AppendTicket, Ledger
@@ -80,6 +82,7 @@ __all__ = [
     "Report",
     "SinkStats",
     "TrustedKeys",
+    "erased_ids",
     "inspect_line",
     "ledger_path",
     "merkle",
