@@ -28,18 +28,9 @@ class LedgerLocked(LedgerError):
     """
 
     def __init__(self, directory: str, pid: int | None) -> None:
-        self.path = directory
         self.pid = pid
-        who = f"another process (pid {pid})" if pid else "another process"
         super().__init__(
-            f"the ledger at {directory} is open for appending in {who}; "
-            "one writer at a time: stop it first (readers such as `orca verify` need no lock)"
+            f"the ledger at {directory} is open for appending in another process"
+            f"{f' (pid {pid})' if pid else ''}; one writer at a time: stop it first"
+            " (readers such as `orca verify` need no lock)"
         )
-
-
-class LedgerCorruptError(LedgerError):
-    """Opening found damage that recovery must not paper over; run ``orca verify``."""
-
-
-class ProofError(LedgerError):
-    """An inclusion or consistency proof cannot be produced as asked."""
