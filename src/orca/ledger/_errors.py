@@ -34,3 +34,11 @@ class LedgerLocked(LedgerError):
             f"{f' (pid {pid})' if pid else ''}; one writer at a time: stop it first"
             " (readers such as `orca verify` need no lock)"
         )
+
+
+class LedgerCorruptError(LedgerError):
+    """Opening found damage that recovery must not paper over; run ``orca verify``."""
+
+
+class ProofError(LedgerError):
+    """An inclusion or consistency proof cannot be produced as asked."""

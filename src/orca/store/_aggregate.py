@@ -28,6 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from orca.errors import UsageError
+
 Plan = Literal["auto", "key", "window"]
 
 LEAF: Final = ("name", "component", "model", "tool")  # the index's leading columns
@@ -92,7 +94,7 @@ def span_groups(
     the window's share of the store.
     """
     if group_by not in GROUP_KEYS:
-        raise ValueError(f"group_by must be one of {', '.join(GROUP_KEYS)}, got {group_by!r}")
+        raise UsageError(f"group_by must be one of {', '.join(GROUP_KEYS)}, got {group_by!r}")
     if plan == "auto":
         plan = "key" if since_ns is None or _wide(conn, since_ns) else "window"
     if plan == "key":
