@@ -24,7 +24,7 @@ from orca.ledger._errors import (
     ProofError,
 )
 from orca.ledger._forget import erased_ids
-from orca.ledger._format import Action, BatchSig, Checkpoint, Entry
+from orca.ledger._format import Action, BatchSig, Checkpoint, Entry, FormatError
 from orca.ledger._keys import TrustedKeys
 from orca.ledger._ledger import DEFAULT_CHECKPOINT_EVERY, AppendTicket, Ledger
 from orca.ledger._proofs import (
@@ -70,6 +70,7 @@ __all__ = [
     "Checkpoint",
     "ConsistencyProof",
     "Entry",
+    "FormatError",
     "InclusionProof",
     "Ledger",
     "LedgerCorruptError",

@@ -2,6 +2,7 @@
 
     LedgerError
     ├── ActionError          an action that cannot be recorded (bad kind, id or payload)
+    ├── FormatError          a line that is not a well-formed ledger line (also a ValueError)
     ├── LedgerLocked         another process holds the ledger open for appending (names its pid)
     ├── LedgerCorruptError   the ledger's head does not verify; appending would extend a lie
     └── ProofError           a proof cannot be given (no checkpoint covers the entry, bad sizes)
