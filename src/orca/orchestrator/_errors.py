@@ -73,8 +73,11 @@ class BudgetExceeded(EnvelopeRejected, governance.BudgetExceeded, code="budget-e
     """Also an ``orca.governance.BudgetExceeded`` (submit path and provider edge alike)."""
 
 
-class InvalidRequest(OrchestratorError, code="invalid-request"):
-    """An argument that cannot be used as given (bad status, non-JSON result, …)."""
+class InvalidRequest(OrchestratorError, ValueError, code="invalid-request"):
+    """An argument that cannot be used as given (bad status, non-JSON result, …).
+
+    Also a ``ValueError``, Python's name for a bad argument value.
+    """
 
 
 class RunNotFound(OrchestratorError, code="run-not-found"):

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from orca.orchestrator._errors import InvalidRequest
+
 DEFAULT_BASE_MS = 1_000
 DEFAULT_FACTOR = 2.0
 DEFAULT_CAP_MS = 60_000
@@ -30,12 +32,12 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.base_ms < 0 or self.cap_ms < 0 or self.factor < 1 or self.max_attempts < 1:
-            raise ValueError(
+            raise InvalidRequest(
                 "retry policy needs base_ms >= 0, cap_ms >= 0, factor >= 1 and max_attempts >= 1; "
                 f"got {self}"
             )
         if self.jitter not in ("full", "none"):
-            raise ValueError(f"retry jitter is 'full' or 'none', not {self.jitter!r}")
+            raise InvalidRequest(f"retry jitter is 'full' or 'none', not {self.jitter!r}")
 
     def ceiling_ms(self, attempt: int) -> int:
         """The largest delay after failed attempt ``attempt`` (1-based)."""
@@ -56,5 +58,5 @@ class RetryPolicy:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         unknown = set(data) - set(known)
         if unknown:
-            raise ValueError(f"unknown retry fields {sorted(unknown)}")
+            raise InvalidRequest(f"unknown retry fields {sorted(unknown)}")
         return cls(**known)
