@@ -15,7 +15,7 @@ from typing import Any, Final
 import orjson
 
 from orca.orchestrator._errors import InvalidEnvelope, InvalidRequest
-from orca.orchestrator._retry import RetryPolicy
+from orca.orchestrator._retry import RetryPolicy, is_finite_number
 
 KINDS: Final = ("agent_task", "agent_result", "agent_error")
 RESULT_KINDS: Final = frozenset({"agent_result", "agent_error"})
@@ -72,7 +72,7 @@ class Usage:
         cost = value.get("cost_usd", 0.0)
         if not (_is_int(tin) and _is_int(tout) and tin >= 0 and tout >= 0):
             raise InvalidRequest("usage input_tokens/output_tokens must be non-negative integers")
-        if isinstance(cost, bool) or not isinstance(cost, int | float) or cost < 0:
+        if not is_finite_number(cost) or cost < 0:
             raise InvalidRequest("usage cost_usd must be a non-negative number")
         return cls(tin, tout, float(cost))
 
