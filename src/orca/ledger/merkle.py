@@ -173,6 +173,18 @@ class Accumulator:
             h = node_hash(left, h)
         return h
 
+    def state(self) -> list[tuple[int, bytes]]:
+        """The perfect subtrees so far as (leaf count, root), largest first: all it holds."""
+        return list(self._stack)
+
+    @classmethod
+    def from_state(cls, state: Sequence[tuple[int, bytes]]) -> "Accumulator":
+        """The accumulator whose :meth:`state` is ``state`` (a saved ledger head)."""
+        acc = cls()
+        acc._stack = [(int(w), bytes(h)) for w, h in state]
+        acc.size = sum(w for w, _ in acc._stack)
+        return acc
+
     def copy(self) -> "Accumulator":
         other = Accumulator()
         other._stack = list(self._stack)
