@@ -38,7 +38,8 @@ from orca.query._diff import (
     first_difference,
     render_body_diff,
 )
-from orca.query._format import fmt_cost, fmt_count, fmt_duration, short_id
+from orca.query._format import SHORT_ID, fmt_cost, fmt_count, fmt_duration, short_id
+from orca.query._labels import Part
 from orca.query._ledger import is_alarm, ledger_parts
 from orca.query._listing import render_search, render_traces, search_json, traces_json
 from orca.query._registry import (
@@ -68,7 +69,6 @@ from orca.query._skeleton import (
     Skeleton,
     SkeletonLine,
     render_plain,
-    render_rich,
     skeleton,
     skeleton_json,
     summary_json,
@@ -108,6 +108,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "ENTRY_POINT_GROUP",
     "GROUP_BY",
+    "SHORT_ID",
     "AmbiguousIdError",
     "AttrChange",
     "BodyDiff",
@@ -121,6 +122,7 @@ __all__ = [
     "CheckSpec",
     "Finding",
     "FoldGroup",
+    "Part",
     "QueryError",
     "Ranked",
     "Skeleton",
@@ -166,7 +168,6 @@ __all__ = [
     "render_check_list",
     "render_checks",
     "render_plain",
-    "render_rich",
     "render_search",
     "render_span",
     "render_stats",
