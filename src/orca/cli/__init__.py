@@ -10,7 +10,6 @@ from orca._version import __version__
 from orca.cli._lazy import LazyCommand, LazyGroup
 from orca.errors import OrcaError
 
-
 # Every command by import path, with the line `orca --help` shows (kept in step with each
 # command's docstring by tests/cli/test_lazy.py): only the command that runs is imported.
 COMMANDS: Final[dict[str, LazyCommand]] = {
@@ -185,6 +184,7 @@ def main() -> None:
 def _describe(exc: Exception) -> str:
     """One line for an error no command turned into an OrcaError."""
     import sqlite3  # only on this path: most commands never load the sqlite3 module
+
     if isinstance(exc, sqlite3.DatabaseError):
         return (
             f"the store cannot be read ({exc}); if store.sqlite is damaged, move it aside "

@@ -52,7 +52,9 @@ class LazyGroup(click.Group):
         for name in names:
             if name in self.lazy and name not in self.commands:
                 # click's own shortening, on the registered line (no import of the command)
-                text = click.Command(name, help=self.lazy[name].short_help).get_short_help_str(limit)
+                text = click.Command(name, help=self.lazy[name].short_help).get_short_help_str(
+                    limit
+                )
             else:
                 command = self.commands[name]
                 if command.hidden:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import click
+
 from orca.cli._common import existing_home
 from orca.cli._options import SINCE
 from orca.query import resolve, since_ns

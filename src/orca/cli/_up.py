@@ -146,8 +146,7 @@ def up(
     second `orca up` on the same home names the first one's pid and exits 2.
     """
     from orca.collector import lock_holder
-    from orca.server import ServerConfig
-    from orca.server._up import UpOptions, serve
+    from orca.server import ServerConfig, UpOptions, serve
 
     root = resolve_home(home)
     if not root.exists() and not create:

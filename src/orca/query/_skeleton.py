@@ -34,7 +34,6 @@ TAIL: Final = 1
 KEEP_ERRORS: Final = 3
 
 
-
 @dataclass(frozen=True, slots=True)
 class SkeletonLine:
     """One line: a span (``span_id`` set), a fold summary, or a ledger entry.
