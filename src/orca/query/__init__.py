@@ -7,6 +7,7 @@ stats. The CLI and the server are thin shells over these functions.
 Add your own check with the :func:`check` decorator (see ``docs/checks.md``).
 """
 
+from orca._percentile import percentile
 from orca.query import _builtin  # noqa: F401  (registers the built-in checks)
 from orca.query._cache import (
     BreakpointVerdict,
@@ -21,7 +22,7 @@ from orca.query._checkrender import (
     render_check_list,
     render_checks,
 )
-from orca.query._checks import p95_by_name, percentile
+from orca.query._checks import p95_by_name
 from orca.query._detail import (
     DEFAULT_MAX_BYTES,
     BodySlice,

@@ -10,13 +10,13 @@ cache_read_tokens, cost)`` — in Python, for callers that hold rows
 reference the SQL grouping is tested against.
 """
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import orjson
 
+from orca._percentile import percentile
 from orca.query._format import as_float, as_int, clip, fmt_cost, fmt_count, fmt_duration
 from orca.store import SpanGroup, SpanRow
 
@@ -71,13 +71,6 @@ def span_facts(spans: Iterable[SpanRow], by: GroupBy = "name") -> Iterable[Fact]
         )
 
 
-def _pick(ordered: list[int], q: float) -> int | None:
-    """Nearest-rank percentile of a sorted list."""
-    if not ordered:
-        return None
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
 @dataclass(slots=True)
 class _Acc:
     """One key's running totals while :func:`stats` scans."""
@@ -128,8 +121,8 @@ def stats(facts: Iterable[Fact], *, skip_none: bool = True) -> list[StatRow]:
                 count=a.count,
                 errors=a.errors,
                 unfinished=a.unfinished,
-                p50_ns=_pick(d, 0.5),
-                p95_ns=_pick(d, 0.95),
+                p50_ns=percentile(d, 0.5),
+                p95_ns=percentile(d, 0.95),
                 input_tokens=a.input_tokens,
                 output_tokens=a.output_tokens,
                 cache_read_tokens=a.cache_read_tokens,
