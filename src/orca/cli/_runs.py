@@ -11,16 +11,9 @@ from orca.cli._common import existing_home, home_option, json_option, print_json
 from orca.cli._options import count, entry_id
 
 RUN_COLUMNS: Final = (
-    Column("RUN", 22),
-    Column("WORKFLOW", 14),
-    Column("STATUS", 9),
-    Column("TASKS", 5, right=True),
-    Column("DONE", 4, right=True),
-    Column("DEAD", 4, right=True),
-    Column("EXP", 3, right=True),
-    Column("OPEN", 4, right=True),
-    Column("ATT", 4, right=True),
-    Column("DURATION", 8, right=True),
+    *(Column(title, width) for title, width in (("RUN", 22), ("WORKFLOW", 14), ("STATUS", 9))),
+    # counts: as wide as their titles
+    *(Column(t, right=True) for t in ("TASKS", "DONE", "DEAD", "EXP", "OPEN", "ATT", "DURATION")),
     Column("STARTED", 19, gap=2),
     Column("TOKENS", gap=2),
 )

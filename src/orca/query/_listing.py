@@ -17,16 +17,11 @@ from orca.store import SearchHit, TraceSummary
 
 SNIPPET_CHARS: Final = 160
 TRACE_COLUMNS: Final = (
-    Column("trace", 16),
-    Column("root", 18),
-    Column("start", 20),
+    *(Column(title, width) for title, width in (("trace", 16), ("root", 18), ("start", 20))),
     Column("dur", 6, right=True),
     Column("spans", 5, right=True),
     Column("status", 10),
-    Column("err", 3, right=True),
-    Column("in", 6, right=True),
-    Column("out", 6, right=True),
-    Column("cost", 8, right=True),
+    *(Column(t, w, right=True) for t, w in (("err", 3), ("in", 6), ("out", 6), ("cost", 8))),
     Column("conversation", gap=2),
 )
 

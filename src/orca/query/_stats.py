@@ -25,12 +25,8 @@ GroupBy = Literal["name", "model", "component", "tool"]
 GROUP_BY: Final[tuple[GroupBy, ...]] = ("name", "model", "component", "tool")
 TOOL_COLUMNS: Final = (
     Column("tool", 24),
-    Column("requests", 8, right=True),
-    Column("def", 6, right=True),
-    Column("carried", 8, right=True),
-    Column("uses", 5, right=True),
-    Column("ok%", 5, right=True),
-    Column("chars/use", 9, right=True),
+    *(Column(t, w, right=True) for t, w in (("requests", 8), ("def", 6), ("carried", 8))),
+    *(Column(t, w, right=True) for t, w in (("uses", 5), ("ok%", 5), ("chars/use", 9))),
     Column("", gap=2),  # the note on a tool never used
 )
 Fact = tuple[Any, int | None, str, int, int, int, float]
