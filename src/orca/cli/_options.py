@@ -7,12 +7,14 @@ goes through a type here, so a bad value is one line and exit 2, before
 any work starts.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
 import click
 
 from orca._duration import HINT, duration_ns
+from orca.cli._common import F
 
 MAX_DURATION: Final = timedelta(days=36500)  # a hundred years: past that it is a typo
 _MAX_DURATION_NS: Final = MAX_DURATION // timedelta(microseconds=1) * 1000
@@ -58,6 +60,13 @@ class Count(click.IntRange):
 def count(min: int = 0, max: int = MAX_COUNT) -> Count:
     """An integer option bounded on both sides (so SQLite never sees an overflow)."""
     return Count(min, max)
+
+
+def count_option(
+    flag: str, default: int, help: str, *, min: int = 0, max: int = MAX_COUNT
+) -> Callable[[F], F]:
+    """``flag``: a bounded whole number with its default shown in ``--help``."""
+    return click.option(flag, type=count(min, max), default=default, show_default=True, help=help)
 
 
 def entry_id() -> Count:

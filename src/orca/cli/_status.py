@@ -1,5 +1,6 @@
 """``orca status``: what a person checks first — is the collector running, is it keeping up."""
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Final
 
@@ -52,16 +53,7 @@ def _as_dict(status: Status) -> dict[str, object]:
             }
             for s in status.segments
         ],
-        "ledger": None
-        if led is None
-        else {
-            "path": led.path,
-            "bytes": led.bytes,
-            "ingested_bytes": led.ingested_bytes,
-            "lag_bytes": led.lag_bytes,
-            "entries": led.entries,
-            "quarantined": led.quarantined,
-        },
+        "ledger": None if led is None else asdict(led),
         "store": None
         if t is None
         else {
