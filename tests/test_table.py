@@ -23,7 +23,7 @@ def test_columns_line_up_whatever_the_cells(rows: list[tuple[str, str, str]]) ->
 
 
 def test_header_gap_and_empty_line() -> None:
-    """Titles head the columns, ``gap`` widens the space before one, ``empty`` stands for no rows."""
+    """Titles head the columns, ``gap`` widens the space before one, ``empty`` means no rows."""
     columns = (Column("trace", 6), Column("cost", right=True), Column("conversation", gap=2))
     assert text_table(columns, [("ab", "$1", "c1")]) == (
         "trace  cost  conversation\nab       $1  c1\n"
