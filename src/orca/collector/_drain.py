@@ -77,7 +77,7 @@ def _drain_here(home: Path) -> str | None:
         with Collector(home) as collector:
             collector.drain()
             collector.store.catch_up_search()  # what was drained is searchable at once
-            return collector.ledger.paused
+        return None
     except CollectorLocked:
         raise  # a collector started meanwhile: the caller waits for it
     except OrcaError as exc:
@@ -96,8 +96,8 @@ def drain(
     """Get ``targets`` into the store (see the module docstring); None when done, else why not.
 
     ``on_wait(pid)`` is called once, when a running collector is found and
-    waited for. Ledger ingestion paused on damage is reported too (the traces
-    are still drained).
+    waited for. (Ledger damage pauses only the ledger's mirror, not the
+    traces: ``orca status`` reports it.)
     """
     deadline = time.monotonic() + timeout_s
     waited_for: int | None = None
