@@ -8,7 +8,7 @@ importing any, and running one imports that one's module alone.
 """
 
 from importlib import import_module
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import click
 
@@ -30,8 +30,10 @@ class LazyCommand(NamedTuple):
 class LazyGroup(click.Group):
     """A group over a registry of :class:`LazyCommand`; eager ``add_command`` still works."""
 
-    def __init__(self, *args: object, lazy: dict[str, LazyCommand], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, name: str | None = None, *, lazy: dict[str, LazyCommand], **attrs: Any
+    ) -> None:
+        super().__init__(name, **attrs)
         self.lazy = lazy
 
     def list_commands(self, ctx: click.Context) -> list[str]:
