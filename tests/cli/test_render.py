@@ -1,5 +1,10 @@
 """The CLI's colouring of a skeleton: same words as the plain form, styled by meaning."""
 
+import os
+import pty
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 from orca.cli._render import STYLES, skeleton_text
@@ -41,3 +46,36 @@ def test_every_meaning_the_query_room_uses_has_a_style(home: Path) -> None:
     sk = skeleton(_rows(home))
     meanings = {m for line in sk.lines for _, m in line.parts} | {m for _, m in sk.header}
     assert meanings - {""} <= set(STYLES)
+
+
+def test_a_terminal_gets_colour_a_pipe_gets_plain_text(home: Path) -> None:
+    """``orca trace last`` on a real pseudo-terminal is coloured; piped, the same words plain."""
+    rows = _rows(home)
+    argv = [sys.executable, "-m", "orca", "trace", "last", "--home", str(home)]
+    piped = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "\x1b[" not in piped and piped == render_plain(skeleton(rows))
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            argv, stdout=follower, stderr=subprocess.PIPE, timeout=120, check=False
+        )
+        os.close(follower)
+        follower = -1
+        assert proc.returncode == 0, proc.stderr
+        shown = b""
+        while chunk := _read(leader):
+            shown += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert b"\x1b[" in shown  # colour codes
+    assert re.sub(rb"\x1b\[[0-9;]*m", b"", shown).replace(b"\r\n", b"\n").decode() == piped
+
+
+def _read(fd: int) -> bytes:
+    """What is left on the pseudo-terminal (empty once its writer is gone)."""
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the other side is closed
+        return b""
