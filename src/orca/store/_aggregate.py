@@ -22,12 +22,12 @@ SQLite does the same work over narrow index entries. Two plans, both exact
 Spans already pruned are not here: their daily aggregates are ``rollups``.
 """
 
-import math
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from orca._percentile import rank as rank  # re-exported: _pg_read takes it from here
 from orca.errors import UsageError
 
 Plan = Literal["auto", "key", "window"]
@@ -73,11 +73,6 @@ class SpanGroup:
     output_tokens: int
     cache_read_tokens: int
     cost: float
-
-
-def rank(n: int, q: float) -> int:
-    """0-based nearest-rank position of quantile ``q`` among ``n`` sorted values."""
-    return min(n - 1, max(0, math.ceil(q * n) - 1))
 
 
 def span_groups(
