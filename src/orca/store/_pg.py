@@ -9,18 +9,21 @@ nothing) and the batch is applied again on a fresh connection — safe, since
 offsets commit with the rows and records carry their identity.
 """
 
-import io
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, BinaryIO, Final, Literal, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from orca.store import _pg_ops, _pg_read, _pg_write
+from orca.blobs import BLOBS_DIR, BlobStore
+from orca.store import _pg_bodies, _pg_ops, _pg_read, _pg_write
 from orca.store._aggregate import SpanGroup
 from orca.store._batch import ApplyResult, Batch
+from orca.store._bodies import Blobs
 from orca.store._errors import SchemaError, StoreError
 from orca.store._open import mask_url
 from orca.store._pg_schema import (
@@ -41,6 +44,7 @@ from orca.store._rows import (
     TraceRows,
     TraceSummary,
 )
+from orca.store._shared import read_range
 from orca.store._status import ProcessRow, QuarantineRow, SourceRow, StoreTotals
 
 RETRIES: Final = 5  # attempts of one transaction when the connection is lost
@@ -54,15 +58,25 @@ class PostgresStore:
 
     engine: Literal["postgresql"] = "postgresql"
 
-    def __init__(self, url: str, origin: str, pool: ConnectionPool[Conn]) -> None:
+    def __init__(
+        self, url: str, origin: str, pool: ConnectionPool[Conn], home: Path | None = None
+    ) -> None:
         self.url = mask_url(url)
         self.origin = origin
+        self.home = home
         self._pool = pool
         self._days: set[int] = set()  # span partitions known to exist
+        self._blob_store: BlobStore | None = None
 
     @classmethod
-    def open(cls, url: str, *, origin: str, max_size: int = 4) -> "PostgresStore":
-        """Connect (a pool of up to ``max_size``) and migrate; a clear error when unreachable."""
+    def open(
+        cls, url: str, *, origin: str, home: Path | None = None, max_size: int = 4
+    ) -> "PostgresStore":
+        """Connect (a pool of up to ``max_size``) and migrate; a clear error when unreachable.
+
+        ``home``: the collector's home, whose blob store keeps bodies above 256 KiB
+        (see ``_pg_bodies``); without one every body stays in the database.
+        """
         pool: ConnectionPool[Conn] = ConnectionPool(
             url,
             min_size=1,
@@ -83,7 +97,7 @@ class PostgresStore:
                 f" {str(exc).strip() or type(exc).__name__};"
                 " check the URL and that the server is running"
             ) from None
-        store = cls(url, origin, pool)
+        store = cls(url, origin, pool, home)
         try:
             store._migrate()
         except BaseException:
@@ -143,6 +157,18 @@ class PostgresStore:
             finally:
                 conn.execute("ROLLBACK")
 
+    def blobs(self) -> BlobStore:
+        """The home's blob store, opened (made on first use) as the SQLite store does."""
+        if self._blob_store is None:
+            assert self.home is not None
+            made = (self.home / BLOBS_DIR / "keys").is_dir()
+            self._blob_store = BlobStore.open(self.home, create=not made)
+        return self._blob_store
+
+    @property
+    def _blobs(self) -> Blobs | None:
+        return self.blobs if self.home is not None else None
+
     def _ensure_days(self, days: set[int]) -> None:
         """Create missing day partitions of ``spans``, in their own short transaction.
 
@@ -177,7 +203,7 @@ class PostgresStore:
         self._ensure_days(_pg_write.collect(batch))
 
         def work(conn: Conn) -> ApplyResult:
-            return _pg_write.apply_batch(conn, batch, self.origin, self._ensure_in_txn)
+            return _pg_write.apply_batch(conn, batch, self.origin, self._ensure_in_txn, self._blobs)
 
         try:
             return self._txn(work)
@@ -231,13 +257,27 @@ class PostgresStore:
     ) -> PruneResult:
         from orca.store._retention import DEFAULT_RETENTION
 
-        result = self._txn(
-            lambda c: _pg_ops.prune(
-                c, policy or DEFAULT_RETENTION, now_ns=now_ns, progress=progress
+        def work(conn: Conn) -> tuple[PruneResult, set[str]]:
+            before = _pg_bodies.blob_shas(conn)
+            result = _pg_ops.prune(
+                conn, policy or DEFAULT_RETENTION, now_ns=now_ns, progress=progress
             )
-        )
+            return result, before - _pg_bodies.blob_shas(conn)
+
+        result, dropped = self._txn(work)
         self._days.clear()  # partitions may have been dropped
-        return result
+        return dataclasses.replace(result, blobs_deleted=self._delete_blobs(dropped))
+
+    def _delete_blobs(self, shas: set[str]) -> int:
+        """Delete this home's blobs of body rows a committed prune removed (unless re-added).
+
+        Other hosts' copies are theirs: ``orca blobs gc`` there finds them unreferenced.
+        """
+        if not shas or self.home is None:
+            return 0
+        with self._read() as conn:
+            kept = _pg_bodies.blob_shas(conn)
+        return sum(self.blobs().delete(sha) for sha in sorted(shas - kept))
 
     def rollups(self, *, since_day: str | None = None) -> list[Rollup]:
         with self._read() as conn:
@@ -327,20 +367,24 @@ class PostgresStore:
 
     def get_body(self, sha256: str) -> bytes | None:
         with self._read() as conn:
-            return _pg_read.body(conn, sha256)
+            return _pg_bodies.load(conn, sha256, self._blobs)
 
     def open_body(self, sha256: str) -> BinaryIO | None:
-        """A body as a stream (bodies live in the database here: read whole, then served)."""
-        data = self.get_body(sha256)
-        return None if data is None else io.BytesIO(data)
+        """A body as a stream (a blob streams from this home's blob store)."""
+        with self._read() as conn:
+            return _pg_bodies.open_body(conn, sha256, self._blobs)
 
     def body_range(self, sha256: str, offset: int, length: int) -> bytes | None:
-        data = self.get_body(sha256)
-        return None if data is None else data[offset : offset + length]
+        stream = self.open_body(sha256)
+        if stream is None:
+            return None
+        with stream:
+            return read_range(stream, offset, length)
 
     def blob_references(self) -> set[str]:
-        """None: a PostgreSQL store keeps every body in the database (shared by all hosts)."""
-        return set()
+        """Bodies kept in blob stores (by any host: a superset of this home's is safe to keep)."""
+        with self._read() as conn:
+            return _pg_bodies.blob_shas(conn)
 
     def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
         with self._read() as conn:

@@ -11,19 +11,20 @@ are in the batch, else an ``UPDATE`` of the row an earlier batch wrote.
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 import orjson
 import psycopg
 
-from orca.store import _bodies
+from orca.store import _pg_bodies
 from orca.store._batch import ApplyResult, Batch
-from orca.store._pg_schema import TS_CONFIG, day_of
+from orca.store._bodies import Blobs
+from orca.store._pg_schema import day_of
 from orca.store._write import genai_columns
 
 _SEGMENT: Final = re.compile(r"^(\d+)-(\d+)-\d+\.ndjson$")
-MAX_TSV_TEXT: Final = 1_000_000  # bytes of a body's text given to to_tsvector (its limit is 1 MB)
 
 
 class GenAI(NamedTuple):
@@ -165,18 +166,6 @@ class LinkIn(NamedTuple):
     attrs: str | None
 
 
-class BodyIn(NamedTuple):
-    sha256: str
-    size: int
-    stored: int
-    enc: str
-    data: bytes
-    first_ns: int
-    trace_id: str
-    span_id: str
-    text: str
-
-
 @dataclass(slots=True)
 class TraceIn:
     start_ns: int
@@ -243,26 +232,6 @@ def _proc_record(cur: psycopg.Cursor[Any], proc_id: int | None, rec: dict[str, A
         )
 
 
-class _Bodies:
-    """The batch's distinct bodies, zstd-encoded as in SQLite, with their search lexemes."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, BodyIn] = {}
-
-    def add(self, rec: dict[str, Any]) -> tuple[str | None, int]:
-        data = _bodies.body_bytes(rec)
-        if data is None:
-            return None, 0
-        sha = _bodies.digest(data)
-        if sha not in self.rows:
-            enc, stored = _bodies.encode(data)
-            text = data[:MAX_TSV_TEXT].decode("utf-8", "replace").replace("\x00", " ")
-            self.rows[sha] = BodyIn(
-                sha, len(data), len(stored), enc, stored, rec["ts"], rec["trace"], rec["span"], text
-            )
-        return sha, len(data)
-
-
 def _copy(cur: psycopg.Cursor[Any], table: str, cols: str, rows: list[Any]) -> None:
     with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
         for row in rows:
@@ -288,7 +257,11 @@ def collect(batch: Batch) -> set[int]:
 
 
 def apply_batch(
-    conn: psycopg.Connection[Any], batch: Batch, origin: str, ensure_days: Any
+    conn: psycopg.Connection[Any],
+    batch: Batch,
+    origin: str,
+    ensure_days: Callable[[set[int]], None],
+    blobs: Blobs | None = None,
 ) -> ApplyResult:
     """Write ``batch`` for ``origin`` in the caller's open transaction; what was written."""
     cur = conn.cursor()
@@ -297,7 +270,7 @@ def apply_batch(
     logs: list[LogIn] = []
     links: list[LinkIn] = []
     traces: dict[str, TraceIn] = {}
-    bodies = _Bodies()
+    bodies = _pg_bodies.PendingBodies()
     counts: dict[str, int] = {}
     last_ts: dict[int, int] = {}
     skipped = 0
@@ -372,8 +345,7 @@ def apply_batch(
         ensure_days(set(days.values()))
         _write_traces(cur, traces, days)
         _write_spans(cur, spans, days)
-    if bodies.rows:
-        _write_bodies(cur, list(bodies.rows.values()))
+    _pg_bodies.write(cur, bodies, blobs)
     for table, rows in (("logs", logs), ("links", links)):
         if rows:
             _write_records(cur, table, rows)
@@ -412,12 +384,19 @@ def apply_batch(
 def _write_traces(
     cur: psycopg.Cursor[Any], traces: dict[str, TraceIn], days: dict[str, int]
 ) -> None:
-    cur.executemany(
-        "INSERT INTO traces (trace_id, start_ns, day, conversation_id) VALUES (%s, %s, %s, %s)"
+    ids = sorted(traces)  # one order for every writer: no deadlock between hosts
+    cur.execute(
+        "INSERT INTO traces (trace_id, start_ns, day, conversation_id)"
+        " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::int[], %s::text[])"
         " ON CONFLICT (trace_id) DO UPDATE SET"
         " start_ns = least(traces.start_ns, excluded.start_ns),"
         " conversation_id = coalesce(traces.conversation_id, excluded.conversation_id)",
-        [(t, v.start_ns, days[t], v.conversation_id) for t, v in sorted(traces.items())],
+        (
+            ids,
+            [traces[t].start_ns for t in ids],
+            [days[t] for t in ids],
+            [traces[t].conversation_id for t in ids],
+        ),
     )
 
 
@@ -462,21 +441,6 @@ def _write_spans(
         cur.executemany(
             "UPDATE spans SET synthetic = true WHERE trace_id = %s AND span_id = %s", marked
         )
-
-
-def _write_bodies(cur: psycopg.Cursor[Any], rows: list[BodyIn]) -> None:
-    cur.execute(
-        "CREATE TEMP TABLE bodies_in (sha256 TEXT, size BIGINT, stored BIGINT, enc TEXT,"
-        " data BYTEA, first_ns BIGINT, trace_id TEXT, span_id TEXT, text TEXT) ON COMMIT DROP"
-    )
-    rows.sort(key=lambda b: b.sha256)
-    _copy(cur, "bodies_in", ", ".join(BodyIn._fields), rows)
-    cur.execute(
-        "INSERT INTO bodies (sha256, size, stored, enc, data, first_ns, trace_id, span_id, tsv)"
-        " SELECT sha256, size, stored, enc, data, first_ns, trace_id, span_id,"
-        f" to_tsvector('{TS_CONFIG}', text) FROM bodies_in ORDER BY sha256"
-        " ON CONFLICT (sha256) DO NOTHING"
-    )
 
 
 def _write_records(cur: psycopg.Cursor[Any], table: str, rows: list[Any]) -> None:
