@@ -15,7 +15,7 @@ import orjson
 import psycopg
 
 from orca.store._crash import CRASH_COMPONENT, crash_span_id
-from orca.store._pg_read import SPAN_COLS, _dicts, spans
+from orca.store._pg_read import SPAN_COLS, SPANS, _dicts, spans
 from orca.store._pg_schema import DAY_NS
 from orca.store._retention import PruneResult, RetentionPolicy, Rollup, _bucket, _day, _p95
 from orca.store._rows import CRASH_SPAN_NAME, SpanRow
@@ -95,7 +95,7 @@ def attribute(conn: Conn, origin: str, writer: str, detected_ns: int) -> list[Sp
         )
         made += spans(
             conn,
-            f"SELECT {SPAN_COLS} FROM spans WHERE trace_id = %s AND span_id = %s",
+            f"SELECT {SPAN_COLS} FROM {SPANS} WHERE trace_id = %s AND span_id = %s",
             (trace_id, span_id),
         )
     return made
