@@ -252,9 +252,7 @@ def main() -> None:
             f" ({many.per_s / base.per_s:.2f}x; target >= 1.5x); {many.cpu()}"
         )
         start_us = startup_cpu_s(pg.create_database("idle"), root) * 4 / many.records * 1e6
-        print(
-            f"  of the client CPU/record, process start-up (4 x `orca collect`): {start_us:.1f} us"
-        )
+        print(f"  of the client CPU/record, start-up of the 4 processes: {start_us:.1f} us")
         cores = os.cpu_count() or 1
         ceiling = cores / ((many.client_us + many.server_us) / 1e6)
         print(
