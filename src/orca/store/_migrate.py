@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from orca.store._batch import Batch, Item, LedgerItem
-from orca.store._migrate_extras import Extras, copy_extras
+from orca.store._migrate_extras import Extras, copy_extras, log_record
 from orca.store._protocol import TraceReader, TraceStore
 from orca.store._rows import TraceRows, TraceSummary
 
@@ -82,21 +82,7 @@ def _records(rows: TraceRows, src: TraceReader) -> list[dict[str, Any]]:
             }
             _body(closed, src, s.response_body)
             out.append(closed)
-    for log in rows.logs:
-        rec: dict[str, Any] = {
-            "v": 1,
-            "kind": "log",
-            "ts": log.ts_ns,
-            "level": log.level,
-            "msg": log.msg,
-            "component": log.component,
-            "attrs": log.attrs,
-        }
-        if log.trace_id is not None:
-            rec["trace"] = log.trace_id
-        if log.span_id is not None:
-            rec["span"] = log.span_id
-        out.append(rec)
+    out.extend(log_record(log) for log in rows.logs)
     for link in rows.links:
         if link.trace_id != rows.summary.trace_id:
             continue  # an incoming link: copied with the trace it leaves from

@@ -15,8 +15,7 @@ this room's classes); the SQL is per engine, the plan is one.
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from orca.store._batch import Batch, Item, Quarantine
 from orca.store._protocol import TraceStore
@@ -33,14 +32,13 @@ PROCESS_COLS: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Extras:
+class Extras(NamedTuple):
     """How many of each the run copied (0 for what an earlier run copied)."""
 
     logs: int = 0
     quarantined: int = 0
-    rollups: int = 0
-    processes: int = 0
+    rollups: int = 0  # daily aggregates
+    processes: int = 0  # writers
 
 
 # -- per engine: raw rows out, raw rows in ----------------------------------------------
@@ -96,25 +94,25 @@ def _loose_logs(src: TraceStore) -> list[LogRow]:
 
     with src._read() as conn:  # type: ignore[attr-defined]
         sql = f"SELECT {_pg_read._LOG_COLS} FROM logs WHERE trace_id IS NULL ORDER BY id"
-        return [_pg_read._log(r) for r in _pg_read._dicts(conn, sql)]
+        return _pg_read._fetch(conn, sql, (), LogRow)
 
 
 # -- the plan ------------------------------------------------------------------------------
 
 
-def _log_record(log: LogRow) -> dict[str, Any]:
-    rec: dict[str, Any] = {
-        "v": 1,
-        "kind": "log",
-        "ts": log.ts_ns,
-        "level": log.level,
-        "msg": log.msg,
-        "component": log.component,
-        "attrs": log.attrs,
-    }
-    if log.span_id is not None:
-        rec["span"] = log.span_id
-    return rec
+def log_record(log: LogRow) -> dict[str, Any]:
+    """The journal record a stored log came from (what a copy applies)."""
+    where = {"trace": log.trace_id, "span": log.span_id}
+    return dict(
+        v=1,
+        kind="log",
+        ts=log.ts_ns,
+        level=log.level,
+        msg=log.msg,
+        component=log.component,
+        attrs=log.attrs,
+        **{k: v for k, v in where.items() if v is not None},
+    )
 
 
 def copy_logs(src: TraceStore, dst: TraceStore, source: str, batch_records: int) -> int:
@@ -125,7 +123,7 @@ def copy_logs(src: TraceStore, dst: TraceStore, source: str, batch_records: int)
     applied = 0
     for lo in range(start, len(logs), batch_records):
         chunk = logs[lo : lo + batch_records]
-        batch = Batch([Item(_log_record(log), name, lo + k) for k, log in enumerate(chunk)])
+        batch = Batch([Item(log_record(log), name, lo + k) for k, log in enumerate(chunk)])
         batch.offsets[name] = lo + len(chunk)
         applied += dst.apply(batch).applied
     return applied

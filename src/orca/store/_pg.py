@@ -14,14 +14,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Literal, TypeVar
+from typing import Any, BinaryIO, Concatenate, Final, Literal, ParamSpec, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from orca.blobs import BLOBS_DIR, BlobStore
 from orca.store import _pg_bodies, _pg_ops, _pg_read, _pg_write
-from orca.store._aggregate import SpanGroup
 from orca.store._batch import ApplyResult, Batch
 from orca.store._bodies import Blobs
 from orca.store._errors import SchemaError, StoreError
@@ -33,24 +32,41 @@ from orca.store._pg_schema import (
     SCHEMA_VERSION,
     partition_ddl,
 )
-from orca.store._protocol import SpanStat
-from orca.store._retention import PruneResult, RetentionPolicy, Rollup
+from orca.store._retention import PruneResult, RetentionPolicy
 from orca.store._rows import (
-    LedgerRow,
-    LinkRow,
-    LogRow,
-    SearchHit,
     SpanRow,
-    TraceRows,
-    TraceSummary,
 )
 from orca.store._shared import read_range
-from orca.store._status import ProcessRow, QuarantineRow, SourceRow, StoreTotals
 
 RETRIES: Final = 5  # attempts of one transaction when the connection is lost
 CONNECT_TIMEOUT_S: Final = 10
 T = TypeVar("T")
+P = ParamSpec("P")
 Conn = psycopg.Connection[Any]
+
+
+def _reads(fn: Callable[Concatenate[Conn, P], T]) -> Callable[Concatenate["PostgresStore", P], T]:
+    """A read method: ``fn`` run in one read-only snapshot (``_pg_read``/``_pg_ops``)."""
+
+    def method(self: "PostgresStore", /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._read() as conn:
+            return fn(conn, *args, **kwargs)
+
+    method.__doc__ = fn.__doc__
+    return method
+
+
+def _reads_own(
+    fn: Callable[Concatenate[Conn, str, P], T],
+) -> Callable[Concatenate["PostgresStore", P], T]:
+    """A read method of this origin's rows (sources, writers, quarantine)."""
+
+    def method(self: "PostgresStore", /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._read() as conn:
+            return fn(conn, self.origin, *args, **kwargs)
+
+    method.__doc__ = fn.__doc__
+    return method
 
 
 class PostgresStore:
@@ -279,9 +295,7 @@ class PostgresStore:
             kept = _pg_bodies.blob_shas(conn)
         return sum(self.blobs().delete(sha) for sha in sorted(shas - kept))
 
-    def rollups(self, *, since_day: str | None = None) -> list[Rollup]:
-        with self._read() as conn:
-            return _pg_ops.read_rollups(conn, since_day)
+    rollups = _reads(_pg_ops.read_rollups)
 
     def catch_up_search(self, limit: int | None = None) -> int:
         """Nothing to catch up: the GIN indexes are maintained by each batch's transaction."""
@@ -298,72 +312,22 @@ class PostgresStore:
             )
         )
 
-    def ledger_entries(
-        self,
-        *,
-        run: str | None = None,
-        trace: str | None = None,
-        since_ns: int | None = None,
-        limit: int | None = None,
-    ) -> list[LedgerRow]:
-        with self._read() as conn:
-            return _pg_read.ledger(conn, run=run, trace=trace, since_ns=since_ns, limit=limit)
+    ledger_entries = _reads(_pg_read.ledger)
 
     # -- status (this origin's sources and writers; the whole store's totals) ------
 
-    def sources(self) -> list[SourceRow]:
-        with self._read() as conn:
-            return _pg_ops.sources(conn, self.origin)
-
-    def processes(self) -> list[ProcessRow]:
-        with self._read() as conn:
-            return _pg_ops.processes(conn, self.origin)
-
-    def quarantine(self, limit: int | None = None) -> list[QuarantineRow]:
-        with self._read() as conn:
-            return _pg_ops.quarantine(conn, self.origin, limit)
-
-    def totals(self) -> StoreTotals:
-        with self._read() as conn:
-            return _pg_ops.totals(conn)
+    sources = _reads_own(_pg_ops.sources)
+    processes = _reads_own(_pg_ops.processes)
+    quarantine = _reads_own(_pg_ops.quarantine)
+    totals = _reads(_pg_ops.totals)
 
     # -- read side (TraceReader) ----------------------------------------------------
 
-    def list_traces(
-        self,
-        *,
-        limit: int | None = 20,
-        since_ns: int | None = None,
-        status: str | None = None,
-        conversation: str | None = None,
-        component: str | None = None,
-    ) -> list[TraceSummary]:
-        """Traces newest first; ``component`` is the root's (as SQLite filters it)."""
-        with self._read() as conn:
-            return _pg_read.list_traces(
-                conn,
-                limit=limit,
-                since_ns=since_ns,
-                status=status,
-                conversation=conversation,
-                component=component,
-            )
-
-    def get_trace(self, trace_id: str) -> TraceRows | None:
-        with self._read() as conn:
-            return _pg_read.get_trace(conn, trace_id)
-
-    def get_span(self, span_id: str) -> SpanRow | None:
-        with self._read() as conn:
-            return _pg_read.get_span(conn, span_id)
-
-    def span_logs(self, span_id: str) -> list[LogRow]:
-        with self._read() as conn:
-            return _pg_read.span_logs(conn, span_id)
-
-    def span_links(self, span_id: str) -> list[LinkRow]:
-        with self._read() as conn:
-            return _pg_read.span_links(conn, span_id)
+    list_traces = _reads(_pg_read.list_traces)
+    get_trace = _reads(_pg_read.get_trace)
+    get_span = _reads(_pg_read.get_span)
+    span_logs = _reads(_pg_read.span_logs)
+    span_links = _reads(_pg_read.span_links)
 
     def get_body(self, sha256: str) -> bytes | None:
         with self._read() as conn:
@@ -386,41 +350,8 @@ class PostgresStore:
         with self._read() as conn:
             return _pg_bodies.blob_shas(conn)
 
-    def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
-        with self._read() as conn:
-            return _pg_read.resolve_id(conn, prefix, kind)
-
-    def find_spans(
-        self,
-        *,
-        name: str | None = None,
-        since_ns: int | None = None,
-        limit: int | None = None,
-    ) -> Iterator[SpanRow]:
-        with self._read() as conn:
-            rows = _pg_read.find_spans(conn, name=name, since_ns=since_ns, limit=limit)
-        return iter(rows)
-
-    def span_stats(
-        self, *, group_by: str = "name", since_ns: int | None = None
-    ) -> Iterator[SpanStat]:
-        with self._read() as conn:
-            rows = _pg_read.span_stats(conn, group_by=group_by, since_ns=since_ns)
-        return iter(rows)
-
-    def span_groups(
-        self, *, group_by: str = "name", since_ns: int | None = None
-    ) -> list[SpanGroup]:
-        with self._read() as conn:
-            return _pg_read.span_groups(conn, group_by=group_by, since_ns=since_ns)
-
-    def search(
-        self,
-        text: str,
-        *,
-        where: Literal["attrs", "bodies", "logs"] | None = None,
-        since_ns: int | None = None,
-        limit: int = 20,
-    ) -> list[SearchHit]:
-        with self._read() as conn:
-            return _pg_read.search(conn, text, where=where, since_ns=since_ns, limit=limit)
+    resolve_id = _reads(_pg_read.resolve_id)
+    find_spans = _reads(_pg_read.find_spans)
+    span_stats = _reads(_pg_read.span_stats)
+    span_groups = _reads(_pg_read.span_groups)
+    search = _reads(_pg_read.search)

@@ -119,17 +119,11 @@ def _row(conn: Conn, sha256: str) -> tuple[str, bytes, int] | None:
 
 def load(conn: Conn, sha256: str, blobs: Blobs | None) -> bytes | None:
     """A body's original bytes; a blob is read from this home's blob store (None without one)."""
-    row = _row(conn, sha256)
-    if row is None:
+    stream = open_body(conn, sha256, blobs)
+    if stream is None:
         return None
-    enc, data, size = row
-    if enc == BLOB:
-        stream = _blob(sha256, size, blobs)
-        if stream is None:
-            return None
-        with stream:
-            return stream.read()
-    return _bodies.decode(enc, data)
+    with stream:
+        return stream.read()
 
 
 def _blob(sha256: str, size: int, blobs: Blobs | None) -> BinaryIO | None:

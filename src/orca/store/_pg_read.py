@@ -7,7 +7,8 @@ as SQLite's do, and a span's attributes are its open's updated by its close's.
 """
 
 import re
-from typing import Any, Final, Literal
+from collections.abc import Callable, Iterator
+from typing import Any, Final, Literal, TypeVar
 
 import orjson
 import psycopg
@@ -106,28 +107,24 @@ def spans(conn: Conn, sql: str, args: Any = ()) -> list[SpanRow]:
         return cur.fetchall()
 
 
-def _log(r: dict[str, Any]) -> LogRow:
-    return LogRow(
-        ts_ns=r["ts_ns"],
-        level=r["level"],
-        msg=r["msg"],
-        component=r["component"],
-        trace_id=r["trace_id"],
-        span_id=r["span_id"],
-        attrs=_attrs(r["attrs"]),
-    )
+R = TypeVar("R", LogRow, LinkRow)
 
 
-def _link(r: dict[str, Any]) -> LinkRow:
-    return LinkRow(
-        ts_ns=r["ts_ns"],
-        trace_id=r["trace_id"],
-        span_id=r["span_id"],
-        to_trace_id=r["to_trace_id"],
-        to_span_id=r["to_span_id"],
-        reason=r["reason"],
-        attrs=_attrs(r["attrs"]),
-    )
+def _with_attrs(row: type[R]) -> Callable[..., R]:
+    """A psycopg row factory's maker: a row by column name, its ``attrs`` JSON parsed."""
+
+    def make(*, attrs: str | None, **cols: Any) -> R:
+        return row(attrs=_attrs(attrs), **cols)
+
+    return make
+
+
+def _fetch(conn: Conn, sql: str, args: Any, row: type[R]) -> list[R]:
+    from psycopg.rows import kwargs_row
+
+    with conn.cursor(row_factory=kwargs_row(_with_attrs(row))) as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
 
 
 def _ledger_row(r: dict[str, Any]) -> LedgerRow:
@@ -220,12 +217,13 @@ def summarise(conn: Conn, trace_id: str) -> TraceSummary | None:
 def list_traces(
     conn: Conn,
     *,
-    limit: int | None,
-    since_ns: int | None,
-    status: str | None,
-    conversation: str | None,
+    limit: int | None = 20,
+    since_ns: int | None = None,
+    status: str | None = None,
+    conversation: str | None = None,
     component: str | None = None,
 ) -> list[TraceSummary]:
+    """Traces newest first; ``component`` is the root's (as SQLite filters it)."""
     where: list[str] = ["true"]
     args: list[Any] = []
     if since_ns is not None:
@@ -259,23 +257,19 @@ def get_trace(conn: Conn, trace_id: str) -> TraceRows | None:
         f"SELECT {SPAN_COLS} FROM {SPANS} WHERE trace_id = %s ORDER BY spans.start_ns, seq",
         (trace_id,),
     )
-    logs = [
-        _log(r)
-        for r in _dicts(
-            conn,
-            f"SELECT {_LOG_COLS} FROM logs WHERE trace_id = %s ORDER BY ts_ns, id",
-            (trace_id,),
-        )
-    ]
-    links = [
-        _link(r)
-        for r in _dicts(
-            conn,
-            f"SELECT {_LINK_COLS} FROM links WHERE trace_id = %s OR to_trace_id = %s"
-            " ORDER BY ts_ns, id",
-            (trace_id, trace_id),
-        )
-    ]
+    logs = _fetch(
+        conn,
+        f"SELECT {_LOG_COLS} FROM logs WHERE trace_id = %s ORDER BY ts_ns, id",
+        (trace_id,),
+        LogRow,
+    )
+    links = _fetch(
+        conn,
+        f"SELECT {_LINK_COLS} FROM links WHERE trace_id = %s OR to_trace_id = %s"
+        " ORDER BY ts_ns, id",
+        (trace_id, trace_id),
+        LinkRow,
+    )
     ledger = [
         _ledger_row(r)
         for r in _dicts(
@@ -295,34 +289,27 @@ def get_span(conn: Conn, span_id: str) -> SpanRow | None:
 
 
 def span_logs(conn: Conn, span_id: str) -> list[LogRow]:
-    return [
-        _log(r)
-        for r in _dicts(
-            conn,
-            f"SELECT {_LOG_COLS} FROM logs WHERE span_id = %s AND trace_id IN"
-            " (SELECT trace_id FROM spans WHERE span_id = %s) ORDER BY ts_ns, id",
-            (span_id, span_id),
-        )
-    ]
+    """Log records inside one span, oldest first."""
+    return _fetch(
+        conn,
+        f"SELECT {_LOG_COLS} FROM logs WHERE span_id = %s AND trace_id IN"
+        " (SELECT trace_id FROM spans WHERE span_id = %s) ORDER BY ts_ns, id",
+        (span_id, span_id),
+        LogRow,
+    )
 
 
 def span_links(conn: Conn, span_id: str) -> list[LinkRow]:
-    return [
-        _link(r)
-        for r in _dicts(
-            conn,
-            f"SELECT {_LINK_COLS} FROM links WHERE (span_id = %s AND trace_id IN"
-            " (SELECT trace_id FROM spans WHERE span_id = %s)) OR (to_span_id = %s AND"
-            " to_trace_id IN (SELECT trace_id FROM spans WHERE span_id = %s))"
-            " ORDER BY ts_ns, id",
-            (span_id, span_id, span_id, span_id),
-        )
-    ]
-
-
-def body(conn: Conn, sha256: str) -> bytes | None:
-    rows = _dicts(conn, "SELECT enc, data FROM bodies WHERE sha256 = %s", (sha256,))
-    return _bodies.decode(rows[0]["enc"], bytes(rows[0]["data"])) if rows else None
+    """Links from and to one span."""
+    return _fetch(
+        conn,
+        f"SELECT {_LINK_COLS} FROM links WHERE (span_id = %s AND trace_id IN"
+        " (SELECT trace_id FROM spans WHERE span_id = %s)) OR (to_span_id = %s AND"
+        " to_trace_id IN (SELECT trace_id FROM spans WHERE span_id = %s))"
+        " ORDER BY ts_ns, id",
+        (span_id, span_id, span_id, span_id),
+        LinkRow,
+    )
 
 
 def resolve_id(conn: Conn, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
@@ -340,8 +327,8 @@ def resolve_id(conn: Conn, prefix: str, kind: Literal["trace", "span"]) -> list[
 
 
 def find_spans(
-    conn: Conn, *, name: str | None, since_ns: int | None, limit: int | None
-) -> list[SpanRow]:
+    conn: Conn, *, name: str | None = None, since_ns: int | None = None, limit: int | None = None
+) -> Iterator[SpanRow]:
     where: list[str] = ["true"]
     args: list[Any] = []
     if name is not None:
@@ -356,10 +343,12 @@ def find_spans(
     if limit is not None:
         sql += " LIMIT %s"
         args.append(limit)
-    return spans(conn, sql, args)
+    return iter(spans(conn, sql, args))  # read whole inside the caller's snapshot
 
 
-def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanStat]:
+def span_stats(
+    conn: Conn, *, group_by: str = "name", since_ns: int | None = None
+) -> Iterator[SpanStat]:
     if group_by not in STAT_KEYS:
         raise ValueError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
     sql = (
@@ -371,10 +360,12 @@ def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanS
     if since_ns is not None:
         sql += " WHERE start_ns >= %s"
         args.append(since_ns)
-    return [SpanStat._make(r) for r in conn.execute(sql, args)]
+    return iter([SpanStat._make(r) for r in conn.execute(sql, args)])  # read in the snapshot
 
 
-def span_groups(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanGroup]:
+def span_groups(
+    conn: Conn, *, group_by: str = "name", since_ns: int | None = None
+) -> list[SpanGroup]:
     """Per key in one pass; percentiles by nearest rank over each key's closed spans."""
     if group_by not in STAT_KEYS:
         raise ValueError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
@@ -416,7 +407,12 @@ def span_groups(conn: Conn, *, group_by: str, since_ns: int | None) -> list[Span
 
 
 def ledger(
-    conn: Conn, *, run: str | None, trace: str | None, since_ns: int | None, limit: int | None
+    conn: Conn,
+    *,
+    run: str | None = None,
+    trace: str | None = None,
+    since_ns: int | None = None,
+    limit: int | None = None,
 ) -> list[LedgerRow]:
     where: list[str] = ["true"]
     args: list[Any] = []
@@ -493,9 +489,9 @@ def search(
     conn: Conn,
     text: str,
     *,
-    where: Literal["attrs", "bodies", "logs"] | None,
-    since_ns: int | None,
-    limit: int,
+    where: Literal["attrs", "bodies", "logs"] | None = None,
+    since_ns: int | None = None,
+    limit: int = 20,
 ) -> list[SearchHit]:
     query = ts_query(text)
     if not query:
