@@ -97,8 +97,24 @@ def _pick(side: str, col: str) -> str:
     return f"{col} = CASE WHEN t.{side} THEN t.{col} ELSE s.{col} END"
 
 
-# A span some earlier batch wrote: this batch's open and/or close fill their half.
-_MERGE_SPANS: Final = f"""
+# One statement, one index probe per new span: the staged spans are inserted (in arrival
+# order, as SQLite inserts them); those whose row an earlier batch wrote conflict, and only
+# they are then merged: this batch's open and/or close fill their half of the stored row.
+# The UPDATE's snapshot predates the INSERT, so it sees only rows of earlier batches.
+_WRITE_SPANS: Final = f"""
+WITH ins AS (
+    INSERT INTO spans (day, trace_id, span_id, parent_id, name, component, start_ns, end_ns,
+        status, attrs_open, attrs_close, request_body, request_body_bytes, response_body,
+        response_body_bytes, proc_id, model, tool, input_tokens, output_tokens,
+        cache_read_tokens, cache_write_tokens, cost)
+    SELECT day, trace_id, span_id, parent_id, name, component, start_ns, end_ns, status,
+        attrs_open, attrs_close, request_body, request_body_bytes, response_body,
+        response_body_bytes, proc_id, model, tool, input_tokens, output_tokens,
+        cache_read_tokens, cache_write_tokens, cost
+    FROM spans_in ORDER BY ord
+    ON CONFLICT DO NOTHING
+    RETURNING trace_id, span_id
+)
 UPDATE spans s SET
     {_pick("has_open", "parent_id")}, {_pick("has_open", "name")},
     {_pick("has_open", "component")}, {_pick("has_open", "start_ns")},
@@ -117,21 +133,7 @@ UPDATE spans s SET
     cache_write_tokens = coalesce(t.cache_write_tokens, s.cache_write_tokens),
     cost = coalesce(t.cost, s.cost)
 FROM spans_in t WHERE s.trace_id = t.trace_id AND s.span_id = t.span_id
-"""
-
-_INSERT_SPANS: Final = """
-INSERT INTO spans (day, trace_id, span_id, parent_id, name, component, start_ns, end_ns, status,
-    attrs_open, attrs_close, request_body, request_body_bytes, response_body,
-    response_body_bytes, proc_id, model, tool, input_tokens, output_tokens, cache_read_tokens,
-    cache_write_tokens, cost)
-SELECT day, trace_id, span_id, parent_id, name, component, start_ns, end_ns, status,
-    attrs_open, attrs_close, request_body, request_body_bytes, response_body,
-    response_body_bytes, proc_id, model, tool, input_tokens, output_tokens, cache_read_tokens,
-    cache_write_tokens, cost
-FROM spans_in t
-WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND s.span_id = t.span_id)
-ORDER BY ord
-ON CONFLICT DO NOTHING
+    AND NOT EXISTS (SELECT 1 FROM ins WHERE ins.trace_id = t.trace_id AND ins.span_id = t.span_id)
 """
 
 _RECORD_TABLES: Final = {
@@ -434,8 +436,7 @@ def _write_spans(
             )
         )
     _copy(cur, "spans_in", _SPAN_COLS, rows)
-    cur.execute(_MERGE_SPANS)
-    cur.execute(_INSERT_SPANS)
+    cur.execute(_WRITE_SPANS)
     marked = [(s.trace_id, s.span_id) for s in spans.values() if s.synthetic]
     if marked:
         cur.executemany(
