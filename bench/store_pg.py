@@ -12,9 +12,11 @@ when no PostgreSQL server binaries are installed):
   time). Target: four PostgreSQL collectors ≥ 1.5× one SQLite collector.
   Every journal is written before any timing starts, and each figure comes
   with the CPU seconds per record it cost — the collector (client) and, for
-  PostgreSQL, the server processes — so the reader can see the ceiling: on a
-  machine whose cores are shared by collectors and server, records/s cannot
-  exceed cores / (client + server CPU per record).
+  PostgreSQL, the server processes — so the reader can see the ceiling. One
+  SQLite collector is one process: at most one core, 1 / its CPU per record.
+  Collectors and server sharing N cores reach at most N / (client + server CPU
+  per record). The best ratio this machine allows is the quotient of the two,
+  whatever else loads it: N × SQLite's CPU/record ÷ PostgreSQL's.
 * skeleton: a 10,000-span trace among 1,000,000 spans (``bench/query.py``'s
   traces) written through ``PostgresStore.apply``; ``get_trace`` + ``skeleton``
   + ``render_plain`` against the bare ``SELECT`` of the trace's span rows.
@@ -256,10 +258,12 @@ def main() -> None:
         start_us = startup_cpu_s(pg.create_database("idle"), root) * 4 / many.records * 1e6
         print(f"  of the client CPU/record, start-up of the 4 processes: {start_us:.1f} us")
         cores = os.cpu_count() or 1
-        ceiling = cores / ((many.client_us + many.server_us) / 1e6)
+        pg_us = many.client_us + many.server_us
+        ceiling = cores * base.client_us / pg_us
+        steady = cores * base.client_us / (pg_us - start_us)
         print(
-            f"ceiling on {cores} shared cores at that CPU/record: {ceiling:,.0f} records/s"
-            f" ({ceiling / base.per_s:.2f}x the baseline)"
+            f"CPU-bound ceiling of the ratio on {cores} shared cores: {ceiling:.2f}x"
+            f" ({steady:.2f}x without process start-up; target 1.5x)"
         )
         sk = skeleton_ratio(pg.create_database("skel"), spans)
         ratio = sk["skeleton_ms"] / sk["floor_ms"]
@@ -281,7 +285,8 @@ def main() -> None:
             pg_four_client_cpu_us=round(many.client_us, 1),
             pg_four_server_cpu_us=round(many.server_us, 1),
             pg_four_startup_cpu_us=round(start_us, 1),
-            pg_four_ceiling_ratio=round(ceiling / base.per_s, 2),
+            pg_four_ceiling_ratio=round(ceiling, 2),
+            pg_four_ceiling_ratio_steady=round(steady, 2),
             skeleton_spans=sk["spans"],
             skeleton_floor_ms=round(sk["floor_ms"], 2),
             skeleton_ms=round(sk["skeleton_ms"], 2),
