@@ -52,7 +52,7 @@ def _reads(fn: Callable[Concatenate[Conn, P], T]) -> Callable[Concatenate["Postg
         with self._read() as conn:
             return fn(conn, *args, **kwargs)
 
-    method.__doc__ = fn.__doc__
+    method.__name__, method.__doc__ = fn.__name__, fn.__doc__
     return method
 
 
@@ -65,7 +65,7 @@ def _reads_own(
         with self._read() as conn:
             return fn(conn, self.origin, *args, **kwargs)
 
-    method.__doc__ = fn.__doc__
+    method.__name__, method.__doc__ = fn.__name__, fn.__doc__
     return method
 
 
