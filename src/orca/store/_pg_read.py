@@ -139,35 +139,35 @@ def _dicts(conn: Conn, sql: str, args: Any = ()) -> list[dict[str, Any]]:
         return cur.fetchall()
 
 
+def _root(col: str) -> str:
+    """The earliest non-synthetic root's ``col``: an ordered aggregate over the roots only."""
+    return (
+        f"(array_agg({col} ORDER BY start_ns, seq)"
+        f" FILTER (WHERE parent_id IS NULL AND NOT synthetic))[1] AS root_{col}"
+    )
+
+
+# One pass over the trace's rows (by its key): the counts, the sums and the root. The
+# trace's head comes from the same statement.
+_SUMMARY: Final = (
+    "SELECT t.start_ns AS head_start, t.conversation_id, t.pinned, a.* FROM traces t, ("
+    "SELECT count(*) AS n, count(*) FILTER (WHERE status = 'error') AS errors,"
+    " count(*) FILTER (WHERE status = 'unfinished') AS unfinished,"
+    " count(*) FILTER (WHERE synthetic AND name = %s) AS crashed, max(end_ns) AS last_end,"
+    " count(*) FILTER (WHERE end_ns IS NULL) AS open,"
+    " coalesce(sum(input_tokens), 0) AS i, coalesce(sum(output_tokens), 0) AS o,"
+    " coalesce(sum(cache_read_tokens), 0) AS cr, coalesce(sum(cache_write_tokens), 0) AS cw,"
+    f" coalesce(sum(cost), 0.0) AS cost, {_root('span_id')}, {_root('name')},"
+    f" {_root('component')}, {_root('start_ns')}, {_root('end_ns')}"
+    " FROM spans WHERE trace_id = %s) a WHERE t.trace_id = %s"
+)
+
+
 def summarise(conn: Conn, trace_id: str) -> TraceSummary | None:
-    heads = _dicts(
-        conn,
-        "SELECT start_ns, conversation_id, pinned FROM traces WHERE trace_id = %s",
-        (trace_id,),
-    )
-    if not heads:
+    found = _dicts(conn, _SUMMARY, (CRASH_SPAN_NAME, trace_id, trace_id))
+    if not found:
         return None
-    head = heads[0]
-    [agg] = _dicts(
-        conn,
-        "SELECT count(*) AS n, count(*) FILTER (WHERE status = 'error') AS errors,"
-        " count(*) FILTER (WHERE status = 'unfinished') AS unfinished,"
-        " count(*) FILTER (WHERE synthetic AND name = %s) AS crashed, max(end_ns) AS last_end,"
-        " count(*) FILTER (WHERE end_ns IS NULL) AS open,"
-        " coalesce(sum(input_tokens), 0) AS i, coalesce(sum(output_tokens), 0) AS o,"
-        " coalesce(sum(cache_read_tokens), 0) AS cr, coalesce(sum(cache_write_tokens), 0) AS cw,"
-        " coalesce(sum(cost), 0.0) AS cost FROM spans WHERE trace_id = %s",
-        (CRASH_SPAN_NAME, trace_id),
-    )
-    # MATERIALIZED: the trace's rows by its key first, then the order. Left to itself the
-    # planner walks the start_ns index of the whole table to the first root it meets.
-    roots = _dicts(
-        conn,
-        "WITH r AS MATERIALIZED (SELECT span_id, name, component, start_ns, end_ns, seq"
-        " FROM spans WHERE trace_id = %s AND parent_id IS NULL AND NOT synthetic)"
-        " SELECT span_id, name, component, start_ns, end_ns FROM r ORDER BY start_ns, seq LIMIT 1",
-        (trace_id,),
-    )
+    agg = head = found[0]
     status: TraceStatus
     if agg["crashed"]:
         status = "crashed"
@@ -177,10 +177,9 @@ def summarise(conn: Conn, trace_id: str) -> TraceSummary | None:
         status = "unfinished"
     else:
         status = "ok"
-    if roots:
-        root = roots[0]
-        root_id, root_name, component = root["span_id"], root["name"], root["component"]
-        start, end = root["start_ns"], root["end_ns"]
+    if agg["root_span_id"] is not None:
+        root_id, root_name, component = agg["root_span_id"], agg["root_name"], agg["root_component"]
+        start, end = agg["root_start_ns"], agg["root_end_ns"]
     else:
         first = _dicts(
             conn,
@@ -188,7 +187,7 @@ def summarise(conn: Conn, trace_id: str) -> TraceSummary | None:
             " WHERE trace_id = %s) SELECT name, component FROM r ORDER BY start_ns, seq LIMIT 1",
             (trace_id,),
         )
-        root_id, start = None, head["start_ns"]
+        root_id, start = None, head["head_start"]
         root_name, component = (
             (first[0]["name"], first[0]["component"]) if first else ("(no spans)", "")
         )
