@@ -79,22 +79,24 @@ def span_from(
     attrs = orjson.loads(attrs_open) if attrs_open else {}
     if attrs_close:
         attrs.update(orjson.loads(attrs_close))
+    # Positional, in SpanRow's field order (mypy checks each type): a keyword call costs a
+    # fifth more per row, and a 10,000-span trace builds 10,000 of them.
     return SpanRow(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_id=parent_id,
-        name=name,
-        component=component,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        status=status,
-        attrs=attrs,
-        request_body=request_body,
-        response_body=response_body,
-        request_body_bytes=request_body_bytes,
-        response_body_bytes=response_body_bytes,
-        pid=pid,
-        synthetic=synthetic,
+        trace_id,
+        span_id,
+        parent_id,
+        name,
+        component,
+        start_ns,
+        end_ns,
+        status,
+        attrs,
+        request_body,
+        response_body,
+        request_body_bytes,
+        response_body_bytes,
+        pid,
+        synthetic,
     )
 
 
