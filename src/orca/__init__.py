@@ -20,6 +20,7 @@ from orca.capture import (
     prompt_assembly,
     tool_call,
 )
+from orca.errors import OrcaError
 
 
 def __getattr__(name: str) -> object:
@@ -37,6 +38,7 @@ __all__ = [
     "IdGenerator",
     "ListSink",
     "Logger",
+    "OrcaError",
     "Recorder",
     "Sink",
     "Span",
