@@ -20,7 +20,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from orca.blobs import BLOBS_DIR, BlobStore
-from orca.store import _pg_bodies, _pg_ops, _pg_read, _pg_write
+from orca.store import _pg_bodies, _pg_ops, _pg_read, _pg_search, _pg_write
 from orca.store._batch import ApplyResult, Batch
 from orca.store._bodies import Blobs
 from orca.store._errors import SchemaError, StoreError
@@ -354,4 +354,4 @@ class PostgresStore:
     find_spans = _reads(_pg_read.find_spans)
     span_stats = _reads(_pg_read.span_stats)
     span_groups = _reads(_pg_read.span_groups)
-    search = _reads(_pg_read.search)
+    search = _reads(_pg_search.search)
