@@ -23,7 +23,8 @@ import orjson
 
 from orca.capture import Span, mask, note_tool_requests
 from orca.integrations._prefix import parse_request
-from orca.integrations._pricing import PriceTable, cost_usd, normalize_usage
+from orca.integrations._pricing import PriceTable
+from orca.integrations._usage import normalize_usage
 from orca.integrations._wire import OPENAI, Wire
 
 _log = logging.getLogger("orca.integrations")
@@ -341,7 +342,8 @@ class Exchange:
             attrs["orca.usage.uncached_input_tokens"] = usage.uncached
             if usage.reasoning is not None:
                 attrs["orca.usage.reasoning_tokens"] = usage.reasoning
-            cost = cost_usd(usage, model or self._model, self._settings.prices)
+            settings = self._settings
+            cost = settings.prices.cost(usage, model or self._model, settings.provider)
             attrs["orca.cost.source"] = cost.source
             if cost.usd is not None:
                 attrs["orca.cost.usd"] = round(cost.usd, 10)
