@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final, Literal
 from orca._home import resolve_home
 from orca.capture._ids import IdGenerator
 from orca.capture._mask import mask_argv, scrub_secrets
+from orca.capture._requests import ToolRequests
 from orca.capture._sink import Sink
 from orca.capture._span import NOOP_LOGGER, NOOP_SPAN, Logger, Span, make_core
 from orca.capture._warn import safe_warn
@@ -70,7 +71,9 @@ class Recorder:
         self.home = home
         self.enabled = enabled
         ids = ids or IdGenerator()
-        self._core = make_core(sink, clock, ids.trace_id, ids.span_id, home)
+        # call id → the provider.request that asked for it, for this recorder's handles only
+        self.tool_requests = ToolRequests()
+        self._core = make_core(sink, clock, ids.trace_id, ids.span_id, home, self.tool_requests)
         self._closed = False
 
     @classmethod

@@ -12,6 +12,7 @@ from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, Final, Protocol
 
+from orca.capture._requests import ToolRequests
 from orca.capture._sink import Sink
 
 _SCALARS: Final = frozenset({str, int, float, bool})
@@ -103,13 +104,13 @@ def _put_body(record: dict[str, Any], body: object) -> None:
 
 
 class _Core:
-    """What every handle of one recorder shares: sink, clock, id generator and home.
+    """What every handle of one recorder shares: sink, clock, ids, home and tool requests.
 
     ``home`` lets integrations find per-home settings (``prices.toml``) of the
     recorder a span belongs to, instead of guessing from the environment.
     """
 
-    __slots__ = ("clock", "emit", "home", "span_id", "trace_id")
+    __slots__ = ("clock", "emit", "home", "requests", "span_id", "trace_id")
 
     def __init__(
         self,
@@ -118,8 +119,10 @@ class _Core:
         trace_id: Callable[[], str],
         span_id: Callable[[int | None], str],
         home: Any = None,
+        requests: ToolRequests | None = None,
     ) -> None:
         self.home = home
+        self.requests = requests
         self.emit = emit
         self.clock = clock
         self.trace_id = trace_id
@@ -477,10 +480,16 @@ def make_core(
     trace_id: Callable[[], str],
     span_id: Callable[[int | None], str],
     home: Any = None,
+    requests: ToolRequests | None = None,
 ) -> _Core:
-    return _Core(sink.emit, clock, trace_id, span_id, home)
+    return _Core(sink.emit, clock, trace_id, span_id, home, requests)
 
 
 def home_of(handle: "Logger | Span") -> Any:
     """The ORCA home of the recorder that made ``handle`` (None: not recording to a home)."""
     return handle._core.home
+
+
+def requests_of(handle: "Logger | Span") -> ToolRequests | None:
+    """The tool-call map of the recorder that made ``handle`` (None: a disabled recorder)."""
+    return handle._core.requests

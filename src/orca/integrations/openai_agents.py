@@ -245,7 +245,7 @@ class OrcaTracingProcessor(TracingProcessor):
             attrs["orca.handoff.from"] = str(data.from_agent)
         opened = parent.child(name, attrs)
         if call is not None:
-            asked = tool_requester(call.call_id)
+            asked = tool_requester(opened, call.call_id)
             if asked is not None:
                 link = {"gen_ai.tool.call.id": call.call_id}
                 opened.add_link(asked, reason="answers", attrs=link)
