@@ -22,6 +22,7 @@ from typing import Any, Final
 import orjson
 
 from orca.capture import Span, mask, note_tool_requests
+from orca.integrations._overrides import Overrides
 from orca.integrations._prefix import parse_request
 from orca.integrations._pricing import PriceTable
 from orca.integrations._usage import normalize_usage
@@ -75,6 +76,7 @@ class Settings:
     secrets: tuple[str, ...] = ()
     wire: Wire = OPENAI  # the API's shapes: OpenAI-compatible or Anthropic Messages
     errors: int = 0  # recorder failures swallowed so far
+    unrecorded: int = 0  # requests passed through with nowhere to record them
     governor: Any = None  # an orca.integrations.Governor: admits each request before it is sent
     max_output_tokens: int = 4096  # the output estimate of a request that sets no max_tokens
 
@@ -144,7 +146,7 @@ class Exchange:
         url: str,
         headers: Iterable[tuple[str, str]],
         body: bytes,
-        overrides: dict[str, Any],
+        overrides: Overrides,
     ) -> None:
         self._settings = settings
         self._chunks: list[bytes] = []
@@ -169,10 +171,10 @@ class Exchange:
                 credentials[f"http.request.header.{lname}"] = header_value(lname, value)
             else:
                 attrs[f"http.request.header.{lname}"] = value
-        conversation = overrides.get("conversation_id", settings.conversation_id)
+        conversation = overrides.conversation_id or settings.conversation_id
         if conversation:
             attrs["gen_ai.conversation.id"] = str(conversation)
-        attrs["orca.cache.send"] = overrides.get("cache_send", settings.cache_send)
+        attrs["orca.cache.send"] = overrides.cache_send or settings.cache_send
         attrs["orca.request.bytes"] = len(body)
         request = parse_request(body)
         self._stream = False

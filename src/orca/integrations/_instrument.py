@@ -17,13 +17,9 @@ from orca._home import resolve_home
 from orca.capture import Logger, Span, home_of
 from orca.errors import OrcaError
 from orca.integrations._exchange import Settings
+from orca.integrations._overrides import pop_overrides, push_overrides
 from orca.integrations._pricing import PriceTable
-from orca.integrations._transport import (
-    AsyncOrcaTransport,
-    OrcaTransport,
-    reset_overrides,
-    set_overrides,
-)
+from orca.integrations._transport import AsyncOrcaTransport, OrcaTransport
 from orca.integrations._wire import Wire
 
 C = TypeVar("C")
@@ -128,15 +124,8 @@ def request_context(
     """
     if cache_send is not None and cache_send not in ("warm", "real"):
         raise InstrumentError(f"cache_send must be 'warm' or 'real', not {cache_send!r}")
-    values: dict[str, Any] = {}
-    if parent is not None:
-        values["parent"] = parent
-    if conversation_id is not None:
-        values["conversation_id"] = conversation_id
-    if cache_send is not None:
-        values["cache_send"] = cache_send
-    token = set_overrides(values)
+    token = push_overrides(parent=parent, conversation_id=conversation_id, cache_send=cache_send)
     try:
         yield
     finally:
-        reset_overrides(token)
+        pop_overrides(token)

@@ -12,53 +12,43 @@ span when the caller has read (or closed) the body.
 import importlib
 import logging
 from collections.abc import AsyncIterator, Iterator
-from contextvars import ContextVar
 from typing import Any
 
 import orjson
 
-from orca.capture import NoopSpan, current_span
+from orca.capture import NoopSpan, current_span, safe_warn
 from orca.integrations._exchange import Exchange, Settings
 from orca.integrations._govern import Admission, Settlement, provider_call
+from orca.integrations._overrides import Overrides, current_overrides
 
 _log = logging.getLogger("orca.integrations")
-_OVERRIDES: ContextVar[dict[str, Any] | None] = ContextVar("orca_provider_overrides", default=None)
 _STREAM_CLASSES: dict[tuple[str, bool, type], type] = {}
-_WARNED: list[bool] = [False]
 
 
-def set_overrides(values: dict[str, Any]) -> object:
-    """Push per-request settings (parent, conversation_id, cache_send, seen); returns a token.
+def _opener(settings: Settings, overrides: Overrides) -> Any:
+    """What opens the span: the parent's ``child``, else the logger's ``span`` (a new trace).
 
-    ``seen``, a list, collects the spans of the requests recorded inside the block.
+    With neither, the request passes through unrecorded: counted on the
+    client's settings and warned about once per client.
     """
-    current = _OVERRIDES.get() or {}
-    return _OVERRIDES.set({**current, **values})
-
-
-def reset_overrides(token: object) -> None:
-    _OVERRIDES.reset(token)  # type: ignore[arg-type]  # a Token made by set_overrides
-
-
-def _opener(settings: Settings, overrides: dict[str, Any]) -> Any:
-    """What opens the span: the parent's ``child``, else the logger's ``span`` (a new trace)."""
-    parent = overrides.get("parent") or settings.parent or current_span()
+    parent = overrides.parent or settings.parent or current_span()
     if parent is not None:
         return None if isinstance(parent, NoopSpan) else parent.child
     if settings.logger is not None:
         return settings.logger.span
-    if not _WARNED[0]:
-        _WARNED[0] = True
-        _log.warning(
+    settings.unrecorded += 1
+    if settings.unrecorded == 1:
+        safe_warn(
             "orca: instrumented client has no parent span, current span or logger; "
-            "provider requests are not recorded"
+            "its provider requests are not recorded (pass parent= or logger= to instrument())",
+            stacklevel=4,
         )
     return None
 
 
 def _begin(settings: Settings, request: Any, body: bytes) -> Exchange | None:
     """Open the span for ``request``; None when there is nothing to record into."""
-    overrides = _OVERRIDES.get() or {}
+    overrides = current_overrides()
     opener = _opener(settings, overrides)
     if opener is None:  # nowhere to record, or recording disabled: pass straight through
         return None
@@ -72,7 +62,7 @@ def _begin(settings: Settings, request: Any, body: bytes) -> Exchange | None:
             body,
             overrides,
         )
-        seen = overrides.get("seen")
+        seen = overrides.seen
         if seen is not None:  # a framework span wants to know a provider.request nests in it
             seen.append(exchange.span)
         return exchange
@@ -135,7 +125,7 @@ def _admit(settings: Settings, request: Any, body: bytes) -> tuple[Any, bytes, A
 def _policy_span(settings: Settings, decision: Any, error: BaseException | None) -> None:
     """A ``policy.check`` span beside the request: the decision and its rule (never the body)."""
     try:
-        opener = _opener(settings, _OVERRIDES.get() or {})
+        opener = _opener(settings, current_overrides())
         if opener is None:
             return
         attrs: dict[str, Any] = {"orca.policy.phase": "pre_provider_request"}
