@@ -1,17 +1,30 @@
 """Instrumenting a client: one path for every provider SDK built on httpx.
 
-The official ``openai`` and ``anthropic`` clients both keep an httpx(2)
-client in ``._client`` whose ``._transport`` (and ``._mounts``) make the
-final hop; :func:`install` swaps those for the recording transports with the
-given :class:`Settings`. The per-provider modules only choose the wire format
-and defaults, so both providers share one transport wrapper, one exchange
-recorder and one way to pass per-request settings (:func:`request_context`).
+The preferred way uses only public arguments: :func:`build_http_client`
+makes the SDK's own default httpx(2) client (``openai.DefaultHttpxClient``,
+``anthropic.DefaultHttpxClient``) with ``transport=`` a recording transport
+around the caller's transport (or a fresh one), to be passed as
+``OpenAI(http_client=...)``.
+
+The fallback, for a client that already exists, is :func:`install`: the
+official ``openai`` and ``anthropic`` clients keep an httpx(2) client in
+``._client`` whose ``._transport`` (and ``._mounts``) make the final hop, and
+install swaps those private attributes for recording transports. It is what
+``instrument()`` does (in place, so ``instrument(client)`` keeps working on
+the object the caller holds); an SDK release that renames them makes
+``instrument()`` raise :class:`InstrumentError`, never record wrongly.
+
+The per-provider modules only choose the wire format and defaults, so both
+providers share one transport wrapper, one exchange recorder and one way to
+pass per-request settings (:func:`request_context`).
 """
 
+import importlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from types import ModuleType
+from typing import Any, Literal, TypedDict, TypeVar
 
 from orca._home import resolve_home
 from orca.capture import Logger, Span, home_of
@@ -53,40 +66,73 @@ def _wrap(transport: Any, settings: Settings) -> Any:
     raise InstrumentError(f"transport {type(transport).__name__} has no handle_request method")
 
 
+class Options(TypedDict, total=False):
+    """``instrument()``'s and ``http_client()``'s keyword options (see the openai module)."""
+
+    logger: Logger | None
+    governor: Any
+    conversation_id: str | None
+    cache_send: CacheSend
+    provider: str
+    home: str | Path | None
+    prices: PriceTable | None
+    secret_fields: Sequence[str]
+    secrets: Sequence[str]
+
+
 def make_settings(
-    wire: Wire,
-    *,
-    parent: Span | None,
-    logger: Logger | None,
-    conversation_id: str | None,
-    cache_send: str,
-    provider: str,
-    home: str | Path | None,
-    prices: PriceTable | None,
-    secret_fields: Sequence[str],
-    secrets: Sequence[str],
-    governor: Any,
+    wire: Wire, parent: Span | None, default_provider: str, options: Options
 ) -> Settings:
     """Settings from ``instrument()``'s arguments, checked (a bad value raises here, not later)."""
+    cache_send = options.get("cache_send", "real")
     if cache_send not in ("warm", "real"):
         raise InstrumentError(f"cache_send must be 'warm' or 'real', not {cache_send!r}")
+    logger = options.get("logger")
+    home = options.get("home")
     if home is None:  # the home of the recorder we write to, not $ORCA_HOME or ./.orca
         handle = parent if parent is not None else logger
         home = home_of(handle) if handle is not None else None
-    # The traced process never raises for a bad price file: one warning, built-in prices.
+    prices = options.get("prices")
+    # The traced process never raises for a bad price file: one warning, genai-prices.
     table = prices if prices is not None else PriceTable.load_or_warn(resolve_home(home))
     return Settings(
         parent=parent,
         logger=logger,
-        conversation_id=conversation_id,
+        conversation_id=options.get("conversation_id"),
         cache_send=cache_send,
-        provider=provider,
+        provider=options.get("provider", default_provider),
         prices=table,
-        secret_fields=Settings().secret_fields + tuple(secret_fields),
-        secrets=tuple(secrets),
+        secret_fields=Settings().secret_fields + tuple(options.get("secret_fields", ())),
+        secrets=tuple(options.get("secrets", ())),
         wire=wire,
-        governor=governor,
+        governor=options.get("governor"),
     )
+
+
+def _httpx_of(client_class: type) -> ModuleType:
+    """The httpx library (``httpx`` or ``httpx2``) an SDK's client class is built on."""
+    for base in client_class.__mro__:
+        root = base.__module__.split(".", 1)[0]
+        if root in ("httpx", "httpx2"):
+            return importlib.import_module(root)
+    raise InstrumentError(f"{client_class.__name__} is not an httpx client class")
+
+
+def build_http_client(sdk: str, settings: Settings, transport: Any, is_async: bool) -> Any:
+    """The SDK's default httpx client whose transport records: public arguments only.
+
+    ``transport`` is the caller's own (proxies, retries, a test transport);
+    None makes the library's plain one.
+    """
+    try:
+        module = importlib.import_module(sdk)
+    except ImportError:
+        raise InstrumentError(f"http_client() needs the {sdk} package: pip install {sdk}") from None
+    client_class = getattr(module, "DefaultAsyncHttpxClient" if is_async else "DefaultHttpxClient")
+    if transport is None:
+        lib = _httpx_of(client_class)
+        transport = lib.AsyncHTTPTransport() if is_async else lib.HTTPTransport()
+    return client_class(transport=_wrap(transport, settings))
 
 
 def install(client: C, settings: Settings) -> C:
