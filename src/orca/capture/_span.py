@@ -129,6 +129,49 @@ class _Core:
         self.span_id = span_id
 
 
+def open_span(
+    core: _Core,
+    component: str,
+    trace: str | None,
+    parent: str | None,
+    name: str,
+    attrs: AttrsIn | None,
+    body: object,
+) -> "Span":
+    """Write one span-open record and return its handle: a new trace's root when ``trace`` is None.
+
+    The one place a span is opened (``Logger.span`` and ``Span.child`` call it),
+    written for the hot path: already-flat attributes are passed through uncopied.
+    """
+    if name.__class__ is not str or not name:
+        name = span_name(name)
+    ts = core.clock()
+    span_id = core.span_id(ts)
+    if trace is None:
+        trace = core.trace_id()
+    record: dict[str, Any] = {
+        "v": 1,
+        "kind": "span-open",
+        "ts": ts,
+        "component": component,
+        "trace": trace,
+        "span": span_id,
+    }
+    if parent is not None:
+        record["parent"] = parent
+    record["name"] = name
+    if attrs:
+        for value in attrs.values():
+            if value.__class__ not in _SCALARS:
+                attrs = flat_attrs(attrs)
+                break
+        record["attrs"] = attrs
+    if body is not None:
+        _put_body(record, body)
+    core.emit(record)
+    return Span(core, component, trace, span_id, parent, name)
+
+
 class Logger:
     """Leveled, correlated log records for one component, optionally bound to a span.
 
@@ -148,44 +191,7 @@ class Logger:
 
     def span(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         """Open a span: a new trace's root, or a child when this logger is bound to a span."""
-        if name.__class__ is not str or not name:
-            name = span_name(name)
-        core = self._core
-        ts = core.clock()
-        span_id = core.span_id(ts)
-        if self._trace is None:
-            trace = core.trace_id()
-            record: dict[str, Any] = {
-                "v": 1,
-                "kind": "span-open",
-                "ts": ts,
-                "component": self.component,
-                "trace": trace,
-                "span": span_id,
-                "name": name,
-            }
-        else:
-            trace = self._trace
-            record = {
-                "v": 1,
-                "kind": "span-open",
-                "ts": ts,
-                "component": self.component,
-                "trace": trace,
-                "span": span_id,
-                "parent": self._span,
-                "name": name,
-            }
-        if attrs:
-            for value in attrs.values():
-                if value.__class__ not in _SCALARS:
-                    attrs = flat_attrs(attrs)
-                    break
-            record["attrs"] = attrs
-        if body is not None:
-            _put_body(record, body)
-        core.emit(record)
-        return Span(core, self.component, trace, span_id, self._span, name)
+        return open_span(self._core, self.component, self._trace, self._span, name, attrs, body)
 
     def _log(self, level: str, msg: str, attrs: AttrsIn | None) -> None:
         core = self._core
@@ -288,31 +294,7 @@ class Span:
 
     def child(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         """Open a child span in the same trace."""
-        if name.__class__ is not str or not name:
-            name = span_name(name)
-        core = self._core
-        ts = core.clock()
-        span_id = core.span_id(ts)
-        record: dict[str, Any] = {
-            "v": 1,
-            "kind": "span-open",
-            "ts": ts,
-            "component": self.component,
-            "trace": self.trace_id,
-            "span": span_id,
-            "parent": self.span_id,
-            "name": name,
-        }
-        if attrs:
-            for value in attrs.values():
-                if value.__class__ not in _SCALARS:
-                    attrs = flat_attrs(attrs)
-                    break
-            record["attrs"] = attrs
-        if body is not None:
-            _put_body(record, body)
-        core.emit(record)
-        return Span(core, self.component, self.trace_id, span_id, self.span_id, name)
+        return open_span(self._core, self.component, self.trace_id, self.span_id, name, attrs, body)
 
     def set_attrs(self, attrs: AttrsIn) -> None:
         """Attributes known only later; written with the span-close record."""
