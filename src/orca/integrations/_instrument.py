@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Any, Literal, TypedDict, TypeVar, Unpack
 
 from orca._home import resolve_home
 from orca.capture import Logger, Span, home_of
@@ -145,6 +145,63 @@ def install(client: C, settings: Settings) -> C:
             if transport is not None:
                 mounts[pattern] = _wrap(transport, settings)
     return client
+
+
+class Edge:
+    """``instrument()`` and ``http_client()`` for one provider API: its wire format and SDK.
+
+    ``orca.integrations.openai`` and ``orca.integrations.anthropic`` each
+    expose one edge's two methods; only the wire format and the SDK differ.
+    """
+
+    def __init__(self, wire: Wire, sdk: str) -> None:
+        self.wire = wire
+        self.sdk = sdk
+
+    def instrument(self, client: C, parent: Span | None = None, **options: Unpack[Options]) -> C:
+        """Record the client's requests; returns the same client, instrumented in place.
+
+        Spans are children of ``parent``, else of the span a :func:`request_context`
+        names, else of the current span (a ``with span:`` block), else roots of
+        new traces made by ``logger``; with none of these nothing is recorded
+        (counted in ``settings_of(client).unrecorded``, one warning).
+        ``prices`` defaults to the bundled ``genai-prices`` data overridden by
+        ``<home>/prices.toml`` of the recorder ``parent`` or ``logger`` writes to
+        (a malformed file is one warning naming file and line, then ignored).
+        ``secret_fields`` adds JSON body keys whose string values are masked
+        (``api_key``, ``password``, … are masked already); ``secrets`` adds
+        literal values to mask wherever they appear. ``provider`` names the
+        vendor (``gen_ai.provider.name``, and a hint for pricing).
+
+        ``governor`` (``orca.governance.Guard``, or the orchestrator inside an
+        agent handler) admits each request before any byte is sent — policy
+        (``pre_provider_request``) and a budget reservation of its worst case
+        (``max_tokens``, else ``Settings.max_output_tokens``) — and settles it
+        from the reported usage; a refused request raises the governor's error
+        and never reaches the network (streaming too).
+
+        This swaps the SDK client's private transport attributes (the SDKs have
+        no public way to change an existing client's transport): prefer
+        :meth:`http_client` when you build the client.
+        """
+        return install(client, make_settings(self.wire, parent, self.sdk, options))
+
+    def http_client(
+        self,
+        parent: Span | None = None,
+        *,
+        transport: Any = None,
+        is_async: bool = False,
+        **options: Unpack[Options],
+    ) -> Any:
+        """The SDK's ``DefaultHttpxClient`` whose requests are recorded: ``OpenAI(http_client=…)``.
+
+        ``transport`` is your own httpx transport (proxy, retries), wrapped; by
+        default a plain one. ``is_async=True`` makes the async kind
+        (``DefaultAsyncHttpxClient``). Options are :meth:`instrument`'s.
+        """
+        settings = make_settings(self.wire, parent, self.sdk, options)
+        return build_http_client(self.sdk, settings, transport, is_async)
 
 
 def settings_of(client: Any) -> Settings | None:

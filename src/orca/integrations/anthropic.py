@@ -22,44 +22,13 @@ breakpoint's cache entry a change invalidated.
 Importing this module imports neither ``anthropic`` nor ``httpx``.
 """
 
-from typing import Any, TypeVar, Unpack
+from typing import Final
 
-from orca.capture import Span
-from orca.integrations._instrument import (
-    InstrumentError,
-    Options,
-    build_http_client,
-    install,
-    make_settings,
-    request_context,
-    settings_of,
-)
+from orca.integrations._instrument import Edge, InstrumentError, request_context, settings_of
 from orca.integrations._wire import ANTHROPIC
 
 __all__ = ["InstrumentError", "http_client", "instrument", "request_context", "settings_of"]
 
-C = TypeVar("C")
-
-
-def instrument(client: C, parent: Span | None = None, **options: Unpack[Options]) -> C:
-    """Record the client's requests; returns the same client, instrumented in place.
-
-    Where spans go, and every option, is as in
-    :func:`orca.integrations.openai.instrument`; only the wire format differs.
-    """
-    return install(client, make_settings(ANTHROPIC, parent, "anthropic", options))
-
-
-def http_client(
-    parent: Span | None = None,
-    *,
-    transport: Any = None,
-    is_async: bool = False,
-    **options: Unpack[Options],
-) -> Any:
-    """An ``anthropic.DefaultHttpxClient`` that records requests: ``Anthropic(http_client=…)``.
-
-    As :func:`orca.integrations.openai.http_client`; ``is_async=True`` for ``AsyncAnthropic``.
-    """
-    settings = make_settings(ANTHROPIC, parent, "anthropic", options)
-    return build_http_client("anthropic", settings, transport, is_async)
+_EDGE: Final = Edge(ANTHROPIC, "anthropic")
+instrument = _EDGE.instrument
+http_client = _EDGE.http_client
