@@ -179,7 +179,11 @@ class Settlement:
             self._chunks.append(chunk)
             self._size += len(chunk)
 
-    def finish(self) -> None:
+    def fail(self, exc: BaseException) -> None:
+        """Reading the body failed: settle from what arrived (usage seen, else the estimate)."""
+        self.finish()
+
+    def finish(self, *, complete: bool = True) -> None:
         """The body was read (or closed): settle from its usage, else charge the estimate."""
         if self._done:
             return
