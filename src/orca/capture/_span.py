@@ -392,6 +392,10 @@ class Span:
         return f"<Span {self.name} {self.trace_id}/{self.span_id}>"
 
 
+def _ignore(self: Any, *args: Any, **kwargs: Any) -> None:
+    """Accept any call and do nothing: every recording method of the no-op handles."""
+
+
 class NoopSpan(Span):
     """The span of a disabled recorder: shared, allocation-free, does nothing."""
 
@@ -400,33 +404,10 @@ class NoopSpan(Span):
     def child(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         return self
 
-    def set_attrs(self, attrs: AttrsIn) -> None:
-        pass
-
-    def add_link(
-        self, other: SpanRef, reason: str | None = None, attrs: AttrsIn | None = None
-    ) -> None:
-        pass
-
-    def end(
-        self,
-        attrs: AttrsIn | None = None,
-        body: object = None,
-        error: BaseException | None = None,
-        status: str | None = None,
-    ) -> None:
-        pass
-
     def __enter__(self) -> "Span":
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        pass
+    set_attrs = add_link = end = __exit__ = _ignore
 
 
 class NoopLogger(Logger):
@@ -437,8 +418,7 @@ class NoopLogger(Logger):
     def span(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> Span:
         return NOOP_SPAN
 
-    def _log(self, level: str, msg: str, attrs: AttrsIn | None) -> None:
-        pass
+    _log = _ignore
 
 
 def _noop_emit(record: dict[str, Any]) -> None:
