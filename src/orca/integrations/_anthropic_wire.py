@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from orca.integrations._stream import sse_events
+
 _TEXT_DELTAS = {"text_delta": "text", "thinking_delta": "thinking", "signature_delta": "signature"}
 
 
@@ -95,19 +97,12 @@ def _index(event: dict[str, Any]) -> int:
 def reassemble(raw: bytes) -> tuple[dict[str, Any], int]:
     """(the message, number of events) from an SSE body of Messages API events."""
     out = _Message()
-    for event in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
-        data = [line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:")]
-        if not data:
-            continue
-        payload = b"\n".join(data)
-        try:
-            doc = orjson.loads(payload)
-        except orjson.JSONDecodeError:
+    for event in sse_events(raw):
+        if not event.parsed:
             out.events += 1
-            out.errors.append({"unparsed_event": payload.decode("utf-8", "replace")[:500]})
-            continue
-        if isinstance(doc, dict):
-            out.add(doc)
+            out.errors.append(event.unparsed())
+        elif isinstance(event.doc, dict):
+            out.add(event.doc)
     return out.completion(), out.events
 
 

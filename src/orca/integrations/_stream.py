@@ -6,7 +6,8 @@ adds up to: the text and tool calls of each choice, the finish reasons, the
 usage the last chunk carries, and how many chunks it took.
 """
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -106,9 +107,20 @@ class Reassembled:
         return out
 
 
-def reassemble(raw: bytes) -> Reassembled:
-    """Parse an SSE body (``data: {...}`` events; ``[DONE]`` ignored) into one result."""
-    out = Reassembled()
+class SseEvent(NamedTuple):
+    """One server-sent event's data: ``doc`` parsed from ``payload`` when ``parsed``."""
+
+    doc: Any
+    payload: bytes
+    parsed: bool
+
+    def unparsed(self) -> dict[str, str]:
+        """The error entry for an event that is not JSON (its first 500 characters)."""
+        return {"unparsed_event": self.payload.decode("utf-8", "replace")[:500]}
+
+
+def sse_events(raw: bytes) -> Iterator[SseEvent]:
+    """Each ``data:`` event of an SSE body (multi-line data joined; ``[DONE]`` skipped)."""
     for event in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
         data = [line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:")]
         if not data:
@@ -117,11 +129,18 @@ def reassemble(raw: bytes) -> Reassembled:
         if payload == b"[DONE]":
             continue
         try:
-            chunk = orjson.loads(payload)
+            yield SseEvent(orjson.loads(payload), payload, True)
         except orjson.JSONDecodeError:
+            yield SseEvent(None, payload, False)
+
+
+def reassemble(raw: bytes) -> Reassembled:
+    """Parse an SSE body (``data: {...}`` events; ``[DONE]`` ignored) into one result."""
+    out = Reassembled()
+    for event in sse_events(raw):
+        if not event.parsed:
             out.chunks += 1
-            out.errors.append({"unparsed_event": payload.decode("utf-8", "replace")[:500]})
-            continue
-        if isinstance(chunk, dict):
-            out.add(chunk)
+            out.errors.append(event.unparsed())
+        elif isinstance(event.doc, dict):
+            out.add(event.doc)
     return out
