@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from orca.integrations._stream import sse_events
+from orca.integrations._stream import SseEvent, fold_events
 
 _TEXT_DELTAS = {"text_delta": "text", "thinking_delta": "thinking", "signature_delta": "signature"}
 
@@ -34,6 +34,11 @@ class _Message:
         self.blocks: dict[int, dict[str, Any]] = {}
         self.partial_json: dict[int, list[str]] = {}
         self.errors: list[Any] = []
+
+    def add_unparsed(self, event: SseEvent) -> None:
+        """An event that is not JSON: counted, and kept as an error entry."""
+        self.events += 1
+        self.errors.append(event.unparsed())
 
     def add(self, event: dict[str, Any]) -> None:
         self.events += 1
@@ -96,13 +101,7 @@ def _index(event: dict[str, Any]) -> int:
 
 def reassemble(raw: bytes) -> tuple[dict[str, Any], int]:
     """(the message, number of events) from an SSE body of Messages API events."""
-    out = _Message()
-    for event in sse_events(raw):
-        if not event.parsed:
-            out.events += 1
-            out.errors.append(event.unparsed())
-        elif isinstance(event.doc, dict):
-            out.add(event.doc)
+    out = fold_events(raw, _Message())
     return out.completion(), out.events
 
 

@@ -7,7 +7,7 @@ usage the last chunk carries, and how many chunks it took.
 """
 
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 
@@ -23,6 +23,11 @@ class Reassembled:
         self.usage: dict[str, Any] | None = None
         self.extra: dict[str, Any] = {}  # id, model, created, system_fingerprint, …
         self.errors: list[Any] = []  # error events sent inside the stream
+
+    def add_unparsed(self, event: "SseEvent") -> None:
+        """A chunk that is not JSON: counted, and kept as an error entry."""
+        self.chunks += 1
+        self.errors.append(event.unparsed())
 
     def add(self, chunk: dict[str, Any]) -> None:
         self.chunks += 1
@@ -134,13 +139,27 @@ def sse_events(raw: bytes) -> Iterator[SseEvent]:
             yield SseEvent(None, payload, False)
 
 
-def reassemble(raw: bytes) -> Reassembled:
-    """Parse an SSE body (``data: {...}`` events; ``[DONE]`` ignored) into one result."""
-    out = Reassembled()
+class Folder(Protocol):
+    """What a stream's events add up into (a chat completion, a Messages API message)."""
+
+    def add(self, doc: dict[str, Any]) -> None: ...
+
+    def add_unparsed(self, event: SseEvent) -> None: ...
+
+
+F = TypeVar("F", bound=Folder)
+
+
+def fold_events(raw: bytes, into: F) -> F:
+    """Add every event of an SSE body to ``into`` (JSON objects; the rest as unparsed)."""
     for event in sse_events(raw):
         if not event.parsed:
-            out.chunks += 1
-            out.errors.append(event.unparsed())
+            into.add_unparsed(event)
         elif isinstance(event.doc, dict):
-            out.add(event.doc)
-    return out
+            into.add(event.doc)
+    return into
+
+
+def reassemble(raw: bytes) -> Reassembled:
+    """Parse an SSE body (``data: {...}`` events; ``[DONE]`` ignored) into one result."""
+    return fold_events(raw, Reassembled())
