@@ -9,6 +9,8 @@ from pathlib import Path
 
 import genai_prices
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orca.integrations import (
     Price,
@@ -282,3 +284,39 @@ def test_decimal_figures_become_floats() -> None:
     """genai-prices works in Decimal; the recorded attribute is a plain float."""
     cost = PriceTable().cost(normalize_usage({"prompt_tokens": 10}), "gpt-4o")
     assert isinstance(cost.usd, float) and not isinstance(cost.usd, Decimal)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    model=st.sampled_from(
+        [("gpt-4o", "openai"), ("claude-sonnet-4-20250514", "anthropic"), ("o3-mini", None)]
+    ),
+    uncached=st.integers(0, 150_000),
+    read=st.integers(0, 150_000),
+    write=st.integers(0, 50_000),
+    output=st.integers(0, 50_000),
+    reasoning=st.integers(0, 50_000),
+)
+def test_cached_linear_rates_equal_genai_prices_own_figure(
+    model: tuple[str, str | None], uncached: int, read: int, write: int, output: int, reasoning: int
+) -> None:
+    """Any usage: the cached per-token rates give exactly what calc_price computes."""
+    name, provider = model
+    reasoning = min(reasoning, output)
+    usage = Usage(uncached, read, write, output, reasoning)
+    cost = PriceTable(clock=lambda: NOON).cost(usage, name, provider)
+    counts = {"input_tokens": uncached + read + write, "output_tokens": output}
+    extra = {"cache_read_tokens": read, "cache_write_tokens": write}
+    extra["output_reasoning_tokens"] = reasoning
+    expected = _theirs(name, provider, **counts, **{k: v for k, v in extra.items() if v})
+    assert cost.usd == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_tiered_price_is_computed_by_genai_prices_each_time() -> None:
+    """A price with tiers by prompt size is not linear: both sides of the tier match calc_price."""
+    table = PriceTable(clock=lambda: NOON)
+    for prompt in (1_000, 300_000):
+        usage = normalize_usage({"prompt_tokens": prompt, "completion_tokens": 100})
+        cost = table.cost(usage, "gemini-2.5-pro", "google")
+        expected = _theirs("gemini-2.5-pro", "google", input_tokens=prompt, output_tokens=100)
+        assert cost.usd == pytest.approx(expected)

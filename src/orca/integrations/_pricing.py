@@ -17,11 +17,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from orca.capture import safe_warn
+from orca.integrations._maintained import Maintained, day_of
 from orca.integrations._price_file import Price, PriceTableError, find_price_file, read_prices
 from orca.integrations._usage import Usage
 
@@ -98,9 +98,9 @@ class PriceTable:
         if price is not None:
             return Cost(price_usd(usage, price), self.source)
         if model and self.maintained and (model, provider) not in self._misses:
-            found = _maintained(usage, model, provider, self._clock())
+            found = _MAINTAINED.cost(usage, model, provider, day_of(self._clock()))
             if found is not None:
-                return found
+                return Cost(found.usd, found.source)
             if len(self._misses) >= 4096:  # bounded: model names come from responses
                 self._misses.clear()
             self._misses.add((model, provider))
@@ -157,6 +157,7 @@ class PriceTable:
         return table
 
 
+_MAINTAINED: Final = Maintained()  # genai-prices, its linear rates cached per model and day
 # One table per version of a price file: a cache of its content, keyed by its stat.
 _LOADED: dict[tuple[str, int, int, int], PriceTable] = {}
 _LOADED_LOCK: Final = threading.Lock()
@@ -165,42 +166,3 @@ _LOADED_LOCK: Final = threading.Lock()
 def cost_usd(usage: Usage, model: str | None, table: PriceTable) -> Cost:
     """The provider's own figure when it gave one, else each token kind at its own rate."""
     return table.cost(usage, model)
-
-
-def _maintained(usage: Usage, model: str, provider: str | None, now_ns: int) -> Cost | None:
-    """``genai-prices``' figure for ``usage`` on the day ``now_ns``; None when it has no price.
-
-    The provider is a hint: an OpenAI-compatible client may call any vendor's
-    model, so a miss under the hinted provider is retried without one.
-    """
-    try:
-        import genai_prices
-    except ImportError:  # a dependency, but the traced process must never raise
-        return None
-    when = datetime.fromtimestamp(now_ns / 1e9, UTC)
-    counts: dict[str, Any] = {"input_tokens": usage.input, "output_tokens": usage.output}
-    if usage.cache_read:
-        counts["cache_read_tokens"] = usage.cache_read
-    if usage.cache_write:
-        counts["cache_write_tokens"] = usage.cache_write
-    if usage.reasoning_part:
-        counts["output_reasoning_tokens"] = usage.reasoning_part
-    for provider_id in (provider, None) if provider else (None,):
-        try:
-            calc = genai_prices.calc_price(
-                genai_prices.Usage(**counts),
-                model,
-                provider_id=provider_id,
-                genai_request_timestamp=when,
-            )
-        except Exception:  # LookupError: unknown model or provider; anything else: no price
-            continue
-        return Cost(float(calc.total_price), maintained_source(when))
-    return None
-
-
-def maintained_source(when: datetime) -> str:
-    """``genai-prices <version> <YYYY-MM-DD>``: which data, and the day whose rates were used."""
-    from genai_prices import __version__
-
-    return f"genai-prices {__version__} {when.date().isoformat()}"
