@@ -9,7 +9,6 @@ dicts passed through untouched when they are already flat.
 
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
-from types import TracebackType
 from typing import Any, Final, Protocol
 
 from orca.capture._requests import ToolRequests
@@ -376,12 +375,7 @@ class Span:
         self._token: Token[Span | None] = _CURRENT.set(self)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         try:
             _CURRENT.reset(self._token)
         except (AttributeError, ValueError):  # not entered here, or another context
