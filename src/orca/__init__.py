@@ -19,6 +19,7 @@ from orca.capture import (
     prompt_assembly,
     tool_call,
 )
+from orca.errors import OrcaError
 
 
 def __getattr__(name: str) -> object:
@@ -36,6 +37,7 @@ __all__ = [
     "IdGenerator",
     "ListSink",
     "Logger",
+    "OrcaError",
     "Recorder",
     "Sink",
     "Span",

@@ -29,6 +29,7 @@ from typing import Any, BinaryIO, Final
 import zstandard
 
 from orca.blobs import Address, BlobStore
+from orca.store._errors import StoreError
 
 COMPRESS_ABOVE: Final = 256
 ZSTD_LEVEL: Final = 3
@@ -81,7 +82,7 @@ def decode(enc: str, stored: bytes, base: bytes | None = None) -> bytes:
         return _decompressor.decompress(stored)
     if enc == "zstd-ref":
         if base is None:
-            raise ValueError("a zstd-ref body needs its base")
+            raise StoreError("a zstd-ref body has no base: the store is damaged")
         return zstandard.ZstdDecompressor(dict_data=_dict(base)).decompress(stored)
     return bytes(stored)
 
@@ -104,7 +105,7 @@ def load(
         if row[0] != "zstd-ref":
             break
         if len(chain) > MAX_DEPTH + 1:
-            raise ValueError(f"body chain longer than {MAX_DEPTH} at {key!r}")
+            raise StoreError(f"body chain longer than {MAX_DEPTH} at {key!r}: the store is damaged")
         row = conn.execute("SELECT enc, data, base FROM bodies WHERE id = ?", (row[2],)).fetchone()
     if row is None:
         return None  # unknown, or a base was evicted: treat as pruned
