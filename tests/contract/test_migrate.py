@@ -20,8 +20,9 @@ from orca.store import (
 from orca.testing import capture_records
 
 
-def _source(path: Path) -> TraceStore:
-    """A SQLite store with 6 turns (bodies, links, a failed tool), a crash and a pin."""
+def _source(path: Path | str) -> TraceStore:
+    """A store (SQLite unless given a URL) with 6 turns, a crash, a pin, a roll-up, a loose log
+    and a quarantined line."""
     with capture_records() as (rec, records):
         log = rec.logger("svc")
         for i in range(6):
@@ -109,6 +110,15 @@ def test_migrate_copies_resumes_and_verifies(tmp_path: Path, store: TraceStore) 
         assert len(crashed) == 1
         step = next(s for s in store.find_spans(name="step") if s.response_body)
         assert store.get_body(step.response_body or "") == src.get_body(step.response_body or "")
+
+
+def test_migrate_out_of_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """The other way: a PostgreSQL store into SQLite, traces and the rest read back the same."""
+    with _source(pg_url) as src, open_store(tmp_path / "dst.sqlite", create=True) as dst:
+        result = migrate(src, dst)
+        assert result.ok and result.copied == 7 and result.extras == (1, 1, 1, 1)
+        assert _extras(dst) == _extras(src)
+        assert _snapshot(dst) == _snapshot(src)
 
 
 def test_migrate_command(tmp_path: Path, store_url: str) -> None:
