@@ -64,8 +64,8 @@ UNDOCUMENTED: dict[str, set[str]] = {
         "RULE_ACTIONS",
         "THRESHOLDS",
     },
-    "orca.integrations": {"Cost", "DEFAULT_MAX_OUTPUT_TOKENS"},
-    "orca.integrations.openai": {"SPAN_NAME"},
+    "orca.integrations": {"DEFAULT_MAX_OUTPUT_TOKENS"},
+    "orca.integrations.openai": {"CacheSend", "SPAN_NAME"},
     "orca.journal": {"DEFAULT_HEARTBEAT_S", "DEFAULT_ROTATE_BYTES"},
     "orca.ledger": {"DEFAULT_CHECKPOINT_EVERY", "PROBLEM_KINDS", "SinkStats"},
     "orca.orchestrator": {
