@@ -24,6 +24,16 @@ HEAVY = (
     "psycopg",
     "rich",
 )
+# Not needed to print a trace's skeleton: the recorder, the check catalog and its renderers.
+NOT_FOR_TRACE_LAST = (
+    "orca.capture",
+    "orca.journal",
+    "orca.query._registry",
+    "orca.query._builtin",
+    "orca.query._checks",
+    "orca.query._diff",
+    "orca.query._stats",
+)
 
 # Runs the CLI in a fresh interpreter and, at exit, writes the names of every module it
 # imported to the file named by the first argument.
@@ -73,8 +83,8 @@ def _imported(tmp_path: Path, home: Path, *args: str) -> set[str]:
     return set(json.loads(out.read_text()))
 
 
-def _heavy(modules: set[str]) -> list[str]:
-    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY))
+def _heavy(modules: set[str], heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    return sorted(m for m in modules if any(m == h or m.startswith(h + ".") for h in heavy))
 
 
 @pytest.fixture
@@ -100,5 +110,8 @@ def test_help_imports_no_command_module(tmp_path: Path, home: Path) -> None:
 
 @pytest.mark.parametrize("args", [("trace", "last", "--json"), ("trace", "last")])
 def test_trace_last_imports_no_heavy_room(tmp_path: Path, recorded: Path, args: tuple[str]) -> None:
-    """``orca trace last`` (JSON, or text piped) reads the store without server, MCP or rich."""
-    assert not _heavy(_imported(tmp_path, recorded, *args))
+    """``orca trace last`` (JSON, or text piped) reads the store without server, MCP or rich,
+    and loads neither the recorder nor the check catalog."""
+    modules = _imported(tmp_path, recorded, *args)
+    assert not _heavy(modules)
+    assert not _heavy(modules, NOT_FOR_TRACE_LAST)

@@ -7,100 +7,203 @@ stats. The CLI and the server are thin shells over these functions.
 Add your own check with the :func:`check` decorator (see ``docs/checks.md``).
 """
 
-from orca._percentile import percentile
-from orca.query import _builtin  # noqa: F401  (registers the built-in checks)
-from orca.query._cache import (
-    BreakpointVerdict,
-    breakpoints_json,
-    compare_breakpoints,
-    render_breakpoints,
-)
-from orca.query._checkconfig import CONTEXT_WINDOWS, CheckConfig
-from orca.query._checkrender import (
-    checks_json,
-    list_checks_json,
-    render_check_list,
-    render_checks,
-)
-from orca.query._checks import p95_by_name
-from orca.query._detail import (
-    DEFAULT_MAX_BYTES,
-    BodySlice,
-    body_slices,
-    render_span,
-    span_detail_json,
-)
-from orca.query._diff import (
-    AttrChange,
-    BodyDiff,
-    body_diff_json,
-    diff_attrs,
-    diff_bodies,
-    first_difference,
-    render_body_diff,
-)
-from orca.query._format import SHORT_ID, fmt_cost, fmt_count, fmt_duration, short_id
-from orca.query._labels import Part
-from orca.query._ledger import is_alarm, ledger_parts
-from orca.query._listing import render_search, render_traces, search_json, traces_json
-from orca.query._registry import (
-    CHECKS,
-    ENTRY_POINT_GROUP,
-    CheckError,
-    CheckResult,
-    CheckScope,
-    CheckSpec,
-    Finding,
-    check,
-    load_check_modules,
-    load_entry_points,
-    prepare_checks,
-    run_checks,
-)
-from orca.query._resolve import (
-    AmbiguousIdError,
-    QueryError,
-    UnknownIdError,
-    parse_duration,
-    resolve,
-    since_ns,
-)
-from orca.query._rootcause import Ranked, rank_findings
-from orca.query._skeleton import (
-    Skeleton,
-    SkeletonLine,
-    render_plain,
-    skeleton,
-    skeleton_json,
-    summary_json,
-)
-from orca.query._stats import (
-    GROUP_BY,
-    StatRow,
-    ToolCost,
-    group_stats,
-    render_stats,
-    render_tool_costs,
-    span_facts,
-    stats,
-    stats_json,
-    tool_costs,
-    tool_costs_json,
-)
-from orca.query._timeline import FoldGroup, Timeline, TimelineRow, timeline, timeline_json
-from orca.query._views import (
-    BASELINE_WINDOW,
-    CheckRun,
-    SpanDetail,
-    SpanDiff,
-    check_names,
-    checks_view,
-    diff_view,
-    get_span,
-    get_trace,
-    recent_traces,
-    span_view,
-)
+from typing import TYPE_CHECKING, Final
+
+from orca._lazyattr import lazy_attrs as _lazy_attrs
+
+if TYPE_CHECKING:
+    from orca._percentile import percentile
+    from orca.query._cache import (
+        BreakpointVerdict,
+        breakpoints_json,
+        compare_breakpoints,
+        render_breakpoints,
+    )
+    from orca.query._checkconfig import CONTEXT_WINDOWS, CheckConfig
+    from orca.query._checkrender import (
+        checks_json,
+        list_checks_json,
+        render_check_list,
+        render_checks,
+    )
+    from orca.query._checks import p95_by_name
+    from orca.query._detail import (
+        DEFAULT_MAX_BYTES,
+        BodySlice,
+        body_slices,
+        render_span,
+        span_detail_json,
+    )
+    from orca.query._diff import (
+        AttrChange,
+        BodyDiff,
+        body_diff_json,
+        diff_attrs,
+        diff_bodies,
+        first_difference,
+        render_body_diff,
+    )
+    from orca.query._format import SHORT_ID, fmt_cost, fmt_count, fmt_duration, short_id
+    from orca.query._labels import Part
+    from orca.query._ledger import is_alarm, ledger_parts
+    from orca.query._listing import render_search, render_traces, search_json, traces_json
+    from orca.query._registry import (
+        CHECKS,
+        ENTRY_POINT_GROUP,
+        CheckError,
+        CheckResult,
+        CheckScope,
+        CheckSpec,
+        Finding,
+        check,
+        load_check_modules,
+        load_entry_points,
+        prepare_checks,
+        run_checks,
+    )
+    from orca.query._resolve import (
+        AmbiguousIdError,
+        QueryError,
+        UnknownIdError,
+        parse_duration,
+        resolve,
+        since_ns,
+    )
+    from orca.query._rootcause import Ranked, rank_findings
+    from orca.query._skeleton import (
+        Skeleton,
+        SkeletonLine,
+        render_plain,
+        skeleton,
+        skeleton_json,
+        summary_json,
+    )
+    from orca.query._stats import (
+        GROUP_BY,
+        StatRow,
+        ToolCost,
+        group_stats,
+        render_stats,
+        render_tool_costs,
+        span_facts,
+        stats,
+        stats_json,
+        tool_costs,
+        tool_costs_json,
+    )
+    from orca.query._timeline import FoldGroup, Timeline, TimelineRow, timeline, timeline_json
+    from orca.query._views import (
+        BASELINE_WINDOW,
+        CheckRun,
+        SpanDetail,
+        SpanDiff,
+        check_names,
+        checks_view,
+        diff_view,
+        get_span,
+        get_trace,
+        recent_traces,
+        span_view,
+    )
+
+# Each public name by the module that defines it, imported on first use: `orca trace last`
+# loads the skeleton's modules, not the diff, the stats or the check catalog.
+_LAZY: Final = {
+    "orca._percentile": ("percentile",),
+    "orca.query._cache": (
+        "BreakpointVerdict",
+        "breakpoints_json",
+        "compare_breakpoints",
+        "render_breakpoints",
+    ),
+    "orca.query._checkconfig": ("CONTEXT_WINDOWS", "CheckConfig"),
+    "orca.query._checkrender": (
+        "checks_json",
+        "list_checks_json",
+        "render_check_list",
+        "render_checks",
+    ),
+    "orca.query._checks": ("p95_by_name",),
+    "orca.query._detail": (
+        "DEFAULT_MAX_BYTES",
+        "BodySlice",
+        "body_slices",
+        "render_span",
+        "span_detail_json",
+    ),
+    "orca.query._diff": (
+        "AttrChange",
+        "BodyDiff",
+        "body_diff_json",
+        "diff_attrs",
+        "diff_bodies",
+        "first_difference",
+        "render_body_diff",
+    ),
+    "orca.query._format": ("SHORT_ID", "fmt_cost", "fmt_count", "fmt_duration", "short_id"),
+    "orca.query._labels": ("Part",),
+    "orca.query._ledger": ("is_alarm", "ledger_parts"),
+    "orca.query._listing": ("render_search", "render_traces", "search_json", "traces_json"),
+    "orca.query._registry": (
+        "CHECKS",
+        "ENTRY_POINT_GROUP",
+        "CheckError",
+        "CheckResult",
+        "CheckScope",
+        "CheckSpec",
+        "Finding",
+        "check",
+        "load_check_modules",
+        "load_entry_points",
+        "prepare_checks",
+        "run_checks",
+    ),
+    "orca.query._resolve": (
+        "AmbiguousIdError",
+        "QueryError",
+        "UnknownIdError",
+        "parse_duration",
+        "resolve",
+        "since_ns",
+    ),
+    "orca.query._rootcause": ("Ranked", "rank_findings"),
+    "orca.query._skeleton": (
+        "Skeleton",
+        "SkeletonLine",
+        "render_plain",
+        "skeleton",
+        "skeleton_json",
+        "summary_json",
+    ),
+    "orca.query._stats": (
+        "GROUP_BY",
+        "StatRow",
+        "ToolCost",
+        "group_stats",
+        "render_stats",
+        "render_tool_costs",
+        "span_facts",
+        "stats",
+        "stats_json",
+        "tool_costs",
+        "tool_costs_json",
+    ),
+    "orca.query._timeline": ("FoldGroup", "Timeline", "TimelineRow", "timeline", "timeline_json"),
+    "orca.query._views": (
+        "BASELINE_WINDOW",
+        "CheckRun",
+        "SpanDetail",
+        "SpanDiff",
+        "check_names",
+        "checks_view",
+        "diff_view",
+        "get_span",
+        "get_trace",
+        "recent_traces",
+        "span_view",
+    ),
+}
+__getattr__, __dir__ = _lazy_attrs(__name__, _LAZY, globals())
 
 __all__ = [
     "BASELINE_WINDOW",

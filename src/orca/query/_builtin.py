@@ -1,7 +1,10 @@
 """The built-in checks: one line per check module, in the order ``orca check`` lists them.
 
 Importing a module registers its checks (the :func:`~orca.query.check`
-decorator), so adding a module of checks is adding its line here.
+decorator), so adding a module of checks is adding its line here. They are
+imported the first time something reads the catalog (``orca check``, the
+server's check list), not when ``orca.query`` is imported: ``orca trace
+last`` never runs a check and should not pay for the catalog.
 """
 
 import importlib
@@ -15,5 +18,16 @@ BUILTIN_MODULES: Final = (
     "orca.query._checks_orchestrated",  # dead-letter … idempotency-conflict: ledger entries
 )
 
-for _module in BUILTIN_MODULES:
-    importlib.import_module(_module)
+
+def import_builtins() -> None:
+    """Import every built-in check module (each registers its checks as it loads)."""
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
+def builtin_rank(module: str) -> int:
+    """Where a check defined in ``module`` is listed: built-ins in module order, then the rest."""
+    try:
+        return BUILTIN_MODULES.index(module)
+    except ValueError:
+        return len(BUILTIN_MODULES)

@@ -13,11 +13,12 @@ import importlib
 import importlib.util
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar
 
+from orca.query._builtin import BUILTIN_MODULES, builtin_rank, import_builtins
 from orca.query._checkconfig import CheckConfig
 from orca.query._resolve import QueryError
 from orca.store import LedgerRow, SpanRow, TraceRows, TraceSummary
@@ -82,7 +83,56 @@ class CheckSpec:
         return self.origin.startswith("orca.")
 
 
-CHECKS: Final[dict[str, CheckSpec]] = {}
+class _Catalog(MutableMapping[str, CheckSpec]):
+    """The registered checks by name; the built-ins are imported on the first read.
+
+    Registering (the :func:`check` decorator) does not load them, reading does:
+    the first lookup, iteration or ``len`` imports the built-in modules, then
+    lists the built-ins first in their module order and the rest (your checks)
+    after them, in the order they registered.
+    """
+
+    def __init__(self) -> None:
+        self._specs: dict[str, CheckSpec] = {}
+        self._loaded = False
+
+    def _ready(self) -> dict[str, CheckSpec]:
+        if not self._loaded:
+            self._loaded = True  # first: the built-in modules register through add()
+            try:
+                import_builtins()
+            except BaseException:
+                self._loaded = False
+                raise
+            ranked = sorted(self._specs.values(), key=lambda s: builtin_rank(s.fn.__module__))
+            self._specs = {s.name: s for s in ranked}
+        return self._specs
+
+    def add(self, spec: CheckSpec) -> None:
+        """Register without loading the built-ins (they call this as they import)."""
+        self._specs[spec.name] = spec
+
+    def held(self, name: str) -> CheckSpec | None:
+        """The check registered under ``name`` so far, without loading the built-ins."""
+        return self._specs.get(name)
+
+    def __getitem__(self, name: str) -> CheckSpec:
+        return self._ready()[name]
+
+    def __setitem__(self, name: str, spec: CheckSpec) -> None:
+        self._ready()[name] = spec
+
+    def __delitem__(self, name: str) -> None:
+        del self._ready()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ready())
+
+    def __len__(self) -> int:
+        return len(self._ready())
+
+
+CHECKS: Final = _Catalog()
 
 F = TypeVar("F", bound=CheckFn)
 T = TypeVar("T")
@@ -106,13 +156,16 @@ def check(
 
     def register(fn: F) -> F:
         origin = f"{fn.__module__}.{fn.__qualname__}"
-        held = CHECKS.get(name)
+        # A built-in registers as its module loads (inside the catalog's first read); your
+        # check first loads the built-ins, so a name one of them holds is refused, not lost.
+        builtin = builtin_rank(fn.__module__) < len(BUILTIN_MODULES)
+        held = CHECKS.held(name) if builtin else CHECKS.get(name)
         if held is not None and held.origin != origin:
             raise CheckError(
                 f"check {name!r} is already registered by {held.origin}; pick another name"
             )
         doc = (fn.__doc__ or "").strip().splitlines()
-        CHECKS[name] = CheckSpec(name, fn, ok, about or (doc[0] if doc else ok), role, origin)
+        CHECKS.add(CheckSpec(name, fn, ok, about or (doc[0] if doc else ok), role, origin))
         return fn
 
     return register
