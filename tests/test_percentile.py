@@ -1,9 +1,13 @@
 """The one nearest-rank percentile that query, store and the benches share."""
 
+import math
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from orca._percentile import percentile, rank
+from orca.errors import UsageError
 
 QS = st.floats(min_value=0.0, max_value=1.0)
 
@@ -38,3 +42,19 @@ def test_no_values_give_the_stated_empty_value() -> None:
     assert percentile([5, 1, 3, 2, 4], 0.5) == 3
     assert percentile(range(1, 101), 0.95) == 95
     assert percentile([10, 20], 0.0) == 10
+
+
+@given(
+    st.one_of(
+        st.just(math.nan),
+        st.floats(max_value=0.0, exclude_max=True),
+        st.floats(min_value=1.0, exclude_min=True),
+    ),
+    st.lists(st.integers(), max_size=5),
+)
+def test_q_outside_zero_to_one_is_refused(q: float, values: list[int]) -> None:
+    """A q below 0, above 1 or NaN is a UsageError naming the fix, with or without values."""
+    with pytest.raises(UsageError, match="give a fraction from 0 to 1"):
+        percentile(values, q)
+    with pytest.raises(UsageError, match="give a fraction from 0 to 1"):
+        rank(5, q)

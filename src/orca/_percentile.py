@@ -4,17 +4,29 @@ Nearest rank (the smallest value with at least ``q`` of the values at or
 below it) always returns a member of the data, so a p95 duration is one a
 span really took, and SQL can find it with ``ORDER BY … LIMIT 1 OFFSET rank``.
 A leaf module: the store and the query room both import it.
+
+A ``q`` outside 0..1 (or NaN, which compares false to everything and so once
+slipped through to ``math.ceil``) is a caller's mistake, refused with a
+:class:`~orca.errors.UsageError` that says what to give instead.
 """
 
 import math
 from collections.abc import Iterable
 from typing import TypeVar, overload
 
+from orca.errors import UsageError
+
 N = TypeVar("N", int, float)
+
+
+def _fraction(q: float) -> None:
+    if not 0.0 <= q <= 1.0:  # also NaN
+        raise UsageError(f"percentile {q!r}: give a fraction from 0 to 1 (0.95 for p95)")
 
 
 def rank(n: int, q: float) -> int:
     """0-based position of quantile ``q`` (0..1) among ``n`` sorted values (``n`` ≥ 1)."""
+    _fraction(q)
     return min(n - 1, max(0, math.ceil(q * n) - 1))
 
 
@@ -24,5 +36,6 @@ def percentile(values: Iterable[N], q: float) -> N | None: ...
 def percentile(values: Iterable[N], q: float, empty: N) -> N: ...
 def percentile(values: Iterable[N], q: float, empty: N | None = None) -> N | None:
     """Nearest-rank percentile ``q`` (0..1) of ``values`` (any order); ``empty`` for none."""
+    _fraction(q)
     ordered = sorted(values)
     return ordered[rank(len(ordered), q)] if ordered else empty

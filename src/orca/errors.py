@@ -11,7 +11,7 @@
     ├── CollectorError             the collector cannot run as asked  (orca.collector)
     │   └── CollectorLocked        another collector holds the home's lock
     ├── BlobError                  the blob store cannot do what was asked   (orca.blobs)
-    │   ├── BlobNotFoundError      no blob has that address
+    │   ├── BlobNotFound           no blob has that address (was BlobNotFoundError)
     │   ├── BlobKeyError           a key file is missing, group/world-readable or malformed
     │   └── BlobIntegrityError     a blob fails a check; .problem names it (truncated, …)
     ├── LedgerError                ledger trouble                      (orca.ledger)
@@ -48,6 +48,8 @@
     ├── ApiError                   an HTTP error answer orca.Client has no local class for
     └── UsageError                 a request that cannot be met (unknown id, missing home)
         ├── ConfigError            <home>/config.toml is not TOML, or a table has a bad value
+        ├── CaptureError           a capture call's argument that cannot be used (orca.capture;
+        │                          also a ValueError; recording itself never raises)
         └── QueryError             a query that cannot be answered as asked   (orca.query)
             ├── UnknownIdError     no trace/span has that id or prefix
             ├── AmbiguousIdError   more than one id starts with that prefix

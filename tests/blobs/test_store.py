@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import orca.blobs
-from orca.blobs import CHUNK_SIZE, Address, BlobError, BlobNotFoundError, BlobStore
+from orca.blobs import CHUNK_SIZE, Address, BlobError, BlobNotFound, BlobStore
 
 EDGE_SIZES = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE + 7]
 
@@ -85,8 +85,8 @@ def test_open_reads_a_bounded_head(blobs: BlobStore) -> None:
 
 
 def test_missing_and_malformed_addresses(blobs: BlobStore) -> None:
-    """An unknown address is BlobNotFoundError; a path-like one is refused before any I/O."""
-    with pytest.raises(BlobNotFoundError):
+    """An unknown address is BlobNotFound; a path-like one is refused before any I/O."""
+    with pytest.raises(BlobNotFound):
         blobs.open("0" * 64)
     with pytest.raises(BlobError, match="not a blob address"):
         blobs.open("../../etc/passwd")
@@ -131,3 +131,13 @@ def test_gc_keeps_referenced_and_young(blobs: BlobStore) -> None:
     assert (r.kept, r.removed, r.temps_removed) == (1, 1, 1)
     assert r.bytes_freed > 0
     assert blobs.exists(keep) and not blobs.exists(drop)
+
+
+def test_old_name_of_blob_not_found_still_resolves() -> None:
+    """orca.blobs.BlobNotFoundError (the name before BlobNotFound) works, with a warning."""
+    import orca.blobs
+
+    with pytest.warns(DeprecationWarning, match="BlobNotFound"):
+        assert orca.blobs.BlobNotFoundError is BlobNotFound
+    with pytest.raises(AttributeError, match="no attribute 'Missing'"):
+        orca.blobs.Missing  # noqa: B018

@@ -5,7 +5,16 @@ import itertools
 import pytest
 
 import orca
-from orca.capture import NOOP_SPAN, IdGenerator, ListSink, Recorder, current_span, flat_attrs
+from orca.capture import (
+    NOOP_SPAN,
+    CaptureError,
+    IdGenerator,
+    ListSink,
+    Recorder,
+    current_span,
+    flat_attrs,
+)
+from orca.errors import UsageError
 from orca.records import validate
 from orca.testing import capture_records
 
@@ -93,7 +102,7 @@ def test_component_is_stamped_not_passed() -> None:
         s.log.warn("careful")
         s.end()
     assert [r["component"] for r in records] == ["agent-a"] * 3 + ["agent-b"] + ["agent-a"] * 2
-    with pytest.raises(ValueError):
+    with pytest.raises(CaptureError, match="component must be a non-empty name"):
         rec.logger("")
 
 
@@ -188,3 +197,11 @@ def test_list_sink_records_in_order() -> None:
     rec = Recorder(sink)
     rec.logger("a").info("x")
     assert sink.records[0]["msg"] == "x"
+
+
+def test_capture_error_is_an_orca_usage_error_and_a_value_error() -> None:
+    """A refused capture argument is caught as OrcaError (the CLI's one line) and as ValueError."""
+    with capture_records() as (rec, _):
+        with pytest.raises(orca.OrcaError) as caught:
+            rec.logger("")
+    assert isinstance(caught.value, ValueError) and isinstance(caught.value, UsageError)

@@ -7,6 +7,7 @@ import orca.errors
 ROOMS = (
     "orca.errors",
     "orca.records",
+    "orca.capture",
     "orca.journal",
     "orca.integrations",
     "orca.integrations.openai",

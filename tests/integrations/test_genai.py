@@ -5,7 +5,14 @@ from typing import Any
 import orjson
 import pytest
 
-from orca.capture import Recorder, note_tool_requests, prompt_assembly, tool_call, tool_requester
+from orca.capture import (
+    CaptureError,
+    Recorder,
+    note_tool_requests,
+    prompt_assembly,
+    tool_call,
+    tool_requester,
+)
 from orca.records import validate
 from orca.testing import capture_records
 
@@ -135,7 +142,7 @@ def test_prompt_assembly_rejects_bad_segments(bad: dict[str, Any]) -> None:
     """A segment lacking contributor, kind or a size >= 0 is refused, naming its index."""
     with capture_records() as (rec, _):
         step = rec.logger("agent").span("step")
-        with pytest.raises(ValueError, match="segment 0"):
+        with pytest.raises(CaptureError, match="segment 0"):
             prompt_assembly(step, [bad])
 
 

@@ -19,13 +19,28 @@ from orca.blobs._errors import (
     BlobError,
     BlobIntegrityError,
     BlobKeyError,
-    BlobNotFoundError,
+    BlobNotFound,
     Problem,
 )
 from orca.blobs._format import CHUNK_SIZE, HEADER_BYTES, MAX_CHUNK_SIZE
 from orca.blobs._refs import REF_KEY, blob_ref, refs_in
 from orca.blobs._rows import Address, BlobInfo, GcResult, RotateResult
 from orca.blobs._store import BLOBS_DIR, GC_GRACE_S, BlobStore
+
+
+def __getattr__(name: str) -> object:
+    """``BlobNotFoundError``, the old name of :class:`BlobNotFound`, still resolves (warning)."""
+    if name == "BlobNotFoundError":
+        import warnings
+
+        warnings.warn(
+            "orca.blobs.BlobNotFoundError is now orca.blobs.BlobNotFound; use the new name",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return BlobNotFound
+    raise AttributeError(f"module 'orca.blobs' has no attribute {name!r}")
+
 
 __all__ = [
     "BLOBS_DIR",
@@ -40,7 +55,7 @@ __all__ = [
     "BlobInfo",
     "BlobIntegrityError",
     "BlobKeyError",
-    "BlobNotFoundError",
+    "BlobNotFound",
     "BlobStore",
     "GcResult",
     "Problem",

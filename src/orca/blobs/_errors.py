@@ -1,7 +1,7 @@
 """Errors of the blob store.
 
 BlobError                 the blob store cannot do what was asked
-├── BlobNotFoundError     no blob has that address
+├── BlobNotFound          no blob has that address (old name BlobNotFoundError)
 ├── BlobKeyError          a key file is missing, unsafe (group/world-readable) or malformed
 └── BlobIntegrityError    a blob's bytes fail a check; ``problem`` names which one
 """
@@ -26,7 +26,7 @@ class BlobError(OrcaError):
     """The blob store cannot do what was asked; the message names the path and a hint."""
 
 
-class BlobNotFoundError(BlobError):
+class BlobNotFound(BlobError):
     """No blob has that address (never written, deleted by ``gc``, or the wrong home)."""
 
 

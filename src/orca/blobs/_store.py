@@ -25,7 +25,7 @@ from typing import BinaryIO, Final, Protocol, overload
 
 import zstandard
 
-from orca.blobs._errors import BlobError, BlobIntegrityError, BlobNotFoundError, Problem
+from orca.blobs._errors import BlobError, BlobIntegrityError, BlobNotFound, Problem
 from orca.blobs._format import (
     CHUNK_SIZE,
     HEADER_BYTES,
@@ -131,7 +131,7 @@ class BlobStore:
         try:
             return self.path(address).stat().st_size
         except FileNotFoundError:
-            raise BlobNotFoundError(f"no blob {sha_of(address)[0]} in {self.root}") from None
+            raise BlobNotFound(f"no blob {sha_of(address)[0]} in {self.root}") from None
 
     # -- writing ------------------------------------------------------------------
 
@@ -243,7 +243,7 @@ class BlobStore:
         try:
             f: BinaryIO = self.path(sha).open("rb")
         except FileNotFoundError:
-            raise BlobNotFoundError(f"no blob {sha} in {self.root}") from None
+            raise BlobNotFound(f"no blob {sha} in {self.root}") from None
         try:
             file_size = os.fstat(f.fileno()).st_size
             raw = f.read(HEADER_BYTES)

@@ -6,6 +6,7 @@ Imports only the standard library, orjson and the journal: nothing here may
 block on the network or pull in the store or server.
 """
 
+from orca.capture._errors import CaptureError
 from orca.capture._genai import (
     ToolCall,
     note_tool_requests,
@@ -36,6 +37,7 @@ __all__ = [
     "MARK",
     "NOOP_LOGGER",
     "NOOP_SPAN",
+    "CaptureError",
     "IdGenerator",
     "ListSink",
     "Logger",

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
+from orca.capture._errors import CaptureError
 from orca.capture._span import Logger, Span, SpanRef, requests_of
 
 TOOL_CALL_SPAN: Final = "tool-call"
@@ -158,13 +159,13 @@ def prompt_assembly(
 def _segment(i: int, seg: Mapping[str, Any]) -> dict[str, Any]:
     contributor, kind = seg.get("contributor"), seg.get("kind")
     if not isinstance(contributor, str) or not contributor:
-        raise ValueError(f"segment {i}: 'contributor' must be a non-empty string")
+        raise CaptureError(f"segment {i}: 'contributor' must be a non-empty string")
     if not isinstance(kind, str) or not kind:
-        raise ValueError(f"segment {i}: 'kind' must be a non-empty string (persona, tool-def, …)")
+        raise CaptureError(f"segment {i}: 'kind' must be a non-empty string (persona, tool-def, …)")
     text = seg.get("text")
     chars = seg.get("chars", len(text) if isinstance(text, str) else None)
     if isinstance(chars, bool) or not isinstance(chars, int) or chars < 0:
-        raise ValueError(f"segment {i}: give 'chars' (a non-negative int) or 'text'")
+        raise CaptureError(f"segment {i}: give 'chars' (a non-negative int) or 'text'")
     out: dict[str, Any] = {"contributor": contributor, "kind": kind, "chars": chars}
     role = seg.get("role")
     if role is not None:

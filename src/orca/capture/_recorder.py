@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, Literal
 
 from orca._home import resolve_home
+from orca.capture._errors import CaptureError
 from orca.capture._ids import IdGenerator
 from orca.capture._mask import mask_argv, scrub_secrets
 from orca.capture._requests import ToolRequests
@@ -131,7 +132,7 @@ class Recorder:
         if not self.enabled:
             return NOOP_LOGGER
         if not component:
-            raise ValueError("component must be a non-empty name, e.g. 'billing-agent'")
+            raise CaptureError("component must be a non-empty name, e.g. 'billing-agent'")
         return Logger(self._core, component)
 
     def resume(

@@ -54,7 +54,7 @@ def ls(home: Path | None, as_json: bool) -> None:
 @click.argument("addresses", nargs=-1, metavar="[SHA256...]")
 def verify(home: Path | None, as_json: bool, addresses: tuple[str, ...]) -> None:
     """Read every blob (or the given ones) through all checks; exit 1 if any is damaged."""
-    from orca.blobs import BlobIntegrityError, BlobNotFoundError
+    from orca.blobs import BlobIntegrityError, BlobNotFound
 
     store = _store(home)
     shas = list(addresses) or [i.sha256 for i in store.ls()]
@@ -65,7 +65,7 @@ def verify(home: Path | None, as_json: bool, addresses: tuple[str, ...]) -> None
                 store.verify(sha)
             except BlobIntegrityError as exc:
                 damaged.append({"sha256": exc.sha256, "problem": exc.problem, "detail": exc.detail})
-            except BlobNotFoundError:
+            except BlobNotFound:
                 damaged.append({"sha256": sha, "problem": "missing", "detail": "no such blob"})
             if report is not None:
                 report(n, len(shas))

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Final, NamedTuple
 
 import psycopg
 
-from orca.blobs import Address, BlobNotFoundError
+from orca.blobs import Address, BlobNotFound
 from orca.store import _bodies
 from orca.store._bodies import BLOB, BLOB_ABOVE, Blobs
 from orca.store._pg_schema import TS_CONFIG
@@ -132,7 +132,7 @@ def _blob(sha256: str, size: int, blobs: Blobs | None) -> BinaryIO | None:
         return None
     try:
         return blobs().open(Address(sha256, size))
-    except BlobNotFoundError:
+    except BlobNotFound:
         return None
 
 
