@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-LAZY_PACKAGES = ("orca", "orca.query")
+LAZY_PACKAGES = ("orca", "orca.query", "orca.blobs")
 
 
 def _type_checking_imports(package: str) -> dict[str, str]:

@@ -37,7 +37,6 @@ KNOWN_LEAKS = {"orca.cli": {"COMMANDS", "LazyCommand", "LazyGroup", "OrcaError",
 UNDOCUMENTED: dict[str, set[str]] = {
     "orca": {"NOOP_SPAN"},
     "orca.blobs": {
-        "BLOBS_DIR",
         "CHUNK_SIZE",
         "GcResult",
         "HEADER_BYTES",

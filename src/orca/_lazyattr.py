@@ -28,6 +28,8 @@ def lazy_attrs(
         return value
 
     def dir_() -> list[str]:
-        return sorted({*namespace, *where})
+        """``__all__``, the lazy names and the private ones; not typing helpers (``Final``)."""
+        own = {name for name in namespace if name.startswith("_")}
+        return sorted({*own, *namespace.get("__all__", ()), *where})
 
     return getattr_, dir_

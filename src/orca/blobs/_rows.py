@@ -6,6 +6,7 @@ from typing import Final, NamedTuple
 from orca.blobs._errors import BlobError
 
 SHA_HEX: Final = re.compile(r"[0-9a-f]{64}")
+BLOBS_DIR: Final = "blobs"  # under the home; here, not in _store, so naming it loads no cipher
 
 
 class Address(NamedTuple):
