@@ -16,6 +16,9 @@ sha256 and size) and no data, so SQLite pages stay small and a reader streams
 the head it shows instead of loading megabytes. Such bodies are not full-text
 indexed (``load`` without a blob store gives None for them): indexing copies
 text, and search over multi-megabyte payloads is not what the index is for.
+
+Once the store holds enough bodies, a zstd dictionary trained from them
+(``_dicts``) compresses every new one (``bodies.dict`` names it).
 """
 
 import base64
@@ -29,6 +32,7 @@ from typing import Any, BinaryIO, Final
 import zstandard
 
 from orca.blobs import Address, BlobStore
+from orca.store import _dicts
 
 COMPRESS_ABOVE: Final = 256
 ZSTD_LEVEL: Final = 3
@@ -36,6 +40,11 @@ REF_GAIN: Final = 0.7  # use a reference only when it beats plain zstd by this f
 MAX_DEPTH: Final = 16  # longest chain of references; then a full body starts a new one
 BLOB_ABOVE: Final = 256 * 1024  # bodies larger than this live in the blob store
 BLOB: Final = "blob"
+# What ``bodies_sha`` indexes: a hash's first 12 hex digits (48 bits) find its row in a
+# small index; the full hash is compared in the row (schema 5, see ``_schema``).
+SHA_KEY: Final = "substr(sha256, 1, 12)"
+# ('+': SQLite would otherwise propagate ``sha256 = ?`` into the key and miss the index.)
+_WHERE: Final = {"id": "id = ?1", "sha256": f"{SHA_KEY} = substr(?1, 1, 12) AND +sha256 = ?1"}
 Blobs = Callable[[], BlobStore]  # opens the home's blob store on first use
 
 _compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
@@ -93,7 +102,9 @@ def load(
 
     A body in the blob store is read from it when ``blobs`` is given, else None.
     """
-    row = conn.execute(f"SELECT enc, data, base FROM bodies WHERE {where} = ?", (key,)).fetchone()
+    row = conn.execute(
+        f"SELECT enc, data, base, dict FROM bodies WHERE {_WHERE[where]}", (key,)
+    ).fetchone()
     if row is not None and row[0] == BLOB:
         if blobs is None:
             return None
@@ -105,24 +116,31 @@ def load(
             break
         if len(chain) > MAX_DEPTH + 1:
             raise ValueError(f"body chain longer than {MAX_DEPTH} at {key!r}")
-        row = conn.execute("SELECT enc, data, base FROM bodies WHERE id = ?", (row[2],)).fetchone()
+        row = conn.execute(
+            "SELECT enc, data, base, dict FROM bodies WHERE id = ?", (row[2],)
+        ).fetchone()
     if row is None:
         return None  # unknown, or a base was evicted: treat as pruned
     data = None
-    for enc, stored, _ in reversed(chain):
-        data = decode(enc, stored, data)
+    for enc, stored, _, dict_id in reversed(chain):
+        if dict_id is not None:
+            data = _dicts.decompress(conn, dict_id, stored)
+        else:
+            data = decode(enc, stored, data)
     return data
 
 
 def _address(conn: sqlite3.Connection, where: str, key: object) -> Address:
-    row = conn.execute(f"SELECT sha256, size FROM bodies WHERE {where} = ?", (key,)).fetchone()
+    row = conn.execute(f"SELECT sha256, size FROM bodies WHERE {_WHERE[where]}", (key,)).fetchone()
     sha, size = row
     return Address(sha, size)
 
 
 def open_body(conn: sqlite3.Connection, sha256: str, blobs: Blobs) -> BinaryIO | None:
     """A body as a readable stream: a blob streams from disk, a small body from memory."""
-    row = conn.execute("SELECT enc, size FROM bodies WHERE sha256 = ?", (sha256,)).fetchone()
+    row = conn.execute(
+        f"SELECT enc, size FROM bodies WHERE {_WHERE['sha256']}", (sha256,)
+    ).fetchone()
     if row is None:
         return None
     if row[0] == BLOB:
@@ -147,6 +165,7 @@ class Bases:
     def __init__(self, max_keys: int = 1024) -> None:
         self._by_key: OrderedDict[str, list[Any]] = OrderedDict()  # key -> [id, data, depth]
         self.max_keys = max_keys
+        self.dicts = _dicts.Trainer()  # the trained dictionary new bodies use
 
     def get(self, conn: sqlite3.Connection, key: str) -> list[Any] | None:
         entry = self._by_key.get(key)
@@ -205,19 +224,19 @@ class BatchBodies:
     def write(self, conn: sqlite3.Connection, traces: dict[str, Any]) -> None:
         if not self.found:
             return
-        shas = list(self.found)
+        keys = list({sha[:12] for sha in self.found})
         known: set[str] = set()
-        for i in range(0, len(shas), 500):
-            chunk = shas[i : i + 500]
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            known.update(
-                r[0]
-                for r in conn.execute(f"SELECT sha256 FROM bodies WHERE sha256 IN ({marks})", chunk)
-            )
+            rows = conn.execute(f"SELECT sha256 FROM bodies WHERE {SHA_KEY} IN ({marks})", chunk)
+            known.update(r[0] for r in rows if r[0] in self.found)
         conn.executemany(
-            "UPDATE bodies SET refs = refs + ? WHERE sha256 = ?",
-            [(self.found[s][1], s) for s in known],
+            f"UPDATE bodies SET refs = refs + ?2 WHERE {_WHERE['sha256']}",
+            [(s, self.found[s][1]) for s in known],
         )
+        trained = self.bases.dicts.get(conn, lambda n: _samples(conn, n))
+        compressed = 0
         for sha, (data, refs, ts, trace, span, record) in self.found.items():
             if sha in known:
                 continue
@@ -232,20 +251,36 @@ class BatchBodies:
                 )
                 continue
             enc, stored = encode(data)
-            base_id = None
+            base_id = dict_id = None
             key = None
             depth = 0
             if enc == "zstd":
+                compressed += 1
+                if trained is not None:
+                    packed = trained.compressor.compress(data)
+                    if len(packed) < len(stored):
+                        stored, dict_id = packed, trained.id
                 key = self._key(conn, record, traces)
                 base = self.bases.get(conn, key)
                 if base is not None and base[2] < MAX_DEPTH:
                     ref = encode_ref(data, base[1])
                     if len(ref) < REF_GAIN * len(stored):
                         enc, stored, base_id, depth = "zstd-ref", ref, base[0], base[2] + 1
+                        dict_id = None
             cur = conn.execute(
                 "INSERT INTO bodies (sha256, size, stored, enc, data, base, refs, first_ns,"
-                " trace_id, span_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sha, len(data), len(stored), enc, stored, base_id, refs, ts, trace, span),
+                " trace_id, span_id, dict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sha, len(data), len(stored), enc, stored, base_id, refs, ts, trace, span, dict_id),
             )
             if key is not None and cur.lastrowid is not None:
                 self.bases.put(key, cur.lastrowid, data, depth)
+        self.bases.dicts.saw(compressed)
+
+
+def _samples(conn: sqlite3.Connection, n: int) -> list[bytes]:
+    """The store's newest ``n`` zstd bodies, decoded: what a dictionary learns from."""
+    ids = conn.execute(
+        "SELECT id FROM bodies WHERE enc IN ('zstd', 'zstd-ref') ORDER BY id DESC LIMIT ?", (n,)
+    ).fetchall()
+    found = (load(conn, "id", body_id) for (body_id,) in ids)
+    return [data for data in found if data is not None]

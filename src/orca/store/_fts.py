@@ -65,6 +65,17 @@ def _forget(table: str, text: str) -> str:
     return f"INSERT INTO {table} ({table}, rowid, text) VALUES ('delete', old.id, {text});"
 
 
+# The bodies' triggers (made again when schema 5 rebuilt the table).
+BODY_TRIGGERS: Final[list[str]] = [
+    f"""CREATE TRIGGER fts_bodies_insert AFTER INSERT ON bodies
+        WHEN new.id <= {_cursor_sql("fts.bodies")}
+        BEGIN INSERT INTO fts_bodies (rowid, text) VALUES (new.id, {BODY_TEXT}(new.id)); END""",
+    # BEFORE: the body's bytes (and its base's) are still there to decode.
+    f"""CREATE TRIGGER fts_bodies_delete BEFORE DELETE ON bodies
+        WHEN old.id <= {_cursor_sql("fts.bodies")}
+        BEGIN {_forget("fts_bodies", BODY_TEXT + "(old.id)")} END""",
+]
+
 # Schema version 4 (listed in ``_schema.MIGRATIONS``): the content-copy tables go,
 # the contentless ones start empty and the collector rebuilds them from the cursors.
 MIGRATION: Final[list[str]] = [
@@ -95,13 +106,7 @@ MIGRATION: Final[list[str]] = [
     f"""CREATE TRIGGER fts_logs_insert AFTER INSERT ON logs
         WHEN new.id <= {_cursor_sql("fts.logs")}
         BEGIN INSERT INTO fts_logs (rowid, text) VALUES (new.id, {log_text("new")}); END""",
-    f"""CREATE TRIGGER fts_bodies_insert AFTER INSERT ON bodies
-        WHEN new.id <= {_cursor_sql("fts.bodies")}
-        BEGIN INSERT INTO fts_bodies (rowid, text) VALUES (new.id, {BODY_TEXT}(new.id)); END""",
-    # BEFORE: the body's bytes (and its base's) are still there to decode.
-    f"""CREATE TRIGGER fts_bodies_delete BEFORE DELETE ON bodies
-        WHEN old.id <= {_cursor_sql("fts.bodies")}
-        BEGIN {_forget("fts_bodies", BODY_TEXT + "(old.id)")} END""",
+    *BODY_TRIGGERS,
 ]
 
 
