@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import orjson
 
-from orca.store import _fts, _ledger
+from orca.store import _bodies, _fts, _ledger
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -174,15 +174,7 @@ def prune(
         )
         report("roll up", 1, stages)
         out["rollup_rows"] = _roll_up(conn)
-        # Body references of deleted spans stop counting towards de-dup.
-        for col in ("request_body", "response_body"):
-            conn.execute(
-                f"UPDATE bodies SET refs = refs - (SELECT count(*) FROM spans s"
-                f" WHERE s.{col} = bodies.sha256"
-                f" AND s.trace_id IN (SELECT trace_id FROM temp.doomed))"
-                f" WHERE sha256 IN (SELECT {col} FROM spans"
-                f" WHERE trace_id IN (SELECT trace_id FROM temp.doomed) AND {col} IS NOT NULL)"
-            )
+        _release(conn)
         report("delete traces", 2, stages)
         doomed = "IN (SELECT trace_id FROM temp.doomed)"
         out["spans"] = _delete(conn, f"DELETE FROM spans WHERE trace_id {doomed}")
@@ -219,6 +211,35 @@ def prune(
         _fts.purge(conn)
     report("done", stages, stages)
     return PruneResult(**out)
+
+
+# The body references the doomed spans hold, counted per hash in one pass over their rows
+# (found through the (trace_id, span_id) index); then one indexed update per hash.
+_RELEASED: Final = """
+SELECT sha, count(*) FROM (
+    SELECT request_body AS sha FROM spans
+    WHERE trace_id IN (SELECT trace_id FROM temp.doomed) AND request_body IS NOT NULL
+    UNION ALL
+    SELECT response_body FROM spans
+    WHERE trace_id IN (SELECT trace_id FROM temp.doomed) AND response_body IS NOT NULL
+) GROUP BY sha
+"""
+
+
+def _release(conn: sqlite3.Connection) -> int:
+    """Body references of the doomed spans stop counting towards de-dup; hashes released.
+
+    Linear in what is pruned: the doomed spans are read once, each released hash is one
+    indexed update (it was a count over every span per body: quadratic, 95-144 s to prune
+    a tenth of 130,000 spans).
+    """
+    released = conn.execute(_RELEASED).fetchall()
+    conn.executemany(
+        f"UPDATE bodies SET refs = refs - ?2 WHERE {_bodies.SHA_KEY} = substr(?1, 1, 12)"
+        " AND +sha256 = ?1",
+        released,
+    )
+    return len(released)
 
 
 def _collect(conn: sqlite3.Connection) -> tuple[int, int]:
