@@ -27,7 +27,8 @@ import io
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, BinaryIO, Final
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Final, NamedTuple
 
 import zstandard
 
@@ -102,32 +103,42 @@ def load(
 
     A body in the blob store is read from it when ``blobs`` is given, else None.
     """
-    row = conn.execute(
-        f"SELECT enc, data, base, dict FROM bodies WHERE {_WHERE[where]}", (key,)
-    ).fetchone()
-    if row is not None and row[0] == BLOB:
+    row = _fetch(conn, _WHERE[where], key)
+    if row is not None and row.enc == BLOB:
         if blobs is None:
             return None
         return blobs().read(_address(conn, where, key))
     chain = []
     while row is not None:
         chain.append(row)
-        if row[0] != "zstd-ref":
+        if row.enc != "zstd-ref":
             break
         if len(chain) > MAX_DEPTH + 1:
             raise ValueError(f"body chain longer than {MAX_DEPTH} at {key!r}")
-        row = conn.execute(
-            "SELECT enc, data, base, dict FROM bodies WHERE id = ?", (row[2],)
-        ).fetchone()
+        row = _fetch(conn, "id = ?1", row.base)
     if row is None:
         return None  # unknown, or a base was evicted: treat as pruned
     data = None
-    for enc, stored, _, dict_id in reversed(chain):
-        if dict_id is not None:
-            data = _dicts.decompress(conn, dict_id, stored)
+    for link in reversed(chain):
+        if link.dict is not None:
+            data = _dicts.decompress(conn, link.dict, link.data)
         else:
-            data = decode(enc, stored, data)
+            data = decode(link.enc, link.data, data)
     return data
+
+
+class _Stored(NamedTuple):
+    """What decoding a body row needs."""
+
+    enc: str
+    data: bytes
+    base: int | None  # zstd-ref: the body it was compressed against
+    dict: int | None  # the trained dictionary it was compressed with
+
+
+def _fetch(conn: sqlite3.Connection, where: str, key: object) -> _Stored | None:
+    row = conn.execute(f"SELECT enc, data, base, dict FROM bodies WHERE {where}", (key,)).fetchone()
+    return None if row is None else _Stored._make(row)
 
 
 def _address(conn: sqlite3.Connection, where: str, key: object) -> Address:
@@ -143,8 +154,9 @@ def open_body(conn: sqlite3.Connection, sha256: str, blobs: Blobs) -> BinaryIO |
     ).fetchone()
     if row is None:
         return None
-    if row[0] == BLOB:
-        return blobs().open(Address(sha256, row[1]))
+    enc, size = row
+    if enc == BLOB:
+        return blobs().open(Address(sha256, size))
     data = load(conn, "sha256", sha256)
     return None if data is None else io.BytesIO(data)
 
@@ -152,6 +164,23 @@ def open_body(conn: sqlite3.Connection, sha256: str, blobs: Blobs) -> BinaryIO |
 def blob_shas(conn: sqlite3.Connection) -> set[str]:
     """Every body kept in the blob store (retention compares before and after)."""
     return {r[0] for r in conn.execute("SELECT sha256 FROM bodies WHERE enc = ?", (BLOB,))}
+
+
+class Base(NamedTuple):
+    """A key's latest full body: the next body's zstd dictionary."""
+
+    id: int  # bodies.id
+    data: bytes
+    depth: int  # references it took to reach it (chains stop at MAX_DEPTH)
+
+
+@dataclass(slots=True)
+class Found:
+    """A distinct body of one batch: the first record that carried it, and how many did."""
+
+    data: bytes
+    record: dict[str, Any]
+    refs: int = 1
 
 
 class Bases:
@@ -163,22 +192,22 @@ class Bases:
     """
 
     def __init__(self, max_keys: int = 1024) -> None:
-        self._by_key: OrderedDict[str, list[Any]] = OrderedDict()  # key -> [id, data, depth]
+        self._by_key: OrderedDict[str, Base] = OrderedDict()
         self.max_keys = max_keys
         self.dicts = _dicts.Trainer()  # the trained dictionary new bodies use
 
-    def get(self, conn: sqlite3.Connection, key: str) -> list[Any] | None:
+    def get(self, conn: sqlite3.Connection, key: str) -> "Base | None":
         entry = self._by_key.get(key)
         if entry is None:
             return None
-        if conn.execute("SELECT 1 FROM bodies WHERE id = ?", (entry[0],)).fetchone() is None:
+        if conn.execute("SELECT 1 FROM bodies WHERE id = ?", (entry.id,)).fetchone() is None:
             del self._by_key[key]
             return None
         self._by_key.move_to_end(key)
         return entry
 
     def put(self, key: str, body_id: int, data: bytes, depth: int) -> None:
-        self._by_key[key] = [body_id, data, depth]
+        self._by_key[key] = Base(body_id, data, depth)
         self._by_key.move_to_end(key)
         while len(self._by_key) > self.max_keys:
             self._by_key.popitem(last=False)
@@ -190,7 +219,7 @@ class BatchBodies:
     def __init__(
         self, bases: Bases, blobs: Blobs | None = None, blob_above: int = BLOB_ABOVE
     ) -> None:
-        self.found: dict[str, list[Any]] = {}  # sha -> [data, refs, ts, trace, span, kind]
+        self.found: dict[str, Found] = {}  # by sha256
         self.bases = bases
         self.blobs = blobs
         self.blob_above = blob_above
@@ -202,9 +231,9 @@ class BatchBodies:
         sha = digest(data)
         entry = self.found.get(sha)
         if entry is None:
-            self.found[sha] = [data, 1, record["ts"], record["trace"], record["span"], record]
+            self.found[sha] = Found(data, record)
         else:
-            entry[1] += 1
+            entry.refs += 1
         return sha, len(data)
 
     def _key(self, conn: sqlite3.Connection, record: dict[str, Any], traces: dict[str, Any]) -> str:
@@ -212,7 +241,7 @@ class BatchBodies:
         attrs = record.get("attrs") or {}
         conv = attrs.get("gen_ai.conversation.id")
         if conv is None and record["trace"] in traces:
-            conv = traces[record["trace"]][1]
+            conv = traces[record["trace"]].conversation_id
         if conv is None:
             row = conn.execute(
                 "SELECT conversation_id FROM traces WHERE trace_id = ?", (record["trace"],)
@@ -233,13 +262,15 @@ class BatchBodies:
             known.update(r[0] for r in rows if r[0] in self.found)
         conn.executemany(
             f"UPDATE bodies SET refs = refs + ?2 WHERE {_WHERE['sha256']}",
-            [(s, self.found[s][1]) for s in known],
+            [(s, self.found[s].refs) for s in known],
         )
         trained = self.bases.dicts.get(conn, lambda n: _samples(conn, n))
         compressed = 0
-        for sha, (data, refs, ts, trace, span, record) in self.found.items():
+        for sha, found in self.found.items():
             if sha in known:
                 continue
+            data, refs, record = found.data, found.refs, found.record
+            ts, trace, span = record["ts"], record["trace"], record["span"]
             if self.blobs is not None and len(data) > self.blob_above:
                 # Durable in the blob store before the row that points at it commits.
                 store = self.blobs()
@@ -262,10 +293,10 @@ class BatchBodies:
                         stored, dict_id = packed, trained.id
                 key = self._key(conn, record, traces)
                 base = self.bases.get(conn, key)
-                if base is not None and base[2] < MAX_DEPTH:
-                    ref = encode_ref(data, base[1])
+                if base is not None and base.depth < MAX_DEPTH:
+                    ref = encode_ref(data, base.data)
                     if len(ref) < REF_GAIN * len(stored):
-                        enc, stored, base_id, depth = "zstd-ref", ref, base[0], base[2] + 1
+                        enc, stored, base_id, depth = "zstd-ref", ref, base.id, base.depth + 1
                         dict_id = None
             cur = conn.execute(
                 "INSERT INTO bodies (sha256, size, stored, enc, data, base, refs, first_ns,"

@@ -30,9 +30,12 @@ def attribute(conn: sqlite3.Connection, writer: str, detected_ns: int) -> list[S
         "SELECT id, pid, last_ns, exited_ns, crashed_ns FROM processes WHERE writer = ?",
         (writer,),
     ).fetchone()
-    if proc is None or proc[3] is not None or proc[4] is not None:
+    if proc is None:
         return []
-    proc_id, pid, last_ns = proc[0], proc[1], proc[2] or detected_ns
+    proc_id, pid, last_ns, exited_ns, crashed_ns = proc
+    if exited_ns is not None or crashed_ns is not None:
+        return []
+    last_ns = last_ns or detected_ns
     conn.execute("UPDATE processes SET crashed_ns = ? WHERE id = ?", (detected_ns, proc_id))
     # A new batch number, so the search catch-up sees the synthetic spans.
     conn.execute(
@@ -104,8 +107,9 @@ def retract(conn: sqlite3.Connection, writer: str) -> int:
     proc = conn.execute("SELECT id FROM processes WHERE writer = ?", (writer,)).fetchone()
     if proc is None:
         return 0
-    conn.execute("UPDATE processes SET crashed_ns = NULL WHERE id = ?", (proc[0],))
+    (proc_id,) = proc
+    conn.execute("UPDATE processes SET crashed_ns = NULL WHERE id = ?", (proc_id,))
     return conn.execute(
         "DELETE FROM spans WHERE proc_id = ? AND synthetic = 1 AND name = ?",
-        (proc[0], CRASH_SPAN_NAME),
+        (proc_id, CRASH_SPAN_NAME),
     ).rowcount

@@ -15,7 +15,7 @@ transactions (the write side from ``apply_batch``, pruning from ``prune``).
 
 import sqlite3
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
@@ -61,6 +61,25 @@ ON CONFLICT (trace_id) DO UPDATE SET start_ns = min(traces.start_ns, excluded.st
 """
 
 
+class _Cols(NamedTuple):
+    """A row of ``SELECT {_COLS} FROM ledger``, by name."""
+
+    id: int
+    ts_ns: int
+    kind: str
+    run: str | None
+    trace_id: str | None
+    span_id: str | None
+    actor: str | None
+    prev: str
+    hash: str
+    payload_hash: str
+    payload: str | None
+    erased: int
+    signature: str | None
+    key_id: str | None
+
+
 def _payload(row: LedgerRow) -> str | None:
     if row.erased:
         return None
@@ -74,7 +93,7 @@ def write(
 
     Returns (new rows per source, entries skipped as already applied).
     """
-    rows: dict[str, list[tuple[Any, ...]]] = {}
+    rows: dict[str, list[_Cols]] = {}
     skipped = 0
     starts: dict[str, int] = {}
     for item in items:
@@ -85,7 +104,7 @@ def write(
             continue
         r = item.row
         rows.setdefault(item.source, []).append(
-            (
+            _Cols(
                 r.id,
                 r.ts_ns,
                 r.kind,
@@ -125,24 +144,25 @@ def erase(conn: sqlite3.Connection, ids: Iterable[int]) -> int:
 
 
 def _row(r: tuple[Any, ...]) -> LedgerRow:
-    payload = orjson.loads(r[10]) if r[10] is not None else {}
+    c = _Cols._make(r)
+    payload = orjson.loads(c.payload) if c.payload is not None else {}
     return LedgerRow(
-        id=r[0],
-        ts_ns=r[1],
-        kind=r[2],
-        run=r[3],
-        trace_id=r[4],
-        span_id=r[5],
-        actor=r[6],
-        prev=r[7],
-        hash=r[8],
-        payload_hash=r[9],
+        id=c.id,
+        ts_ns=c.ts_ns,
+        kind=c.kind,
+        run=c.run,
+        trace_id=c.trace_id,
+        span_id=c.span_id,
+        actor=c.actor,
+        prev=c.prev,
+        hash=c.hash,
+        payload_hash=c.payload_hash,
         args=payload.get("args"),
         result=payload.get("result"),
         meta=payload.get("meta"),
-        erased=bool(r[11]),
-        signature=r[12],
-        key_id=r[13],
+        erased=bool(c.erased),
+        signature=c.signature,
+        key_id=c.key_id,
     )
 
 

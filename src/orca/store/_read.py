@@ -6,7 +6,7 @@ each query can be read (and explained with ``EXPLAIN QUERY PLAN``) on its own.
 
 import sqlite3
 from collections.abc import Iterator
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 import orjson
 
@@ -16,6 +16,7 @@ from orca.store._rows import (
     LinkRow,
     LogRow,
     SpanRow,
+    SpanStatus,
     TraceRows,
     TraceStatus,
     TraceSummary,
@@ -42,32 +43,71 @@ def _attrs(text: str | None) -> dict[str, Any]:
     return orjson.loads(text) if text else {}
 
 
+class _SpanCols(NamedTuple):
+    """A row of ``SELECT {SPAN_COLS}``, by name."""
+
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    name: str
+    component: str
+    start_ns: int
+    end_ns: int | None
+    status: SpanStatus
+    attrs: str | None
+    request_body: str | None
+    response_body: str | None
+    request_body_bytes: int
+    response_body_bytes: int
+    pid: int | None
+    synthetic: int
+
+
 def span_row(r: tuple[Any, ...]) -> SpanRow:
+    c = _SpanCols._make(r)
     return SpanRow(
-        trace_id=r[0],
-        span_id=r[1],
-        parent_id=r[2],
-        name=r[3],
-        component=r[4],
-        start_ns=r[5],
-        end_ns=r[6],
-        status=r[7],
-        attrs=_attrs(r[8]),
-        request_body=r[9],
-        response_body=r[10],
-        request_body_bytes=r[11],
-        response_body_bytes=r[12],
-        pid=r[13],
-        synthetic=bool(r[14]),
+        trace_id=c.trace_id,
+        span_id=c.span_id,
+        parent_id=c.parent_id,
+        name=c.name,
+        component=c.component,
+        start_ns=c.start_ns,
+        end_ns=c.end_ns,
+        status=c.status,
+        attrs=_attrs(c.attrs),
+        request_body=c.request_body,
+        response_body=c.response_body,
+        request_body_bytes=c.request_body_bytes,
+        response_body_bytes=c.response_body_bytes,
+        pid=c.pid,
+        synthetic=bool(c.synthetic),
     )
 
 
 def log_row(r: tuple[Any, ...]) -> LogRow:
-    return LogRow(r[0], r[1], r[2], r[3], r[4], r[5], _attrs(r[6]))
+    ts_ns, level, msg, component, trace_id, span_id, attrs = r
+    return LogRow(ts_ns, level, msg, component, trace_id, span_id, _attrs(attrs))
 
 
 def link_row(r: tuple[Any, ...]) -> LinkRow:
-    return LinkRow(r[0], r[1], r[2], r[3], r[4], r[5], _attrs(r[6]))
+    ts_ns, trace_id, span_id, to_trace_id, to_span_id, reason, attrs = r
+    return LinkRow(ts_ns, trace_id, span_id, to_trace_id, to_span_id, reason, _attrs(attrs))
+
+
+class _Totals(NamedTuple):
+    """One trace's aggregates over its spans (``summarise``)."""
+
+    spans: int
+    errors: int | None
+    unfinished: int | None
+    crashed: int | None
+    last_end_ns: int | None
+    open_spans: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost: float
 
 
 def summarise(conn: sqlite3.Connection, trace_id: str) -> TraceSummary | None:
@@ -77,22 +117,26 @@ def summarise(conn: sqlite3.Connection, trace_id: str) -> TraceSummary | None:
     ).fetchone()
     if head is None:
         return None
-    agg = conn.execute(
-        "SELECT count(*), sum(status = 'error'), sum(status = 'unfinished'),"
-        " sum(synthetic AND name = ?), max(end_ns), sum(end_ns IS NULL),"
-        " coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
-        " coalesce(sum(cache_read_tokens), 0), coalesce(sum(cache_write_tokens), 0),"
-        " coalesce(sum(cost), 0.0)"
-        " FROM spans WHERE trace_id = ?",
-        (CRASH_SPAN_NAME, trace_id),
-    ).fetchone()
+    first_start, conversation_id, pinned = head
+    agg = _Totals._make(
+        conn.execute(
+            "SELECT count(*), sum(status = 'error'), sum(status = 'unfinished'),"
+            " sum(synthetic AND name = ?), max(end_ns), sum(end_ns IS NULL),"
+            " coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
+            " coalesce(sum(cache_read_tokens), 0), coalesce(sum(cache_write_tokens), 0),"
+            " coalesce(sum(cost), 0.0)"
+            " FROM spans WHERE trace_id = ?",
+            (CRASH_SPAN_NAME, trace_id),
+        ).fetchone()
+    )
     root = conn.execute(
         "SELECT span_id, name, component, start_ns, end_ns FROM spans"
         " WHERE trace_id = ? AND parent_id IS NULL AND synthetic = 0"
         " ORDER BY start_ns LIMIT 1",
         (trace_id,),
     ).fetchone()
-    count, errors, unfinished, crashed = agg[0], agg[1] or 0, agg[2] or 0, agg[3] or 0
+    count, errors, unfinished = agg.spans, agg.errors or 0, agg.unfinished or 0
+    crashed = agg.crashed or 0
     status: TraceStatus
     if crashed:
         status = "crashed"
@@ -109,9 +153,9 @@ def summarise(conn: sqlite3.Connection, trace_id: str) -> TraceSummary | None:
             "SELECT name, component FROM spans WHERE trace_id = ? ORDER BY start_ns LIMIT 1",
             (trace_id,),
         ).fetchone()
-        root_id, start = None, head[0]
+        root_id, start = None, first_start
         root_name, component = first if first else ("(no spans)", "")
-        end = agg[4] if not agg[5] else None
+        end = agg.last_end_ns if not agg.open_spans else None
     return TraceSummary(
         trace_id=trace_id,
         root_name=root_name,
@@ -123,13 +167,13 @@ def summarise(conn: sqlite3.Connection, trace_id: str) -> TraceSummary | None:
         error_count=errors,
         unfinished_count=unfinished,
         status=status,
-        input_tokens=agg[6],
-        output_tokens=agg[7],
-        cache_read_tokens=agg[8],
-        cache_write_tokens=agg[9],
-        cost=float(agg[10]),
-        conversation_id=head[1],
-        pinned=bool(head[2]),
+        input_tokens=agg.input_tokens,
+        output_tokens=agg.output_tokens,
+        cache_read_tokens=agg.cache_read_tokens,
+        cache_write_tokens=agg.cache_write_tokens,
+        cost=float(agg.cost),
+        conversation_id=conversation_id,
+        pinned=bool(pinned),
     )
 
 
