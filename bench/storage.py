@@ -41,6 +41,7 @@ import _agentload
 from orca.collector import Collector, CollectorConfig
 from orca.store import RetentionPolicy, SQLiteStore, items_from
 from orca.store._fts import body_text, log_text, span_text
+from orca.store._ids import text_or_none
 
 # -- the schema-3 index and query, kept runnable as the baseline ----------------------------
 
@@ -82,7 +83,7 @@ def legacy_search(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[
     hits: list[tuple[Any, ...]] = []
     for place, sql in _LEGACY_QUERIES.items():
         rows = conn.execute(sql + f" ORDER BY {_TS[place]} DESC LIMIT ?", (query, limit))
-        hits.extend((t, s, ts, place, snip) for t, s, ts, snip in rows)
+        hits.extend((text_or_none(t), text_or_none(s), ts, place, snip) for t, s, ts, snip in rows)
     hits.sort(key=lambda h: h[2], reverse=True)
     return hits[:limit]
 

@@ -34,6 +34,7 @@ import zstandard
 
 from orca.blobs import Address, BlobStore
 from orca.store import _dicts
+from orca.store._ids import key as id_key
 
 COMPRESS_ABOVE: Final = 256
 ZSTD_LEVEL: Final = 3
@@ -244,7 +245,7 @@ class BatchBodies:
             conv = traces[record["trace"]].conversation_id
         if conv is None:
             row = conn.execute(
-                "SELECT conversation_id FROM traces WHERE trace_id = ?", (record["trace"],)
+                "SELECT conversation_id FROM traces WHERE trace_id = ?", (id_key(record["trace"]),)
             ).fetchone()
             conv = row[0] if row else None
         where = f"c:{conv}" if conv is not None else f"t:{record['trace']}"
@@ -270,7 +271,7 @@ class BatchBodies:
             if sha in known:
                 continue
             data, refs, record = found.data, found.refs, found.record
-            ts, trace, span = record["ts"], record["trace"], record["span"]
+            ts, trace, span = record["ts"], id_key(record["trace"]), id_key(record["span"])
             if self.blobs is not None and len(data) > self.blob_above:
                 # Durable in the blob store before the row that points at it commits.
                 store = self.blobs()

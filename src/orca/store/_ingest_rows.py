@@ -10,20 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
+from orca.store._ids import Key, key, key_or_none
 
-class GenAIColumns(NamedTuple):
-    """The span columns pre-extracted from GenAI attributes (what stats read)."""
-
-    model: str | None
-    tool: str | None
-    input_tokens: int | None
-    output_tokens: int | None
-    cache_read_tokens: int | None
-    cache_write_tokens: int | None
-    cost: float | None
+# model, tool, input / output / cache-read / cache-write tokens, cost: only ever spread into
+# a row's columns (``*genai_columns(attrs)``), in this order.
+GenAIColumns = tuple[str | None, str | None, int | None, int | None, int | None, int | None,
+                     float | None]  # fmt: skip
 
 
-_NONE: Final = GenAIColumns(None, None, None, None, None, None, None)
+_NONE: Final[GenAIColumns] = (None, None, None, None, None, None, None)
 
 
 def _int(value: object) -> int | None:
@@ -47,7 +42,7 @@ def genai_columns(attrs: dict[str, Any] | None) -> GenAIColumns:
     cache_write = get("gen_ai.usage.cache_write.input_tokens")
     if cache_write is None:
         cache_write = get("gen_ai.usage.cache_creation.input_tokens")
-    return GenAIColumns(
+    return (
         model if type(model) is str else None,
         tool if type(tool) is str else None,
         _int(tokens_in),
@@ -75,11 +70,11 @@ class SourceState(NamedTuple):
 
 
 class SpanInsert(NamedTuple):
-    """The parameters of ``_OPEN_SQL`` (a span's row) in its column order."""
+    """A span's row: the columns ``_write`` inserts (or merges), in this order."""
 
-    trace_id: str
-    span_id: str
-    parent_id: str | None
+    trace_id: Key
+    span_id: Key
+    parent_id: Key | None
     name: str
     component: str
     start_ns: int
@@ -103,15 +98,9 @@ class SpanInsert(NamedTuple):
 
 @dataclass(slots=True)
 class OpenSpan:
-    """A span-open of this batch; its close, when in the same batch, fills the last five."""
+    """A span-open record of this batch; its close, when in the same batch, fills the rest."""
 
-    trace_id: str
-    span_id: str
-    parent_id: str | None
-    name: str
-    component: str
-    start_ns: int
-    attrs: dict[str, Any] | None
+    record: dict[str, Any]
     request_body: str | None
     request_body_bytes: int
     proc_id: int | None
@@ -123,16 +112,17 @@ class OpenSpan:
 
     def row(self, chg: int, dumps: Callable[[object], str | None]) -> SpanInsert:
         """The span's row: the open's attributes updated by the close's, as JSON."""
-        attrs, more = self.attrs, self.close_attrs
+        rec = self.record
+        attrs, more = rec.get("attrs"), self.close_attrs
         if more:
             attrs = {**attrs, **more} if attrs else more
         return SpanInsert(
-            self.trace_id,
-            self.span_id,
-            self.parent_id,
-            self.name,
-            self.component,
-            self.start_ns,
+            key(rec["trace"]),
+            key(rec["span"]),
+            key_or_none(rec.get("parent")),
+            rec["name"],
+            rec["component"],
+            rec["ts"],
             dumps(attrs),
             self.request_body,
             self.request_body_bytes,
@@ -146,44 +136,21 @@ class OpenSpan:
         )
 
 
-class CloseInsert(NamedTuple):
-    """The parameters of ``_CLOSE_SQL``: a close whose open is not in this batch."""
-
-    trace_id: str
-    span_id: str
-    component: str
-    start_ns: int  # the close's time: a placeholder until the open arrives
-    end_ns: int
-    status: str
-    attrs: str | None  # JSON
-    response_body: str | None
-    response_body_bytes: int
-    proc_id: int | None
-    model: str | None
-    tool: str | None
-    input_tokens: int | None
-    output_tokens: int | None
-    cache_read_tokens: int | None
-    cache_write_tokens: int | None
-    cost: float | None
-    chg: int
-
-
 class LogInsert(NamedTuple):
     ts_ns: int
     level: str
     msg: str
     component: str
-    trace_id: str | None
-    span_id: str | None
+    trace_id: Key | None
+    span_id: Key | None
     attrs: str | None  # JSON
 
 
 class LinkInsert(NamedTuple):
     ts_ns: int
-    trace_id: str
-    span_id: str
-    to_trace_id: str
-    to_span_id: str
+    trace_id: Key
+    span_id: Key
+    to_trace_id: Key
+    to_span_id: Key
     reason: str | None
     attrs: str | None  # JSON

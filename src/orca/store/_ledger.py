@@ -20,6 +20,7 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 from orca.store._batch import LedgerItem
+from orca.store._ids import key, sql_text
 from orca.store._rows import LedgerRow
 
 # Schema version 2 (listed in ``_schema.MIGRATIONS``).
@@ -128,7 +129,7 @@ def write(
         # rowcount of an executemany is the sum: conflicts (already mirrored) add 0.
         counts[source] = conn.executemany(_INSERT, batch).rowcount
         skipped += len(batch) - counts[source]
-    conn.executemany(_TRACE, list(starts.items()))
+    conn.executemany(_TRACE, [(key(t), ts) for t, ts in starts.items()])
     return counts, skipped
 
 
@@ -207,8 +208,8 @@ def prune(conn: sqlite3.Connection, cutoff_ns: int) -> int:
     The ledger keeps every entry; only the store's copy follows trace retention,
     so a pinned trace keeps its governed actions with it.
     """
-    n: int = conn.execute(
-        "DELETE FROM ledger WHERE trace_id IN (SELECT trace_id FROM temp.doomed)"
+    n: int = conn.execute(  # the mirror keeps ids as the ledger has them: text
+        f"DELETE FROM ledger WHERE trace_id IN (SELECT {sql_text('trace_id')} FROM temp.doomed)"
     ).rowcount
     n += conn.execute(
         "DELETE FROM ledger WHERE trace_id IS NULL AND ts_ns < ?", (cutoff_ns,)

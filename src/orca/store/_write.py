@@ -14,12 +14,13 @@ import orjson
 
 from orca.store import _bodies, _ledger
 from orca.store._batch import ApplyResult, Batch, Item
+from orca.store._ids import Key, key, key_or_none
 from orca.store._ingest_rows import (
-    CloseInsert,
     LinkInsert,
     LogInsert,
     OpenSpan,
     SourceState,
+    SpanInsert,
     TraceSeen,
 )
 from orca.store._ingest_rows import genai_columns as genai_columns  # (the PostgreSQL write uses it)
@@ -29,12 +30,10 @@ _SEGMENT: Final = re.compile(r"^(\d+)-(\d+)-\d+\.ndjson$")
 
 # An open, merged in Python with its close when both are in the batch (the usual
 # case: one row written once instead of an insert and an update).
-_OPEN_SQL: Final = """
-INSERT INTO spans (trace_id, span_id, parent_id, name, component, start_ns, attrs,
-    request_body, request_body_bytes, proc_id, end_ns, status, response_body,
-    response_body_bytes, model, tool, input_tokens, output_tokens,
-    cache_read_tokens, cache_write_tokens, cost, chg)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+_SPAN_INSERT: Final = f"""
+INSERT INTO spans ({", ".join(SpanInsert._fields)})
+VALUES ({", ".join("?" * len(SpanInsert._fields))})"""
+_OPEN_SQL: Final = f"""{_SPAN_INSERT}
 ON CONFLICT (trace_id, span_id) DO UPDATE SET
     parent_id = excluded.parent_id, name = excluded.name, component = excluded.component,
     start_ns = excluded.start_ns,
@@ -57,12 +56,10 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
 """
 
 # A close with no open seen yet still makes a row (its open may be in a later
-# batch, or lost); the open then fills in name, parent and start.
-_CLOSE_SQL: Final = """
-INSERT INTO spans (trace_id, span_id, name, component, start_ns, end_ns, status, attrs,
-    response_body, response_body_bytes, proc_id, model, tool, input_tokens, output_tokens,
-    cache_read_tokens, cache_write_tokens, cost, chg)
-VALUES (?, ?, '(unknown)', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+# batch, or lost), named '(unknown)' and started at the close; the open then fills
+# in name, parent and start.
+_CLOSE_SQL: Final = f"""
+{_SPAN_INSERT}
 ON CONFLICT (trace_id, span_id) DO UPDATE SET
     end_ns = excluded.end_ns, status = excluded.status,
     attrs = CASE WHEN spans.attrs IS NULL THEN excluded.attrs
@@ -165,7 +162,7 @@ def apply_batch(
     )
     sources = {name: _source_row(conn, name) for name in batch.offsets}
     opens: dict[tuple[str, str], OpenSpan] = {}
-    closes: list[CloseInsert] = []
+    closes: list[SpanInsert] = []
     logs: list[LogInsert] = []
     links: list[LinkInsert] = []
     traces: dict[str, TraceSeen] = {}
@@ -173,7 +170,7 @@ def apply_batch(
     counts: dict[str, int] = {}
     last_ts: dict[int, int] = {}
     skipped = 0
-    synthetic: list[tuple[str, str]] = []
+    synthetic: list[tuple[Key, Key]] = []
     for item in batch.items:
         src = sources.get(item.source)
         if src is None:
@@ -190,22 +187,11 @@ def apply_batch(
             last_ts[proc_id] = ts
         if kind == "span-open":
             if "synthetic" in rec:  # a crash span copied by `orca migrate` (never in a journal)
-                synthetic.append((rec["trace"], rec["span"]))
+                synthetic.append((key(rec["trace"]), key(rec["span"])))
             attrs = rec.get("attrs")
             sha, size = bodies.add(rec) if "body" in rec else (None, 0)
             trace = rec["trace"]
-            opens[(trace, rec["span"])] = OpenSpan(
-                trace,
-                rec["span"],
-                rec.get("parent"),
-                rec["name"],
-                rec["component"],
-                ts,
-                attrs,
-                sha,
-                size,
-                proc_id,
-            )
+            opens[(trace, rec["span"])] = OpenSpan(rec, sha, size, proc_id)
             _note_trace(traces, trace, ts, attrs)
         elif kind == "span-close":
             attrs = rec.get("attrs")
@@ -217,17 +203,21 @@ def apply_batch(
                 opened.response_body, opened.response_body_bytes = sha, size
                 continue
             closes.append(
-                CloseInsert(
-                    trace,
-                    rec["span"],
+                SpanInsert(
+                    key(trace),
+                    key(rec["span"]),
+                    None,
+                    "(unknown)",
                     rec["component"],
                     ts,
+                    _dumps(attrs),
+                    None,
+                    0,
+                    proc_id,
                     ts,
                     rec["status"],
-                    _dumps(attrs),
                     sha,
                     size,
-                    proc_id,
                     *genai_columns(attrs),
                     chg,
                 )
@@ -240,8 +230,8 @@ def apply_batch(
                     rec["level"],
                     rec["msg"],
                     rec["component"],
-                    rec.get("trace"),
-                    rec.get("span"),
+                    key_or_none(rec.get("trace")),
+                    key_or_none(rec.get("span")),
                     _dumps(rec.get("attrs")),
                 )
             )
@@ -249,10 +239,10 @@ def apply_batch(
             links.append(
                 LinkInsert(
                     ts,
-                    rec["trace"],
-                    rec["span"],
-                    rec["to_trace"],
-                    rec["to_span"],
+                    key(rec["trace"]),
+                    key(rec["span"]),
+                    key(rec["to_trace"]),
+                    key(rec["to_span"]),
                     rec.get("reason"),
                     _dumps(rec.get("attrs")),
                 )
@@ -266,11 +256,13 @@ def apply_batch(
             "UPDATE spans SET synthetic = 1 WHERE trace_id = ? AND span_id = ?", synthetic
         )
     conn.executemany(_CLOSE_SQL, closes)
-    if any(o.name == CRASH_SPAN_NAME for o in opens.values()):
+    if any(o.record["name"] == CRASH_SPAN_NAME for o in opens.values()):
         # A crash marker another ORCA's collector wrote, arriving by OTLP import: it
         # stays a crash marker here (no local process wrote it).
         conn.execute(_IMPORTED_CRASH_SQL, (chg, CRASH_SPAN_NAME))
-    conn.executemany(_TRACE_SQL, [(t, v.start_ns, v.conversation_id) for t, v in traces.items()])
+    conn.executemany(
+        _TRACE_SQL, [(key(t), v.start_ns, v.conversation_id) for t, v in traces.items()]
+    )
     conn.executemany(
         "INSERT INTO logs (ts_ns, level, msg, component, trace_id, span_id, attrs)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
