@@ -53,6 +53,12 @@ def genai_columns(attrs: dict[str, Any] | None) -> GenAIColumns:
     )
 
 
+# Rows built per record are made with ``tuple.__new__(Row, (...))``: a NamedTuple's own
+# constructor is a Python-level ``__new__`` (measured ~0.9 us for a 22-column row, against
+# ~0.35 us this way), and the collector builds one per span.
+new_row: Final = tuple.__new__
+
+
 @dataclass(slots=True)
 class TraceSeen:
     """A trace as this batch saw it: its earliest record and its conversation."""
@@ -116,23 +122,26 @@ class OpenSpan:
         attrs, more = rec.get("attrs"), self.close_attrs
         if more:
             attrs = {**attrs, **more} if attrs else more
-        return SpanInsert(
-            key(rec["trace"]),
-            key(rec["span"]),
-            key_or_none(rec.get("parent")),
-            rec["name"],
-            rec["component"],
-            rec["ts"],
-            dumps(attrs),
-            self.request_body,
-            self.request_body_bytes,
-            self.proc_id,
-            self.end_ns,
-            self.status,
-            self.response_body,
-            self.response_body_bytes,
-            *genai_columns(attrs),
-            chg,
+        return new_row(
+            SpanInsert,
+            (
+                key(rec["trace"]),
+                key(rec["span"]),
+                key_or_none(rec.get("parent")),
+                rec["name"],
+                rec["component"],
+                rec["ts"],
+                dumps(attrs),
+                self.request_body,
+                self.request_body_bytes,
+                self.proc_id,
+                self.end_ns,
+                self.status,
+                self.response_body,
+                self.response_body_bytes,
+                *genai_columns(attrs),
+                chg,
+            ),
         )
 
 

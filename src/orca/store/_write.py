@@ -22,6 +22,7 @@ from orca.store._ingest_rows import (
     SourceState,
     SpanInsert,
     TraceSeen,
+    new_row,
 )
 from orca.store._ingest_rows import genai_columns as genai_columns  # (the PostgreSQL write uses it)
 from orca.store._rows import CRASH_SPAN_NAME
@@ -203,48 +204,57 @@ def apply_batch(
                 opened.response_body, opened.response_body_bytes = sha, size
                 continue
             closes.append(
-                SpanInsert(
-                    key(trace),
-                    key(rec["span"]),
-                    None,
-                    "(unknown)",
-                    rec["component"],
-                    ts,
-                    _dumps(attrs),
-                    None,
-                    0,
-                    proc_id,
-                    ts,
-                    rec["status"],
-                    sha,
-                    size,
-                    *genai_columns(attrs),
-                    chg,
+                new_row(
+                    SpanInsert,
+                    (
+                        key(trace),
+                        key(rec["span"]),
+                        None,
+                        "(unknown)",
+                        rec["component"],
+                        ts,
+                        _dumps(attrs),
+                        None,
+                        0,
+                        proc_id,
+                        ts,
+                        rec["status"],
+                        sha,
+                        size,
+                        *genai_columns(attrs),
+                        chg,
+                    ),
                 )
             )
             _note_trace(traces, trace, ts, attrs)
         elif kind == "log":
             logs.append(
-                LogInsert(
-                    ts,
-                    rec["level"],
-                    rec["msg"],
-                    rec["component"],
-                    key_or_none(rec.get("trace")),
-                    key_or_none(rec.get("span")),
-                    _dumps(rec.get("attrs")),
+                new_row(
+                    LogInsert,
+                    (
+                        ts,
+                        rec["level"],
+                        rec["msg"],
+                        rec["component"],
+                        key_or_none(rec.get("trace")),
+                        key_or_none(rec.get("span")),
+                        _dumps(rec.get("attrs")),
+                    ),
                 )
             )
         elif kind == "link":
             links.append(
-                LinkInsert(
-                    ts,
-                    key(rec["trace"]),
-                    key(rec["span"]),
-                    key(rec["to_trace"]),
-                    key(rec["to_span"]),
-                    rec.get("reason"),
-                    _dumps(rec.get("attrs")),
+                new_row(
+                    LinkInsert,
+                    (
+                        ts,
+                        key(rec["trace"]),
+                        key(rec["span"]),
+                        key(rec["to_trace"]),
+                        key(rec["to_span"]),
+                        rec.get("reason"),
+                        _dumps(rec.get("attrs")),
+                    ),
                 )
             )
         elif kind == "proc":
