@@ -3,7 +3,7 @@
 Ids are lower-case hex (32 digits for a trace, 16 for a span); stored as
 text they cost twice their bytes in every row and index that holds them (the
 spans row holds three, its unique index two): measured on
-``bench/storage.py``, blobs save ~90 bytes a span. An id that is not
+``bench/storage.py``, blobs save ~100 bytes a span. An id that is not
 lower-case hex of even length (an imported one, a test's ``"t1"``) stays
 text, so every id round-trips exactly: SQLite compares a blob only with
 blobs, and the same :func:`key` is applied to every id written or looked up.

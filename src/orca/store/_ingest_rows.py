@@ -1,9 +1,9 @@
 """The rows one batch writes into SQLite, named: what ``_write`` builds per record.
 
-NamedTuples where a row goes to ``executemany`` as is (a tuple, so no copy),
-a slotted dataclass for an open span, which its close (usually in the same
-batch) completes in place. Fields are in the order of the statement's ``?``
-placeholders, which the statements in ``_write`` spell out beside them.
+NamedTuples where a row goes to ``executemany`` as is (a tuple, so no copy;
+``SpanInsert``'s fields are the columns ``_write``'s span statements name), a
+slotted dataclass for an open span, which its close (usually in the same batch)
+completes in place.
 """
 
 from collections.abc import Callable
