@@ -32,6 +32,7 @@ from pathlib import Path
 
 import orjson
 
+from orca._percentile import percentile
 from orca.governance import BudgetBook, Policy, PolicyEngine, Spend, parse_policy
 from orca.orchestrator import Governance, Orchestrator
 
@@ -63,7 +64,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     s = sorted(samples)
     return {
         "p50_us": round(statistics.median(s) * 1e6, 2),
-        "p99_us": round(s[min(len(s) - 1, int(len(s) * 0.99))] * 1e6, 2),
+        "p99_us": round(percentile(s, 0.99, 0.0) * 1e6, 2),
     }
 
 

@@ -43,6 +43,8 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
+from orca._percentile import percentile
+
 PHOENIX_SPANS_S = 177.0
 WORDS = (
     "refund", "order", "invoice", "account", "billing",
@@ -155,11 +157,6 @@ def floor_server() -> tuple[uvicorn.Server, str]:
     return server, f"http://127.0.0.1:{port}/v1/traces"
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(q * len(xs)))]
-
-
 def main() -> None:
     turns = 200 if "--quick" in sys.argv else 1000
     seed = int(os.environ.get("ORCA_BENCH_SEED", "7"))
@@ -192,8 +189,8 @@ def main() -> None:
     floor_lat = post_latencies(floor_url, bodies * 3)
     server.should_exit = True
     rate = got / e2e_s
-    p50, p99 = statistics.median(orca_lat) * 1e3, pct(orca_lat, 0.99) * 1e3
-    f50, f99 = statistics.median(floor_lat) * 1e3, pct(floor_lat, 0.99) * 1e3
+    p50, p99 = statistics.median(orca_lat) * 1e3, percentile(orca_lat, 0.99, 0.0) * 1e3
+    f50, f99 = statistics.median(floor_lat) * 1e3, percentile(floor_lat, 0.99, 0.0) * 1e3
     print(
         f"end to end: {got}/{total} spans queryable in {e2e_s:.2f} s = {rate:,.0f} spans/s "
         f"(exporter done after {sent_s:.2f} s); {rate / PHOENIX_SPANS_S:.1f}× Phoenix's "

@@ -30,6 +30,7 @@ from typing import Any
 import anthropic
 import openai
 
+from orca._percentile import percentile
 from orca.capture import Recorder
 from orca.integrations import anthropic as orca_anthropic
 from orca.integrations import openai as orca_openai
@@ -95,11 +96,6 @@ def _anthropic_body(target: int = 4096) -> dict[str, Any]:
     return {"tools": tools, "system": system, "messages": messages}
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def _call(api: str, client: Any, doc: dict[str, Any], stream: bool) -> None:
     if api == "anthropic":
         if stream:
@@ -140,7 +136,7 @@ def _run(api: str, n: int, stream: bool, bare: Any, inst: Any) -> dict[str, Any]
     out: dict[str, Any] = {"requests_per_client": len(times["bare"]), "stream": stream}
     for name, values in times.items():
         out[f"{name}_p50_us"] = round(statistics.median(values), 1)
-        out[f"{name}_p90_us"] = round(_percentile(values, 0.9), 1)
+        out[f"{name}_p90_us"] = round(percentile(values, 0.9, 0.0), 1)
     added = out["instrumented_p50_us"] - out["bare_p50_us"]
     out["added_p50_us"] = round(added, 1)
     out["added_p50_pct"] = round(100 * added / out["bare_p50_us"], 2)

@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import orjson
 
+from orca._percentile import percentile
 from orca.orchestrator import Orchestrator
 
 URL = re.compile(r"at (http://\S+) ")
@@ -158,10 +159,6 @@ def paced(clients: list[httpx.Client], run: str, rate: float, seconds: float) ->
     return sorted(x for per in lat for x in per)
 
 
-def pct(sorted_values: list[float], q: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="Short durations.")
@@ -230,7 +227,7 @@ def main() -> int:
         with Orchestrator.open(root / "inproc") as orch:
             run2 = orch.start_run("bench")
             local_rate = hammer(lambda i, env: orch.submit(env), run2.id, args.clients, seconds)
-        p50, p99 = pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
+        p50, p99 = percentile(lat, 0.50, 0.0) * 1000, percentile(lat, 0.99, 0.0) * 1000
         print(
             f"envelopes/s, {args.clients} clients: over HTTP {http_rate:8.0f}, in process "
             f"{local_rate:8.0f} ({http_rate / local_rate:.2f}x of in-process)"

@@ -42,7 +42,10 @@ RECORDING = {"run", "ledger append"}  # commands that may create a home
 
 
 def _commands(group: click.Group = cli, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
-    for name, cmd in sorted(group.commands.items()):
+    ctx = click.Context(group)  # list/get, not .commands: the top group loads commands lazily
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         if isinstance(cmd, click.Group):
             yield from _commands(cmd, (*path, name))
         else:
@@ -56,7 +59,9 @@ def _command(path: tuple[str, ...]) -> click.Command:
     cmd: click.Command = cli
     for name in path:
         assert isinstance(cmd, click.Group)
-        cmd = cmd.commands[name]
+        found = cmd.get_command(click.Context(cmd), name)
+        assert found is not None, path
+        cmd = found
     return cmd
 
 

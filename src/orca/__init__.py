@@ -15,11 +15,11 @@ from orca.capture import (
     Recorder,
     Sink,
     Span,
-    current_span,
     mask,
     prompt_assembly,
     tool_call,
 )
+from orca.errors import OrcaError
 
 
 def __getattr__(name: str) -> object:
@@ -37,11 +37,11 @@ __all__ = [
     "IdGenerator",
     "ListSink",
     "Logger",
+    "OrcaError",
     "Recorder",
     "Sink",
     "Span",
     "__version__",
-    "current_span",
     "mask",
     "prompt_assembly",
     "resolve_home",

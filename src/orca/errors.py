@@ -16,7 +16,8 @@
     │   └── BlobIntegrityError     a blob fails a check; .problem names it (truncated, …)
     ├── LedgerError                ledger trouble                      (orca.ledger)
     │   ├── ActionError            an action that cannot be recorded (also a ValueError)
-    │   ├── LedgerLockedError      another process holds the ledger open for appending
+    │   ├── FormatError            a line that is not a well-formed ledger line (also a ValueError)
+    │   ├── LedgerLocked           another process holds the ledger open for appending (its pid)
     │   ├── LedgerCorruptError     damage that opening must not paper over; run `orca verify`
     │   └── ProofError             no inclusion/consistency proof can be given as asked
     ├── OrchestratorError          orchestrator trouble, stable ``code``s (orca.orchestrator)
@@ -55,11 +56,25 @@
 Rooms define their own subclasses next to their code and list them here. The
 traced process never sees these on the hot path: capture counts and drops.
 The CLI turns any ``OrcaError`` into one line on stderr and a non-zero exit.
+
+Names: a room's base and a family of failures end in ``Error``
+(``LedgerError``, ``BlobKeyError``); a refusal that reports what it found is
+named by that state (``CollectorLocked``, ``ServerLocked``, ``LedgerLocked``,
+``RunNotFound``, ``BudgetExceeded``). An error with a stable API code names it
+in its class line: ``class RunNotFound(OrchestratorError, code="run-not-found")``.
 """
+
+from typing import Any
 
 
 class OrcaError(Exception):
     """Base of ORCA's own exceptions."""
+
+    def __init_subclass__(cls, *, code: str | None = None, **kwargs: Any) -> None:
+        """``code="..."`` in a class line sets the stable code an interface answers with."""
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code  # type: ignore[attr-defined]  # declared by the rooms that use codes
 
 
 class UsageError(OrcaError):

@@ -191,7 +191,3 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as f:
         return f.read().split(") ")[1][0] != "Z"
-
-
-def test_lock_file_names_agree() -> None:
-    assert _supervise.LOCK_FILE == LOCK_FILE

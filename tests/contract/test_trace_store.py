@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from orca.errors import UsageError
 from orca.store import (
     CRASH_SPAN_NAME,
     Batch,
@@ -126,7 +127,7 @@ def test_span_stats(store: Any) -> None:
     model = rows[0]
     assert model[2:] == ("ok", 100, 20, 5, 0.25) and model[1] > 0
     assert {r[0] for r in store.span_stats(group_by="tool")} == {"refund_lookup", None}
-    with pytest.raises(ValueError):
+    with pytest.raises(UsageError, match="group_by"):
         store.span_stats(group_by="colour")
 
 

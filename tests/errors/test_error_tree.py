@@ -57,3 +57,16 @@ def test_docstring_tree_matches_the_classes() -> None:
     assert drawn[0] == "OrcaError"
     missing = sorted(set(classes) - set(drawn))
     assert missing == [], f"exported but not drawn: {missing}"
+
+
+def test_orchestrator_codes_drawn_are_the_class_codes() -> None:
+    """The code column of the orchestrator's error drawing is each class's real ``code``."""
+    import orca.orchestrator._errors as errors
+
+    drawn = {}
+    for line in (errors.__doc__ or "").splitlines():
+        words = line.lstrip(" │├└─").split()
+        if len(words) >= 2 and hasattr(errors, words[0]) and "-" in words[-1]:
+            drawn[words[0]] = words[-1]
+    assert len(drawn) >= 12
+    assert {name: getattr(errors, name).code for name in drawn} == drawn

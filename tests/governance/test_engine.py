@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from orca.governance import Decision, Policy, PolicyEngine, parse_policy
+from orca.governance import Decision, GovernanceError, Policy, PolicyEngine, parse_policy
 
 
 def engine(text: str, **kw: Any) -> PolicyEngine:
@@ -156,5 +156,5 @@ def test_set_and_drop_reach_nested_paths() -> None:
 
 def test_bad_mode_is_rejected() -> None:
     """Only open and closed exist."""
-    with pytest.raises(ValueError, match="open"):
+    with pytest.raises(GovernanceError, match="open"):
         PolicyEngine(None, mode="ajar")  # type: ignore[arg-type]

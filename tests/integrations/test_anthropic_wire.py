@@ -106,6 +106,7 @@ def test_public_surfaces() -> None:
     """The integration modules export exactly what a user types."""
     assert orca.integrations.anthropic.__all__ == [
         "InstrumentError",
+        "http_client",
         "instrument",
         "request_context",
         "settings_of",

@@ -5,7 +5,7 @@ from typing import Any
 import orjson
 import pytest
 
-from orca.capture import note_tool_requests, prompt_assembly, tool_call
+from orca.capture import Recorder, note_tool_requests, prompt_assembly, tool_call, tool_requester
 from orca.records import validate
 from orca.testing import capture_records
 
@@ -133,3 +133,27 @@ def test_prompt_assembly_rejects_bad_segments(bad: dict[str, Any]) -> None:
         step = rec.logger("agent").span("step")
         with pytest.raises(ValueError, match="segment 0"):
             prompt_assembly(step, [bad])
+
+
+def test_tool_requests_belong_to_their_recorder() -> None:
+    """A call id noted by one recorder's request is not linked by another recorder's tool call."""
+    with capture_records() as (rec_a, records_a), capture_records() as (rec_b, records_b):
+        step_a = rec_a.logger("agent").span("step")
+        asking = step_a.child("provider.request")
+        note_tool_requests(asking, ["call_shared"])
+        assert rec_a.tool_requests.asked_by("call_shared") == (asking.trace_id, asking.span_id)
+        assert rec_b.tool_requests.asked_by("call_shared") is None
+        with tool_call(rec_b.logger("other").span("step"), "t", "call_shared", {}):
+            pass
+        with tool_call(step_a, "t", "call_shared", {}):
+            pass
+    assert _by_kind(records_b, "link") == []
+    assert [link["to_span"] for link in _by_kind(records_a, "link")] == [asking.span_id]
+
+
+def test_disabled_recorder_keeps_no_tool_requests() -> None:
+    """Noting ids on a disabled recorder's span keeps nothing and links nothing."""
+    rec = Recorder.open(enabled=False)
+    step = rec.logger("agent").span("step")
+    note_tool_requests(step, ["call_x"])
+    assert tool_requester(step, "call_x") is None and len(rec.tool_requests) == 0

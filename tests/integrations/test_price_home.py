@@ -38,6 +38,7 @@ def test_item14_prices_come_from_the_recorders_home(
         close["attrs"]["gen_ai.usage.input_tokens"] + close["attrs"]["gen_ai.usage.output_tokens"]
     )
     assert close["attrs"]["orca.cost.usd"] == pytest.approx(usage * 1000.0 / 1e6)
+    assert close["attrs"]["orca.cost.source"] == "prices.toml"  # which list priced the call
 
 
 def test_item14_malformed_price_file_is_one_warning_with_line() -> None:

@@ -1,7 +1,10 @@
 """Appending: durability, group commit, ids across restarts, recovery, bad input, erasure."""
 
 import os
+import signal
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -13,7 +16,7 @@ from orca.ledger import (
     Ledger,
     LedgerCorruptError,
     LedgerError,
-    LedgerLockedError,
+    LedgerLocked,
     read_checkpoints,
     read_entries,
     verify,
@@ -150,9 +153,48 @@ def test_one_writer_process_at_a_time(home: Path) -> None:
     """A second open for appending is refused with a clear error; readers are fine."""
     with Ledger.open(home) as led:
         led.append(_act(1))
-        with pytest.raises(LedgerLockedError):
+        with pytest.raises(LedgerLocked):
             Ledger.open(home)
         assert verify(home).ok  # a live writer between batches is fine
+
+
+def test_a_writer_in_another_process_is_named_and_sigkill_frees_it(home: Path) -> None:
+    """LedgerLocked names the other writer's pid; once it is SIGKILLed the ledger opens again."""
+    code = (
+        "import sys\nfrom orca.ledger import Ledger\n"
+        "led = Ledger.open(sys.argv[1])\nprint('open', flush=True)\nsys.stdin.read()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(home)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "open"
+        with pytest.raises(LedgerLocked, match=f"pid {proc.pid}") as info:
+            Ledger.open(home)
+        assert info.value.pid == proc.pid
+        assert verify(home).writer_live
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
+    assert not verify(home).writer_live
+    with Ledger.open(home) as led:
+        assert led.append(_act(1)).id == 1
+
+
+def test_old_name_of_ledger_locked_still_resolves() -> None:
+    """orca.ledger.LedgerLockedError (the name before LedgerLocked) works, with a warning."""
+    import orca.ledger
+
+    with pytest.warns(DeprecationWarning, match="LedgerLocked"):
+        assert orca.ledger.LedgerLockedError is LedgerLocked
 
 
 def test_closed_ledger_refuses_appends(home: Path) -> None:
@@ -245,7 +287,7 @@ def test_durable_write_failure_raises_and_loses_nothing(home: Path) -> None:
         led.append(_act(2))
     led._file.fd = -1
     led._ckpt_file.close()
-    os.close(led._lock_fd)
+    led._writer.release()
     with Ledger.open(home) as again:
         assert again.last_id == 1
         assert again.append(_act(2)).id == 2

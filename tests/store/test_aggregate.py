@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from orca.errors import UsageError
 from orca.query import group_stats, stats
 from orca.store import SpanGroup, SQLiteStore, _aggregate, items_from
 from orca.store._aggregate import _ARM, GROUP_KEYS, INDEX, LEAF, span_groups
@@ -131,7 +132,7 @@ def test_only_unfinished_spans_have_no_percentiles(tmp_path: Path) -> None:
 
 
 def test_unknown_key_is_a_clear_error(tmp_path: Path) -> None:
-    with SQLiteStore.open(tmp_path) as store, pytest.raises(ValueError, match="group_by"):
+    with SQLiteStore.open(tmp_path) as store, pytest.raises(UsageError, match="group_by"):
         store.span_groups(group_by="colour")
 
 

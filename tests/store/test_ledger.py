@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orca.store import Batch, LedgerItem, LedgerRow, RetentionPolicy, SQLiteStore, items_from
+from orca.store import (
+    Batch,
+    LedgerItem,
+    LedgerRow,
+    RetentionPolicy,
+    SQLiteStore,
+    StoreError,
+    items_from,
+)
 
 DAY = 86_400 * 10**9
 NOW = 100 * DAY
@@ -155,7 +163,7 @@ def test_erase_nulls_the_payload_only(home: Path) -> None:
 def test_a_ledger_entry_needs_its_source_offset(home: Path) -> None:
     with SQLiteStore.open(home) as store:
         bad = Batch(ledger=[LedgerItem(_row(1, 1), SOURCE, 0)], offsets={"seg": 1})
-        with pytest.raises(ValueError, match="no offset"):
+        with pytest.raises(StoreError, match="no offset"):
             store.apply(bad)
         assert store.ledger_entries() == []
 

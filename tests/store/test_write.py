@@ -114,7 +114,7 @@ def test_close_before_open_merges(home: Path) -> None:
 
 
 def test_a_batch_must_name_its_offsets(home: Path) -> None:
-    with SQLiteStore.open(home) as store, pytest.raises(ValueError, match="no offset"):
+    with SQLiteStore.open(home) as store, pytest.raises(StoreError, match="no offset"):
         store.apply(Batch([Item(_records(1)[0], "seg", 0)]))
     with SQLiteStore.open(home) as store:
         assert store.totals().spans == 0  # the failed batch left nothing

@@ -29,6 +29,7 @@ from orca.capture._span import (
     flat_attrs,
     home_of,
 )
+from orca.capture._warn import safe_warn
 
 __all__ = [
     "DISABLE_ENV",
@@ -51,6 +52,7 @@ __all__ = [
     "mask",
     "note_tool_requests",
     "prompt_assembly",
+    "safe_warn",
     "scrub_secrets",
     "tool_call",
     "tool_requester",

@@ -15,19 +15,16 @@ Two facts a debugger needs and a provider edge cannot see on its own:
 Standard library only, like the rest of ``orca.capture``.
 """
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
-from orca.capture._span import Span, SpanRef
+from orca.capture._span import Logger, Span, SpanRef, requests_of
 
 TOOL_CALL_SPAN: Final = "tool-call"
 PROMPT_ASSEMBLY_SPAN: Final = "prompt.assembly"
 ANSWERS: Final = "answers"
-_MAX_PENDING: Final = 10_000
 
 
 def _dumps(value: object) -> str:
@@ -36,49 +33,22 @@ def _dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-class _Ref(NamedTuple):
-    trace_id: str
-    span_id: str
-
-
-class _Requests:
-    """call id → the provider.request span that asked for it; bounded, oldest evicted."""
-
-    def __init__(self, limit: int = _MAX_PENDING) -> None:
-        self._limit = limit
-        self._map: OrderedDict[str, _Ref] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def note(self, asked_by: SpanRef, call_ids: Sequence[str]) -> None:
-        ref = _Ref(asked_by.trace_id, asked_by.span_id)
-        with self._lock:
-            for call_id in call_ids:
-                self._map[call_id] = ref
-                self._map.move_to_end(call_id)
-            while len(self._map) > self._limit:
-                self._map.popitem(last=False)
-
-    def asked_by(self, call_id: str) -> _Ref | None:
-        with self._lock:
-            return self._map.get(call_id)
-
-
-_REQUESTS: Final = _Requests()
-
-
-def note_tool_requests(asked_by: SpanRef, call_ids: Sequence[str]) -> None:
+def note_tool_requests(asked_by: Span, call_ids: Sequence[str]) -> None:
     """Remember that ``asked_by`` (a provider.request span) asked for these tool call ids.
 
     Integrations call this when a response carries tool calls; :func:`tool_call`
-    then links the span that answers each id back to it.
+    then links the span that answers each id back to it. The ids are kept by
+    the recorder that made ``asked_by`` (nothing is kept for a disabled one).
     """
-    if call_ids:
-        _REQUESTS.note(asked_by, call_ids)
+    requests = requests_of(asked_by)
+    if call_ids and requests is not None:
+        requests.note(asked_by, call_ids)
 
 
-def tool_requester(call_id: str) -> SpanRef | None:
-    """The span that asked for ``call_id``, when this process saw the request."""
-    return _REQUESTS.asked_by(call_id)
+def tool_requester(handle: "Span | Logger", call_id: str) -> SpanRef | None:
+    """The span that asked for ``call_id``, when ``handle``'s recorder saw the request."""
+    requests = requests_of(handle)
+    return requests.asked_by(call_id) if requests is not None else None
 
 
 class ToolCall:
@@ -114,7 +84,7 @@ def tool_call(
     re-raised); ``set_result(..., is_error=True)`` marks a tool that reported
     an error without raising. The span is linked (reason ``answers``) to the
     provider.request span that asked for ``call_id`` — ``asked_by`` when
-    given, else the one an instrumented client saw in this process.
+    given, else the one an instrumented client of the same recorder saw.
     """
     open_attrs: dict[str, object] = {
         "gen_ai.operation.name": "execute_tool",
@@ -125,7 +95,9 @@ def tool_call(
     if attrs:
         open_attrs.update(attrs)
     child = span.child(TOOL_CALL_SPAN, open_attrs, body=input)
-    requester = asked_by if asked_by is not None else (tool_requester(call_id) if call_id else None)
+    requester = asked_by
+    if requester is None and call_id:
+        requester = tool_requester(span, call_id)
     if requester is not None:
         child.add_link(requester, reason=ANSWERS, attrs={"gen_ai.tool.call.id": call_id or ""})
     handle = ToolCall(child)

@@ -34,8 +34,7 @@ class IdGenerator:
 
         self.span_id: Callable[[int | None], str] = span_id  # a closure: one call less per span
         if not self._seeded:
-            ref = weakref.ref(self)
-            os.register_at_fork(after_in_child=lambda: _reseed(ref))
+            _UNSEEDED.add(self)
 
     def trace_id(self) -> str:
         # 48 bits of milliseconds, 80 random bits; the low bit is forced so the id is never zero.
@@ -45,7 +44,14 @@ class IdGenerator:
         self._rng.seed(os.urandom(16))
 
 
-def _reseed(ref: "weakref.ref[IdGenerator]") -> None:
-    gen = ref()
-    if gen is not None:
+# Generators seeded from os.urandom, held weakly: one at-fork hook re-seeds those still
+# alive (os.register_at_fork cannot unregister, so one hook per generator would pile up).
+_UNSEEDED: "weakref.WeakSet[IdGenerator]" = weakref.WeakSet()
+
+
+def _reseed_all() -> None:
+    for gen in list(_UNSEEDED):
         gen.reseed()
+
+
+os.register_at_fork(after_in_child=_reseed_all)

@@ -11,14 +11,15 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import TYPE_CHECKING, Final, Literal
 
 from orca._home import resolve_home
 from orca.capture._ids import IdGenerator
 from orca.capture._mask import mask_argv, scrub_secrets
+from orca.capture._requests import ToolRequests
 from orca.capture._sink import Sink
 from orca.capture._span import NOOP_LOGGER, NOOP_SPAN, Logger, Span, make_core
+from orca.capture._warn import safe_warn
 from orca.journal import (
     DEFAULT_HEARTBEAT_S,
     DEFAULT_MAX_RECORD_BYTES,
@@ -46,7 +47,7 @@ def disabled_by_env(value: str) -> bool:
     if word in _TRUE:
         return True
     if word not in _FALSE:
-        _warn_once(
+        safe_warn(
             f"orca: {DISABLE_ENV}={value!r} is not one of 1/true/yes/on or 0/false/no/off; "
             "recording stays on"
         )
@@ -69,7 +70,9 @@ class Recorder:
         self.home = home
         self.enabled = enabled
         ids = ids or IdGenerator()
-        self._core = make_core(sink, clock, ids.trace_id, ids.span_id, home)
+        # call id → the provider.request that asked for it, for this recorder's handles only
+        self.tool_requests = ToolRequests()
+        self._core = make_core(sink, clock, ids.trace_id, ids.span_id, home, self.tool_requests)
         self._closed = False
 
     @classmethod
@@ -112,7 +115,7 @@ class Recorder:
                 argv=mask_argv(sys.argv) if backstop else None,
             )
         except OSError as exc:  # a read-only or missing-permission home: the agent runs on
-            _warn_once(
+            safe_warn(
                 f"orca: recording is off: cannot write the journal under {path} "
                 f"({exc.strerror or exc}); point ORCA_HOME at a writable directory"
             )
@@ -163,26 +166,8 @@ class Recorder:
     def __enter__(self) -> Recorder:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _warn_once(message: str) -> None:
-    """One warning; never an exception into the caller, even with warnings as errors."""
-    import warnings
-
-    try:
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-    except Exception:
-        try:
-            sys.stderr.write(message + "\n")
-        except Exception:
-            pass
 
 
 class _NullSink:

@@ -9,9 +9,9 @@ dicts passed through untouched when they are already flat.
 
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
-from types import TracebackType
 from typing import Any, Final, Protocol
 
+from orca.capture._requests import ToolRequests
 from orca.capture._sink import Sink
 
 _SCALARS: Final = frozenset({str, int, float, bool})
@@ -103,13 +103,13 @@ def _put_body(record: dict[str, Any], body: object) -> None:
 
 
 class _Core:
-    """What every handle of one recorder shares: sink, clock, id generator and home.
+    """What every handle of one recorder shares: sink, clock, ids, home and tool requests.
 
     ``home`` lets integrations find per-home settings (``prices.toml``) of the
     recorder a span belongs to, instead of guessing from the environment.
     """
 
-    __slots__ = ("clock", "emit", "home", "span_id", "trace_id")
+    __slots__ = ("clock", "emit", "home", "requests", "span_id", "trace_id")
 
     def __init__(
         self,
@@ -118,12 +118,57 @@ class _Core:
         trace_id: Callable[[], str],
         span_id: Callable[[int | None], str],
         home: Any = None,
+        requests: ToolRequests | None = None,
     ) -> None:
         self.home = home
+        self.requests = requests
         self.emit = emit
         self.clock = clock
         self.trace_id = trace_id
         self.span_id = span_id
+
+
+def open_span(
+    core: _Core,
+    component: str,
+    trace: str | None,
+    parent: str | None,
+    name: str,
+    attrs: AttrsIn | None,
+    body: object,
+) -> "Span":
+    """Write one span-open record and return its handle: a new trace's root when ``trace`` is None.
+
+    The one place a span is opened (``Logger.span`` and ``Span.child`` call it),
+    written for the hot path: already-flat attributes are passed through uncopied.
+    """
+    if name.__class__ is not str or not name:
+        name = span_name(name)
+    ts = core.clock()
+    span_id = core.span_id(ts)
+    if trace is None:
+        trace = core.trace_id()
+    record: dict[str, Any] = {
+        "v": 1,
+        "kind": "span-open",
+        "ts": ts,
+        "component": component,
+        "trace": trace,
+        "span": span_id,
+    }
+    if parent is not None:
+        record["parent"] = parent
+    record["name"] = name
+    if attrs:
+        for value in attrs.values():
+            if value.__class__ not in _SCALARS:
+                attrs = flat_attrs(attrs)
+                break
+        record["attrs"] = attrs
+    if body is not None:
+        _put_body(record, body)
+    core.emit(record)
+    return Span(core, component, trace, span_id, parent, name)
 
 
 class Logger:
@@ -145,44 +190,7 @@ class Logger:
 
     def span(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         """Open a span: a new trace's root, or a child when this logger is bound to a span."""
-        if name.__class__ is not str or not name:
-            name = span_name(name)
-        core = self._core
-        ts = core.clock()
-        span_id = core.span_id(ts)
-        if self._trace is None:
-            trace = core.trace_id()
-            record: dict[str, Any] = {
-                "v": 1,
-                "kind": "span-open",
-                "ts": ts,
-                "component": self.component,
-                "trace": trace,
-                "span": span_id,
-                "name": name,
-            }
-        else:
-            trace = self._trace
-            record = {
-                "v": 1,
-                "kind": "span-open",
-                "ts": ts,
-                "component": self.component,
-                "trace": trace,
-                "span": span_id,
-                "parent": self._span,
-                "name": name,
-            }
-        if attrs:
-            for value in attrs.values():
-                if value.__class__ not in _SCALARS:
-                    attrs = flat_attrs(attrs)
-                    break
-            record["attrs"] = attrs
-        if body is not None:
-            _put_body(record, body)
-        core.emit(record)
-        return Span(core, self.component, trace, span_id, self._span, name)
+        return open_span(self._core, self.component, self._trace, self._span, name, attrs, body)
 
     def _log(self, level: str, msg: str, attrs: AttrsIn | None) -> None:
         core = self._core
@@ -285,31 +293,7 @@ class Span:
 
     def child(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         """Open a child span in the same trace."""
-        if name.__class__ is not str or not name:
-            name = span_name(name)
-        core = self._core
-        ts = core.clock()
-        span_id = core.span_id(ts)
-        record: dict[str, Any] = {
-            "v": 1,
-            "kind": "span-open",
-            "ts": ts,
-            "component": self.component,
-            "trace": self.trace_id,
-            "span": span_id,
-            "parent": self.span_id,
-            "name": name,
-        }
-        if attrs:
-            for value in attrs.values():
-                if value.__class__ not in _SCALARS:
-                    attrs = flat_attrs(attrs)
-                    break
-            record["attrs"] = attrs
-        if body is not None:
-            _put_body(record, body)
-        core.emit(record)
-        return Span(core, self.component, self.trace_id, span_id, self.span_id, name)
+        return open_span(self._core, self.component, self.trace_id, self.span_id, name, attrs, body)
 
     def set_attrs(self, attrs: AttrsIn) -> None:
         """Attributes known only later; written with the span-close record."""
@@ -391,12 +375,7 @@ class Span:
         self._token: Token[Span | None] = _CURRENT.set(self)
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         try:
             _CURRENT.reset(self._token)
         except (AttributeError, ValueError):  # not entered here, or another context
@@ -407,6 +386,10 @@ class Span:
         return f"<Span {self.name} {self.trace_id}/{self.span_id}>"
 
 
+def _ignore(self: Any, *args: Any, **kwargs: Any) -> None:
+    """Accept any call and do nothing: every recording method of the no-op handles."""
+
+
 class NoopSpan(Span):
     """The span of a disabled recorder: shared, allocation-free, does nothing."""
 
@@ -415,33 +398,10 @@ class NoopSpan(Span):
     def child(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> "Span":
         return self
 
-    def set_attrs(self, attrs: AttrsIn) -> None:
-        pass
-
-    def add_link(
-        self, other: SpanRef, reason: str | None = None, attrs: AttrsIn | None = None
-    ) -> None:
-        pass
-
-    def end(
-        self,
-        attrs: AttrsIn | None = None,
-        body: object = None,
-        error: BaseException | None = None,
-        status: str | None = None,
-    ) -> None:
-        pass
-
     def __enter__(self) -> "Span":
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        pass
+    set_attrs = add_link = end = __exit__ = _ignore
 
 
 class NoopLogger(Logger):
@@ -452,8 +412,7 @@ class NoopLogger(Logger):
     def span(self, name: str, attrs: AttrsIn | None = None, body: object = None) -> Span:
         return NOOP_SPAN
 
-    def _log(self, level: str, msg: str, attrs: AttrsIn | None) -> None:
-        pass
+    _log = _ignore
 
 
 def _noop_emit(record: dict[str, Any]) -> None:
@@ -477,10 +436,16 @@ def make_core(
     trace_id: Callable[[], str],
     span_id: Callable[[int | None], str],
     home: Any = None,
+    requests: ToolRequests | None = None,
 ) -> _Core:
-    return _Core(sink.emit, clock, trace_id, span_id, home)
+    return _Core(sink.emit, clock, trace_id, span_id, home, requests)
 
 
 def home_of(handle: "Logger | Span") -> Any:
     """The ORCA home of the recorder that made ``handle`` (None: not recording to a home)."""
     return handle._core.home
+
+
+def requests_of(handle: "Logger | Span") -> ToolRequests | None:
+    """The tool-call map of the recorder that made ``handle`` (None: a disabled recorder)."""
+    return handle._core.requests

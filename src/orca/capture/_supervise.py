@@ -3,21 +3,20 @@
 A plain script should get a queryable store without running another command,
 so the recorder can start ``python -m orca collect --home H`` detached (its own
 session: it outlives the script and never receives the script's Ctrl-C). It
-does so only when no collector holds the home's lock. This module sits on the
-capture path: standard library only, and ``subprocess`` is imported only when
-a collector is actually started.
+does so only when no collector holds the home's lock (asked through the leaf
+``orca._pidlock``, which names the lock file). This module sits on the capture
+path: standard library only, and ``subprocess`` is imported only when a
+collector is actually started.
 """
 
-import fcntl
 import os
 import sys
 import warnings
 from pathlib import Path
 from typing import Any, Final
 
-# Must match orca.collector.LOCK_FILE (a test checks); not imported from there
-# because that would pull the store into the capture path.
-LOCK_FILE: Final = "collector.lock"
+from orca._pidlock import COLLECTOR_LOCK, holder
+
 LOG_FILE: Final = "collector.log"
 # An auto-started collector leaves once no writer has been alive for this long.
 IDLE_EXIT_S: Final = 300
@@ -27,17 +26,7 @@ _children: list[Any] = []  # keep Popen objects alive: no "still running" warnin
 
 def collector_running(home: Path) -> bool:
     """True when some process holds ``home``'s collector lock."""
-    try:
-        fd = os.open(home / LOCK_FILE, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return holder(home / COLLECTOR_LOCK) is not None
 
 
 def start_collector(home: Path, *, idle_exit_s: float = IDLE_EXIT_S) -> int | None:

@@ -1,36 +1,111 @@
 """The ``orca`` command: a thin shell over the library, one module per command group."""
 
 import os
-import sqlite3
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 import click
 
 from orca._version import __version__
-from orca.cli._blobs import blobs
-from orca.cli._check import check
-from orca.cli._collect import collect
-from orca.cli._export import export
-from orca.cli._journal import journal
-from orca.cli._ledger import ledger
-from orca.cli._mcp import mcp_cmd
-from orca.cli._migrate import migrate_cmd
-from orca.cli._policy import policy
-from orca.cli._prune import pin, prune
-from orca.cli._replay import replay
-from orca.cli._run import run
-from orca.cli._runs import runs
-from orca.cli._span import diff, span
-from orca.cli._stats import search, stats_cmd
-from orca.cli._status import status
-from orca.cli._traces import trace, traces
-from orca.cli._up import up
-from orca.cli._verify import verify
+from orca.cli._lazy import LazyCommand, LazyGroup
 from orca.errors import OrcaError
 
+# Every command by import path, with the line `orca --help` shows (kept in step with each
+# command's docstring by tests/cli/test_lazy.py): only the command that runs is imported.
+COMMANDS: Final[dict[str, LazyCommand]] = {
+    "blobs": LazyCommand(
+        "orca.cli._blobs:blobs",
+        "The blob store: large bodies and payloads, compressed and encrypted at rest.",
+    ),
+    "check": LazyCommand(
+        "orca.cli._check:check",
+        "Run the bug-catalog checks; exit 1 when any fails (so scripts can gate on it).",
+    ),
+    "collect": LazyCommand(
+        "orca.cli._collect:collect",
+        "Tail the home's journal and ledger into its store (`orca --store`, else the home's).",
+    ),
+    "diff": LazyCommand(
+        "orca.cli._span:diff",
+        "What changed between two spans: body bytes, body meaning, and attributes.",
+    ),
+    "export": LazyCommand("orca.cli._export:export", "Send ORCA's traces elsewhere."),
+    "journal": LazyCommand(
+        "orca.cli._journal:journal",
+        "Raw journal segments: what writers appended, line by line.",
+    ),
+    "ledger": LazyCommand(
+        "orca.cli._ledger:ledger",
+        "The ledger: durable, hash-chained, signed governed actions.",
+    ),
+    "mcp": LazyCommand(
+        "orca.cli._mcp:mcp_cmd",
+        "Serve the MCP tools (list_traces, skeleton, span, diff, check, …) on stdin/stdout.",
+    ),
+    "migrate": LazyCommand(
+        "orca.cli._migrate:migrate_cmd",
+        "Copy every trace of store SRC into store DST; resumable; counts checked at the end.",
+    ),
+    "pin": LazyCommand(
+        "orca.cli._prune:pin",
+        "Pin a trace (id, unique prefix or `last`) so retention never removes it or its bodies.",
+    ),
+    "policy": LazyCommand(
+        "orca.cli._policy:policy",
+        "Check, test and show governance policies (docs/governance.md).",
+    ),
+    "prune": LazyCommand(
+        "orca.cli._prune:prune",
+        "Apply retention to the store: old traces go (daily roll-ups stay), bodies over the cap.",
+    ),
+    "replay": LazyCommand(
+        "orca.cli._replay:replay",
+        "Replay governed actions from the ledger: inspect them or export them trace-shaped.",
+    ),
+    "run": LazyCommand(
+        "orca.cli._run:run",
+        "Run CMD with ORCA_HOME set, drain the collector, print each trace's skeleton.",
+    ),
+    "runs": LazyCommand(
+        "orca.cli._runs:runs",
+        "Orchestrated runs, newest first: status, tasks, attempts, duration, usage.",
+    ),
+    "search": LazyCommand(
+        "orca.cli._stats:search",
+        "Full-text search over log messages, attribute values and bodies, newest first.",
+    ),
+    "span": LazyCommand(
+        "orca.cli._span:span",
+        "One span in full: attributes, links both ways, logs inside it, body slices.",
+    ),
+    "stats": LazyCommand(
+        "orca.cli._stats:stats_cmd",
+        "Counts, error rate, p50/p95, tokens, cost per group; `stats tools`: tool overhead.",
+    ),
+    "status": LazyCommand(
+        "orca.cli._status:status",
+        "Collector, journal segments (writer alive/exited/crashed, lag), quarantine, store size.",
+    ),
+    "trace": LazyCommand(
+        "orca.cli._traces:trace",
+        "The skeleton of one trace: one line per span, indented, folded when long.",
+    ),
+    "traces": LazyCommand(
+        "orca.cli._traces:traces",
+        "Traces newest first: id, root, start, duration, spans, status, errors, tokens, cost.",
+    ),
+    "up": LazyCommand(
+        "orca.cli._up:up",
+        "Serve the home: HTTP API, SSE, /metrics and the collector, until Ctrl-C or SIGTERM.",
+    ),
+    "verify": LazyCommand(
+        "orca.cli._verify:verify",
+        "Verify the ledger's chain, signatures and checkpoints; exit 0 only when all hold.",
+    ),
+}
 
-class OrcaGroup(click.Group):
+
+class OrcaGroup(LazyGroup):
     """The ``orca`` group: every error is one line on stderr, never a traceback or usage block.
 
     Done in ``main`` itself so the console script and in-process callers
@@ -71,7 +146,7 @@ class OrcaGroup(click.Group):
         raise SystemExit(code if isinstance(code, int) else 0)
 
 
-@click.group(cls=OrcaGroup)
+@click.group(cls=OrcaGroup, lazy=COMMANDS)
 @click.version_option(__version__, prog_name="orca")
 @click.option(
     "--store",
@@ -101,20 +176,6 @@ def cli(store_url: str | None) -> None:
         click.get_current_context().call_on_close(restore)
 
 
-cli.add_command(journal)
-cli.add_command(export)
-cli.add_command(up)
-cli.add_command(policy)
-cli.add_command(runs)
-cli.add_command(mcp_cmd)
-for _ledger_command in (ledger, verify, replay):
-    cli.add_command(_ledger_command)
-for _store_command in (collect, status, prune, pin, blobs, migrate_cmd):
-    cli.add_command(_store_command)
-for _query_command in (traces, trace, span, diff, check, stats_cmd, search, run):
-    cli.add_command(_query_command)
-
-
 def main() -> None:
     """Entry point of the ``orca`` console script (errors: see :class:`OrcaGroup`)."""
     cli.main()
@@ -122,6 +183,8 @@ def main() -> None:
 
 def _describe(exc: Exception) -> str:
     """One line for an error no command turned into an OrcaError."""
+    import sqlite3  # only on this path: most commands never load the sqlite3 module
+
     if isinstance(exc, sqlite3.DatabaseError):
         return (
             f"the store cannot be read ({exc}); if store.sqlite is damaged, move it aside "

@@ -6,17 +6,15 @@ which it reports and never repairs.
 """
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.progress import Progress
 
 from orca.cli._common import existing_home, fail, home_option, json_option, print_json
 from orca.cli._options import Duration, count
+from orca.cli._render import progress_bar
 
 if TYPE_CHECKING:
     from orca.blobs import BlobStore
@@ -26,21 +24,6 @@ def _store(home: Path | None) -> "BlobStore":
     from orca.blobs import BlobStore
 
     return BlobStore.open(existing_home(home), create=False)
-
-
-@contextmanager
-def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on a terminal; nothing when piped or printing JSON."""
-    if quiet or not sys.stdout.isatty():
-        yield None
-        return
-    with Progress(transient=True) as bar:
-        task = bar.add_task(label, total=None)
-
-        def report(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield report
 
 
 @click.group("blobs")
@@ -76,7 +59,7 @@ def verify(home: Path | None, as_json: bool, addresses: tuple[str, ...]) -> None
     store = _store(home)
     shas = list(addresses) or [i.sha256 for i in store.ls()]
     damaged: list[dict[str, str]] = []
-    with _progress("verifying", as_json) as report:
+    with progress_bar("verifying", quiet=as_json) as report:
         for n, sha in enumerate(shas, 1):
             try:
                 store.verify(sha)
@@ -167,7 +150,7 @@ def gc(home: Path | None, as_json: bool, grace: timedelta | None) -> None:
     age = grace
     store = _store(root)
     referenced = _references(root)
-    with _progress("collecting", as_json) as report:
+    with progress_bar("collecting", quiet=as_json) as report:
         result = store.gc(
             referenced,
             grace_s=0.0 if age is None else age.total_seconds(),
@@ -198,7 +181,7 @@ def rotate_key(home: Path | None, as_json: bool, resume: bool, limit: int | None
     store = _store(home)
     if not resume:
         store.rotate_key()
-    with _progress("re-sealing", as_json) as report:
+    with progress_bar("re-sealing", quiet=as_json) as report:
         result = store.reencrypt(limit=limit, progress=report)
     if as_json:
         print_json(result._asdict())

@@ -8,7 +8,7 @@ from types import FrameType
 import click
 
 from orca.cli._common import home_option, json_option, print_json, writable_home
-from orca.cli._options import WAIT, Duration, count, seconds
+from orca.cli._options import WAIT, Duration, count_option, seconds
 from orca.collector import DEFAULT_JOURNAL_GRACE, Collector, CollectorConfig
 
 
@@ -38,19 +38,15 @@ class _StopLatch:
 @click.command("collect")
 @home_option
 @click.option("--once", is_flag=True, help="Ingest everything present, then exit 0.")
-@click.option(
-    "--interval-ms",
-    type=count(1, 3_600_000),
-    default=100,
-    show_default=True,
-    help="Sleep between rounds when there is nothing new.",
+@count_option(
+    "--interval-ms", 100, "Sleep between rounds when there is nothing new.", min=1, max=3_600_000
 )
-@click.option(
+@count_option(
     "--batch",
-    type=count(1, 10_000_000),
-    default=5000,
-    show_default=True,
-    help="Records per transaction at most (a batch also closes after 250 ms).",
+    5000,
+    "Records per transaction at most (a batch also closes after 250 ms).",
+    min=1,
+    max=10_000_000,
 )
 @click.option(
     "--idle-exit",

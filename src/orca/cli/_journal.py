@@ -1,13 +1,19 @@
 """``orca journal``: look at raw journal segments (before, or without, a collector)."""
 
 from pathlib import Path
+from typing import Final
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from orca._table import Column, text_table
 from orca.cli._common import existing_home, fail, home_option, json_option, print_json
 from orca.journal import JournalReader, list_segments, process_alive
+
+SEGMENT_COLUMNS: Final = (
+    Column("segment"),
+    *(Column(title, right=True) for title in ("pid", "bytes", "records", "invalid", "torn")),
+    Column("writer"),
+)
 
 
 @click.group("journal")
@@ -62,21 +68,10 @@ def ls(home: Path | None, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table("segment", "pid", "bytes", "records", "invalid", "torn", "writer")
-    # Never truncate a segment name: `orca journal cat` needs it (or a unique prefix of it).
-    table.columns[0].no_wrap = True
-    table.columns[0].min_width = max((len(str(r["segment"])) for r in rows), default=7)
-    for r in rows:
-        table.add_row(
-            str(r["segment"]),
-            str(r["pid"]),
-            str(r["bytes"]),
-            str(r["records"]),
-            str(r["invalid"]),
-            str(r["torn_bytes"]),
-            str(r["writer"]),
-        )
-    Console(soft_wrap=True).print(table)
+    # Never cut a segment name: `orca journal cat` needs it (or a unique prefix of it).
+    keys = ("segment", "pid", "bytes", "records", "invalid", "torn_bytes", "writer")
+    cells = [tuple(str(r[k]) for k in keys) for r in rows]
+    click.echo(text_table(SEGMENT_COLUMNS, cells), nl=False)
 
 
 @journal.command("cat")

@@ -3,9 +3,9 @@
 import sys
 
 import click
-from rich.progress import Progress
 
 from orca.cli._common import fail, json_option, print_json
+from orca.cli._render import progress_bar
 
 
 @click.command("migrate")
@@ -34,16 +34,8 @@ def migrate_cmd(src: str, dst: str, batch_records: int, as_json: bool) -> None:
     with open_store(src) as source, open_store(dst, create=True) as target:
         if source.url == target.url:
             fail(f"SRC and DST are both {source.url}; name two different stores")
-        if as_json or not sys.stdout.isatty():
-            result = migrate(source, target, batch_records=batch_records)
-        else:
-            with Progress(transient=True) as bar:
-                task = bar.add_task(f"{source.url} → {target.url}", total=None)
-
-                def report(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total)
-
-                result = migrate(source, target, batch_records=batch_records, progress=report)
+        with progress_bar(f"{source.url} → {target.url}", quiet=as_json) as bar:
+            result = migrate(source, target, batch_records=batch_records, progress=bar)
         src_url, dst_url = source.url, target.url
     if as_json:
         print_json(

@@ -7,22 +7,25 @@ goes through a type here, so a bad value is one line and exit 2, before
 any work starts.
 """
 
-import math
-import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
 import click
 
-UNITS_S: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+from orca._duration import HINT, duration_ns
+from orca.cli._common import F
+
 MAX_DURATION: Final = timedelta(days=36500)  # a hundred years: past that it is a typo
+_MAX_DURATION_NS: Final = MAX_DURATION // timedelta(microseconds=1) * 1000
 MAX_COUNT: Final = 1_000_000_000
 MAX_ID: Final = 2**63 - 1  # what SQLite and the ledger can hold
-_DURATION: Final = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d|w)?\s*", re.IGNORECASE)
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only from click 8.2
     """``250ms``, ``30s``, ``15m``, ``2h``, ``7d``, ``1w`` (any case) → :class:`timedelta`.
+
+    Parsed by :func:`orca._duration.duration_ns`, the parser every ``since`` shares.
 
     ``bare`` names the unit of a plain number (``--wait 5`` means seconds);
     without it a unit is required. ``none_ok`` also accepts ``none`` (→ None).
@@ -40,14 +43,12 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only from 
         text = str(value)
         if self.none_ok and text.strip().lower() == "none":
             return None
-        m = _DURATION.fullmatch(text)
-        unit = (m.group(2) or self.bare or "").lower() if m else ""
-        if m is None or not unit:
-            self.fail(f"{text!r} is not a duration like 30s, 15m, 2h, 7d (units: ms s m h d w)")
-        seconds = float(m.group(1)) * UNITS_S[unit]
-        if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
+        ns = duration_ns(text, bare=self.bare)
+        if ns is None:
+            self.fail(f"{text!r} is not {HINT}")
+        if ns > _MAX_DURATION_NS:
             self.fail(f"{text!r} is too long (at most {MAX_DURATION.days}d)")
-        return timedelta(seconds=seconds)
+        return timedelta(microseconds=ns / 1000)
 
 
 class Count(click.IntRange):
@@ -59,6 +60,13 @@ class Count(click.IntRange):
 def count(min: int = 0, max: int = MAX_COUNT) -> Count:
     """An integer option bounded on both sides (so SQLite never sees an overflow)."""
     return Count(min, max)
+
+
+def count_option(
+    flag: str, default: int, help: str, *, min: int = 0, max: int = MAX_COUNT
+) -> Callable[[F], F]:
+    """``flag``: a bounded whole number with its default shown in ``--help``."""
+    return click.option(flag, type=count(min, max), default=default, show_default=True, help=help)
 
 
 def entry_id() -> Count:

@@ -10,8 +10,7 @@ from orca.cli._common import existing_home, home_option, json_option, print_json
 
 def _summary(policy: Any) -> dict[str, Any]:
     """The policy as data: allowlists, PII settings and the rules in precedence order per phase."""
-    from orca.governance import PHASES
-    from orca.governance._policy import RESTRICTIVE
+    from orca.governance import PHASES, RESTRICTIVE
 
     doc = policy.doc
     phases: dict[str, list[dict[str, Any]]] = {}
@@ -93,8 +92,7 @@ def check(file: Path, as_json: bool) -> None:
 @json_option
 def test(file: Path, cases: Path, as_json: bool) -> None:
     """Run the decision test cases in CASES against FILE; exit 1 if any fails."""
-    from orca.governance import load_policy
-    from orca.governance._cases import load_cases, run_cases
+    from orca.governance import load_cases, load_policy, run_cases
 
     results = run_cases(load_policy(file), load_cases(cases))
     failed = [r for r in results if not r.passed]

@@ -1,16 +1,15 @@
 """``orca prune`` and ``orca pin``: retention of the store, and the traces exempt from it."""
 
 import re
-import sys
 from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
 import click
-from rich.progress import Progress
 
 from orca.cli._common import fail, home_option, json_option, print_json, writable_home
 from orca.cli._options import MAX_ID, Duration
+from orca.cli._render import progress_bar
 from orca.query import resolve
 from orca.store import DEFAULT_RETENTION, RetentionPolicy, open_store
 
@@ -58,16 +57,11 @@ def prune(
         else parse_size(max_body_bytes),
     )
     with open_store(root) as store:
-        if as_json or not sys.stdout.isatty():
-            result = store.prune(policy)
-        else:
-            with Progress(transient=True) as bar:
-                task = bar.add_task("pruning", total=5)
-
-                def report(stage: str, done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total, description=stage)
-
-                result = store.prune(policy, progress=report)
+        with progress_bar("pruning", quiet=as_json, total=5) as bar:
+            if bar is None:
+                result = store.prune(policy)
+            else:
+                result = store.prune(policy, progress=lambda stage, n, of: bar(n, of, stage))
     if as_json:
         print_json(asdict(result))
         return

@@ -1,6 +1,5 @@
 """What the query commands share: opening the store, ids, windows, text vs terminal output."""
 
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,8 +8,6 @@ from pathlib import Path
 from typing import Literal
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from orca.cli._common import existing_home
 from orca.cli._options import SINCE
@@ -43,16 +40,9 @@ def window(since: timedelta | str | None) -> int | None:
     return since_ns(since, time.time_ns())
 
 
-def is_terminal() -> bool:
-    return sys.stdout.isatty()
-
-
-def emit(plain: str, rich: Text | None = None) -> None:
-    """Coloured in a terminal, plain when piped (what a debugging agent reads)."""
-    if rich is not None and is_terminal():
-        Console(highlight=False, soft_wrap=True).print(rich, end="")
-    else:
-        click.echo(plain, nl=False)
+def emit(plain: str) -> None:
+    """Text a query rendered, as it is (no trailing newline added)."""
+    click.echo(plain, nl=False)
 
 
 since_option = click.option(

@@ -1,6 +1,8 @@
 """``orca replay``: read the ledger directly (no collector) as a filtered, deterministic listing."""
 
+import functools
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,21 @@ def replay() -> None:
     """Replay governed actions from the ledger: inspect them or export them trace-shaped."""
 
 
-def _filters(f: Any) -> Any:
+def _selected(f: Callable[..., None]) -> Callable[..., None]:
+    """The entry filters and ``--home`` as options; the command gets the entries they select."""
+
+    @functools.wraps(f)
+    def command(
+        run: str | None,
+        from_id: int | None,
+        to_id: int | None,
+        since: str | None,
+        max_n: int | None,
+        home: Path | None,
+        **rest: Any,
+    ) -> None:
+        f(_select(home, run, from_id, to_id, since, max_n), **rest)
+
     for opt in reversed(
         [
             click.option("--run", "run", default=None, help="Only this run."),
@@ -46,10 +62,11 @@ def _filters(f: Any) -> Any:
                 default=None,
                 help="At most N entries.",
             ),
+            home_option,
         ]
     ):
-        f = opt(f)
-    return f
+        command = opt(command)
+    return command
 
 
 def _select(
@@ -81,20 +98,10 @@ def _since_ns(text: str) -> int:
 
 
 @replay.command("inspect")
-@_filters
-@home_option
+@_selected
 @json_option
-def inspect(
-    run: str | None,
-    from_id: int | None,
-    to_id: int | None,
-    since: str | None,
-    max_n: int | None,
-    home: Path | None,
-    as_json: bool,
-) -> None:
+def inspect(entries: list[Entry], as_json: bool) -> None:
     """One line per entry, in id order."""
-    entries = _select(home, run, from_id, to_id, since, max_n)
     if as_json:
         print_json([e.to_dict() for e in entries])
         return
@@ -103,17 +110,8 @@ def inspect(
 
 
 @replay.command("to-trace")
-@_filters
-@home_option
+@_selected
 @click.option("--json", "as_json", is_flag=True, help="Accepted for symmetry: always JSON.")
-def to_trace_cmd(
-    run: str | None,
-    from_id: int | None,
-    to_id: int | None,
-    since: str | None,
-    max_n: int | None,
-    home: Path | None,
-    as_json: bool,
-) -> None:
+def to_trace_cmd(entries: list[Entry], as_json: bool) -> None:
     """The selected entries grouped by trace, as JSON (byte-identical for the same ledger)."""
-    print_json(to_trace(_select(home, run, from_id, to_id, since, max_n)))
+    print_json(to_trace(entries))

@@ -2,10 +2,10 @@
 
 The program gets ``ORCA_HOME`` so a bare ``orca.Recorder.open()`` records
 into this home. After it exits (cleanly or not) the journal is drained into
-the store by ``orca collect --once`` — which also attributes a crash when the
-program died without its clean-exit record — or, when a collector already
-runs for the home, by waiting (``--wait``, bounded) for that one to ingest
-what the program wrote (see ``_drain``). Then the skeleton of every trace
+the store by a collector in this process — which also attributes a crash
+when the program died without its clean-exit record — or, when a collector
+already runs for the home, by waiting (``--wait``, bounded) for that one to
+ingest what the program wrote (``orca.collector.drain``). Then the skeleton of every trace
 the program started is printed. The program's exit code is returned, so
 ``orca run`` drops into scripts and CI unchanged.
 """
@@ -24,11 +24,8 @@ import click
 
 from orca._home import HOME_ENV
 from orca.cli._common import fail, home_option, json_option, print_json, writable_home
-from orca.cli._drain import journal_sizes, settle
 from orca.cli._options import WAIT, count
-from orca.cli._qcommon import emit
-from orca.query import render_plain, render_rich, skeleton, skeleton_json
-from orca.store import open_store
+from orca.cli._render import emit_skeleton
 
 WAIT_S = 120.0
 
@@ -112,8 +109,12 @@ def run(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    from orca.collector import drain, journal_sizes
+    from orca.query import skeleton, skeleton_json
+    from orca.store import open_store
+
     written = journal_sizes(root, started)  # what the program (and its children) wrote
-    problem = settle(root, written, timeout_s=wait_s.total_seconds(), on_wait=_announce)
+    problem = drain(root, written, timeout_s=wait_s.total_seconds(), on_wait=_announce)
     if problem:
         click.echo(f"orca: collector: {problem}", err=True)
     store = open_store(root, create=True)
@@ -127,7 +128,7 @@ def run(
                 if as_json:
                     shown.append(skeleton_json(sk))
                 else:
-                    emit(render_plain(sk), render_rich(sk))
+                    emit_skeleton(sk)
     finally:
         store.close()
     code = _exit_code(returncode)

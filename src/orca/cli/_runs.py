@@ -2,12 +2,21 @@
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 
+from orca._table import Column, text_table
 from orca.cli._common import existing_home, home_option, json_option, print_json
 from orca.cli._options import count, entry_id
+
+RUN_COLUMNS: Final = (
+    *(Column(title, width) for title, width in (("RUN", 22), ("WORKFLOW", 14), ("STATUS", 9))),
+    # counts: as wide as their titles
+    *(Column(t, right=True) for t in ("TASKS", "DONE", "DEAD", "EXP", "OPEN", "ATT", "DURATION")),
+    Column("STARTED", 19, gap=2),
+    Column("TOKENS", gap=2),
+)
 
 
 def _when(ms: int | None) -> str:
@@ -45,14 +54,19 @@ def runs(ctx: click.Context, home: Path | None, as_json: bool, limit: int) -> No
     if not rows:
         click.echo("no runs yet (start one with orca.orchestrator.Orchestrator.start_run)")
         return
-    head = f"{'RUN':<22} {'WORKFLOW':<14} {'STATUS':<9} {'TASKS':>5} {'DONE':>4} {'DEAD':>4} "
-    click.echo(head + f"{'EXP':>3} {'OPEN':>4} {'ATT':>4} {'DURATION':>8}  {'STARTED':<19}  TOKENS")
-    for r in rows:
-        click.echo(
-            f"{r.id:<22} {r.workflow[:14]:<14} {r.status:<9} {r.tasks:>5} {r.completed:>4} "
-            f"{r.dead_lettered:>4} {r.expired:>3} {r.unfinished:>4} {r.attempts:>4} "
-            f"{_dur(r.duration_ms):>8}  {_when(r.started_ms):<19}  {_usage(r)}"
+    cells = [
+        (
+            r.id,
+            r.workflow[:14],
+            r.status,
+            *map(str, (r.tasks, r.completed, r.dead_lettered, r.expired, r.unfinished, r.attempts)),
+            _dur(r.duration_ms),
+            _when(r.started_ms),
+            _usage(r),
         )
+        for r in rows
+    ]
+    click.echo(text_table(RUN_COLUMNS, cells), nl=False)
 
 
 @runs.command("show")

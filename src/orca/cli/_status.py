@@ -1,13 +1,28 @@
 """``orca status``: what a person checks first — is the collector running, is it keeping up."""
 
+from dataclasses import asdict
 from pathlib import Path
+from typing import Final
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from orca._table import Column, text_table
 from orca.cli._common import existing_home, home_option, json_option, print_json
 from orca.collector import Status, collector_status
+
+SEGMENT_COLUMNS: Final = (
+    Column("pid", right=True),
+    Column("writer"),
+    *(Column(title, right=True) for title in ("bytes", "lag", "records", "quarantined")),
+    Column("segment"),
+)
+
+QUARANTINE_COLUMNS: Final = (
+    Column("file"),
+    Column("offset", right=True),
+    Column("reason"),
+    Column("first bytes"),
+)
 
 
 def _as_dict(status: Status) -> dict[str, object]:
@@ -38,16 +53,7 @@ def _as_dict(status: Status) -> dict[str, object]:
             }
             for s in status.segments
         ],
-        "ledger": None
-        if led is None
-        else {
-            "path": led.path,
-            "bytes": led.bytes,
-            "ingested_bytes": led.ingested_bytes,
-            "lag_bytes": led.lag_bytes,
-            "entries": led.entries,
-            "quarantined": led.quarantined,
-        },
+        "ledger": None if led is None else asdict(led),
         "store": None
         if t is None
         else {
@@ -87,7 +93,6 @@ def status(home: Path | None, as_json: bool, show_quarantine: bool) -> None:
     if as_json:
         print_json(_as_dict(st))
         return
-    console = Console(highlight=False, soft_wrap=True)
     if st.collector_pid is None:
         click.echo(f"collector: not running (start one: orca collect --home {root})")
     else:
@@ -103,20 +108,20 @@ def status(home: Path | None, as_json: bool, show_quarantine: bool) -> None:
             f"({t.body_referenced_bytes:,} → {t.body_stored_bytes:,} bytes, "
             f"de-dup ratio {t.dedup_ratio:.1f}x)"
         )
-    table = Table("pid", "writer", "bytes", "lag", "records", "quarantined")
-    table.add_column("segment", overflow="fold")
-    for s in st.segments:
-        table.add_row(
-            str(s.pid),
-            s.state,
-            f"{s.bytes:,}",
-            f"{s.lag_bytes:,}",
-            f"{s.records:,}",
-            str(s.quarantined),
-            s.segment,
-        )
     if st.segments:
-        console.print(table)
+        cells = [
+            (
+                str(s.pid),
+                s.state,
+                f"{s.bytes:,}",
+                f"{s.lag_bytes:,}",
+                f"{s.records:,}",
+                str(s.quarantined),
+                s.segment,
+            )
+            for s in st.segments
+        ]
+        click.echo(text_table(SEGMENT_COLUMNS, cells), nl=False)
         click.echo(
             f"journal: {st.journal_bytes:,} bytes; {st.journal_pending_bytes:,} bytes already "
             "stored, pending deletion (10 min after a clean exit, a day after a crash)"
@@ -139,9 +144,8 @@ def status(home: Path | None, as_json: bool, show_quarantine: bool) -> None:
         f"writer drops: {st.writer_drops}"
     )
     if show_quarantine and st.quarantine:
-        q_table = Table("file", "offset", "reason", "first bytes")
-        for q in st.quarantine:
-            q_table.add_row(
-                q.source, str(q.offset), q.reason, repr(q.preview.decode("utf-8", "replace"))
-            )
-        console.print(q_table)
+        lines = [
+            (q.source, str(q.offset), q.reason, repr(q.preview.decode("utf-8", "replace")))
+            for q in st.quarantine
+        ]
+        click.echo(text_table(QUARANTINE_COLUMNS, lines), nl=False)

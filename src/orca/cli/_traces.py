@@ -8,15 +8,8 @@ import click
 from orca.cli._common import home_option, json_option, print_json
 from orca.cli._options import count
 from orca.cli._qcommon import emit, full_id, reader, since_option, window
-from orca.query import (
-    render_plain,
-    render_rich,
-    render_traces,
-    skeleton,
-    skeleton_json,
-    traces_json,
-)
-from orca.query._resolve import UnknownIdError
+from orca.cli._render import emit_skeleton
+from orca.query import UnknownIdError, render_traces, skeleton, skeleton_json, traces_json
 
 
 @click.command("traces")
@@ -64,4 +57,4 @@ def trace(
     if as_json:
         print_json(skeleton_json(sk))
     else:
-        emit(render_plain(sk), render_rich(sk))
+        emit_skeleton(sk)

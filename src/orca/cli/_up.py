@@ -16,7 +16,7 @@ import click
 
 from orca._home import resolve_home
 from orca.cli._common import fail, home_option
-from orca.cli._options import count
+from orca.cli._options import count_option
 
 if TYPE_CHECKING:
     from orca.orchestrator import Orchestrator
@@ -94,6 +94,9 @@ def _governed(home: Path) -> "Iterator[Orchestrator]":
         gov.close()
 
 
+GIB = 1 << 30  # the largest request-body limit either option takes
+
+
 @click.command("up")
 @home_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -104,19 +107,15 @@ def _governed(home: Path) -> "Iterator[Orchestrator]":
     show_default=True,
     help="Port (0: any free one; the URL is printed).",
 )
-@click.option(
-    "--max-body",
-    type=count(1, 1 << 30),
-    default=1 << 20,
-    show_default=True,
-    help="Largest request body accepted, in bytes (larger: 413).",
+@count_option(
+    "--max-body", 1 << 20, "Largest request body accepted, in bytes (larger: 413).", min=1, max=GIB
 )
-@click.option(
+@count_option(
     "--otlp-max-body",
-    type=count(1, 1 << 30),
-    default=32 << 20,
-    show_default=True,
-    help="Largest OTLP request body accepted at /v1/traces, in bytes.",
+    32 << 20,
+    "Largest OTLP request body accepted at /v1/traces, in bytes.",
+    min=1,
+    max=GIB,
 )
 @click.option(
     "--otlp-grpc-port",
@@ -146,8 +145,7 @@ def up(
     second `orca up` on the same home names the first one's pid and exits 2.
     """
     from orca.collector import lock_holder
-    from orca.server import ServerConfig
-    from orca.server._up import UpOptions, serve
+    from orca.server import ServerConfig, UpOptions, serve
 
     root = resolve_home(home)
     if not root.exists() and not create:

@@ -2,7 +2,9 @@
 
 Run it as ``orca collect`` (or let ``Recorder.open(home, collector="auto")``
 start one). In Python, :class:`Collector` exposes ``step()`` (one round of
-work, returning what it did), ``drain()`` and ``run()``.
+work, returning what it did), ``drain()`` and ``run()``; the module-level
+:func:`drain` gets what a program wrote into the store whether or not a
+collector already runs for the home (``orca run``).
 """
 
 from orca.collector._collector import (
@@ -11,6 +13,7 @@ from orca.collector._collector import (
     CollectorConfig,
     StepResult,
 )
+from orca.collector._drain import Progress, drain, journal_sizes, progress
 from orca.collector._errors import CollectorError, CollectorLocked
 from orca.collector._ledger_source import LEDGER_SOURCE, LedgerSource, ledger_row
 from orca.collector._lock import LOCK_FILE, CollectorLock, lock_holder
@@ -32,12 +35,16 @@ __all__ = [
     "JournalSource",
     "LedgerSource",
     "LedgerStatus",
+    "Progress",
     "SegmentState",
     "SegmentStatus",
     "Source",
     "Status",
     "StepResult",
     "collector_status",
+    "drain",
+    "journal_sizes",
     "ledger_row",
     "lock_holder",
+    "progress",
 ]

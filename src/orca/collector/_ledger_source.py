@@ -14,28 +14,21 @@ ledger's offset stops advancing; reading is retried only after the file
 changes (a restore, say). Journal records keep flowing throughout.
 
 ``forget`` erases a payload in place (same length), so no offset moves and
-tailing cannot see it: :meth:`LedgerSource.erased_ids` finds erased entries
-below the committed offset with one scan of the raw bytes, and the collector
-nulls their mirrored payloads on a cadence.
+tailing cannot see it: :meth:`LedgerSource.erased_ids` asks the ledger
+(``orca.ledger.erased_ids``) which entries below the committed offset are
+erased, and the collector nulls their mirrored payloads on a cadence.
 """
 
-import mmap
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from orca.ledger import Entry, LedgerCorruptError, ledger_path, read_entries
+from orca.ledger import Entry, LedgerCorruptError, erased_ids, ledger_path, read_entries
 from orca.store import Batch, LedgerItem, LedgerRow, Quarantine
 
 LEDGER_SOURCE: Final = "ledger/ledger.ndjson"
 PAUSED: Final = "ledger ingestion paused until the file changes"
-
-# An erased entry ends ``,"h":"<64 hex>","p":null<spaces>}``; a payload that merely
-# contains that text cannot end its line with a single ``}`` (see _format in the ledger).
-_ERASED_MARK: Final = b'","p":null'
-_ERASED_LINE: Final = re.compile(rb'\{"v":1,"id":(\d+),.*,"h":"[0-9a-f]{64}","p":null *\}\Z', re.S)
 
 
 def ledger_row(e: Entry) -> LedgerRow:
@@ -166,24 +159,5 @@ class LedgerSource:
             return b""
 
     def erased_ids(self, upto: int) -> list[int]:
-        """Ids of entries erased by ``forget`` in the first ``upto`` bytes (one raw scan)."""
-        try:
-            f = self.path.open("rb")
-        except FileNotFoundError:
-            return []
-        with f:
-            size = min(upto, f.seek(0, 2))
-            if size <= 0:
-                return []
-            with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as m:
-                out: list[int] = []
-                i = m.find(_ERASED_MARK)
-                while i >= 0:
-                    start = m.rfind(b"\n", 0, i) + 1
-                    end = m.find(b"\n", i)
-                    end = size if end < 0 else end
-                    match = _ERASED_LINE.match(m[start:end])
-                    if match is not None:
-                        out.append(int(match.group(1)))
-                    i = m.find(_ERASED_MARK, end)
-                return out
+        """Ids of entries erased by ``forget`` in the first ``upto`` bytes."""
+        return erased_ids(self.path, upto)

@@ -40,6 +40,8 @@ class SegmentStatus:
     # Fully stored and its writer gone: the collector deletes it after the grace
     # (clean exit, default 10 minutes) or the crash retention (default a day).
     pending_deletion: bool = False
+    # The store has its writer's exit record, or a collector declared it crashed.
+    settled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,19 +95,25 @@ def _state(proc: ProcessRow | None, pid: int) -> WriterState:
     return "alive" if process_alive(pid, proc.pstart if proc else None) else "crashed"
 
 
-def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
-    """The status of ``home``; ``quarantine_limit`` rows of quarantine (None: all)."""
+def collector_status(
+    home: Path, *, quarantine_limit: int | None = 0, totals: bool = True
+) -> Status:
+    """The status of ``home``; ``quarantine_limit`` rows of quarantine (None: all).
+
+    ``totals=False`` skips totalling the store (the slow part), for callers
+    that poll the segments (``drain``).
+    """
     where = locate_store(home)
     exists = store_exists(where)
     offsets: dict[str, tuple[int, int, int]] = {}
     procs: dict[str, ProcessRow] = {}
-    totals = None
+    sums = None
     quarantined: list[QuarantineRow] = []
     if exists:
         with open_location(where) as store:
             offsets = {s.name: (s.offset, s.records, s.quarantined) for s in store.sources()}
             procs = {p.writer: p for p in store.processes()}
-            totals = store.totals()
+            sums = store.totals() if totals else None
             if quarantine_limit != 0:
                 quarantined = store.quarantine(quarantine_limit)
     segments = []
@@ -115,7 +123,8 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
         except FileNotFoundError:
             continue
         offset, records, bad = offsets.get(path.name, (0, 0, 0))
-        state = _state(procs.get(name.writer), name.pid)
+        proc = procs.get(name.writer)
+        state = _state(proc, name.pid)
         segments.append(
             SegmentStatus(
                 segment=path.name,
@@ -128,6 +137,8 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
                 records=records,
                 quarantined=bad,
                 pending_deletion=offset >= size and state in ("exited", "crashed"),
+                settled=proc is not None
+                and (proc.exited_ns is not None or proc.crashed_ns is not None),
             )
         )
     ledger = None
@@ -144,7 +155,7 @@ def collector_status(home: Path, *, quarantine_limit: int | None = 0) -> Status:
         segments=segments,
         store_exists=exists,
         store_url=where.shown,
-        totals=totals,
+        totals=sums,
         writer_drops=sum(p.dropped for p in procs.values()),
         quarantine=quarantined,
         ledger=ledger,

@@ -21,6 +21,7 @@ from orca.governance._budget import (
     settled_entry,
     spend_of,
 )
+from orca.governance._cases import load_cases, run_cases
 from orca.governance._config import (
     DEFAULT_POLICY_FILE,
     EngineSetup,
@@ -40,7 +41,7 @@ from orca.governance._guard import Admission, Guard
 from orca.governance._load import parse_policy
 from orca.governance._metrics import GovernanceMetrics, MetricSample
 from orca.governance._pii import Redactor
-from orca.governance._policy import Decision, Facts, Policy
+from orca.governance._policy import RESTRICTIVE, Decision, Facts, Policy
 from orca.governance._reload import PolicyReloader, ReloadOutcome, load_policy
 from orca.governance._rules import PHASES, PII_KINDS, RULE_ACTIONS, PolicyDoc, Rule
 
@@ -50,6 +51,7 @@ __all__ = [
     "MODES",
     "PHASES",
     "PII_KINDS",
+    "RESTRICTIVE",
     "RULE_ACTIONS",
     "THRESHOLDS",
     "Admission",
@@ -79,10 +81,12 @@ __all__ = [
     "Rule",
     "ScopeUsage",
     "Spend",
+    "load_cases",
     "load_policy",
     "open_engine",
     "parse_policy",
     "read_config",
+    "run_cases",
     "settled_entry",
     "spend_of",
 ]

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal
 
+from orca.governance._errors import GovernanceError
 from orca.governance._pii import Redactor
 from orca.governance._policy import Decision, Facts, Policy
 from orca.governance._rules import PHASES, PII_KINDS
@@ -47,7 +48,7 @@ class PolicyEngine:
         on_decision: Callable[[Decision], None] | None = None,
     ) -> None:
         if mode not in MODES:
-            raise ValueError(f"policy mode must be 'open' or 'closed', not {mode!r}")
+            raise GovernanceError(f"policy mode must be 'open' or 'closed', not {mode!r}")
         self.mode: Mode = mode
         self.on_decision = on_decision
         self.errors = 0

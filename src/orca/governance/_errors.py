@@ -9,20 +9,18 @@ from typing import Any, ClassVar
 from orca.errors import OrcaError
 
 
-class GovernanceError(OrcaError):
-    """Base of policy and budget errors."""
+class GovernanceError(OrcaError, code="governance-error"):
+    """Base of policy and budget errors; a subclass names its ``code`` in its class line."""
 
-    code: ClassVar[str] = "governance-error"
+    code: ClassVar[str]
     http_status: ClassVar[int] = 400
 
 
-class PolicyFileError(GovernanceError, ValueError):
+class PolicyFileError(GovernanceError, ValueError, code="policy-invalid"):
     """A policy file (or test-case file) that does not parse or validate.
 
     The message names the file, the line and the field, so the fix is one edit.
     """
-
-    code = "policy-invalid"
 
     def __init__(self, source: str, line: int | None, field: str | None, problem: str) -> None:
         self.source = source
@@ -34,20 +32,17 @@ class PolicyFileError(GovernanceError, ValueError):
         super().__init__(f"{where}: {what}{problem}")
 
 
-class BudgetError(GovernanceError, ValueError):
+class BudgetError(GovernanceError, ValueError, code="budget-invalid"):
     """A budget that is not one (a negative limit, an unknown key)."""
 
-    code = "budget-invalid"
 
-
-class PolicyDenied(GovernanceError):
+class PolicyDenied(GovernanceError, code="policy-denied"):
     """The policy in force denied the action; ``decision`` says which rule and why.
 
     The orchestrator's own ``PolicyDenied`` (a rejected envelope) is a
     subclass, so ``except orca.governance.PolicyDenied`` catches every denial.
     """
 
-    code = "policy-denied"
     http_status = 403
 
     def __init__(self, message: str, *, decision: Any = None) -> None:
@@ -65,7 +60,7 @@ class PolicyDenied(GovernanceError):
         )
 
 
-class BudgetExceeded(GovernanceError):
+class BudgetExceeded(GovernanceError, code="budget-exceeded"):
     """An action whose estimate does not fit in what is left of a budget.
 
     ``scope`` is ``run`` or ``agent:<name>``; ``dimension`` the limit that
@@ -73,7 +68,6 @@ class BudgetExceeded(GovernanceError):
     orchestrator's ``BudgetExceeded`` (a rejected envelope) is a subclass.
     """
 
-    code = "budget-exceeded"
     http_status = 429
 
     def __init__(

@@ -20,21 +20,12 @@ from orca.integrations._govern import (
     ProviderCall,
 )
 from orca.integrations._prefix import Breakpoint, Prefix, parse_request, prefix_of
-from orca.integrations._pricing import (
-    DEFAULT_PRICES,
-    Cost,
-    Price,
-    PriceTable,
-    PriceTableError,
-    Usage,
-    cost_usd,
-    normalize_usage,
-    read_prices,
-)
+from orca.integrations._price_file import Price, PriceTableError, read_prices
+from orca.integrations._pricing import Cost, PriceTable, cost_usd
+from orca.integrations._usage import Usage, normalize_usage
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_TOKENS",
-    "DEFAULT_PRICES",
     "Admission",
     "Breakpoint",
     "Cost",

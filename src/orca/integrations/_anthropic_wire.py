@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from orca.integrations._stream import SseEvent, fold_events
+
 _TEXT_DELTAS = {"text_delta": "text", "thinking_delta": "thinking", "signature_delta": "signature"}
 
 
@@ -32,6 +34,11 @@ class _Message:
         self.blocks: dict[int, dict[str, Any]] = {}
         self.partial_json: dict[int, list[str]] = {}
         self.errors: list[Any] = []
+
+    def add_unparsed(self, event: SseEvent) -> None:
+        """An event that is not JSON: counted, and kept as an error entry."""
+        self.events += 1
+        self.errors.append(event.unparsed())
 
     def add(self, event: dict[str, Any]) -> None:
         self.events += 1
@@ -94,20 +101,7 @@ def _index(event: dict[str, Any]) -> int:
 
 def reassemble(raw: bytes) -> tuple[dict[str, Any], int]:
     """(the message, number of events) from an SSE body of Messages API events."""
-    out = _Message()
-    for event in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
-        data = [line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:")]
-        if not data:
-            continue
-        payload = b"\n".join(data)
-        try:
-            doc = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            out.events += 1
-            out.errors.append({"unparsed_event": payload.decode("utf-8", "replace")[:500]})
-            continue
-        if isinstance(doc, dict):
-            out.add(doc)
+    out = fold_events(raw, _Message())
     return out.completion(), out.events
 
 

@@ -22,8 +22,10 @@ from typing import Any, Final
 import orjson
 
 from orca.capture import Span, mask, note_tool_requests
+from orca.integrations._overrides import Overrides
 from orca.integrations._prefix import parse_request
-from orca.integrations._pricing import PriceTable, cost_usd, normalize_usage
+from orca.integrations._pricing import PriceTable
+from orca.integrations._usage import normalize_usage
 from orca.integrations._wire import OPENAI, Wire
 
 _log = logging.getLogger("orca.integrations")
@@ -74,6 +76,7 @@ class Settings:
     secrets: tuple[str, ...] = ()
     wire: Wire = OPENAI  # the API's shapes: OpenAI-compatible or Anthropic Messages
     errors: int = 0  # recorder failures swallowed so far
+    unrecorded: int = 0  # requests passed through with nowhere to record them
     governor: Any = None  # an orca.integrations.Governor: admits each request before it is sent
     max_output_tokens: int = 4096  # the output estimate of a request that sets no max_tokens
 
@@ -143,7 +146,7 @@ class Exchange:
         url: str,
         headers: Iterable[tuple[str, str]],
         body: bytes,
-        overrides: dict[str, Any],
+        overrides: Overrides,
     ) -> None:
         self._settings = settings
         self._chunks: list[bytes] = []
@@ -168,10 +171,10 @@ class Exchange:
                 credentials[f"http.request.header.{lname}"] = header_value(lname, value)
             else:
                 attrs[f"http.request.header.{lname}"] = value
-        conversation = overrides.get("conversation_id", settings.conversation_id)
+        conversation = overrides.conversation_id or settings.conversation_id
         if conversation:
             attrs["gen_ai.conversation.id"] = str(conversation)
-        attrs["orca.cache.send"] = overrides.get("cache_send", settings.cache_send)
+        attrs["orca.cache.send"] = overrides.cache_send or settings.cache_send
         attrs["orca.request.bytes"] = len(body)
         request = parse_request(body)
         self._stream = False
@@ -341,7 +344,8 @@ class Exchange:
             attrs["orca.usage.uncached_input_tokens"] = usage.uncached
             if usage.reasoning is not None:
                 attrs["orca.usage.reasoning_tokens"] = usage.reasoning
-            cost = cost_usd(usage, model or self._model, self._settings.prices)
+            settings = self._settings
+            cost = settings.prices.cost(usage, model or self._model, settings.provider)
             attrs["orca.cost.source"] = cost.source
             if cost.usd is not None:
                 attrs["orca.cost.usd"] = round(cost.usd, 10)

@@ -25,8 +25,9 @@ from typing import Any, Final, NamedTuple, Protocol
 
 import orjson
 
-from orca.integrations._pricing import PriceTable, Usage, cost_usd, normalize_usage
+from orca.integrations._pricing import PriceTable
 from orca.integrations._stream import reassemble
+from orca.integrations._usage import Usage, normalize_usage
 
 DEFAULT_MAX_OUTPUT_TOKENS: Final = 4096
 BYTES_PER_TOKEN: Final = 4  # a deliberately rough prompt estimate; settlement corrects it
@@ -87,7 +88,7 @@ def estimate(
     output = cap * (_int(doc.get("n")) or 1)
     prompt = math.ceil(raw_size / BYTES_PER_TOKEN)
     usage = Usage(uncached=prompt, cache_read=0, cache_write=0, output=output)
-    usd = cost_usd(usage, model, prices).usd
+    usd = prices.cost(usage, model, count=False).usd
     return Estimate(prompt, output, usd or 0.0)
 
 
@@ -139,7 +140,7 @@ def usage_of(
         return None
     u = normalize_usage(usage, doc)
     reported = doc.get("model") if isinstance(doc.get("model"), str) else model
-    return (u.input, u.output, cost_usd(u, reported, prices).usd or 0.0)
+    return (u.input, u.output, prices.cost(u, reported).usd or 0.0)
 
 
 class Settlement:
@@ -178,7 +179,11 @@ class Settlement:
             self._chunks.append(chunk)
             self._size += len(chunk)
 
-    def finish(self) -> None:
+    def fail(self, exc: BaseException) -> None:
+        """Reading the body failed: settle from what arrived (usage seen, else the estimate)."""
+        self.finish()
+
+    def finish(self, *, complete: bool = True) -> None:
         """The body was read (or closed): settle from its usage, else charge the estimate."""
         if self._done:
             return

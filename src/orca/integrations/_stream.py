@@ -6,7 +6,8 @@ adds up to: the text and tool calls of each choice, the finish reasons, the
 usage the last chunk carries, and how many chunks it took.
 """
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 
@@ -22,6 +23,11 @@ class Reassembled:
         self.usage: dict[str, Any] | None = None
         self.extra: dict[str, Any] = {}  # id, model, created, system_fingerprint, …
         self.errors: list[Any] = []  # error events sent inside the stream
+
+    def add_unparsed(self, event: "SseEvent") -> None:
+        """A chunk that is not JSON: counted, and kept as an error entry."""
+        self.chunks += 1
+        self.errors.append(event.unparsed())
 
     def add(self, chunk: dict[str, Any]) -> None:
         self.chunks += 1
@@ -106,9 +112,20 @@ class Reassembled:
         return out
 
 
-def reassemble(raw: bytes) -> Reassembled:
-    """Parse an SSE body (``data: {...}`` events; ``[DONE]`` ignored) into one result."""
-    out = Reassembled()
+class SseEvent(NamedTuple):
+    """One server-sent event's data: ``doc`` parsed from ``payload`` when ``parsed``."""
+
+    doc: Any
+    payload: bytes
+    parsed: bool
+
+    def unparsed(self) -> dict[str, str]:
+        """The error entry for an event that is not JSON (its first 500 characters)."""
+        return {"unparsed_event": self.payload.decode("utf-8", "replace")[:500]}
+
+
+def sse_events(raw: bytes) -> Iterator[SseEvent]:
+    """Each ``data:`` event of an SSE body (multi-line data joined; ``[DONE]`` skipped)."""
     for event in raw.replace(b"\r\n", b"\n").split(b"\n\n"):
         data = [line[5:].lstrip() for line in event.split(b"\n") if line.startswith(b"data:")]
         if not data:
@@ -117,11 +134,32 @@ def reassemble(raw: bytes) -> Reassembled:
         if payload == b"[DONE]":
             continue
         try:
-            chunk = orjson.loads(payload)
+            yield SseEvent(orjson.loads(payload), payload, True)
         except orjson.JSONDecodeError:
-            out.chunks += 1
-            out.errors.append({"unparsed_event": payload.decode("utf-8", "replace")[:500]})
-            continue
-        if isinstance(chunk, dict):
-            out.add(chunk)
-    return out
+            yield SseEvent(None, payload, False)
+
+
+class Folder(Protocol):
+    """What a stream's events add up into (a chat completion, a Messages API message)."""
+
+    def add(self, doc: dict[str, Any]) -> None: ...
+
+    def add_unparsed(self, event: SseEvent) -> None: ...
+
+
+F = TypeVar("F", bound=Folder)
+
+
+def fold_events(raw: bytes, into: F) -> F:
+    """Add every event of an SSE body to ``into`` (JSON objects; the rest as unparsed)."""
+    for event in sse_events(raw):
+        if not event.parsed:
+            into.add_unparsed(event)
+        elif isinstance(event.doc, dict):
+            into.add(event.doc)
+    return into
+
+
+def reassemble(raw: bytes) -> Reassembled:
+    """Parse an SSE body (``data: {...}`` events; ``[DONE]`` ignored) into one result."""
+    return fold_events(raw, Reassembled())

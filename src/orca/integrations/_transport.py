@@ -12,53 +12,43 @@ span when the caller has read (or closed) the body.
 import importlib
 import logging
 from collections.abc import AsyncIterator, Iterator
-from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
-from orca.capture import NoopSpan, current_span
+from orca.capture import NoopSpan, current_span, safe_warn
 from orca.integrations._exchange import Exchange, Settings
 from orca.integrations._govern import Admission, Settlement, provider_call
+from orca.integrations._overrides import Overrides, current_overrides
 
 _log = logging.getLogger("orca.integrations")
-_OVERRIDES: ContextVar[dict[str, Any] | None] = ContextVar("orca_provider_overrides", default=None)
 _STREAM_CLASSES: dict[tuple[str, bool, type], type] = {}
-_WARNED: list[bool] = [False]
 
 
-def set_overrides(values: dict[str, Any]) -> object:
-    """Push per-request settings (parent, conversation_id, cache_send, seen); returns a token.
+def _opener(settings: Settings, overrides: Overrides) -> Any:
+    """What opens the span: the parent's ``child``, else the logger's ``span`` (a new trace).
 
-    ``seen``, a list, collects the spans of the requests recorded inside the block.
+    With neither, the request passes through unrecorded: counted on the
+    client's settings and warned about once per client.
     """
-    current = _OVERRIDES.get() or {}
-    return _OVERRIDES.set({**current, **values})
-
-
-def reset_overrides(token: object) -> None:
-    _OVERRIDES.reset(token)  # type: ignore[arg-type]  # a Token made by set_overrides
-
-
-def _opener(settings: Settings, overrides: dict[str, Any]) -> Any:
-    """What opens the span: the parent's ``child``, else the logger's ``span`` (a new trace)."""
-    parent = overrides.get("parent") or settings.parent or current_span()
+    parent = overrides.parent or settings.parent or current_span()
     if parent is not None:
         return None if isinstance(parent, NoopSpan) else parent.child
     if settings.logger is not None:
         return settings.logger.span
-    if not _WARNED[0]:
-        _WARNED[0] = True
-        _log.warning(
+    settings.unrecorded += 1
+    if settings.unrecorded == 1:
+        safe_warn(
             "orca: instrumented client has no parent span, current span or logger; "
-            "provider requests are not recorded"
+            "its provider requests are not recorded (pass parent= or logger= to instrument())",
+            stacklevel=4,
         )
     return None
 
 
 def _begin(settings: Settings, request: Any, body: bytes) -> Exchange | None:
     """Open the span for ``request``; None when there is nothing to record into."""
-    overrides = _OVERRIDES.get() or {}
+    overrides = current_overrides()
     opener = _opener(settings, overrides)
     if opener is None:  # nowhere to record, or recording disabled: pass straight through
         return None
@@ -72,7 +62,7 @@ def _begin(settings: Settings, request: Any, body: bytes) -> Exchange | None:
             body,
             overrides,
         )
-        seen = overrides.get("seen")
+        seen = overrides.seen
         if seen is not None:  # a framework span wants to know a provider.request nests in it
             seen.append(exchange.span)
         return exchange
@@ -82,10 +72,10 @@ def _begin(settings: Settings, request: Any, body: bytes) -> Exchange | None:
         return None
 
 
-def _stream_class(response: Any, is_async: bool, mixin: type | None = None) -> type:
+def _stream_class(response: Any, is_async: bool) -> type:
     """A subclass of the response's own library's byte-stream base (its client asserts it)."""
     module = type(response).__module__.split(".", 1)[0]
-    mixin = mixin or (_AsyncRecording if is_async else _SyncRecording)
+    mixin = _AsyncTapped if is_async else _SyncTapped
     key = (module, is_async, mixin)
     cls = _STREAM_CLASSES.get(key)
     if cls is None:
@@ -135,7 +125,7 @@ def _admit(settings: Settings, request: Any, body: bytes) -> tuple[Any, bytes, A
 def _policy_span(settings: Settings, decision: Any, error: BaseException | None) -> None:
     """A ``policy.check`` span beside the request: the decision and its rule (never the body)."""
     try:
-        opener = _opener(settings, _OVERRIDES.get() or {})
+        opener = _opener(settings, current_overrides())
         if opener is None:
             return
         attrs: dict[str, Any] = {"orca.policy.phase": "pre_provider_request"}
@@ -177,98 +167,71 @@ def _settle_on_read(
     settlement = Settlement(
         admission, _model(body), settings.prices, encoding, settings.wire.reassemble
     )
-    mixin = _AsyncSettling if is_async else _SyncSettling
-    response.stream = _stream_class(response, is_async, mixin)(response.stream, settlement)
+    response.stream = _stream_class(response, is_async)(response.stream, settlement)
 
 
-class _SyncSettling:
-    def __init__(self, inner: Any, settlement: Settlement) -> None:
+class _Tap(Protocol):
+    """What a response body is fed to as it passes: an Exchange or a Settlement."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def fail(self, exc: BaseException) -> None: ...
+
+    def finish(self, *, complete: bool = True) -> None: ...
+
+
+class _SyncTapped:
+    """Passes the body through chunk by chunk, feeding the tap; finishes it at the end."""
+
+    def __init__(self, inner: Any, tap: _Tap) -> None:
         self._inner = inner
-        self._settlement = settlement
-
-    def __iter__(self) -> Iterator[bytes]:
-        feed = self._settlement.feed
-        for chunk in self._inner:
-            feed(chunk)
-            yield chunk
-        self._settlement.finish()
-
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            self._settlement.finish()
-
-
-class _AsyncSettling:
-    def __init__(self, inner: Any, settlement: Settlement) -> None:
-        self._inner = inner
-        self._settlement = settlement
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        feed = self._settlement.feed
-        async for chunk in self._inner:
-            feed(chunk)
-            yield chunk
-        self._settlement.finish()
-
-    async def aclose(self) -> None:
-        try:
-            await self._inner.aclose()
-        finally:
-            self._settlement.finish()
-
-
-class _SyncRecording:
-    """Passes the body through chunk by chunk, feeding the exchange; closes the span at the end."""
-
-    def __init__(self, inner: Any, exchange: Exchange) -> None:
-        self._inner = inner
-        self._exchange = exchange
+        self._tap = tap
         self._complete = False
 
     def __iter__(self) -> Iterator[bytes]:
-        feed = self._exchange.feed
+        feed = self._tap.feed
         try:
             for chunk in self._inner:
                 feed(chunk)
                 yield chunk
         except BaseException as exc:
-            self._exchange.fail(exc)
+            self._tap.fail(exc)
             raise
         self._complete = True
-        self._exchange.finish()
+        self._tap.finish()
 
     def close(self) -> None:
         try:
             self._inner.close()
         finally:
-            self._exchange.finish(complete=self._complete)
+            self._tap.finish(complete=self._complete)
 
 
-class _AsyncRecording:
-    def __init__(self, inner: Any, exchange: Exchange) -> None:
+class _AsyncTapped:
+    """:class:`_SyncTapped` for an async body."""
+
+    def __init__(self, inner: Any, tap: _Tap) -> None:
         self._inner = inner
-        self._exchange = exchange
+        self._tap = tap
         self._complete = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        feed = self._exchange.feed
+        feed = self._tap.feed
         try:
             async for chunk in self._inner:
                 feed(chunk)
                 yield chunk
         except BaseException as exc:
-            self._exchange.fail(exc)
+            self._tap.fail(exc)
             raise
         self._complete = True
-        self._exchange.finish()
+        self._tap.finish()
 
     async def aclose(self) -> None:
         try:
             await self._inner.aclose()
         finally:
-            self._exchange.finish(complete=self._complete)
+            self._tap.finish(complete=self._complete)
 
 
 def _model(body: bytes) -> str | None:
@@ -288,6 +251,38 @@ def _body(request: Any) -> bytes:
         return bytes(request.read())
 
 
+class _Sent(NamedTuple):
+    """A request about to go out: as admitted, its body, its admission and its recorder."""
+
+    request: Any
+    body: bytes
+    admission: Admission | None
+    exchange: Exchange | None
+
+
+def _send(settings: Settings, request: Any, body: bytes) -> _Sent:
+    """Admit (the governor may refuse: nothing is sent) and open the span."""
+    request, body, admission = _admit(settings, request, body)
+    return _Sent(request, body, admission, _begin(settings, request, body))
+
+
+def _raised(sent: _Sent, exc: BaseException) -> None:
+    """The inner transport raised: settle or release the admission, close the span failed."""
+    _failed(sent.admission, exc)
+    if sent.exchange is not None:
+        sent.exchange.fail(exc)
+
+
+def _received(settings: Settings, sent: _Sent, response: Any, is_async: bool) -> Any:
+    """Wrap the response body so it settles the admission and closes the span as it is read."""
+    _settle_on_read(response, sent.admission, settings, sent.body, is_async)
+    exchange = sent.exchange
+    if exchange is not None:
+        exchange.response_started(response.status_code, response.headers.multi_items())
+        response.stream = _stream_class(response, is_async)(response.stream, exchange)
+    return response
+
+
 class OrcaTransport:
     """Wraps a sync transport: every request becomes a ``provider.request`` span."""
 
@@ -296,21 +291,13 @@ class OrcaTransport:
         self.settings = settings or Settings()
 
     def handle_request(self, request: Any) -> Any:
-        request, body, admission = _admit(self.settings, request, _body(request))
-        exchange = _begin(self.settings, request, body)
+        sent = _send(self.settings, request, _body(request))
         try:
-            response = self.inner.handle_request(request)
+            response = self.inner.handle_request(sent.request)
         except BaseException as exc:
-            _failed(admission, exc)
-            if exchange is not None:
-                exchange.fail(exc)
+            _raised(sent, exc)
             raise
-        _settle_on_read(response, admission, self.settings, body, False)
-        if exchange is None:
-            return response
-        exchange.response_started(response.status_code, response.headers.multi_items())
-        response.stream = _stream_class(response, False)(response.stream, exchange)
-        return response
+        return _received(self.settings, sent, response, False)
 
     def close(self) -> None:
         self.inner.close()
@@ -335,21 +322,13 @@ class AsyncOrcaTransport:
             body = bytes(request.content)
         except Exception:
             body = bytes(await request.aread())
-        request, body, admission = _admit(self.settings, request, body)
-        exchange = _begin(self.settings, request, body)
+        sent = _send(self.settings, request, body)
         try:
-            response = await self.inner.handle_async_request(request)
+            response = await self.inner.handle_async_request(sent.request)
         except BaseException as exc:
-            _failed(admission, exc)
-            if exchange is not None:
-                exchange.fail(exc)
+            _raised(sent, exc)
             raise
-        _settle_on_read(response, admission, self.settings, body, True)
-        if exchange is None:
-            return response
-        exchange.response_started(response.status_code, response.headers.multi_items())
-        response.stream = _stream_class(response, True)(response.stream, exchange)
-        return response
+        return _received(self.settings, sent, response, True)
 
     async def aclose(self) -> None:
         await self.inner.aclose()

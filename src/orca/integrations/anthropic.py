@@ -1,11 +1,13 @@
 """Record every call an Anthropic client makes, verbatim, at the HTTP edge.
 
-One line::
+As with OpenAI, the preferred way is the SDK's public ``http_client``
+argument, and :func:`instrument` is the in-place fallback::
 
+    client = Anthropic(http_client=orca.integrations.anthropic.http_client(parent=step))
     client = orca.integrations.anthropic.instrument(Anthropic(...), parent=step)
 
-works on ``anthropic.Anthropic`` and ``AsyncAnthropic`` alike, for
-``messages.create`` and ``messages.stream``: it wraps the same httpx edge
+Both work on ``anthropic.Anthropic`` and ``AsyncAnthropic`` alike, for
+``messages.create`` and ``messages.stream``: they wrap the same httpx edge
 with the same transport as the OpenAI integration, so each request becomes a
 ``provider.request`` span with the body exactly as sent (``x-api-key``
 masked), the raw response or error body (a 529 ``overloaded_error`` too), a
@@ -17,60 +19,16 @@ answering them are linked, and one prefix fingerprint per ``cache_control``
 breakpoint (``orca.prefix.breakpoints``) so ``orca check`` can say which
 breakpoint's cache entry a change invalidated.
 
-This module never imports ``anthropic`` or ``httpx``.
+Importing this module imports neither ``anthropic`` nor ``httpx``.
 """
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Final
 
-from orca.capture import Logger, Span
-from orca.integrations._instrument import (
-    CacheSend,
-    InstrumentError,
-    install,
-    make_settings,
-    request_context,
-    settings_of,
-)
-from orca.integrations._pricing import PriceTable
+from orca.integrations._instrument import Edge, InstrumentError, request_context, settings_of
 from orca.integrations._wire import ANTHROPIC
 
-__all__ = ["InstrumentError", "instrument", "request_context", "settings_of"]
+__all__ = ["InstrumentError", "http_client", "instrument", "request_context", "settings_of"]
 
-C = TypeVar("C")
-
-
-def instrument(
-    client: C,
-    parent: Span | None = None,
-    *,
-    logger: Logger | None = None,
-    governor: Any = None,
-    conversation_id: str | None = None,
-    cache_send: CacheSend = "real",
-    provider: str = "anthropic",
-    home: str | Path | None = None,
-    prices: PriceTable | None = None,
-    secret_fields: Sequence[str] = (),
-    secrets: Sequence[str] = (),
-) -> C:
-    """Record the client's requests; returns the same client, instrumented in place.
-
-    Where spans go, and every option, is as in
-    :func:`orca.integrations.openai.instrument`; only the wire format differs.
-    """
-    settings = make_settings(
-        ANTHROPIC,
-        parent=parent,
-        logger=logger,
-        conversation_id=conversation_id,
-        cache_send=cache_send,
-        provider=provider,
-        home=home,
-        prices=prices,
-        secret_fields=secret_fields,
-        secrets=secrets,
-        governor=governor,
-    )
-    return install(client, settings)
+_EDGE: Final = Edge(ANTHROPIC, "anthropic")
+instrument = _EDGE.instrument
+http_client = _EDGE.http_client

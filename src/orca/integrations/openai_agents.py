@@ -42,12 +42,13 @@ Like all recording, this never raises into the SDK: a failure is counted
 import logging
 import threading
 from collections import deque
+from contextvars import Token
 from typing import Any, Final, NamedTuple
 
 from orca.capture import Logger, Span, tool_requester
 from orca.integrations._agents_data import calls_of, get, plain, usage_attrs
 from orca.integrations._instrument import InstrumentError
-from orca.integrations._transport import reset_overrides, set_overrides
+from orca.integrations._overrides import Overrides, pop_overrides, push_overrides
 
 try:
     from agents.tracing import TracingProcessor
@@ -84,7 +85,7 @@ class _Open(NamedTuple):
     span: Span
     kind: str  # the SDK span type
     sdk_parent: str | None
-    token: object | None  # the request-parent override of an open step
+    token: Token[Overrides] | None  # the request-parent override of an open step
     seen: list[Span] | None  # provider.request spans recorded under an open step
 
 
@@ -245,15 +246,15 @@ class OrcaTracingProcessor(TracingProcessor):
             attrs["orca.handoff.from"] = str(data.from_agent)
         opened = parent.child(name, attrs)
         if call is not None:
-            asked = tool_requester(call.call_id)
+            asked = tool_requester(opened, call.call_id)
             if asked is not None:
                 link = {"gen_ai.tool.call.id": call.call_id}
                 opened.add_link(asked, reason="answers", attrs=link)
-        token: object | None = None
+        token: Token[Overrides] | None = None
         seen: list[Span] | None = None
         if kind in ("generation", "response"):
             seen = []
-            token = set_overrides({"parent": opened, "seen": seen})
+            token = push_overrides(parent=opened, seen=seen)
             with self._lock:
                 self._steps[span.parent_id or ""] = opened
         if kind == "agent":
@@ -300,7 +301,7 @@ class OrcaTracingProcessor(TracingProcessor):
         body: object = None
         if opened.token is not None:
             try:
-                reset_overrides(opened.token)
+                pop_overrides(opened.token)
             except ValueError:  # ended in another context than it started: nothing to undo
                 pass
         usage = getattr(data, "usage", None)

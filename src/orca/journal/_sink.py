@@ -8,7 +8,6 @@ orjson cannot encode, a record over the size limit) is counted, warned about
 once and swallowed: the traced turn never sees an exception from here.
 """
 
-import atexit
 import math
 import os
 import sys
@@ -20,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from orca._version import __version__
+from orca.journal._hooks import ProcessHooks
 from orca.journal._procinfo import hostname, process_start_ticks
 from orca.journal._segments import SegmentName
 
@@ -35,6 +35,7 @@ PROC_COMPONENT: Final = "orca.journal"
 _write: Final = os.write
 _FLAGS: Final = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 _SCALARS: Final = (str, int, float, bool)
+HOOKS: Final = ProcessHooks()  # one fork hook and one exit hook for every open sink
 
 
 def _stringify(value: object) -> str:
@@ -151,10 +152,7 @@ class JournalSink:
         self._build_emit()
         os.makedirs(journal_dir, exist_ok=True)
         self._open_process()
-        ref = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: _call(ref, "_after_fork"))
-        if on_exit:
-            atexit.register(_call, ref, "close")
+        HOOKS.add(self, on_exit=on_exit)
 
     # -- the hot path ------------------------------------------------------
 
@@ -375,6 +373,7 @@ class JournalSink:
                 return
             self.emit(self._proc("exit", dropped=self.dropped))
             self._closed = True
+            HOOKS.remove(self)
             self._stop.set()
             _close_quietly(self._fdcell[0])
             self._fdcell[0] = -1
@@ -416,9 +415,3 @@ def _close_quietly(fd: int) -> None:
             os.close(fd)
         except OSError:
             pass
-
-
-def _call(ref: "weakref.ref[JournalSink]", method: str) -> None:
-    sink = ref()
-    if sink is not None:
-        getattr(sink, method)()

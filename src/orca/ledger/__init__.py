@@ -7,7 +7,8 @@ checkpoints, so one entry can be proven without the whole log. Payloads are
 committed by hash, so ``forget`` can erase one while everything verifies.
 Sinks see entries after they are durable; working memory
 (:mod:`orca.ledger.memory`) is one. ``read_entries`` is the tailing API
-(the collector's): whole signed batches from a byte offset.
+(the collector's): whole signed batches from a byte offset; ``erased_ids``
+tells a tailing mirror which of them ``forget`` erased since.
 
 Files under ``<home>/ledger/``: ``ledger.ndjson`` (entries, batch signatures,
 checkpoints), ``checkpoints.ndjson`` (the checkpoint log), ``keys/``,
@@ -19,10 +20,11 @@ from orca.ledger._errors import (
     ActionError,
     LedgerCorruptError,
     LedgerError,
-    LedgerLockedError,
+    LedgerLocked,
     ProofError,
 )
-from orca.ledger._format import Action, BatchSig, Checkpoint, Entry
+from orca.ledger._forget import erased_ids
+from orca.ledger._format import Action, BatchSig, Checkpoint, Entry, FormatError
 from orca.ledger._keys import TrustedKeys
 from orca.ledger._ledger import DEFAULT_CHECKPOINT_EVERY, AppendTicket, Ledger
 from orca.ledger._proofs import (
@@ -43,6 +45,21 @@ from orca.ledger._report import Problem, Report
 from orca.ledger._sinks import LedgerSink, SinkStats
 from orca.ledger._verify import verify
 
+
+def __getattr__(name: str) -> object:
+    """``LedgerLockedError``, the old name of :class:`LedgerLocked`, still resolves (warning)."""
+    if name == "LedgerLockedError":
+        import warnings
+
+        warnings.warn(
+            "orca.ledger.LedgerLockedError is now orca.ledger.LedgerLocked; use the new name",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return LedgerLocked
+    raise AttributeError(f"module 'orca.ledger' has no attribute {name!r}")
+
+
 __all__ = [
     "DEFAULT_CHECKPOINT_EVERY",
     "PROBLEM_KINDS",
@@ -53,11 +70,12 @@ __all__ = [
     "Checkpoint",
     "ConsistencyProof",
     "Entry",
+    "FormatError",
     "InclusionProof",
     "Ledger",
     "LedgerCorruptError",
     "LedgerError",
-    "LedgerLockedError",
+    "LedgerLocked",
     "LedgerSink",
     "Problem",
     "ProofError",
@@ -65,6 +83,7 @@ __all__ = [
     "Report",
     "SinkStats",
     "TrustedKeys",
+    "erased_ids",
     "inspect_line",
     "ledger_path",
     "merkle",

@@ -2,7 +2,8 @@
 
     LedgerError
     ├── ActionError          an action that cannot be recorded (bad kind, id or payload)
-    ├── LedgerLockedError    another process holds the ledger open for appending
+    ├── FormatError          a line that is not a well-formed ledger line (also a ValueError)
+    ├── LedgerLocked         another process holds the ledger open for appending (names its pid)
     ├── LedgerCorruptError   the ledger's head does not verify; appending would extend a lie
     └── ProofError           a proof cannot be given (no checkpoint covers the entry, bad sizes)
 
@@ -20,8 +21,20 @@ class ActionError(LedgerError, ValueError):
     """The action cannot be recorded as given; nothing was written."""
 
 
-class LedgerLockedError(LedgerError):
-    """The ledger is open for appending in another process (one writer per ledger)."""
+class LedgerLocked(LedgerError):
+    """The ledger is open for appending in another process (one writer per ledger).
+
+    Named like ``CollectorLocked`` and ``ServerLocked``: a refusal reads as the
+    state it found. ``pid`` is the holder's (0 or None when it wrote none).
+    """
+
+    def __init__(self, directory: str, pid: int | None) -> None:
+        self.pid = pid
+        super().__init__(
+            f"the ledger at {directory} is open for appending in another process"
+            f"{f' (pid {pid})' if pid else ''}; one writer at a time: stop it first"
+            " (readers such as `orca verify` need no lock)"
+        )
 
 
 class LedgerCorruptError(LedgerError):

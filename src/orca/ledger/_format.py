@@ -28,7 +28,7 @@ from typing import Any, Final
 
 import orjson
 
-from orca.ledger._errors import ActionError
+from orca.ledger._errors import ActionError, LedgerError
 
 VERSION: Final = 1
 GENESIS: Final = "0" * 64
@@ -68,8 +68,12 @@ _ENTRY_KEYS: Final = (
 )
 
 
-class FormatError(ValueError):
-    """A line that is not a well-formed ledger line (verification names it ``modified``)."""
+class FormatError(LedgerError, ValueError):
+    """A line that is not a well-formed ledger line (verification names it ``modified``).
+
+    Readers turn it into :class:`LedgerCorruptError` or a verification problem
+    naming the offset; it is in the tree so nothing ORCA raises is a bare ValueError.
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,10 @@ one ``write`` and one ``fsync``, and wakes everyone the batch covered. While
 it waits on the disk, the next batch gathers, so throughput grows with the
 number of appenders while each caller still waits only for its own entry.
 
-One process appends to a ledger at a time (an ``flock`` on ``ledger/lock``);
-any number may read it.
+One process appends to a ledger at a time (the home lock, :mod:`orca._pidlock`,
+on ``ledger/lock``, naming the writer's pid); any number may read it.
 """
 
-import fcntl
 import os
 import sys
 import threading
@@ -24,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from orca._home import resolve_home
+from orca._pidlock import LEDGER_LOCK, LockHeld, PidLock
 from orca.journal import AppendFile, DurableWriteError
 from orca.ledger import merkle
-from orca.ledger._errors import ActionError, LedgerError, LedgerLockedError
+from orca.ledger._errors import ActionError, LedgerError, LedgerLocked
 from orca.ledger._forget import erase_in_place
 from orca.ledger._format import (
     DEFAULT_MAX_ENTRY_BYTES,
@@ -43,9 +43,10 @@ from orca.ledger._format import (
     encode_sig,
     sha256_hex,
 )
+from orca.ledger._headfile import load_head, save_head
 from orca.ledger._keys import Signer, TrustedKeys, keys_dir, load_or_create_signer, rotate
 from orca.ledger._read import CHECKPOINT_FILE, LEDGER_DIR, LEDGER_FILE, read_entries
-from orca.ledger._recover import check_head, repair_checkpoint_log, scan, truncate_tail
+from orca.ledger._recover import Head, check_head, repair_checkpoint_log, scan, truncate_tail
 from orca.ledger._sinks import MAX_QUEUE, LedgerSink, SinkRunner, SinkStats
 from orca.ledger.memory import MEMORY_FILE, forget_in_file
 
@@ -137,25 +138,26 @@ class Ledger:
         self.checkpoint_every = checkpoint_every
         self._clock = clock
         directory.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock_fd)
-            raise LedgerLockedError(
-                f"the ledger at {directory} is open for appending in another process; "
-                "one writer at a time (readers such as `orca verify` need no lock)"
-            ) from None
+            self._writer = PidLock(directory / LEDGER_LOCK)
+        except LockHeld as exc:
+            raise LedgerLocked(str(directory), exc.pid) from None
         try:
             self._signer: Signer = load_or_create_signer(directory)
-            head = scan(self.path)
-            check_head(self.path, head, TrustedKeys.from_dir(keys_dir(directory)))
-            truncate_tail(self.path, head)
-            repair_checkpoint_log(self.checkpoint_path, head)
+            trusted = TrustedKeys.from_dir(keys_dir(directory))
+            head = load_head(directory, self.path, self.checkpoint_path)
+            self.from_head = head is not None  # closed cleanly and untouched since: no re-hash
+            if head is not None:
+                check_head(self.path, head, trusted)
+            else:
+                head = scan(self.path)
+                check_head(self.path, head, trusted)
+                truncate_tail(self.path, head)
+                repair_checkpoint_log(self.checkpoint_path, head)
             self._file = AppendFile(self.path, durable=True)
             self._ckpt_file = AppendFile(self.checkpoint_path, durable=True)
         except BaseException:
-            os.close(self._lock_fd)
+            self._writer.release()
             raise
         self.recovered_bytes = head.truncated_bytes
         self._next_id = head.last_id + 1
@@ -164,6 +166,8 @@ class Ledger:
         self._acc = head.acc
         self._ckpt_size = head.last_ckpt_size
         self._size = head.size_bytes
+        self._last_sig = head.last_sig
+        self._last_entry_offset = head.last_entry_offset
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._queue: list[_Pending] = []
@@ -205,9 +209,11 @@ class Ledger:
         """Open (creating if needed) the ledger of ``home`` (default ``$ORCA_HOME``/``./.orca``).
 
         Recovery happens here: a torn or unsigned tail is truncated, the
-        checkpoint log repaired, and a head that does not verify refused.
-        ``max_entry_bytes`` bounds one entry line (payload plus header): a bigger
-        action is refused with :class:`ActionError` before anything is written.
+        checkpoint log repaired, and a head that does not verify refused. After
+        a clean close the saved head is used instead of re-hashing the file
+        (``from_head`` says so; see ``_headfile``). ``max_entry_bytes`` bounds
+        one entry line (payload plus header): a bigger action is refused with
+        :class:`ActionError` before anything is written.
         """
         return cls(
             resolve_home(home) / LEDGER_DIR,
@@ -357,6 +363,7 @@ class Ledger:
                 p.wake.release()
             return
         self._next_id, self._head, self._last_ts, self._acc = next_id, prev, ts, acc
+        self._last_sig, self._last_entry_offset = sig, made[-1][3]
         self.batches += 1
         for p, (eid, eprev, h, off) in zip(batch, made, strict=True):
             a = p.action
@@ -520,10 +527,15 @@ class Ledger:
         return read_entries(self.path, from_offset).entries
 
     def close(self, *, sink_timeout: float = 5.0) -> None:
-        """Write a final checkpoint, stop sinks (up to ``sink_timeout`` each), unlock."""
+        """Write a final checkpoint, stop sinks (up to ``sink_timeout`` each), save the head.
+
+        The head is saved only after a close with nothing amiss (no failed write,
+        no checkpoint missing from the log), so the next open may skip the scan.
+        """
         with self._cond:
             if self._closed:
                 return
+        clean = False
         try:
             with self._exclusive():
                 if self._broken is None:
@@ -531,13 +543,33 @@ class Ledger:
                         self._checkpoint_now()
                     except DurableWriteError:
                         self.checkpoint_errors += 1
+                clean = self._broken is None and self.checkpoint_errors == 0
                 self._closed = True
         finally:
             for runner in self._sinks:
                 runner.stop(sink_timeout)
             self._file.close()
             self._ckpt_file.close()
-            os.close(self._lock_fd)
+            if clean:
+                self._save_head()
+            self._writer.release()
+
+    def _save_head(self) -> None:
+        """Leave ``head.json`` for the next open; a failure only costs it a full scan."""
+        head = Head(
+            last_id=self._next_id - 1,
+            last_hash=self._head,
+            last_ts=self._last_ts,
+            acc=self._acc,
+            size_bytes=self._size,
+            last_sig=self._last_sig,
+            last_ckpt_size=self._ckpt_size,
+            last_entry_offset=self._last_entry_offset,
+        )
+        try:
+            save_head(self.dir, self.path, self.checkpoint_path, head)
+        except OSError as exc:
+            sys.stderr.write(f"orca: ledger at {self.dir}: head not saved ({exc})\n")
 
     def __enter__(self) -> "Ledger":
         return self

@@ -17,6 +17,14 @@ from orca.ledger._keys import TrustedKeys, keys_dir
 from orca.ledger._read import iter_hashes, ledger_path, read_checkpoints
 
 
+def _unhex(*values: str) -> list[bytes] | None:
+    """The bytes of hex strings, or None when one is not hex (a proof that cannot hold)."""
+    try:
+        return [bytes.fromhex(v) for v in values]
+    except (ValueError, TypeError):
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class InclusionProof:
     """Entry ``entry_id`` (leaf ``index``) is in the tree of ``checkpoint``."""
@@ -29,12 +37,13 @@ class InclusionProof:
     checkpoint: Checkpoint
 
     def verify(self) -> bool:
+        """True when the path puts the entry under the checkpoint's root (False when malformed)."""
+        raw = _unhex(self.entry_hash, self.checkpoint.root, *self.path)
+        if raw is None:
+            return False
+        entry, root, *path = raw
         return merkle.verify_inclusion(
-            self.index,
-            self.checkpoint.size,
-            merkle.leaf_hash(bytes.fromhex(self.entry_hash)),
-            [bytes.fromhex(p) for p in self.path],
-            bytes.fromhex(self.checkpoint.root),
+            self.index, self.checkpoint.size, merkle.leaf_hash(entry), path, root
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -60,13 +69,12 @@ class ConsistencyProof:
     path: list[str]
 
     def verify(self) -> bool:
-        return merkle.verify_consistency(
-            self.old.size,
-            self.new.size,
-            bytes.fromhex(self.old.root),
-            bytes.fromhex(self.new.root),
-            [bytes.fromhex(p) for p in self.path],
-        )
+        """True when the path proves the old tree a prefix of the new (False when malformed)."""
+        raw = _unhex(self.old.root, self.new.root, *self.path)
+        if raw is None:
+            return False
+        old, new, *path = raw
+        return merkle.verify_consistency(self.old.size, self.new.size, old, new, path)
 
     def to_dict(self) -> dict[str, Any]:
         return {

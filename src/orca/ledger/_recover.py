@@ -50,6 +50,7 @@ class Head:
     truncated_bytes: int = 0
     repairs: list[str] = field(default_factory=list)
     unsigned: list[int] = field(default_factory=list)  # ids of whole entries with no signature
+    last_entry_offset: int = 0  # where the last signed entry's line starts
 
 
 def scan(path: Path) -> Head:
@@ -59,7 +60,7 @@ def scan(path: Path) -> Head:
         f = path.open("rb")
     except FileNotFoundError:
         return head
-    pending: list[tuple[int, str, int, str, bytes]] = []  # id, hash, ts, prev, header
+    pending: list[tuple[int, str, int, str, bytes, int]] = []  # id, hash, ts, prev, header, at
     bad: tuple[int, str] | None = None
     last_header = b""
     with f:
@@ -75,10 +76,11 @@ def scan(path: Path) -> Head:
                         )
                     if not pending or sig.upto != pending[-1][0] or sig.hash != pending[-1][1]:
                         raise FormatError("signature does not name the last entry of its batch")
-                    for _, h, _, _, _ in pending:
+                    for _, h, _, _, _, _ in pending:
                         head.acc.push(merkle.leaf_hash(bytes.fromhex(h)))
                     head.last_id, head.last_hash, head.last_ts = pending[-1][:3]
                     last_header = pending[-1][4]
+                    head.last_entry_offset = pending[-1][5]
                     head.last_sig = sig
                     head.size_bytes = line.end
                     pending = []
@@ -99,7 +101,7 @@ def scan(path: Path) -> Head:
                     )
                     if d["id"] != prev_id + 1 or d["prev"] != prev_h:
                         raise FormatError(f"entry {d['id']} does not follow entry {prev_id}")
-                    pending.append((d["id"], h, d["ts"], d["prev"], header))
+                    pending.append((d["id"], h, d["ts"], d["prev"], header, line.offset))
             except (FormatError, orjson.JSONDecodeError, KeyError, TypeError) as exc:
                 if data.startswith(SIG_PREFIX) and bad is None:
                     bad = (line.offset, f"bad signature line: {exc}")

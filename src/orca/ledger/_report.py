@@ -4,12 +4,13 @@ Kept apart from the checks themselves so the report types can be imported
 (by the CLI, by tests) without the verification machinery.
 """
 
-import fcntl
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Final
+
+from orca._pidlock import LEDGER_LOCK, holder
 
 KINDS: Final = (
     "modified",
@@ -90,17 +91,7 @@ class Report:
 
 def writer_live(ledger_dir: Path) -> bool:
     """True when some process holds the ledger open for appending right now."""
-    try:
-        fd = os.open(ledger_dir / "lock", os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # closing drops our lock if we got it
-    return False
+    return holder(ledger_dir / LEDGER_LOCK) is not None
 
 
 class Lines:

@@ -8,11 +8,15 @@ on it: every function is checked against the RFC 9162 / CT test vectors in
 Proof *generation* follows the RFC's recursive definitions (MTH, PATH, PROOF)
 over a list of leaf hashes; *verification* follows sections 2.1.3.2 and
 2.1.4.2, plus the one case the RFC leaves out (equal sizes, empty proof).
+A proof that cannot be given raises :class:`~orca.ledger.ProofError`; a proof
+that does not hold verifies as False (never an exception).
 """
 
 from collections.abc import Sequence
 from hashlib import sha256
 from typing import Final
+
+from orca.ledger._errors import ProofError
 
 EMPTY_ROOT: Final = sha256(b"").digest()
 
@@ -45,7 +49,7 @@ def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     """PATH(index, D[n]): the audit path of leaf ``index`` in the tree of ``leaves``."""
     n = len(leaves)
     if not 0 <= index < n:
-        raise ValueError(f"leaf index {index} outside a tree of size {n}")
+        raise ProofError(f"leaf index {index} outside a tree of size {n}; ask for 0..{n - 1}")
     path: list[bytes] = []
     lo, hi = 0, n
     # Walk down iteratively, collecting siblings, then reverse (the path runs leaf → root).
@@ -65,7 +69,7 @@ def consistency_proof(size1: int, leaves: Sequence[bytes]) -> list[bytes]:
     """PROOF(size1, D[n]): proves the tree of the first ``size1`` leaves is a prefix."""
     n = len(leaves)
     if not 0 < size1 <= n:
-        raise ValueError(f"old size {size1} must be in 1..{n}")
+        raise ProofError(f"old size {size1} must be in 1..{n}")
     return _subproof(size1, leaves, True)
 
 
@@ -168,6 +172,18 @@ class Accumulator:
         for _, left in reversed(self._stack[:-1]):
             h = node_hash(left, h)
         return h
+
+    def state(self) -> list[tuple[int, bytes]]:
+        """The perfect subtrees so far as (leaf count, root), largest first: all it holds."""
+        return list(self._stack)
+
+    @classmethod
+    def from_state(cls, state: Sequence[tuple[int, bytes]]) -> "Accumulator":
+        """The accumulator whose :meth:`state` is ``state`` (a saved ledger head)."""
+        acc = cls()
+        acc._stack = [(int(w), bytes(h)) for w, h in state]
+        acc.size = sum(w for w, _ in acc._stack)
+        return acc
 
     def copy(self) -> "Accumulator":
         other = Accumulator()

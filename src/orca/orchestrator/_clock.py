@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Protocol, runtime_checkable
 
+from orca.orchestrator._errors import InvalidRequest
+
 
 @runtime_checkable
 class Clock(Protocol):
@@ -50,7 +52,9 @@ class VirtualClock:
     def advance(self, ms: int) -> int:
         """Move forward ``ms`` milliseconds (never back); return the new time."""
         if ms < 0:
-            raise ValueError(f"a virtual clock only moves forward; advance({ms}) asks to go back")
+            raise InvalidRequest(
+                f"a virtual clock only moves forward; advance({ms}) asks to go back"
+            )
         with self._lock:
             self._now += ms
             return self._now

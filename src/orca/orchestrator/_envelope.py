@@ -14,8 +14,8 @@ from typing import Any, Final
 
 import orjson
 
-from orca.orchestrator._errors import InvalidEnvelope
-from orca.orchestrator._retry import RetryPolicy
+from orca.orchestrator._errors import InvalidEnvelope, InvalidRequest
+from orca.orchestrator._retry import RetryPolicy, is_finite_number
 
 KINDS: Final = ("agent_task", "agent_result", "agent_error")
 RESULT_KINDS: Final = frozenset({"agent_result", "agent_error"})
@@ -58,22 +58,22 @@ class Usage:
 
     @classmethod
     def coerce(cls, value: "Usage | Mapping[str, Any] | None") -> "Usage | None":
-        """A ``Usage`` from itself, a mapping of its fields, or None; ValueError otherwise."""
+        """A ``Usage`` from itself, a mapping of its fields, or None; InvalidRequest otherwise."""
         if value is None or isinstance(value, Usage):
             return value
         if not isinstance(value, Mapping):
-            raise ValueError(
+            raise InvalidRequest(
                 f"usage is a mapping of input_tokens/output_tokens/cost_usd, not {value!r}"
             )
         unknown = set(value) - {"input_tokens", "output_tokens", "cost_usd"}
         if unknown:
-            raise ValueError(f"unknown usage fields {sorted(unknown)}")
+            raise InvalidRequest(f"unknown usage fields {sorted(unknown)}")
         tin, tout = value.get("input_tokens", 0), value.get("output_tokens", 0)
         cost = value.get("cost_usd", 0.0)
         if not (_is_int(tin) and _is_int(tout) and tin >= 0 and tout >= 0):
-            raise ValueError("usage input_tokens/output_tokens must be non-negative integers")
-        if isinstance(cost, bool) or not isinstance(cost, int | float) or cost < 0:
-            raise ValueError("usage cost_usd must be a non-negative number")
+            raise InvalidRequest("usage input_tokens/output_tokens must be non-negative integers")
+        if not is_finite_number(cost) or cost < 0:
+            raise InvalidRequest("usage cost_usd must be a non-negative number")
         return cls(tin, tout, float(cost))
 
 

@@ -24,91 +24,88 @@ from orca import governance
 from orca.errors import OrcaError
 
 
-class OrchestratorError(OrcaError):
-    """Base of orchestrator errors; ``code`` is stable across versions (API and HTTP)."""
+class OrchestratorError(OrcaError, code="orchestrator-error"):
+    """Base of orchestrator errors; ``code`` is stable across versions (API and HTTP).
 
-    code: ClassVar[str] = "orchestrator-error"
+    A subclass names its code in its class line (``class X(Base, code="x")``,
+    see :class:`orca.errors.OrcaError`): each error is a declaration and a docstring.
+    """
+
+    code: ClassVar[str]
 
 
-class EnvelopeRejected(OrchestratorError):
+class EnvelopeRejected(OrchestratorError, code="envelope-rejected"):
     """An envelope was refused. The refusal itself is a ledger entry (``envelope.rejected``).
 
     ``entry_id`` is that entry's id (None when even the rejection could not be recorded).
     """
-
-    code: ClassVar[str] = "envelope-rejected"
 
     def __init__(self, message: str, *, entry_id: int | None = None) -> None:
         super().__init__(message)
         self.entry_id = entry_id
 
 
-class InvalidEnvelope(EnvelopeRejected):
-    code: ClassVar[str] = "invalid-envelope"
+class InvalidEnvelope(EnvelopeRejected, code="invalid-envelope"):
+    """A field is missing or of the wrong type: fix the envelope and submit again."""
 
 
-class UnsupportedProtocol(EnvelopeRejected):
-    code: ClassVar[str] = "unsupported-protocol"
+class UnsupportedProtocol(EnvelopeRejected, code="unsupported-protocol"):
+    """A ``protocol_version`` this ORCA cannot read: upgrade ORCA or send an older version."""
 
 
-class RunNotOpen(EnvelopeRejected):
-    code: ClassVar[str] = "run-not-open"
+class RunNotOpen(EnvelopeRejected, code="run-not-open"):
+    """The run is unknown or already ended: start a run first."""
 
 
-class EnvelopeExpired(EnvelopeRejected):
-    code: ClassVar[str] = "expired"
+class EnvelopeExpired(EnvelopeRejected, code="expired"):
+    """Its TTL passed before it arrived: send it again with a longer ``ttl_ms``."""
 
 
-class IdempotencyConflict(EnvelopeRejected):
-    code: ClassVar[str] = "idempotency-conflict"
+class IdempotencyConflict(EnvelopeRejected, code="idempotency-conflict"):
+    """The same id as an earlier envelope with other content: use a new id for new content."""
 
 
-class PolicyDenied(EnvelopeRejected, governance.PolicyDenied):
+class PolicyDenied(EnvelopeRejected, governance.PolicyDenied, code="policy-denied"):
     """Also an ``orca.governance.PolicyDenied``: one ``except`` catches every denial."""
 
-    code: ClassVar[str] = "policy-denied"
 
-
-class BudgetExceeded(EnvelopeRejected, governance.BudgetExceeded):
+class BudgetExceeded(EnvelopeRejected, governance.BudgetExceeded, code="budget-exceeded"):
     """Also an ``orca.governance.BudgetExceeded`` (submit path and provider edge alike)."""
 
-    code: ClassVar[str] = "budget-exceeded"
+
+class InvalidRequest(OrchestratorError, ValueError, code="invalid-request"):
+    """An argument that cannot be used as given (bad status, non-JSON result, …).
+
+    Also a ``ValueError``, Python's name for a bad argument value.
+    """
 
 
-class InvalidRequest(OrchestratorError):
-    """An argument that cannot be used as given (bad status, non-JSON result, …)."""
-
-    code: ClassVar[str] = "invalid-request"
+class RunNotFound(OrchestratorError, code="run-not-found"):
+    """No run has that id."""
 
 
-class RunNotFound(OrchestratorError):
-    code: ClassVar[str] = "run-not-found"
+class RunNotFinished(OrchestratorError, code="run-not-finished"):
+    """The run has no final result yet: wait for it, or read its tasks."""
 
 
-class RunNotFinished(OrchestratorError):
-    code: ClassVar[str] = "run-not-finished"
+class TaskNotFound(OrchestratorError, code="task-not-found"):
+    """No task has that id."""
 
 
-class TaskNotFound(OrchestratorError):
-    code: ClassVar[str] = "task-not-found"
+class LeaseLost(OrchestratorError, code="lease-lost"):
+    """The task is not (any more) leased to the caller: its lease expired."""
 
 
-class LeaseLost(OrchestratorError):
-    code: ClassVar[str] = "lease-lost"
-
-
-class TaskFailed(OrchestratorError):
+class TaskFailed(OrchestratorError, code="task-failed"):
     """Raise from a handler to fail the task; ``retryable=False`` dead-letters it at once."""
-
-    code: ClassVar[str] = "task-failed"
 
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
 
 
-class OrchestratorClosed(OrchestratorError):
-    code: ClassVar[str] = "orchestrator-closed"
+class OrchestratorClosed(OrchestratorError, code="orchestrator-closed"):
+    """Closed, or stopped after a failed ledger write: reopen the orchestrator."""
 
 
 REJECTIONS: dict[str, type[EnvelopeRejected]] = {

@@ -7,6 +7,7 @@ stats. The CLI and the server are thin shells over these functions.
 Add your own check with the :func:`check` decorator (see ``docs/checks.md``).
 """
 
+from orca._percentile import percentile
 from orca.query import _builtin  # noqa: F401  (registers the built-in checks)
 from orca.query._cache import (
     BreakpointVerdict,
@@ -21,7 +22,7 @@ from orca.query._checkrender import (
     render_check_list,
     render_checks,
 )
-from orca.query._checks import p95_by_name, percentile
+from orca.query._checks import p95_by_name
 from orca.query._detail import (
     DEFAULT_MAX_BYTES,
     BodySlice,
@@ -38,7 +39,8 @@ from orca.query._diff import (
     first_difference,
     render_body_diff,
 )
-from orca.query._format import fmt_cost, fmt_count, fmt_duration, short_id
+from orca.query._format import SHORT_ID, fmt_cost, fmt_count, fmt_duration, short_id
+from orca.query._labels import Part
 from orca.query._ledger import is_alarm, ledger_parts
 from orca.query._listing import render_search, render_traces, search_json, traces_json
 from orca.query._registry import (
@@ -68,7 +70,6 @@ from orca.query._skeleton import (
     Skeleton,
     SkeletonLine,
     render_plain,
-    render_rich,
     skeleton,
     skeleton_json,
     summary_json,
@@ -108,6 +109,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "ENTRY_POINT_GROUP",
     "GROUP_BY",
+    "SHORT_ID",
     "AmbiguousIdError",
     "AttrChange",
     "BodyDiff",
@@ -121,6 +123,7 @@ __all__ = [
     "CheckSpec",
     "Finding",
     "FoldGroup",
+    "Part",
     "QueryError",
     "Ranked",
     "Skeleton",
@@ -166,7 +169,6 @@ __all__ = [
     "render_check_list",
     "render_checks",
     "render_plain",
-    "render_rich",
     "render_search",
     "render_span",
     "render_stats",

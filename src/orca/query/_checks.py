@@ -8,11 +8,11 @@ finds nothing passes; the CLI exits 1 when any fails, so scripts and CI can
 gate on it.
 """
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from itertools import pairwise
-from typing import Final, TypeVar
+from typing import Final
 
+from orca._percentile import percentile
 from orca.query import _checkrender, _registry
 from orca.query._cache import (
     body_offset,
@@ -35,7 +35,6 @@ run_checks = _registry.run_checks
 checks_json = _checkrender.checks_json
 render_checks = _checkrender.render_checks
 
-N = TypeVar("N", int, float)
 MIN_SAMPLES: Final = 20
 MIN_SLOW_NS: Final = 1_000_000  # spans under 1 ms are never "slow": noise, not a bug
 ANSWERING_SPANS: Final = frozenset({"tool-call", "handoff"})
@@ -270,15 +269,7 @@ def p95_by_name(spans: Iterable[SpanRow], min_samples: int = MIN_SAMPLES) -> dic
     for s in spans:
         if s.end_ns is not None and not s.synthetic:
             durs.setdefault(s.name, []).append(s.end_ns - s.start_ns)
-    return {n: percentile(d, 0.95) for n, d in durs.items() if len(d) >= min_samples}
-
-
-def percentile(values: Sequence[N], q: float) -> N:
-    """Nearest-rank percentile (0 for no values)."""
-    if not values:
-        return 0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+    return {n: percentile(d, 0.95, 0) for n, d in durs.items() if len(d) >= min_samples}
 
 
 @check(

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import orjson
 
-from orca.query._checks import percentile
+from orca._percentile import percentile
 from orca.query._checks_provider import REQUEST, is_warm, model, sid
 from orca.query._format import as_float, as_int, fmt_cost, fmt_count, short_id, short_trace
 from orca.query._registry import CheckScope, Finding, check
@@ -159,7 +159,7 @@ def check_cost_spike(sc: CheckScope) -> list[Finding]:
     for summary in sc.baseline:
         costs.setdefault(summary.root_name, []).append(summary.cost)
     p95s = {
-        name: percentile(vals, 0.95)
+        name: percentile(vals, 0.95, 0.0)
         for name, vals in costs.items()
         if len(vals) >= cfg.cost_spike_min_traces
     }

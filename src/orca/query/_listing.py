@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from typing import Any, Final
 
+from orca._table import Column, text_table
 from orca.query._format import (
     clip,
     fmt_cost,
@@ -15,26 +16,35 @@ from orca.query._skeleton import iso_ns, summary_json
 from orca.store import SearchHit, TraceSummary
 
 SNIPPET_CHARS: Final = 160
+TRACE_COLUMNS: Final = (
+    *(Column(title, width) for title, width in (("trace", 16), ("root", 18), ("start", 20))),
+    Column("dur", 6, right=True),
+    Column("spans", 5, right=True),
+    Column("status", 10),
+    *(Column(t, w, right=True) for t, w in (("err", 3), ("in", 6), ("out", 6), ("cost", 8))),
+    Column("conversation", gap=2),
+)
 
 
 def render_traces(rows: Sequence[TraceSummary]) -> str:
     """One line per trace: id, root, start, duration, spans, status, errors, tokens, cost."""
-    out = [
-        f"{'trace':<16} {'root':<18} {'start':<20} {'dur':>6} {'spans':>5} {'status':<10}"
-        f" {'err':>3} {'in':>6} {'out':>6} {'cost':>8}  conversation"
-    ]
-    for s in rows:
-        dur = None if s.end_ns is None else s.end_ns - s.start_ns
-        out.append(
-            f"{short_trace(s.trace_id):<16} {clip(s.root_name, 18):<18} {iso_ns(s.start_ns):<20}"
-            f" {fmt_duration(dur) if dur is not None else '-':>6} {s.span_count:>5}"
-            f" {s.status:<10} {s.error_count:>3} {fmt_count(s.input_tokens):>6}"
-            f" {fmt_count(s.output_tokens):>6} {fmt_cost(s.cost):>8}"
-            f"  {clip(s.conversation_id or '-', 32)}"
+    cells = [
+        (
+            short_trace(s.trace_id),
+            clip(s.root_name, 18),
+            iso_ns(s.start_ns),
+            "-" if s.end_ns is None else fmt_duration(s.end_ns - s.start_ns),
+            str(s.span_count),
+            s.status,
+            str(s.error_count),
+            fmt_count(s.input_tokens),
+            fmt_count(s.output_tokens),
+            fmt_cost(s.cost),
+            clip(s.conversation_id or "-", 32),
         )
-    if not rows:
-        out.append("(no traces)")
-    return "\n".join(out) + "\n"
+        for s in rows
+    ]
+    return text_table(TRACE_COLUMNS, cells, empty="(no traces)")
 
 
 def traces_json(rows: Sequence[TraceSummary]) -> dict[str, Any]:

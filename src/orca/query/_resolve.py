@@ -5,22 +5,13 @@ protocol only, so every shell (CLI, server, MCP) resolves ids and reports a
 bad one the same way.
 """
 
-import re
 from typing import Final, Literal
 
+from orca._duration import HINT, duration_ns
 from orca.errors import UsageError
 from orca.store import TraceReader
 
-_DURATION: Final = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 MAX_DURATION_NS: Final = 200 * 365 * 86_400_000_000_000  # now minus it still fits int64
-_UNIT_NS: Final = {
-    "ms": 1_000_000,
-    "s": 1_000_000_000,
-    "m": 60_000_000_000,
-    "h": 3_600_000_000_000,
-    "d": 86_400_000_000_000,
-    "w": 604_800_000_000_000,
-}
 
 
 class QueryError(UsageError):
@@ -57,12 +48,12 @@ def resolve(reader: TraceReader, ref: str, kind: Literal["trace", "span"]) -> st
 
 
 def parse_duration(text: str) -> int:
-    """``90s``, ``15m``, ``2h``, ``7d``, ``1w``, ``250ms`` → nanoseconds."""
-    m = _DURATION.match(text)
-    if not m:
-        raise QueryError(f"bad duration {text!r}: use e.g. 30s, 15m, 2h, 7d")
-    # Longer than any history means "all of it"; the cap also keeps int() off infinity.
-    return int(min(float(m.group(1)) * _UNIT_NS[m.group(2)], MAX_DURATION_NS))
+    """``90s``, ``15m``, ``2h``, ``7d``, ``1w``, ``250ms`` (any case) → nanoseconds."""
+    ns = duration_ns(text)
+    if ns is None:
+        raise QueryError(f"{text!r} is not {HINT}")
+    # Longer than any history means "all of it"; the cap keeps now minus it in int64.
+    return min(ns, MAX_DURATION_NS)
 
 
 def since_ns(since: str | None, now_ns: int) -> int | None:

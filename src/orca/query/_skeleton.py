@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from rich.text import Text
-
 from orca.query._format import (
     SHORT_ID,
     clip,
@@ -35,23 +33,14 @@ HEAD: Final = 3
 TAIL: Final = 1
 KEEP_ERRORS: Final = 3
 
-STYLES: Final = {
-    "name": "bold",
-    "dim": "dim",
-    "dur": "cyan",
-    "ok": "green",
-    "error": "bold red",
-    "warn": "yellow",
-    "crash": "bold white on red",
-    "fold": "dim italic",
-    "id": "dim",
-    "ledger": "magenta",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class SkeletonLine:
-    """One rendered line: a span (``span_id`` set), a fold summary, or a ledger entry.
+    """One line: a span (``span_id`` set), a fold summary, or a ledger entry.
+
+    Each part is (text, meaning): ``error``, ``dur``, ``fold`` … — data the
+    shells style (the CLI colours it in a terminal); :func:`render_plain`
+    joins the texts.
 
     A fold line and a ledger line have ``span_id`` None; a ledger line has ``ledger_id``.
     """
@@ -323,27 +312,6 @@ def render_plain(sk: Skeleton) -> str:
         sid = short_id(line.span_id) if line.span_id else blank
         out.append(f"{sid} {'  ' * line.depth}{' '.join(t for t, _ in line.parts)}")
     return "\n".join(out) + "\n"
-
-
-def render_rich(sk: Skeleton) -> Text:
-    """The terminal form: the same words as :func:`render_plain`, coloured by meaning."""
-    text = Text()
-    _append_parts(text, sk.header)
-    text.append("\n")
-    blank = " " * SHORT_ID
-    for line in sk.lines:
-        text.append(short_id(line.span_id) if line.span_id else blank, style=STYLES["id"])
-        text.append(" " + "  " * line.depth)
-        _append_parts(text, line.parts)
-        text.append("\n")
-    return text
-
-
-def _append_parts(text: Text, parts: list[Part]) -> None:
-    for i, (t, style) in enumerate(parts):
-        if i:
-            text.append(" ")
-        text.append(t, style=STYLES.get(style, ""))
 
 
 def summary_json(s: TraceSummary) -> dict[str, Any]:

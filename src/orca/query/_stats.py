@@ -10,18 +10,25 @@ cache_read_tokens, cost)`` — in Python, for callers that hold rows
 reference the SQL grouping is tested against.
 """
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import orjson
 
+from orca._percentile import percentile
+from orca._table import Column, text_table
 from orca.query._format import as_float, as_int, clip, fmt_cost, fmt_count, fmt_duration
 from orca.store import SpanGroup, SpanRow
 
 GroupBy = Literal["name", "model", "component", "tool"]
 GROUP_BY: Final[tuple[GroupBy, ...]] = ("name", "model", "component", "tool")
+TOOL_COLUMNS: Final = (
+    Column("tool", 24),
+    *(Column(t, w, right=True) for t, w in (("requests", 8), ("def", 6), ("carried", 8))),
+    *(Column(t, w, right=True) for t, w in (("uses", 5), ("ok%", 5), ("chars/use", 9))),
+    Column("", gap=2),  # the note on a tool never used
+)
 Fact = tuple[Any, int | None, str, int, int, int, float]
 
 
@@ -69,13 +76,6 @@ def span_facts(spans: Iterable[SpanRow], by: GroupBy = "name") -> Iterable[Fact]
             as_int(a.get("gen_ai.usage.cache_read.input_tokens")),
             as_float(a.get("orca.cost.usd")),
         )
-
-
-def _pick(ordered: list[int], q: float) -> int | None:
-    """Nearest-rank percentile of a sorted list."""
-    if not ordered:
-        return None
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 @dataclass(slots=True)
@@ -128,8 +128,8 @@ def stats(facts: Iterable[Fact], *, skip_none: bool = True) -> list[StatRow]:
                 count=a.count,
                 errors=a.errors,
                 unfinished=a.unfinished,
-                p50_ns=_pick(d, 0.5),
-                p95_ns=_pick(d, 0.95),
+                p50_ns=percentile(d, 0.5),
+                p95_ns=percentile(d, 0.95),
                 input_tokens=a.input_tokens,
                 output_tokens=a.output_tokens,
                 cache_read_tokens=a.cache_read_tokens,
@@ -162,18 +162,26 @@ def group_stats(groups: Iterable[SpanGroup]) -> list[StatRow]:
 
 
 def render_stats(rows: Sequence[StatRow], by: str) -> str:
-    cols = ("count", "err%", "p50", "p95", "in", "out", "cache")
-    out = [f"{by:<28} " + " ".join(f"{c:>7}" for c in cols) + f" {'cost':>9}"]
-    for r in rows:
-        out.append(
-            f"{clip(r.key, 28):<28} {r.count:>7} {100 * r.error_rate:>5.1f}% "
-            f"{fmt_duration(r.p50_ns):>7} {fmt_duration(r.p95_ns):>7} "
-            f"{fmt_count(r.input_tokens):>7} {fmt_count(r.output_tokens):>7} "
-            f"{fmt_count(r.cache_read_tokens):>7} {fmt_cost(r.cost):>9}"
+    numbers = ("count", "err%", "p50", "p95", "in", "out", "cache")
+    columns = [Column(by, 28), *(Column(c, 7, right=True) for c in numbers)]
+    columns.append(Column("cost", 9, right=True))
+    cells = [
+        (
+            clip(r.key, 28),
+            str(r.count),
+            f"{100 * r.error_rate:.1f}%",
+            fmt_duration(r.p50_ns),
+            fmt_duration(r.p95_ns),
+            fmt_count(r.input_tokens),
+            fmt_count(r.output_tokens),
+            fmt_count(r.cache_read_tokens),
+            fmt_cost(r.cost),
         )
-    if not rows:  # grouped by a key, spans may exist that just do not carry it
-        out.append("(no spans in this window)" if by == "name" else f"(no spans with a {by})")
-    return "\n".join(out) + "\n"
+        for r in rows
+    ]
+    # Grouped by a key, spans may exist that just do not carry it.
+    empty = "(no spans in this window)" if by == "name" else f"(no spans with a {by})"
+    return text_table(columns, cells, empty=empty)
 
 
 def stats_json(rows: Sequence[StatRow], by: str) -> dict[str, Any]:
@@ -263,19 +271,21 @@ def tool_costs(assemblies: Iterable[SpanRow], tool_calls: Iterable[SpanRow]) -> 
 
 
 def render_tool_costs(rows: Sequence[ToolCost]) -> str:
-    head = f"{'tool':<24} {'requests':>8} {'def':>6} {'carried':>8} {'uses':>5} {'ok%':>5}"
-    out = [head + f" {'chars/use':>9}"]
-    for t in rows:
-        rate = "-" if t.success_rate is None else f"{100 * t.success_rate:.0f}%"
-        per_use = "∞" if t.chars_per_use is None else fmt_count(t.chars_per_use)
-        note = "  ← never used: pure overhead" if t.uses == 0 and t.total_chars else ""
-        out.append(
-            f"{clip(t.tool, 24):<24} {t.requests:>8} {fmt_count(t.def_chars):>6} "
-            f"{fmt_count(t.total_chars):>8} {t.uses:>5} {rate:>5} {per_use:>9}{note}"
+    cells = [
+        (
+            clip(t.tool, 24),
+            str(t.requests),
+            fmt_count(t.def_chars),
+            fmt_count(t.total_chars),
+            str(t.uses),
+            "-" if t.success_rate is None else f"{100 * t.success_rate:.0f}%",
+            "∞" if t.chars_per_use is None else fmt_count(t.chars_per_use),
+            "← never used: pure overhead" if t.uses == 0 and t.total_chars else "",
         )
-    if not rows:
-        out.append("(no prompt.assembly or tool-call spans in this window)")
-    return "\n".join(out) + "\n"
+        for t in rows
+    ]
+    empty = "(no prompt.assembly or tool-call spans in this window)"
+    return text_table(TOOL_COLUMNS, cells, empty=empty)
 
 
 def tool_costs_json(rows: Sequence[ToolCost]) -> dict[str, Any]:

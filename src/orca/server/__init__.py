@@ -26,6 +26,7 @@ from orca.server._errors import (
     ServerError,
     ServerLocked,
 )
+from orca.server._up import UpOptions, serve
 
 if TYPE_CHECKING:
     from orca.server._client import Client
@@ -54,5 +55,7 @@ __all__ = [
     "ServerConfig",
     "ServerError",
     "ServerLocked",
+    "UpOptions",
     "create_app",
+    "serve",
 ]

@@ -29,14 +29,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Final
 
-from orca._pidlock import LockHeld, PidLock
+from orca._pidlock import SERVER_LOCK, LockHeld, PidLock
 from orca.errors import OrcaError
 from orca.server._config import ServerConfig
 from orca.server._errors import ServerError, ServerLocked
 from orca.server._otlp import exporting, serve_grpc
 
 log = logging.getLogger("orca.server")
-LOCK_FILE: Final = "server.lock"
 COLLECTOR_STOP_TIMEOUT_S: Final = 60.0
 GRACEFUL_TIMEOUT_S: Final = 5
 TICK_S: Final = 0.25  # how late an expired lease or TTL may be recorded, at most
@@ -206,7 +205,7 @@ def serve(config: ServerConfig, opts: UpOptions) -> int:
 
     home: Path = config.home
     try:
-        lock = PidLock(home / LOCK_FILE)
+        lock = PidLock(home / SERVER_LOCK)
     except LockHeld as exc:
         raise ServerLocked(str(home), exc.pid) from None
     with ExitStack() as stack:

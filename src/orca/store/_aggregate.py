@@ -22,11 +22,13 @@ SQLite does the same work over narrow index entries. Two plans, both exact
 Spans already pruned are not here: their daily aggregates are ``rollups``.
 """
 
-import math
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
+
+from orca._percentile import rank as rank  # re-exported: _pg_read takes it from here
+from orca.errors import UsageError
 
 Plan = Literal["auto", "key", "window"]
 
@@ -73,11 +75,6 @@ class SpanGroup:
     cost: float
 
 
-def rank(n: int, q: float) -> int:
-    """0-based nearest-rank position of quantile ``q`` among ``n`` sorted values."""
-    return min(n - 1, max(0, math.ceil(q * n) - 1))
-
-
 def span_groups(
     conn: sqlite3.Connection,
     *,
@@ -92,7 +89,7 @@ def span_groups(
     the window's share of the store.
     """
     if group_by not in GROUP_KEYS:
-        raise ValueError(f"group_by must be one of {', '.join(GROUP_KEYS)}, got {group_by!r}")
+        raise UsageError(f"group_by must be one of {', '.join(GROUP_KEYS)}, got {group_by!r}")
     if plan == "auto":
         plan = "key" if since_ns is None or _wide(conn, since_ns) else "window"
     if plan == "key":

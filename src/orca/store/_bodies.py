@@ -34,6 +34,7 @@ import zstandard
 
 from orca.blobs import Address, BlobStore
 from orca.store import _dicts
+from orca.store._errors import StoreError
 from orca.store._ids import key as id_key
 
 COMPRESS_ABOVE: Final = 256
@@ -92,7 +93,7 @@ def decode(enc: str, stored: bytes, base: bytes | None = None) -> bytes:
         return _decompressor.decompress(stored)
     if enc == "zstd-ref":
         if base is None:
-            raise ValueError("a zstd-ref body needs its base")
+            raise StoreError("a zstd-ref body has no base: the store is damaged")
         return zstandard.ZstdDecompressor(dict_data=_dict(base)).decompress(stored)
     return bytes(stored)
 
@@ -115,7 +116,7 @@ def load(
         if row.enc != "zstd-ref":
             break
         if len(chain) > MAX_DEPTH + 1:
-            raise ValueError(f"body chain longer than {MAX_DEPTH} at {key!r}")
+            raise StoreError(f"body chain longer than {MAX_DEPTH} at {key!r}: the store is damaged")
         row = _fetch(conn, "id = ?1", row.base)
     if row is None:
         return None  # unknown, or a base was evicted: treat as pruned

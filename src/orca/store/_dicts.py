@@ -24,6 +24,8 @@ from typing import Final, NamedTuple
 
 import zstandard
 
+from orca.store._errors import StoreError
+
 TRAIN_AFTER: Final = 1000  # compressible bodies the first dictionary is trained from
 DICT_BYTES: Final = 64 * 1024  # bigger ones gained <1% on the bench, and cost memory per reader
 LEVEL: Final = 3
@@ -65,7 +67,7 @@ def decompress(conn: sqlite3.Connection, dict_id: int, stored: bytes) -> bytes:
     """
     row = conn.execute("SELECT digest FROM zstd_dicts WHERE id = ?", (dict_id,)).fetchone()
     if row is None:
-        raise ValueError(f"zstd dictionary {dict_id} is missing from the store")
+        raise StoreError(f"zstd dictionary {dict_id} is missing: the store is damaged")
     mine: dict[bytes, zstandard.ZstdDecompressor] = _local.__dict__.setdefault("by_digest", {})
     found = mine.get(row[0])
     if found is None:

@@ -20,6 +20,7 @@ from typing import Any, Final, NamedTuple
 import orjson
 
 from orca.store._batch import LedgerItem
+from orca.store._errors import StoreError
 from orca.store._ids import key, sql_text
 from orca.store._rows import LedgerRow
 
@@ -99,7 +100,10 @@ def write(
     starts: dict[str, int] = {}
     for item in items:
         if item.source not in committed:
-            raise ValueError(f"batch has a ledger entry from {item.source!r} but no offset for it")
+            raise StoreError(
+                f"batch has a ledger entry from {item.source!r} but no offset for it; "
+                "give every source's offset in Batch.offsets"
+            )
         if item.offset < committed[item.source]:
             skipped += 1
             continue

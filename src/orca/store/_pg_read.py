@@ -12,6 +12,7 @@ from typing import Any, Final, Literal
 import orjson
 import psycopg
 
+from orca.errors import UsageError
 from orca.store import _bodies
 from orca.store._aggregate import SpanGroup, rank
 from orca.store._ledger import _row as ledger_row
@@ -316,7 +317,7 @@ def find_spans(
 
 def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanStat]:
     if group_by not in STAT_KEYS:
-        raise ValueError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
+        raise UsageError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
     sql = (
         f"SELECT {STAT_KEYS[group_by]}, end_ns - start_ns, status, coalesce(input_tokens, 0),"
         " coalesce(output_tokens, 0), coalesce(cache_read_tokens, 0), coalesce(cost, 0.0)"
@@ -332,7 +333,7 @@ def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanS
 def span_groups(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanGroup]:
     """Per key in one pass; percentiles by nearest rank over each key's closed spans."""
     if group_by not in STAT_KEYS:
-        raise ValueError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
+        raise UsageError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
     key = STAT_KEYS[group_by]
     where = f"{key} IS NOT NULL" + (" AND start_ns >= %s" if since_ns is not None else "")
     rows = _dicts(

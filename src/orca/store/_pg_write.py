@@ -19,6 +19,7 @@ import psycopg
 
 from orca.store import _bodies
 from orca.store._batch import ApplyResult, Batch
+from orca.store._errors import StoreError
 from orca.store._pg_schema import TS_CONFIG, day_of
 from orca.store._write import genai_columns
 
@@ -304,7 +305,10 @@ def apply_batch(
     for item in batch.items:
         src = sources.get(item.source)
         if src is None:
-            raise ValueError(f"batch has a record from {item.source!r} but no offset for it")
+            raise StoreError(
+                f"batch has a record from {item.source!r} but no offset for it; "
+                "give every source's offset in Batch.offsets"
+            )
         if item.offset < src.offset:
             skipped += 1
             continue

@@ -10,6 +10,7 @@ from typing import Any, Final, Literal, NamedTuple
 
 import orjson
 
+from orca.errors import UsageError
 from orca.store import _ledger
 from orca.store._ids import Key, key, prefix_bounds, text, text_or_none
 from orca.store._rows import (
@@ -299,7 +300,7 @@ def span_stats(
     conn: sqlite3.Connection, *, group_by: str, since_ns: int | None
 ) -> Iterator["SpanStat"]:
     if group_by not in STAT_KEYS:
-        raise ValueError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
+        raise UsageError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
     sql = (
         f"SELECT {STAT_KEYS[group_by]}, end_ns - start_ns, status, coalesce(input_tokens, 0),"
         " coalesce(output_tokens, 0), coalesce(cache_read_tokens, 0), coalesce(cost, 0.0)"

@@ -14,6 +14,7 @@ import orjson
 
 from orca.store import _bodies, _ledger
 from orca.store._batch import ApplyResult, Batch, Item
+from orca.store._errors import StoreError
 from orca.store._ids import Key, key, key_or_none
 from orca.store._ingest_rows import (
     LinkInsert,
@@ -175,7 +176,10 @@ def apply_batch(
     for item in batch.items:
         src = sources.get(item.source)
         if src is None:
-            raise ValueError(f"batch has a record from {item.source!r} but no offset for it")
+            raise StoreError(
+                f"batch has a record from {item.source!r} but no offset for it; "
+                "give every source's offset in Batch.offsets"
+            )
         if item.offset < src.offset:
             skipped += 1
             continue
