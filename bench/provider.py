@@ -8,11 +8,11 @@ baseline: ``openai.OpenAI``, ``anthropic.Anthropic``) and one made by
 recording into a real journal in a temporary home. Requests are ~4 KB bodies
 (system prompt, history, two tool schemas; the Anthropic ones with three
 ``cache_control`` breakpoints); the clients alternate in small blocks so drift
-in machine load hits both alike. Reported: p50 / p90 latency per client and
-the p50 added latency in percent (target ≤ 5 % for each API), for plain and
-streamed responses; and, because wall time on a loaded shared machine is
-noisy, the added CPU time of the calling thread (p50) as a percentage of the
-bare call's wall time.
+in machine load hits both alike. Reported, for plain and streamed responses:
+p50 / p90 latency per client and the p50 added latency in percent (target
+≤ 5 % for each API, streamed as well as plain); and, because wall time on a
+loaded shared machine is noisy, the added CPU time of the calling thread
+(p50) as a percentage of the bare call's wall time.
 
 ``ORCA_BENCH_REQUESTS`` sets requests per client (default 2000; ``--quick`` 300).
 The last line is one JSON object.
@@ -221,7 +221,11 @@ def main() -> None:
         "stream": results["openai_stream"],
         **results,
         "target_added_p50_pct": TARGET_PCT,
-        "meets_target": all(results[f"{api}_plain"]["added_p50_pct"] <= TARGET_PCT for api in APIS),
+        # every API, plain and streamed: a stream records more (chunks, time to first token)
+        "meets_target": all(r["added_p50_pct"] <= TARGET_PCT for r in results.values()),
+        "meets_target_by_case": {
+            label: r["added_p50_pct"] <= TARGET_PCT for label, r in results.items()
+        },
         "journal_bytes": journal_bytes,
         "dropped_records": dropped,
         "loadavg_start": round(load_start, 2),

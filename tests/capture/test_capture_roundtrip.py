@@ -4,7 +4,7 @@ import string
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import orca
@@ -39,6 +39,7 @@ class Tee:
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(attr_dicts, attr_dicts, st.text(max_size=200)), min_size=1, max_size=5))
+@example([({"low": -(2**63), "high": 2**63 - 1}, {}, "")])  # both ends of int64 stay ints
 def test_round_trip(spans: list[tuple[dict[str, Any], dict[str, Any], str]]) -> None:
     """Whatever attributes and bodies go in come out of the journal unchanged."""
     with temp_home() as home:

@@ -118,6 +118,7 @@ def test_check_exits_1_with_findings(home: Path, recorded: dict[str, str]) -> No
 
 
 def test_stats_and_search(home: Path, recorded: dict[str, str]) -> None:
+    """`orca stats` groups spans by name, model or tool; `orca search` finds logs and bodies."""
     out = _run(home, "stats", "--json")
     groups = {g["key"]: g for g in json.loads(out.output)["groups"]}
     assert groups["provider.request"]["count"] == 2

@@ -70,6 +70,7 @@ def test_run_crashed_program_gets_crash_span(home: Path, tmp_path: Path) -> None
 
 
 def test_run_unknown_program_is_one_line(home: Path) -> None:
+    """`orca run` of a program that does not exist exits 127 with one line, no traceback."""
     proc = subprocess.run(
         [sys.executable, "-m", "orca", "run", "--home", str(home), "--", "no-such-program-xyz"],
         capture_output=True,

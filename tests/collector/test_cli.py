@@ -29,6 +29,7 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_collect_once_then_status(home: Path) -> None:
+    """`collect --once` ingests and quarantines; `status` shows writers and the bad line."""
     trace = _record(home)
     (home / "journal" / f"{os.getpid()}-1-000000.ndjson").write_bytes(b"garbage\n")
     code, out, _ = run("collect", "--once", "--home", str(home))
@@ -48,6 +49,7 @@ def test_collect_once_then_status(home: Path) -> None:
 
 
 def test_status_shows_lag_before_any_collector(home: Path) -> None:
+    """Before any collector ran, `status` reports no store and every journal byte as lag."""
     _record(home)
     code, out, _ = run("status", "--home", str(home), "--json")
     status = orjson.loads(out)
@@ -56,6 +58,7 @@ def test_status_shows_lag_before_any_collector(home: Path) -> None:
 
 
 def test_prune_reports_and_keeps_pinned(home: Path) -> None:
+    """`prune` spares a pinned trace, removes it once unpinned, and says what it kept."""
     trace = _record(home)
     run("collect", "--once", "--home", str(home))
     run("pin", trace, "--home", str(home))
@@ -76,6 +79,7 @@ def test_prune_reports_and_keeps_pinned(home: Path) -> None:
     ],
 )
 def test_bad_input_is_one_line(home: Path, args: list[str], message: str) -> None:
+    """An unknown trace id, a bad duration or a bad size is one line on stderr and exit 2."""
     _record(home)
     run("collect", "--once", "--home", str(home))
     code, _, err = run(*args, "--home", str(home))
@@ -83,6 +87,7 @@ def test_bad_input_is_one_line(home: Path, args: list[str], message: str) -> Non
 
 
 def test_no_store_yet(home: Path) -> None:
+    """Before a store exists, a command names the missing file and the command that builds it."""
     done = subprocess.run(
         [sys.executable, "-m", "orca", "pin", "abc", "--home", str(home)],
         capture_output=True,

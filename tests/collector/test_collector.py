@@ -144,6 +144,7 @@ def test_crash_attribution_names_the_last_span(
 
 
 def test_clean_exit_is_not_a_crash(home: Path, write_segment: Any, h: Any, dead_pid: int) -> None:
+    """A writer that recorded its exit gets no crash span; its open span stays unfinished."""
     p = dead_pid
     write_segment(
         p,

@@ -6,7 +6,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from orca.store import _pg_write, items_from, open_store
+from orca.store import _pg_bodies, items_from, open_store
 from orca.testing import capture_records
 
 
@@ -28,18 +28,18 @@ def test_connection_killed_mid_batch_is_retried(
     retry on a fresh connection applies it once."""
     store = open_store(pg_url)
     records = _records()
-    real = _pg_write._write_bodies
+    real = _pg_bodies.write
     killed: list[int] = []
 
-    def kill_then_write(cur: psycopg.Cursor[Any], rows: list[Any]) -> None:
+    def kill_then_write(cur: psycopg.Cursor[Any], pending: Any, blobs: Any) -> int:
         if not killed:  # first attempt: spans are written, bodies not yet
             pid = cur.connection.info.backend_pid
             with psycopg.connect(pg_url, autocommit=True) as admin:
                 admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
             killed.append(pid)
-        real(cur, rows)
+        return real(cur, pending, blobs)
 
-    monkeypatch.setattr(_pg_write, "_write_bodies", kill_then_write)
+    monkeypatch.setattr(_pg_bodies, "write", kill_then_write)
     with store:
         result = store.apply(items_from(records, "seg"))
         assert killed and result.applied == len(records)

@@ -58,6 +58,7 @@ def test_call_site_masking_without_the_backstop() -> None:
 
 
 def test_secrets_never_reach_journal_or_store(home: Path) -> None:
+    """Header API keys and body secrets are redacted: neither journal nor store holds them."""
     rec = Recorder.open(home, heartbeat_s=None)
     with FakeProvider([Reply(), _echo_401()]) as fp:
         step = rec.logger("agent").span("step")

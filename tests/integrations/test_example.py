@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_provider_capture_example_runs_and_checks_clean(home: Path) -> None:
+    """examples/provider_capture.py runs, collects and passes `orca check last`."""
     env = {**os.environ, "ORCA_HOME": str(home)}
     bin_dir = Path(sys.executable).parent
     run = subprocess.run(

@@ -15,6 +15,7 @@ def _by_kind(records: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 
 def test_tool_call_records_input_result_and_duration() -> None:
+    """tool_call() records a child span with tool name, call id, input, result and duration."""
     with capture_records() as (rec, records):
         step = rec.logger("agent").span("step")
         with tool_call(step, "read_file", "call_1", {"path": "a.txt"}) as tc:
@@ -34,6 +35,7 @@ def test_tool_call_records_input_result_and_duration() -> None:
 
 
 def test_tool_reported_error_and_raised_error() -> None:
+    """A tool's reported error closes ok with is_error; a raised one closes as error."""
     with capture_records() as (rec, records):
         step = rec.logger("agent").span("step")
         with tool_call(step, "grep", "c1", "x") as tc:
@@ -70,6 +72,7 @@ def test_tool_call_links_to_the_request_that_asked_for_it() -> None:
 
 
 def test_prompt_assembly_segments_and_totals() -> None:
+    """prompt_assembly() records segment sizes, refs and totals, never the prompt text."""
     segments = [
         {
             "contributor": "core",
@@ -129,6 +132,7 @@ def test_prompt_assembly_segments_and_totals() -> None:
     ],
 )
 def test_prompt_assembly_rejects_bad_segments(bad: dict[str, Any]) -> None:
+    """A segment lacking contributor, kind or a size >= 0 is refused, naming its index."""
     with capture_records() as (rec, _):
         step = rec.logger("agent").span("step")
         with pytest.raises(ValueError, match="segment 0"):

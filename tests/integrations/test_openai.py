@@ -73,6 +73,7 @@ def test_recorded_body_is_exactly_what_the_server_received(provider: FakeProvide
 
 
 def test_streaming_is_reassembled_not_recorded_per_chunk(provider: FakeProvider) -> None:
+    """A stream is recorded once, reassembled with tool calls, usage and cost, not per chunk."""
     calls = [{"id": "call_9", "name": "lookup", "arguments": '{"q": "weather"}'}]
     usage = {
         "prompt_tokens": 3000,
@@ -115,6 +116,7 @@ def test_streaming_is_reassembled_not_recorded_per_chunk(provider: FakeProvider)
 def test_http_errors_keep_the_raw_error_body(
     provider: FakeProvider, status: int, stream: bool
 ) -> None:
+    """4xx/5xx answers, plain or streamed, close as error with the body byte for byte."""
     raw = json.dumps(
         {"error": {"message": f"bad thing {status}", "type": "some_error", "code": "x"}}, indent=1
     ).encode()
@@ -133,6 +135,7 @@ def test_http_errors_keep_the_raw_error_body(
 
 
 def test_non_json_error_body(provider: FakeProvider) -> None:
+    """An HTML error page is kept as the response body and its status becomes the error type."""
     provider.enqueue(Reply(status=502, body=b"<html>bad gateway</html>"))
     with capture_records() as (rec, records):
         client = instrument(_client(provider), parent=rec.logger("agent").span("step"))
@@ -144,6 +147,7 @@ def test_non_json_error_body(provider: FakeProvider) -> None:
 
 
 def test_connection_refused_closes_the_span_as_failed() -> None:
+    """A refused connection still closes the provider span, as an error with a type."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens here once closed
@@ -160,6 +164,7 @@ def test_connection_refused_closes_the_span_as_failed() -> None:
 
 
 def test_retries_are_separate_spans(provider: FakeProvider) -> None:
+    """Each SDK retry is its own span: the failed attempt, then the retry with its count."""
     provider.enqueue(
         Reply(status=500, body=b'{"error": {"message": "flaky"}}', headers={"retry-after-ms": "1"})
     )
@@ -175,6 +180,7 @@ def test_retries_are_separate_spans(provider: FakeProvider) -> None:
 
 
 def test_request_context_sets_parent_conversation_and_warm_send(provider: FakeProvider) -> None:
+    """request_context() sets parent, conversation and cache-send for its block only."""
     with capture_records() as (rec, records):
         log = rec.logger("agent")
         step_a, step_b = log.span("step"), log.span("step")
@@ -227,6 +233,7 @@ def test_nowhere_to_record_passes_through_counted_and_warned_once(provider: Fake
 
 
 def test_disabled_recorder_passes_through(provider: FakeProvider) -> None:
+    """With recording off, an instrumented client still returns the provider's answer."""
     rec = Recorder.open(enabled=False)
     step = rec.logger("agent").span("step")
     client = instrument(_client(provider), parent=step)
@@ -263,6 +270,8 @@ def test_tool_calls_link_to_the_request_that_asked(provider: FakeProvider) -> No
 
 
 def test_async_client_streaming_and_plain(provider: FakeProvider) -> None:
+    """The async client's streamed and plain calls are recorded with the bytes sent."""
+
     async def run() -> list[dict[str, Any]]:
         with capture_records() as (rec, records):
             step = rec.logger("agent").span("step")
@@ -289,6 +298,7 @@ def test_async_client_streaming_and_plain(provider: FakeProvider) -> None:
 
 
 def test_caller_closing_a_stream_early_is_marked_incomplete(provider: FakeProvider) -> None:
+    """A stream closed by the caller after one chunk is marked response.complete = False."""
     provider.enqueue(Reply("x" * 400, chunk_chars=1))
     with capture_records() as (rec, records):
         client = instrument(_client(provider), parent=rec.logger("agent").span("step"))
@@ -300,6 +310,7 @@ def test_caller_closing_a_stream_early_is_marked_incomplete(provider: FakeProvid
 
 
 def test_instrument_twice_does_not_double_record(provider: FakeProvider) -> None:
+    """Instrumenting an instrumented client is a no-op: one call, one span, no errors."""
     with capture_records() as (rec, records):
         step = rec.logger("agent").span("step")
         client = instrument(instrument(_client(provider), parent=step), parent=step)
@@ -310,6 +321,7 @@ def test_instrument_twice_does_not_double_record(provider: FakeProvider) -> None
 
 
 def test_instrument_rejects_what_it_cannot_wrap() -> None:
+    """instrument() refuses a non-client and an unknown cache_send value with InstrumentError."""
     with pytest.raises(InstrumentError, match="cannot instrument"):
         instrument(object())
     with pytest.raises(InstrumentError, match="cache_send"):

@@ -54,6 +54,7 @@ def test_tool_schema_key_order_changes_fingerprint() -> None:
 
 
 def test_whitespace_change_changes_fingerprint() -> None:
+    """The prefix fingerprint is of bytes: dropping JSON spaces changes it (and the cache)."""
     msgs = [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}]
     a = prefix_of(json.dumps({"messages": msgs}).encode())
     b = prefix_of(json.dumps({"messages": msgs}, separators=(",", ":")).encode())
@@ -93,12 +94,14 @@ def test_cut_at_last_cache_control_breakpoint() -> None:
 
 
 def test_breakpoint_only_in_tools_cuts_there() -> None:
+    """A cache breakpoint on a tool ends the cached prefix at that tool, before the messages."""
     tools = [{"name": "a", "cache_control": {"type": "ephemeral"}}, {"name": "b"}]
     body = _body(tools=tools, messages=[{"role": "user", "content": "x"}])
     assert _prefix_bytes(body) == b'"tools": [{"name": "a", "cache_control": {"type": "ephemeral"}}'
 
 
 def test_non_ascii_ranges_are_byte_offsets() -> None:
+    """Prefix ranges count UTF-8 bytes, so non-ASCII text is cut at the right place."""
     msgs = [{"role": "system", "content": "héllo — ü"}, {"role": "user", "content": "x"}]
     body = json.dumps({"messages": msgs}, ensure_ascii=False).encode()
     assert _prefix_bytes(body) == '"messages": [{"role": "system", "content": "héllo — ü"}'.encode()

@@ -29,6 +29,7 @@ def _fill(home: Path) -> None:
 
 
 def test_verify_ok_and_json(home: Path) -> None:
+    """`orca verify` says OK with the entry count, in text and as JSON with no problems."""
     _fill(home)
     r = _run("verify", "--home", str(home))
     assert r.exit_code == 0 and "ledger OK: 7 entries" in r.output
@@ -37,6 +38,7 @@ def test_verify_ok_and_json(home: Path) -> None:
 
 
 def test_verify_names_the_entry_and_exits_1(home: Path) -> None:
+    """A tampered payload makes `verify` exit 1 naming the entry; --from past it verifies clean."""
     _fill(home)
     path = home / "ledger" / "ledger.ndjson"
     path.write_bytes(path.read_bytes().replace(b'"args":{"task":2}', b'"args":{"task":9}'))
@@ -49,6 +51,7 @@ def test_verify_names_the_entry_and_exits_1(home: Path) -> None:
 
 
 def test_prove_and_consistency(home: Path) -> None:
+    """`ledger prove` and `ledger consistency` print proofs that verify, in text and JSON."""
     _fill(home)
     r = _run("ledger", "prove", "3", "--home", str(home))
     assert r.exit_code == 0 and "verified: yes" in r.output
@@ -61,6 +64,7 @@ def test_prove_and_consistency(home: Path) -> None:
 
 
 def test_append_tail_forget_checkpoint_rotate(home: Path) -> None:
+    """append, tail, forget, rotate-key and checkpoint from the CLI leave a valid ledger."""
     r = _run(
         "ledger", "append", "policy.decision", "--actor", "policy", "--run", "r9",
         "--args", '{"rule": "no-pii"}', "--result", '"deny"', "--home", str(home),
@@ -77,6 +81,7 @@ def test_append_tail_forget_checkpoint_rotate(home: Path) -> None:
 
 
 def test_replay_filters_are_half_open_and_output_is_deterministic(home: Path) -> None:
+    """replay ranges are half-open, filters apply, and to-trace output is deterministic."""
     _fill(home)
     out = _run("replay", "inspect", "--home", str(home), "--from", "2", "--to", "4").output
     assert [ln.split()[0] for ln in out.splitlines()] == ["#2", "#3"]
@@ -107,6 +112,7 @@ def _orca(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_errors_are_one_line_without_traceback(home: Path) -> None:
+    """Each bad ledger/replay/verify argument is one `orca:` line on stderr, exit 2."""
     _fill(home)
     cases = [
         ("ledger", "append", "bad kind!", "--home", str(home)),

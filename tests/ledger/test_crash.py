@@ -35,6 +35,7 @@ CHILD = textwrap.dedent(
 
 
 def test_sigkill_mid_stream_loses_no_acknowledged_entry(home: Path, tmp_path: Path) -> None:
+    """SIGKILL mid-append (3 rounds) loses no acknowledged entry; the ledger verifies."""
     acks = tmp_path / "acks.txt"
     script = tmp_path / "child.py"
     script.write_text(CHILD)

@@ -198,6 +198,7 @@ def test_old_name_of_ledger_locked_still_resolves() -> None:
 
 
 def test_closed_ledger_refuses_appends(home: Path) -> None:
+    """close() is idempotent and an append after it raises LedgerError."""
     led = Ledger.open(home)
     led.close()
     led.close()  # idempotent
@@ -241,6 +242,7 @@ def test_forget_erases_payload_but_everything_verifies(home: Path) -> None:
 
 
 def test_key_rotation_keeps_old_signatures_valid(home: Path) -> None:
+    """After rotate_key() entries signed by the old key still verify, and both keys are reported."""
     with Ledger.open(home) as led:
         led.append(_act(1))
         old = led.key_id

@@ -27,6 +27,7 @@ actions = st.lists(
 
 
 def test_one_memory_per_entry_with_tags_summary_and_provenance(home: Path) -> None:
+    """The memory sink makes one memory per entry: tags, summary, content, signature."""
     wm = WorkingMemory.open(home)
     with Ledger.open(home) as led:
         led.register_sink(MemorySink(wm))
@@ -43,6 +44,7 @@ def test_one_memory_per_entry_with_tags_summary_and_provenance(home: Path) -> No
 
 
 def test_query_filters_and_orders_newest_first(home: Path) -> None:
+    """WorkingMemory.query filters by tags, run and time and returns the newest first."""
     wm = WorkingMemory.open(home)
     with Ledger.open(home) as led:
         for i in range(6):
@@ -57,6 +59,7 @@ def test_query_filters_and_orders_newest_first(home: Path) -> None:
 
 
 def test_reingest_is_a_no_op_and_survives_reopen(home: Path) -> None:
+    """Ingesting the same entries again adds nothing, also after reopening the memory file."""
     with Ledger.open(home) as led:
         for i in range(4):
             led.append({"kind": "task.completed", "args": {"i": i}})
@@ -72,6 +75,7 @@ def test_reingest_is_a_no_op_and_survives_reopen(home: Path) -> None:
 
 
 def test_forget_drops_derived_memory(home: Path) -> None:
+    """An entry erased in the ledger leaves no payload in the memory rebuilt from it."""
     with Ledger.open(home) as led:
         led.append({"kind": "task.completed", "args": {"email": "x@example.com"}})
         led.append({"kind": "task.completed"})

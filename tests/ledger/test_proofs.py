@@ -32,6 +32,7 @@ def _fill(home: Path, n: int, every: int = 5) -> None:
 
 
 def test_every_entry_has_a_verifying_inclusion_proof(home: Path) -> None:
+    """Every entry of a 13-entry ledger has an inclusion proof that verifies."""
     _fill(home, 13)
     for entry_id in range(1, 14):
         proof = prove_inclusion(home, entry_id)
@@ -40,6 +41,7 @@ def test_every_entry_has_a_verifying_inclusion_proof(home: Path) -> None:
 
 
 def test_inclusion_proof_fails_for_a_different_leaf(home: Path) -> None:
+    """A proof with another entry's hash swapped in does not verify."""
     _fill(home, 9)
     proof = prove_inclusion(home, 4)
     other = prove_inclusion(home, 5)
@@ -48,6 +50,7 @@ def test_inclusion_proof_fails_for_a_different_leaf(home: Path) -> None:
 
 
 def test_consistency_between_all_checkpoints(home: Path) -> None:
+    """Every older checkpoint is provably consistent with every newer one."""
     _fill(home, 17, every=4)
     sizes = [c.size for c in read_checkpoints(home)[0]]
     assert len(sizes) >= 4
@@ -100,6 +103,7 @@ def test_checkpoint_over_a_rewritten_tree_fails_consistency(home: Path) -> None:
 
 
 def test_proof_errors_are_clear(home: Path) -> None:
+    """Proofs with no checkpoint, no such entry, or a bad size range raise ProofError."""
     with pytest.raises(ProofError, match="no signed checkpoint"):
         prove_inclusion(home, 1)
     _fill(home, 3)
@@ -112,6 +116,7 @@ def test_proof_errors_are_clear(home: Path) -> None:
 
 
 def test_checkpoint_root_equals_recomputed_root(home: Path) -> None:
+    """A checkpoint's root equals the Merkle root recomputed from the entries' hashes."""
     _fill(home, 6, every=100)
     from orca.ledger import read_entries
 

@@ -7,6 +7,7 @@ import orca.ledger
 
 
 def test_all_names_exist_and_are_public() -> None:
+    """orca.ledger.__all__ is exactly its public names (the memory module aside), each defined."""
     names = set(orca.ledger.__all__)
     public = {n for n in dir(orca.ledger) if not n.startswith("_")} - {"memory"}
     assert names == public

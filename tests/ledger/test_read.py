@@ -14,11 +14,13 @@ def _fill(home: Path, n: int, start: int = 0) -> None:
 
 
 def test_missing_ledger_reads_empty(home: Path) -> None:
+    """Reading a home with no ledger gives no entries at offset 0, not an error."""
     r = read_entries(home)
     assert r.entries == [] and r.next_offset == 0 and r.pending_bytes == 0
 
 
 def test_resume_from_offset_reads_only_new_entries(home: Path) -> None:
+    """Reading from a returned offset yields only the later entries, whatever path is given."""
     _fill(home, 3)
     first = read_entries(home)
     assert [e.id for e in first.entries] == [1, 2, 3] and first.pending_bytes == 0
@@ -34,6 +36,7 @@ def test_resume_from_offset_reads_only_new_entries(home: Path) -> None:
 
 
 def test_max_entries_stops_at_a_batch_boundary(home: Path) -> None:
+    """max_entries stops early, and the next read resumes at the following entry."""
     _fill(home, 5)
     part = read_entries(home, max_entries=2)
     assert [e.id for e in part.entries] == [1, 2]
@@ -57,6 +60,7 @@ def test_torn_or_unsigned_tail_waits(home: Path) -> None:
 
 
 def test_damage_inside_signed_history_raises(home: Path) -> None:
+    """A broken line inside signed history raises LedgerCorruptError naming its offset."""
     _fill(home, 3)
     path = home / "ledger" / "ledger.ndjson"
     data = path.read_bytes()

@@ -15,6 +15,7 @@ def _section() -> str:
 
 
 def test_readme_ledger_section_runs(tmp_path: Path) -> None:
+    """The README's ledger Python snippet and each of its shell commands run and print something."""
     env = {**os.environ, "ORCA_HOME": str(tmp_path / "home")}
     section = _section()
     code = section.split("```python", 1)[1].split("```", 1)[0]

@@ -92,6 +92,7 @@ def test_cursor_resumes_without_redelivery(home: Path) -> None:
 
 
 def test_new_sink_sees_history_then_live_entries(home: Path) -> None:
+    """A sink registered late first receives the existing entries, then new ones, in id order."""
     with Ledger.open(home) as led:
         _append(led, 3)
     late = Collect()
@@ -116,6 +117,7 @@ def test_overflowing_queue_falls_back_to_the_file(home: Path) -> None:
 
 
 def test_concurrent_appends_reach_sinks_in_id_order(home: Path) -> None:
+    """Appends from six threads reach a sink exactly once each, in id order."""
     seen = Collect()
     with Ledger.open(home) as led:
         led.register_sink(seen, "order")
@@ -133,6 +135,7 @@ def test_concurrent_appends_reach_sinks_in_id_order(home: Path) -> None:
 
 
 def test_sink_names_are_checked(home: Path) -> None:
+    """A duplicate or path-like sink name is refused; an empty one falls back to the class name."""
     with Ledger.open(home) as led:
         led.register_sink(Collect(), "one")
         for bad in ("one", "../escape", ""):

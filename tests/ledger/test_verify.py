@@ -52,12 +52,14 @@ def ledger_home(home: Path) -> Path:
 
 
 def test_untouched_ledger_verifies(ledger_home: Path) -> None:
+    """An untouched ledger verifies with every entry, batch, signature and checkpoint counted."""
     report = verify(ledger_home)
     assert report.ok and report.entries == 6 and report.batches == 6
     assert report.signatures >= 6 and report.checkpoints >= 2
 
 
 def test_flipped_byte_in_entry_is_modified(ledger_home: Path) -> None:
+    """One flipped bit in an entry is reported as that entry modified."""
     lines = _lines(ledger_home)
     i = _entry_line(lines, 3)
     line = bytearray(lines[i])
@@ -68,6 +70,7 @@ def test_flipped_byte_in_entry_is_modified(ledger_home: Path) -> None:
 
 
 def test_changed_payload_is_modified(ledger_home: Path) -> None:
+    """An edited payload is reported as exactly that entry modified, nothing else."""
     lines = _lines(ledger_home)
     i = _entry_line(lines, 2)
     lines[i] = lines[i].replace(b'"args":{"i":1}', b'"args":{"i":7}')
@@ -76,6 +79,7 @@ def test_changed_payload_is_modified(ledger_home: Path) -> None:
 
 
 def test_deleted_entry_is_a_gap(ledger_home: Path) -> None:
+    """A deleted entry line is reported as a gap at its id."""
     lines = _lines(ledger_home)
     del lines[_entry_line(lines, 4)]
     _write(ledger_home, lines)
@@ -83,6 +87,7 @@ def test_deleted_entry_is_a_gap(ledger_home: Path) -> None:
 
 
 def test_swapped_entries_are_reordered(ledger_home: Path) -> None:
+    """Two swapped entries are reported as reordered (and modified at most)."""
     lines = _lines(ledger_home)
     a, b = _entry_line(lines, 2), _entry_line(lines, 3)
     lines[a], lines[b] = lines[b], lines[a]
@@ -93,6 +98,7 @@ def test_swapped_entries_are_reordered(ledger_home: Path) -> None:
 
 
 def test_truncation_after_a_checkpoint(ledger_home: Path) -> None:
+    """Cutting entries a checkpoint covers is reported as truncated-after-checkpoint."""
     lines = _lines(ledger_home)
     _write(ledger_home, lines[: _entry_line(lines, 5)])
     kinds = _kinds(ledger_home)
@@ -135,6 +141,7 @@ def test_resigned_with_a_foreign_key_is_unknown_key(ledger_home: Path) -> None:
 
 
 def test_bad_signature_is_named(ledger_home: Path) -> None:
+    """A corrupted batch signature is reported as bad-signature for that batch alone."""
     lines = _lines(ledger_home)
     i = next(i for i, ln in enumerate(lines) if ln.startswith(b'{"v":1,"t":"sig","upto":2,'))
     line = bytearray(lines[i])
@@ -153,6 +160,7 @@ def test_external_trust_anchor_catches_a_planted_key(ledger_home: Path) -> None:
 
 
 def test_from_id_checks_only_later_entries(ledger_home: Path) -> None:
+    """verify(from_id=…) skips earlier damage and checks only later entries."""
     lines = _lines(ledger_home)
     i = _entry_line(lines, 2)
     lines[i] = lines[i].replace(b'"args":{"i":1}', b'"args":{"i":7}')

@@ -101,3 +101,34 @@ def test_snapshots_taken_under_concurrent_load_match_the_ledger(
     with Orchestrator.open(home, clock=clock, seed=SEED) as again:
         assert again.from_snapshot
         assert again.state_view() == before
+
+
+def test_concurrent_snapshot_writes_neither_fail_nor_mix(home: Path) -> None:
+    """Threads writing snapshots at once each rename a whole file of their own: none is lost."""
+    from orca.ledger import Ledger, read_entries
+    from orca.orchestrator._snapshot import snapshot_path, write_snapshot
+
+    with Ledger.open(home) as led:
+        led.append({"kind": "run.started", "run": "r1"})
+    [entry] = read_entries(home).entries
+    states = [json.dumps({"writer": i, "pad": "x" * 20_000}).encode() for i in range(8)]
+    start = threading.Barrier(len(states))
+    errors: list[BaseException] = []
+
+    def write(state: bytes) -> None:
+        start.wait()
+        try:
+            for _ in range(25):
+                write_snapshot(home, state, entry)
+        except BaseException as exc:  # collected: a thread's exception would be lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(s,)) for s in states]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    doc = json.loads(snapshot_path(home).read_bytes())
+    assert json.dumps(doc["state"]).encode() in {json.dumps(json.loads(s)).encode() for s in states}
+    assert [p.name for p in snapshot_path(home).parent.iterdir()] == ["snapshot.json"]

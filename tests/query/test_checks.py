@@ -168,6 +168,7 @@ def test_cache_bust_names_offset(tb: Any) -> None:
 
 
 def test_orphan_names_the_missing_call(tb: Any) -> None:
+    """The orphan-tool-call verdict names the call without a result, not the answered one."""
     trace, _ = defect(tb, "orphan-tool-call")
     [result] = run_checks([trace], only=["orphan-tool-call"])
     assert "call_2" in result.verdict and "call_1" not in result.verdict

@@ -48,6 +48,7 @@ def test_span_detail_text_and_json(tb: Any) -> None:
 
 
 def test_missing_body_is_said(tb: Any) -> None:
+    """A body pruned from the store shows as 'not in the store (pruned)', not as empty."""
     t = tb("gone")
     span = t.span("step", request_body="pruned-sha", req_bytes=123)
     [slice_] = body_slices(span, {}, "request")
@@ -67,6 +68,7 @@ def test_never_more_than_max_bytes(a: int, b: int, cap: int) -> None:
 
 
 def test_listings(tb: Any) -> None:
+    """The trace and search listings show ids, conversation and the hit; no hits says so."""
     t = tb("list")
     t.span("turn", attrs={"gen_ai.conversation.id": "conv-9"})
     text = render_traces([t.rows().summary])

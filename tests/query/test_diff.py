@@ -9,6 +9,7 @@ from orca.query import body_diff_json, diff_attrs, diff_bodies, first_difference
 
 
 def test_identical() -> None:
+    """Identical bodies diff as 'bytes identical' with their size."""
     d = diff_bodies(b'{"a":1}', b'{"a":1}')
     assert d.byte.identical and d.semantic.equal
     assert d.verdict == "bytes identical (7 bytes)"
@@ -29,11 +30,13 @@ def test_key_order_only_is_named() -> None:
 
 
 def test_whitespace_only() -> None:
+    """Bodies differing only in JSON whitespace are called semantically equal."""
     d = diff_bodies(b'{"a": 1}', b'{"a":1}')
     assert "semantically equal — whitespace or number formatting changed" in d.verdict
 
 
 def test_semantic_change_has_unified_diff() -> None:
+    """A changed JSON value gives a line count and a unified diff of the pretty-printed bodies."""
     d = diff_bodies(b'{"m": ["hi", "there"]}', b'{"m": ["hi", "you"]}')
     assert "semantically different (json: +1 -1 lines)" in d.verdict
     text = "\n".join(render_body_diff(d))
@@ -42,6 +45,7 @@ def test_semantic_change_has_unified_diff() -> None:
 
 
 def test_plain_text_and_missing() -> None:
+    """Non-JSON bodies diff as text with the first differing byte; a missing body is said."""
     d = diff_bodies(b"hello\nworld\n", b"hello\nthere\n")
     assert d.semantic.kind == "text" and not d.semantic.equal
     assert diff_bodies(None, b"x").verdict.startswith("body missing on A")
@@ -49,6 +53,7 @@ def test_plain_text_and_missing() -> None:
 
 
 def test_diff_attrs() -> None:
+    """diff_attrs lists removed, changed and added keys in key order."""
     changes = diff_attrs({"a": 1, "b": 2}, {"b": 3, "c": 4})
     assert [(c.key, c.a, c.b) for c in changes] == [("a", 1, None), ("b", 2, 3), ("c", None, 4)]
 

@@ -122,6 +122,7 @@ def test_groups_carry_counts_percentiles_and_sums(tmp_path: Path) -> None:
 
 
 def test_only_unfinished_spans_have_no_percentiles(tmp_path: Path) -> None:
+    """A group of only unfinished spans has no duration percentiles, with either query plan."""
     with SQLiteStore.open(tmp_path) as store:
         store.apply(
             items_from(_records([("turn", "a", None, None, 0, None, "ok", None, None)]), "s")
@@ -132,6 +133,7 @@ def test_only_unfinished_spans_have_no_percentiles(tmp_path: Path) -> None:
 
 
 def test_unknown_key_is_a_clear_error(tmp_path: Path) -> None:
+    """Grouping by an unknown key is refused with an error naming group_by."""
     with SQLiteStore.open(tmp_path) as store, pytest.raises(UsageError, match="group_by"):
         store.span_groups(group_by="colour")
 

@@ -43,6 +43,7 @@ def _encodings(store: SQLiteStore) -> list[str]:
 
 
 def test_growing_prompts_are_stored_as_references(home: Path) -> None:
+    """Growing prompts are stored as zstd references (chains of 16) and read back exactly."""
     records, prompts = _conversation("c1", 20, seed=1)
     with SQLiteStore.open(home) as store:
         store.apply(items_from(records, "s"))

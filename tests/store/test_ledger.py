@@ -150,6 +150,7 @@ def test_spans_then_ledger_share_one_trace(home: Path) -> None:
 
 
 def test_erase_nulls_the_payload_only(home: Path) -> None:
+    """Erasing a mirrored entry nulls its payload once and keeps its hashes."""
     with SQLiteStore.open(home) as store:
         store.apply(_batch([_row(1, 10), _row(2, 20)], 300))
         assert store.erase_ledger_payloads([2, 99]) == 1
@@ -161,6 +162,7 @@ def test_erase_nulls_the_payload_only(home: Path) -> None:
 
 
 def test_a_ledger_entry_needs_its_source_offset(home: Path) -> None:
+    """A batch with a ledger entry but no offset for its source is refused and writes nothing."""
     with SQLiteStore.open(home) as store:
         bad = Batch(ledger=[LedgerItem(_row(1, 1), SOURCE, 0)], offsets={"seg": 1})
         with pytest.raises(StoreError, match="no offset"):

@@ -48,6 +48,7 @@ def _count(store: SQLiteStore, sql: str) -> int:
 
 
 def test_prune_by_age_keeps_new_pinned_and_referenced(home: Path) -> None:
+    """Pruning by age keeps pinned traces and shared bodies, leaves no orphans."""
     old = _turns(NOW - 40 * DAY, 3, "SHARED BODY", "old")
     pinned = _turns(NOW - 50 * DAY, 1, "PINNED BODY", "pin")
     new = _turns(NOW - DAY, 2, "SHARED BODY", "new")

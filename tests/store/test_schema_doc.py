@@ -32,6 +32,7 @@ def _build(home: Path) -> Path:
 
 @pytest.mark.skipif(shutil.which("sqlite3") is None, reason="sqlite3 shell not installed")
 def test_documented_queries_run_in_the_sqlite3_shell(home: Path) -> None:
+    """Every SQL example in the schema doc runs in the sqlite3 shell against a real store."""
     db = _build(home)
     blocks = SQL_BLOCK.findall(DOC.read_text())
     assert len(blocks) >= 8
@@ -58,6 +59,7 @@ def test_documented_queries_run_in_the_sqlite3_shell(home: Path) -> None:
 
 
 def test_every_table_and_column_is_documented(home: Path) -> None:
+    """Every table and column of a real store is named in the schema doc."""
     db = _build(home)
     doc = DOC.read_text()
     conn = sqlite3.connect(db)

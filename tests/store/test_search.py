@@ -7,6 +7,7 @@ from orca.testing import capture_records
 
 
 def test_catch_up_in_slices_and_later_closes(home: Path) -> None:
+    """Search catches up in slices without repeats and re-indexes a span closed later."""
     with capture_records() as (rec, records):
         log = rec.logger("svc")
         spans = [log.span("turn", attrs={"topic": f"alpha{i}"}) for i in range(30)]

@@ -86,6 +86,7 @@ def test_bodies_stored_once_and_compressed(home: Path) -> None:
 
 
 def test_binary_body_round_trips(home: Path) -> None:
+    """A binary body (sent base64) is stored and read back as the original bytes with its size."""
     raw = bytes(range(256)) * 4
     with capture_records() as (rec, records):
         rec.logger("a").span("upload", body=raw).end()
@@ -114,6 +115,7 @@ def test_close_before_open_merges(home: Path) -> None:
 
 
 def test_a_batch_must_name_its_offsets(home: Path) -> None:
+    """A batch whose items have no source offset is refused and leaves the store empty."""
     with SQLiteStore.open(home) as store, pytest.raises(StoreError, match="no offset"):
         store.apply(Batch([Item(_records(1)[0], "seg", 0)]))
     with SQLiteStore.open(home) as store:

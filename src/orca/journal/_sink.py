@@ -60,7 +60,7 @@ def _scalar(v: object) -> Any:
             return float(v)
         return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
     if isinstance(v, int):
-        return int(v) if abs(v) < 2**63 else str(v)
+        return int(v) if -(2**63) <= v < 2**63 else str(v)
     if isinstance(v, str):
         return str(v)
     return _stringify(v)

@@ -14,6 +14,7 @@ warning and the whole ledger is replayed: the ledger is the truth.
 
 import heapq
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,9 @@ def write_snapshot(home: Path, state: bytes, entry: Entry) -> Path:
         }
     )
     data = head[:-1] + b',"state":' + state + b"}"
-    tmp = path.with_name(f".{SNAPSHOT_FILE}.{os.getpid()}.tmp")
+    # Per thread, not just per process: submitters on several threads may each reach the
+    # snapshot cadence, and a shared temp file would be truncated or renamed under the other.
+    tmp = path.with_name(f".{SNAPSHOT_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, data)

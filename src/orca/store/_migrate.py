@@ -10,8 +10,10 @@ lost connection) and run it again: it resumes after the last committed batch
 and re-applies nothing. At the end every copied trace's summary is read back
 from the destination and compared with the source's.
 
-Not copied: logs outside any trace, quarantined lines, roll-ups of already
-pruned spans and the per-host offsets (they belong to the source's collector).
+Then what is not a trace (``_migrate_extras``): logs outside any trace,
+quarantined lines, roll-ups of already pruned spans and writer processes.
+Not copied: the source's offsets (they belong to its collector) and the link
+from a span to its writer (a copied span's ``pid`` is None).
 """
 
 import base64
@@ -20,11 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from orca.store._batch import Batch, Item, LedgerItem
+from orca.store._migrate_extras import Extras, copy_extras, log_record
 from orca.store._protocol import TraceReader, TraceStore
 from orca.store._rows import TraceRows, TraceSummary
 
 BATCH_RECORDS: Final = 5000
 SOURCE_PREFIX: Final = "migrate:"
+# A record's offset is its trace's index times STRIDE plus its place in the trace: every
+# record has its own identity (PostgreSQL keys logs and links by it), and the committed
+# offset divided by STRIDE is the number of traces copied.
+STRIDE: Final = 1 << 32
 
 Progress = Callable[[int, int], None]  # (traces done, traces in all)
 
@@ -37,6 +44,7 @@ class MigrateResult:
     copied: int  # traces copied by this run (the rest were copied by an earlier one)
     records: int  # records applied by this run
     mismatched: list[str] = field(default_factory=list)  # trace ids that read back differently
+    extras: Extras = field(default_factory=Extras)  # loose logs, quarantine, roll-ups, writers
 
     @property
     def ok(self) -> bool:
@@ -74,21 +82,7 @@ def _records(rows: TraceRows, src: TraceReader) -> list[dict[str, Any]]:
             }
             _body(closed, src, s.response_body)
             out.append(closed)
-    for log in rows.logs:
-        rec: dict[str, Any] = {
-            "v": 1,
-            "kind": "log",
-            "ts": log.ts_ns,
-            "level": log.level,
-            "msg": log.msg,
-            "component": log.component,
-            "attrs": log.attrs,
-        }
-        if log.trace_id is not None:
-            rec["trace"] = log.trace_id
-        if log.span_id is not None:
-            rec["span"] = log.span_id
-        out.append(rec)
+    out.extend(log_record(log) for log in rows.logs)
     for link in rows.links:
         if link.trace_id != rows.summary.trace_id:
             continue  # an incoming link: copied with the trace it leaves from
@@ -138,15 +132,19 @@ def migrate(
     report = progress or (lambda done, total: None)
     source = SOURCE_PREFIX + src.url
     traces = list(reversed(src.list_traces(limit=None)))  # oldest first: a stable order
-    start = dst.offsets().get(source, 0)
+    start = dst.offsets().get(source, 0) // STRIDE
     report(start, len(traces))
     batch, applied = Batch(), 0
     for i in range(start, len(traces)):
         rows = src.get_trace(traces[i].trace_id)
         if rows is not None:
-            batch.items.extend(Item(r, source, i) for r in _records(rows, src))
-            batch.ledger.extend(LedgerItem(e, source, i) for e in rows.ledger)
-        batch.offsets[source] = i + 1
+            records = _records(rows, src)
+            batch.items.extend(Item(r, source, i * STRIDE + j) for j, r in enumerate(records))
+            batch.ledger.extend(
+                LedgerItem(e, source, i * STRIDE + len(records) + j)
+                for j, e in enumerate(rows.ledger)
+            )
+        batch.offsets[source] = (i + 1) * STRIDE
         if len(batch) >= batch_records or i + 1 == len(traces):
             applied += dst.apply(batch).applied
             batch = Batch()
@@ -159,4 +157,5 @@ def migrate(
         back = dst.get_trace(summary.trace_id)
         if not _same(summary, back.summary if back else None):
             mismatched.append(summary.trace_id)
-    return MigrateResult(len(traces), len(traces) - start, applied, mismatched)
+    extras = copy_extras(src, dst, source, batch_records)
+    return MigrateResult(len(traces), len(traces) - start, applied, mismatched, extras)

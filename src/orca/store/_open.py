@@ -9,6 +9,7 @@ an *origin* there (its host name and home path), so offsets, sources and
 writer processes stay per origin while traces and bodies are shared.
 """
 
+import dataclasses
 import os
 import socket
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ class StoreLocation:
     url: str  # may hold a password: never print it, print ``shown``
     path: Path | None  # the SQLite file
     origin: str  # '<host>:<home>' — whose offsets and writers these are
+    home: Path | None = None  # the home it was chosen for (its blob store keeps big bodies)
 
     @property
     def shown(self) -> str:
@@ -104,9 +106,9 @@ def locate_store(url_or_home: str | os.PathLike[str]) -> StoreLocation:
     home = path.absolute()
     chosen = os.environ.get(STORE_ENV) or _configured(home)
     if chosen:
-        return parse_url(chosen, origin_of(home))
+        return dataclasses.replace(parse_url(chosen, origin_of(home)), home=home)
     file = store_path(home)
-    return StoreLocation("sqlite", f"sqlite://{file}", file, origin_of(home))
+    return StoreLocation("sqlite", f"sqlite://{file}", file, origin_of(home), home)
 
 
 def store_exists(where: StoreLocation) -> bool:
@@ -128,7 +130,7 @@ def open_location(
         return SQLiteStore.open(where.path, create=create, readonly=readonly, handoff=handoff)
     from orca.store._pg import PostgresStore
 
-    return PostgresStore.open(where.url, origin=where.origin)
+    return PostgresStore.open(where.url, origin=where.origin, home=where.home)
 
 
 def open_store(

@@ -9,18 +9,20 @@ nothing) and the batch is applied again on a fresh connection — safe, since
 offsets commit with the rows and records carry their identity.
 """
 
-import io
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO, Final, Literal, TypeVar
+from pathlib import Path
+from typing import Any, BinaryIO, Concatenate, Final, Literal, ParamSpec, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from orca.store import _pg_ops, _pg_read, _pg_write
-from orca.store._aggregate import SpanGroup
+from orca.blobs import BLOBS_DIR, BlobStore
+from orca.store import _pg_bodies, _pg_ops, _pg_read, _pg_search, _pg_write
 from orca.store._batch import ApplyResult, Batch
+from orca.store._bodies import Blobs
 from orca.store._errors import SchemaError, StoreError
 from orca.store._open import mask_url
 from orca.store._pg_schema import (
@@ -30,23 +32,41 @@ from orca.store._pg_schema import (
     SCHEMA_VERSION,
     partition_ddl,
 )
-from orca.store._protocol import SpanStat
-from orca.store._retention import PruneResult, RetentionPolicy, Rollup
+from orca.store._retention import PruneResult, RetentionPolicy
 from orca.store._rows import (
-    LedgerRow,
-    LinkRow,
-    LogRow,
-    SearchHit,
     SpanRow,
-    TraceRows,
-    TraceSummary,
 )
-from orca.store._status import ProcessRow, QuarantineRow, SourceRow, StoreTotals
+from orca.store._shared import read_range
 
 RETRIES: Final = 5  # attempts of one transaction when the connection is lost
 CONNECT_TIMEOUT_S: Final = 10
 T = TypeVar("T")
+P = ParamSpec("P")
 Conn = psycopg.Connection[Any]
+
+
+def _reads(fn: Callable[Concatenate[Conn, P], T]) -> Callable[Concatenate["PostgresStore", P], T]:
+    """A read method: ``fn`` run in one read-only snapshot (``_pg_read``/``_pg_ops``)."""
+
+    def method(self: "PostgresStore", /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._read() as conn:
+            return fn(conn, *args, **kwargs)
+
+    method.__name__, method.__doc__ = fn.__name__, fn.__doc__
+    return method
+
+
+def _reads_own(
+    fn: Callable[Concatenate[Conn, str, P], T],
+) -> Callable[Concatenate["PostgresStore", P], T]:
+    """A read method of this origin's rows (sources, writers, quarantine)."""
+
+    def method(self: "PostgresStore", /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._read() as conn:
+            return fn(conn, self.origin, *args, **kwargs)
+
+    method.__name__, method.__doc__ = fn.__name__, fn.__doc__
+    return method
 
 
 class PostgresStore:
@@ -54,15 +74,25 @@ class PostgresStore:
 
     engine: Literal["postgresql"] = "postgresql"
 
-    def __init__(self, url: str, origin: str, pool: ConnectionPool[Conn]) -> None:
+    def __init__(
+        self, url: str, origin: str, pool: ConnectionPool[Conn], home: Path | None = None
+    ) -> None:
         self.url = mask_url(url)
         self.origin = origin
+        self.home = home
         self._pool = pool
         self._days: set[int] = set()  # span partitions known to exist
+        self._blob_store: BlobStore | None = None
 
     @classmethod
-    def open(cls, url: str, *, origin: str, max_size: int = 4) -> "PostgresStore":
-        """Connect (a pool of up to ``max_size``) and migrate; a clear error when unreachable."""
+    def open(
+        cls, url: str, *, origin: str, home: Path | None = None, max_size: int = 4
+    ) -> "PostgresStore":
+        """Connect (a pool of up to ``max_size``) and migrate; a clear error when unreachable.
+
+        ``home``: the collector's home, whose blob store keeps bodies above 256 KiB
+        (see ``_pg_bodies``); without one every body stays in the database.
+        """
         pool: ConnectionPool[Conn] = ConnectionPool(
             url,
             min_size=1,
@@ -83,7 +113,7 @@ class PostgresStore:
                 f" {str(exc).strip() or type(exc).__name__};"
                 " check the URL and that the server is running"
             ) from None
-        store = cls(url, origin, pool)
+        store = cls(url, origin, pool, home)
         try:
             store._migrate()
         except BaseException:
@@ -143,6 +173,18 @@ class PostgresStore:
             finally:
                 conn.execute("ROLLBACK")
 
+    def blobs(self) -> BlobStore:
+        """The home's blob store, opened (made on first use) as the SQLite store does."""
+        if self._blob_store is None:
+            assert self.home is not None
+            made = (self.home / BLOBS_DIR / "keys").is_dir()
+            self._blob_store = BlobStore.open(self.home, create=not made)
+        return self._blob_store
+
+    @property
+    def _blobs(self) -> Blobs | None:
+        return self.blobs if self.home is not None else None
+
     def _ensure_days(self, days: set[int]) -> None:
         """Create missing day partitions of ``spans``, in their own short transaction.
 
@@ -177,7 +219,7 @@ class PostgresStore:
         self._ensure_days(_pg_write.collect(batch))
 
         def work(conn: Conn) -> ApplyResult:
-            return _pg_write.apply_batch(conn, batch, self.origin, self._ensure_in_txn)
+            return _pg_write.apply_batch(conn, batch, self.origin, self._ensure_in_txn, self._blobs)
 
         try:
             return self._txn(work)
@@ -231,17 +273,29 @@ class PostgresStore:
     ) -> PruneResult:
         from orca.store._retention import DEFAULT_RETENTION
 
-        result = self._txn(
-            lambda c: _pg_ops.prune(
-                c, policy or DEFAULT_RETENTION, now_ns=now_ns, progress=progress
+        def work(conn: Conn) -> tuple[PruneResult, set[str]]:
+            before = _pg_bodies.blob_shas(conn)
+            result = _pg_ops.prune(
+                conn, policy or DEFAULT_RETENTION, now_ns=now_ns, progress=progress
             )
-        )
-        self._days.clear()  # partitions may have been dropped
-        return result
+            return result, before - _pg_bodies.blob_shas(conn)
 
-    def rollups(self, *, since_day: str | None = None) -> list[Rollup]:
+        result, dropped = self._txn(work)
+        self._days.clear()  # partitions may have been dropped
+        return dataclasses.replace(result, blobs_deleted=self._delete_blobs(dropped))
+
+    def _delete_blobs(self, shas: set[str]) -> int:
+        """Delete this home's blobs of body rows a committed prune removed (unless re-added).
+
+        Other hosts' copies are theirs: ``orca blobs gc`` there finds them unreferenced.
+        """
+        if not shas or self.home is None:
+            return 0
         with self._read() as conn:
-            return _pg_ops.read_rollups(conn, since_day)
+            kept = _pg_bodies.blob_shas(conn)
+        return sum(self.blobs().delete(sha) for sha in sorted(shas - kept))
+
+    rollups = _reads(_pg_ops.read_rollups)
 
     def catch_up_search(self, limit: int | None = None) -> int:
         """Nothing to catch up: the GIN indexes are maintained by each batch's transaction."""
@@ -258,125 +312,46 @@ class PostgresStore:
             )
         )
 
-    def ledger_entries(
-        self,
-        *,
-        run: str | None = None,
-        trace: str | None = None,
-        since_ns: int | None = None,
-        limit: int | None = None,
-    ) -> list[LedgerRow]:
-        with self._read() as conn:
-            return _pg_read.ledger(conn, run=run, trace=trace, since_ns=since_ns, limit=limit)
+    ledger_entries = _reads(_pg_read.ledger)
 
     # -- status (this origin's sources and writers; the whole store's totals) ------
 
-    def sources(self) -> list[SourceRow]:
-        with self._read() as conn:
-            return _pg_ops.sources(conn, self.origin)
-
-    def processes(self) -> list[ProcessRow]:
-        with self._read() as conn:
-            return _pg_ops.processes(conn, self.origin)
-
-    def quarantine(self, limit: int | None = None) -> list[QuarantineRow]:
-        with self._read() as conn:
-            return _pg_ops.quarantine(conn, self.origin, limit)
-
-    def totals(self) -> StoreTotals:
-        with self._read() as conn:
-            return _pg_ops.totals(conn)
+    sources = _reads_own(_pg_ops.sources)
+    processes = _reads_own(_pg_ops.processes)
+    quarantine = _reads_own(_pg_ops.quarantine)
+    totals = _reads(_pg_ops.totals)
 
     # -- read side (TraceReader) ----------------------------------------------------
 
-    def list_traces(
-        self,
-        *,
-        limit: int | None = 20,
-        since_ns: int | None = None,
-        status: str | None = None,
-        conversation: str | None = None,
-        component: str | None = None,
-    ) -> list[TraceSummary]:
-        """Traces newest first; ``component`` is the root's (as SQLite filters it)."""
-        with self._read() as conn:
-            return _pg_read.list_traces(
-                conn,
-                limit=limit,
-                since_ns=since_ns,
-                status=status,
-                conversation=conversation,
-                component=component,
-            )
-
-    def get_trace(self, trace_id: str) -> TraceRows | None:
-        with self._read() as conn:
-            return _pg_read.get_trace(conn, trace_id)
-
-    def get_span(self, span_id: str) -> SpanRow | None:
-        with self._read() as conn:
-            return _pg_read.get_span(conn, span_id)
-
-    def span_logs(self, span_id: str) -> list[LogRow]:
-        with self._read() as conn:
-            return _pg_read.span_logs(conn, span_id)
-
-    def span_links(self, span_id: str) -> list[LinkRow]:
-        with self._read() as conn:
-            return _pg_read.span_links(conn, span_id)
+    list_traces = _reads(_pg_read.list_traces)
+    get_trace = _reads(_pg_read.get_trace)
+    get_span = _reads(_pg_read.get_span)
+    span_logs = _reads(_pg_read.span_logs)
+    span_links = _reads(_pg_read.span_links)
 
     def get_body(self, sha256: str) -> bytes | None:
         with self._read() as conn:
-            return _pg_read.body(conn, sha256)
+            return _pg_bodies.load(conn, sha256, self._blobs)
 
     def open_body(self, sha256: str) -> BinaryIO | None:
-        """A body as a stream (bodies live in the database here: read whole, then served)."""
-        data = self.get_body(sha256)
-        return None if data is None else io.BytesIO(data)
+        """A body as a stream (a blob streams from this home's blob store)."""
+        with self._read() as conn:
+            return _pg_bodies.open_body(conn, sha256, self._blobs)
 
     def body_range(self, sha256: str, offset: int, length: int) -> bytes | None:
-        data = self.get_body(sha256)
-        return None if data is None else data[offset : offset + length]
+        stream = self.open_body(sha256)
+        if stream is None:
+            return None
+        with stream:
+            return read_range(stream, offset, length)
 
     def blob_references(self) -> set[str]:
-        """None: a PostgreSQL store keeps every body in the database (shared by all hosts)."""
-        return set()
-
-    def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
+        """Bodies kept in blob stores (by any host: a superset of this home's is safe to keep)."""
         with self._read() as conn:
-            return _pg_read.resolve_id(conn, prefix, kind)
+            return _pg_bodies.blob_shas(conn)
 
-    def find_spans(
-        self,
-        *,
-        name: str | None = None,
-        since_ns: int | None = None,
-        limit: int | None = None,
-    ) -> Iterator[SpanRow]:
-        with self._read() as conn:
-            rows = _pg_read.find_spans(conn, name=name, since_ns=since_ns, limit=limit)
-        return iter(rows)
-
-    def span_stats(
-        self, *, group_by: str = "name", since_ns: int | None = None
-    ) -> Iterator[SpanStat]:
-        with self._read() as conn:
-            rows = _pg_read.span_stats(conn, group_by=group_by, since_ns=since_ns)
-        return iter(rows)
-
-    def span_groups(
-        self, *, group_by: str = "name", since_ns: int | None = None
-    ) -> list[SpanGroup]:
-        with self._read() as conn:
-            return _pg_read.span_groups(conn, group_by=group_by, since_ns=since_ns)
-
-    def search(
-        self,
-        text: str,
-        *,
-        where: Literal["attrs", "bodies", "logs"] | None = None,
-        since_ns: int | None = None,
-        limit: int = 20,
-    ) -> list[SearchHit]:
-        with self._read() as conn:
-            return _pg_read.search(conn, text, where=where, since_ns=since_ns, limit=limit)
+    resolve_id = _reads(_pg_read.resolve_id)
+    find_spans = _reads(_pg_read.find_spans)
+    span_stats = _reads(_pg_read.span_stats)
+    span_groups = _reads(_pg_read.span_groups)
+    search = _reads(_pg_search.search)

@@ -15,7 +15,7 @@ import orjson
 import psycopg
 
 from orca.store._crash import CRASH_COMPONENT, crash_span_id
-from orca.store._pg_read import SPAN_COLS, _dicts, spans
+from orca.store._pg_read import SPAN_COLS, SPANS, _dicts, spans
 from orca.store._pg_schema import DAY_NS
 from orca.store._retention import PruneResult, RetentionPolicy, Rollup, _bucket, _day, _p95
 from orca.store._rows import CRASH_SPAN_NAME, SpanRow
@@ -95,7 +95,7 @@ def attribute(conn: Conn, origin: str, writer: str, detected_ns: int) -> list[Sp
         )
         made += spans(
             conn,
-            f"SELECT {SPAN_COLS} FROM spans WHERE trace_id = %s AND span_id = %s",
+            f"SELECT {SPAN_COLS} FROM {SPANS} WHERE trace_id = %s AND span_id = %s",
             (trace_id, span_id),
         )
     return made
@@ -298,7 +298,7 @@ def _evict(conn: Conn, cap: int) -> list[int]:
     return [r[0] for r in gone]
 
 
-def read_rollups(conn: Conn, since_day: str | None) -> list[Rollup]:
+def read_rollups(conn: Conn, *, since_day: str | None = None) -> list[Rollup]:
     sql = (
         "SELECT day, name, model, component, span_count, error_count, duration_sum_ns,"
         " duration_p95_ns, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
@@ -333,7 +333,7 @@ def processes(conn: Conn, origin: str) -> list[ProcessRow]:
     return [ProcessRow(**r) for r in rows]
 
 
-def quarantine(conn: Conn, origin: str, limit: int | None) -> list[QuarantineRow]:
+def quarantine(conn: Conn, origin: str, limit: int | None = None) -> list[QuarantineRow]:
     sql = (
         "SELECT s.name AS source, q.off AS offset, q.length, q.reason, q.preview, q.ts_ns"
         " FROM quarantine q JOIN sources s ON s.id = q.source_id WHERE s.origin = %s"

@@ -6,17 +6,15 @@ golden CLI test compare them), so orderings tie-break on insertion order
 as SQLite's do, and a span's attributes are its open's updated by its close's.
 """
 
-import re
-from typing import Any, Final, Literal
+from collections.abc import Callable, Iterator
+from typing import Any, Final, Literal, TypeVar
 
 import orjson
 import psycopg
 
 from orca.errors import UsageError
-from orca.store import _bodies
 from orca.store._aggregate import SpanGroup, rank
 from orca.store._ledger import _row as ledger_row
-from orca.store._pg_schema import ATTRS_TSV, LOGS_TSV, TS_CONFIG
 from orca.store._protocol import SpanStat
 from orca.store._read import STAT_KEYS
 from orca.store._rows import (
@@ -24,8 +22,8 @@ from orca.store._rows import (
     LedgerRow,
     LinkRow,
     LogRow,
-    SearchHit,
     SpanRow,
+    SpanStatus,
     TraceRows,
     TraceStatus,
     TraceSummary,
@@ -34,10 +32,12 @@ from orca.store._rows import (
 Conn = psycopg.Connection[Any]
 
 SPAN_COLS: Final = (
-    "trace_id, span_id, parent_id, name, component, start_ns, end_ns, status, attrs_open,"
+    "trace_id, span_id, parent_id, name, component, spans.start_ns, end_ns, status, attrs_open,"
     " attrs_close, request_body, response_body, request_body_bytes, response_body_bytes,"
-    " (SELECT pid FROM processes p WHERE p.id = spans.proc_id) AS pid, synthetic"
-)  # named as SpanRow's fields: rows are built by name (span_from)
+    " p.pid, synthetic"
+)  # span_from's parameters, in this order; select them FROM :data:`SPANS`
+# The writer's pid by a join, not a sub-select per row (a third of reading a big trace).
+SPANS: Final = "spans LEFT JOIN processes p ON p.id = spans.proc_id"
 _LOG_COLS: Final = "ts_ns, level, msg, component, trace_id, span_id, attrs"
 _LINK_COLS: Final = "ts_ns, trace_id, span_id, to_trace_id, to_span_id, reason, attrs"
 _LEDGER_COLS: Final = (
@@ -50,45 +50,80 @@ def _attrs(text: str | None) -> dict[str, Any]:
     return orjson.loads(text) if text else {}
 
 
-def span_from(*, attrs_open: str | None, attrs_close: str | None, **cols: Any) -> SpanRow:
-    """A span row from its columns by name (psycopg's ``kwargs_row``): open attrs, then close's."""
+def span_from(
+    trace_id: str,
+    span_id: str,
+    parent_id: str | None,
+    name: str,
+    component: str,
+    start_ns: int,
+    end_ns: int | None,
+    status: SpanStatus,
+    attrs_open: str | None,
+    attrs_close: str | None,
+    request_body: str | None,
+    response_body: str | None,
+    request_body_bytes: int,
+    response_body_bytes: int,
+    pid: int | None,
+    synthetic: bool,
+) -> SpanRow:
+    """A span row from :data:`SPAN_COLS` (psycopg's ``args_row``): open attrs, then close's.
+
+    Columns arrive as this function's parameters, in :data:`SPAN_COLS` order: no
+    per-row dict (``kwargs_row``), which was half the cost of reading a big trace.
+    """
     attrs = orjson.loads(attrs_open) if attrs_open else {}
     if attrs_close:
         attrs.update(orjson.loads(attrs_close))
-    return SpanRow(attrs=attrs, **cols)
+    # Positional, in SpanRow's field order (mypy checks each type): a keyword call costs a
+    # fifth more per row, and a 10,000-span trace builds 10,000 of them.
+    return SpanRow(
+        trace_id,
+        span_id,
+        parent_id,
+        name,
+        component,
+        start_ns,
+        end_ns,
+        status,
+        attrs,
+        request_body,
+        response_body,
+        request_body_bytes,
+        response_body_bytes,
+        pid,
+        synthetic,
+    )
 
 
 def spans(conn: Conn, sql: str, args: Any = ()) -> list[SpanRow]:
     """The spans a query selects (its columns must be :data:`SPAN_COLS`)."""
-    from psycopg.rows import kwargs_row
+    from psycopg.rows import args_row
 
-    with conn.cursor(row_factory=kwargs_row(span_from)) as cur:
+    with conn.cursor(row_factory=args_row(span_from), binary=True) as cur:
         cur.execute(sql, args)
         return cur.fetchall()
 
 
-def _log(r: dict[str, Any]) -> LogRow:
-    return LogRow(
-        ts_ns=r["ts_ns"],
-        level=r["level"],
-        msg=r["msg"],
-        component=r["component"],
-        trace_id=r["trace_id"],
-        span_id=r["span_id"],
-        attrs=_attrs(r["attrs"]),
-    )
+R = TypeVar("R", LogRow, LinkRow)
 
 
-def _link(r: dict[str, Any]) -> LinkRow:
-    return LinkRow(
-        ts_ns=r["ts_ns"],
-        trace_id=r["trace_id"],
-        span_id=r["span_id"],
-        to_trace_id=r["to_trace_id"],
-        to_span_id=r["to_span_id"],
-        reason=r["reason"],
-        attrs=_attrs(r["attrs"]),
-    )
+def _with_attrs(row: type[R]) -> Callable[..., R]:
+    """A psycopg row factory's maker: a row by column name, its ``attrs`` JSON parsed."""
+
+    def make(*, attrs: str | None, **cols: Any) -> R:
+        return row(attrs=_attrs(attrs), **cols)
+
+    return make
+
+
+def _fetch(conn: Conn, sql: str, args: Any, row: type[R]) -> list[R]:
+    from psycopg.rows import kwargs_row
+
+    with conn.cursor(row_factory=kwargs_row(_with_attrs(row))) as cur:
+        cur.execute(sql, args)
+        return cur.fetchall()
 
 
 def _ledger_row(r: dict[str, Any]) -> LedgerRow:
@@ -103,33 +138,35 @@ def _dicts(conn: Conn, sql: str, args: Any = ()) -> list[dict[str, Any]]:
         return cur.fetchall()
 
 
+def _root(col: str) -> str:
+    """The earliest non-synthetic root's ``col``: an ordered aggregate over the roots only."""
+    return (
+        f"(array_agg({col} ORDER BY start_ns, seq)"
+        f" FILTER (WHERE parent_id IS NULL AND NOT synthetic))[1] AS root_{col}"
+    )
+
+
+# One pass over the trace's rows (by its key): the counts, the sums and the root. The
+# trace's head comes from the same statement.
+_SUMMARY: Final = (
+    "SELECT t.start_ns AS head_start, t.conversation_id, t.pinned, a.* FROM traces t, ("
+    "SELECT count(*) AS n, count(*) FILTER (WHERE status = 'error') AS errors,"
+    " count(*) FILTER (WHERE status = 'unfinished') AS unfinished,"
+    " count(*) FILTER (WHERE synthetic AND name = %s) AS crashed, max(end_ns) AS last_end,"
+    " count(*) FILTER (WHERE end_ns IS NULL) AS open,"
+    " coalesce(sum(input_tokens), 0) AS i, coalesce(sum(output_tokens), 0) AS o,"
+    " coalesce(sum(cache_read_tokens), 0) AS cr, coalesce(sum(cache_write_tokens), 0) AS cw,"
+    f" coalesce(sum(cost), 0.0) AS cost, {_root('span_id')}, {_root('name')},"
+    f" {_root('component')}, {_root('start_ns')}, {_root('end_ns')}"
+    " FROM spans WHERE trace_id = %s) a WHERE t.trace_id = %s"
+)
+
+
 def summarise(conn: Conn, trace_id: str) -> TraceSummary | None:
-    heads = _dicts(
-        conn,
-        "SELECT start_ns, conversation_id, pinned FROM traces WHERE trace_id = %s",
-        (trace_id,),
-    )
-    if not heads:
+    found = _dicts(conn, _SUMMARY, (CRASH_SPAN_NAME, trace_id, trace_id))
+    if not found:
         return None
-    head = heads[0]
-    [agg] = _dicts(
-        conn,
-        "SELECT count(*) AS n, count(*) FILTER (WHERE status = 'error') AS errors,"
-        " count(*) FILTER (WHERE status = 'unfinished') AS unfinished,"
-        " count(*) FILTER (WHERE synthetic AND name = %s) AS crashed, max(end_ns) AS last_end,"
-        " count(*) FILTER (WHERE end_ns IS NULL) AS open,"
-        " coalesce(sum(input_tokens), 0) AS i, coalesce(sum(output_tokens), 0) AS o,"
-        " coalesce(sum(cache_read_tokens), 0) AS cr, coalesce(sum(cache_write_tokens), 0) AS cw,"
-        " coalesce(sum(cost), 0.0) AS cost FROM spans WHERE trace_id = %s",
-        (CRASH_SPAN_NAME, trace_id),
-    )
-    roots = _dicts(
-        conn,
-        "SELECT span_id, name, component, start_ns, end_ns FROM spans"
-        " WHERE trace_id = %s AND parent_id IS NULL AND NOT synthetic"
-        " ORDER BY start_ns, seq LIMIT 1",
-        (trace_id,),
-    )
+    agg = head = found[0]
     status: TraceStatus
     if agg["crashed"]:
         status = "crashed"
@@ -139,17 +176,17 @@ def summarise(conn: Conn, trace_id: str) -> TraceSummary | None:
         status = "unfinished"
     else:
         status = "ok"
-    if roots:
-        root = roots[0]
-        root_id, root_name, component = root["span_id"], root["name"], root["component"]
-        start, end = root["start_ns"], root["end_ns"]
+    if agg["root_span_id"] is not None:
+        root_id, root_name, component = agg["root_span_id"], agg["root_name"], agg["root_component"]
+        start, end = agg["root_start_ns"], agg["root_end_ns"]
     else:
         first = _dicts(
             conn,
-            "SELECT name, component FROM spans WHERE trace_id = %s ORDER BY start_ns, seq LIMIT 1",
+            "WITH r AS MATERIALIZED (SELECT name, component, start_ns, seq FROM spans"
+            " WHERE trace_id = %s) SELECT name, component FROM r ORDER BY start_ns, seq LIMIT 1",
             (trace_id,),
         )
-        root_id, start = None, head["start_ns"]
+        root_id, start = None, head["head_start"]
         root_name, component = (
             (first[0]["name"], first[0]["component"]) if first else ("(no spans)", "")
         )
@@ -178,12 +215,13 @@ def summarise(conn: Conn, trace_id: str) -> TraceSummary | None:
 def list_traces(
     conn: Conn,
     *,
-    limit: int | None,
-    since_ns: int | None,
-    status: str | None,
-    conversation: str | None,
+    limit: int | None = 20,
+    since_ns: int | None = None,
+    status: str | None = None,
+    conversation: str | None = None,
     component: str | None = None,
 ) -> list[TraceSummary]:
+    """Traces newest first; ``component`` is the root's (as SQLite filters it)."""
     where: list[str] = ["true"]
     args: list[Any] = []
     if since_ns is not None:
@@ -214,26 +252,22 @@ def get_trace(conn: Conn, trace_id: str) -> TraceRows | None:
         return None
     found = spans(
         conn,
-        f"SELECT {SPAN_COLS} FROM spans WHERE trace_id = %s ORDER BY start_ns, seq",
+        f"SELECT {SPAN_COLS} FROM {SPANS} WHERE trace_id = %s ORDER BY spans.start_ns, seq",
         (trace_id,),
     )
-    logs = [
-        _log(r)
-        for r in _dicts(
-            conn,
-            f"SELECT {_LOG_COLS} FROM logs WHERE trace_id = %s ORDER BY ts_ns, id",
-            (trace_id,),
-        )
-    ]
-    links = [
-        _link(r)
-        for r in _dicts(
-            conn,
-            f"SELECT {_LINK_COLS} FROM links WHERE trace_id = %s OR to_trace_id = %s"
-            " ORDER BY ts_ns, id",
-            (trace_id, trace_id),
-        )
-    ]
+    logs = _fetch(
+        conn,
+        f"SELECT {_LOG_COLS} FROM logs WHERE trace_id = %s ORDER BY ts_ns, id",
+        (trace_id,),
+        LogRow,
+    )
+    links = _fetch(
+        conn,
+        f"SELECT {_LINK_COLS} FROM links WHERE trace_id = %s OR to_trace_id = %s"
+        " ORDER BY ts_ns, id",
+        (trace_id, trace_id),
+        LinkRow,
+    )
     ledger = [
         _ledger_row(r)
         for r in _dicts(
@@ -247,40 +281,33 @@ def get_trace(conn: Conn, trace_id: str) -> TraceRows | None:
 
 def get_span(conn: Conn, span_id: str) -> SpanRow | None:
     rows = spans(
-        conn, f"SELECT {SPAN_COLS} FROM spans WHERE span_id = %s ORDER BY seq LIMIT 1", (span_id,)
+        conn, f"SELECT {SPAN_COLS} FROM {SPANS} WHERE span_id = %s ORDER BY seq LIMIT 1", (span_id,)
     )
     return rows[0] if rows else None
 
 
 def span_logs(conn: Conn, span_id: str) -> list[LogRow]:
-    return [
-        _log(r)
-        for r in _dicts(
-            conn,
-            f"SELECT {_LOG_COLS} FROM logs WHERE span_id = %s AND trace_id IN"
-            " (SELECT trace_id FROM spans WHERE span_id = %s) ORDER BY ts_ns, id",
-            (span_id, span_id),
-        )
-    ]
+    """Log records inside one span, oldest first."""
+    return _fetch(
+        conn,
+        f"SELECT {_LOG_COLS} FROM logs WHERE span_id = %s AND trace_id IN"
+        " (SELECT trace_id FROM spans WHERE span_id = %s) ORDER BY ts_ns, id",
+        (span_id, span_id),
+        LogRow,
+    )
 
 
 def span_links(conn: Conn, span_id: str) -> list[LinkRow]:
-    return [
-        _link(r)
-        for r in _dicts(
-            conn,
-            f"SELECT {_LINK_COLS} FROM links WHERE (span_id = %s AND trace_id IN"
-            " (SELECT trace_id FROM spans WHERE span_id = %s)) OR (to_span_id = %s AND"
-            " to_trace_id IN (SELECT trace_id FROM spans WHERE span_id = %s))"
-            " ORDER BY ts_ns, id",
-            (span_id, span_id, span_id, span_id),
-        )
-    ]
-
-
-def body(conn: Conn, sha256: str) -> bytes | None:
-    rows = _dicts(conn, "SELECT enc, data FROM bodies WHERE sha256 = %s", (sha256,))
-    return _bodies.decode(rows[0]["enc"], bytes(rows[0]["data"])) if rows else None
+    """Links from and to one span."""
+    return _fetch(
+        conn,
+        f"SELECT {_LINK_COLS} FROM links WHERE (span_id = %s AND trace_id IN"
+        " (SELECT trace_id FROM spans WHERE span_id = %s)) OR (to_span_id = %s AND"
+        " to_trace_id IN (SELECT trace_id FROM spans WHERE span_id = %s))"
+        " ORDER BY ts_ns, id",
+        (span_id, span_id, span_id, span_id),
+        LinkRow,
+    )
 
 
 def resolve_id(conn: Conn, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
@@ -298,8 +325,8 @@ def resolve_id(conn: Conn, prefix: str, kind: Literal["trace", "span"]) -> list[
 
 
 def find_spans(
-    conn: Conn, *, name: str | None, since_ns: int | None, limit: int | None
-) -> list[SpanRow]:
+    conn: Conn, *, name: str | None = None, since_ns: int | None = None, limit: int | None = None
+) -> Iterator[SpanRow]:
     where: list[str] = ["true"]
     args: list[Any] = []
     if name is not None:
@@ -308,14 +335,18 @@ def find_spans(
     if since_ns is not None:
         where.append("start_ns >= %s")
         args.append(since_ns)
-    sql = f"SELECT {SPAN_COLS} FROM spans WHERE {' AND '.join(where)} ORDER BY start_ns, seq"
+    sql = (
+        f"SELECT {SPAN_COLS} FROM {SPANS} WHERE {' AND '.join(where)} ORDER BY spans.start_ns, seq"
+    )
     if limit is not None:
         sql += " LIMIT %s"
         args.append(limit)
-    return spans(conn, sql, args)
+    return iter(spans(conn, sql, args))  # read whole inside the caller's snapshot
 
 
-def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanStat]:
+def span_stats(
+    conn: Conn, *, group_by: str = "name", since_ns: int | None = None
+) -> Iterator[SpanStat]:
     if group_by not in STAT_KEYS:
         raise UsageError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
     sql = (
@@ -327,10 +358,12 @@ def span_stats(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanS
     if since_ns is not None:
         sql += " WHERE start_ns >= %s"
         args.append(since_ns)
-    return [SpanStat._make(r) for r in conn.execute(sql, args)]
+    return iter([SpanStat._make(r) for r in conn.execute(sql, args)])  # read in the snapshot
 
 
-def span_groups(conn: Conn, *, group_by: str, since_ns: int | None) -> list[SpanGroup]:
+def span_groups(
+    conn: Conn, *, group_by: str = "name", since_ns: int | None = None
+) -> list[SpanGroup]:
     """Per key in one pass; percentiles by nearest rank over each key's closed spans."""
     if group_by not in STAT_KEYS:
         raise UsageError(f"group_by must be one of {', '.join(STAT_KEYS)}, got {group_by!r}")
@@ -372,7 +405,12 @@ def span_groups(conn: Conn, *, group_by: str, since_ns: int | None) -> list[Span
 
 
 def ledger(
-    conn: Conn, *, run: str | None, trace: str | None, since_ns: int | None, limit: int | None
+    conn: Conn,
+    *,
+    run: str | None = None,
+    trace: str | None = None,
+    since_ns: int | None = None,
+    limit: int | None = None,
 ) -> list[LedgerRow]:
     where: list[str] = ["true"]
     args: list[Any] = []
@@ -388,93 +426,3 @@ def ledger(
         sql += " LIMIT %s"
         args.append(limit)
     return [_ledger_row(r) for r in _dicts(conn, sql, args)]
-
-
-# -- search: GIN indexes over to_tsvector (no copy of the text) -----------------------
-
-_SEARCH: Final[dict[str, str]] = {
-    "logs": "SELECT trace_id, span_id, ts_ns AS ts, msg AS head, attrs AS a, NULL AS b"
-    f" FROM logs WHERE {LOGS_TSV} @@ q",
-    "attrs": "SELECT trace_id, span_id, start_ns AS ts, name AS head, attrs_open AS a,"
-    f" attrs_close AS b FROM spans WHERE {ATTRS_TSV} @@ q",
-    "bodies": "SELECT trace_id, span_id, first_ns AS ts, enc, data FROM bodies WHERE tsv @@ q",
-}
-_TS: Final = {"logs": "ts_ns", "attrs": "start_ns", "bodies": "first_ns"}
-_TOKEN: Final = re.compile(r"[^\W_]+", re.UNICODE)  # unicode61: letters and digits
-SNIPPET_TOKENS: Final = 12
-
-
-def ts_query(text: str) -> str:
-    """The user's words, each a quoted phrase, all needed (no syntax to get wrong)."""
-    return " ".join('"' + w.replace('"', " ") + '"' for w in text.split() if w.strip('"'))
-
-
-def attr_text(*attrs: str | None) -> str:
-    """String attributes as "key value" (the open's updated by the close's), as SQLite indexes."""
-    merged: dict[str, Any] = {}
-    for a in attrs:
-        if a:
-            merged.update(orjson.loads(a))
-    return " ".join(f"{k} {v}" for k, v in merged.items() if isinstance(v, str))
-
-
-def snippet(text: str, words: list[str], width: int = SNIPPET_TOKENS) -> str:
-    """FTS5's ``snippet(…, '[', ']', '…', 12)``: a window of tokens around the matches.
-
-    The window holds the first match and as many following ones as fit,
-    centred on them; the text between tokens is kept as written; ``…`` marks
-    a cut; at either end of the text the window takes the text up to it.
-    """
-    tokens = list(_TOKEN.finditer(text))
-    wanted = {w.lower() for w in words}
-    hits = [i for i, t in enumerate(tokens) if t.group().lower() in wanted]
-    if not tokens:
-        return text
-    first = hits[0] if hits else 0
-    last = max((h for h in hits if h < first + width), default=first)
-    start = max(0, first - (width - (last - first + 1)) // 2)
-    start = max(0, min(start, len(tokens) - width))
-    end = min(len(tokens), start + width)
-    out = ["…" if start > 0 else text[: tokens[0].start()]]
-    for i in range(start, end):
-        t = tokens[i]
-        out.append(f"[{t.group()}]" if i in hits else t.group())
-        if i + 1 < end:
-            out.append(text[t.end() : tokens[i + 1].start()])
-    out.append("…" if end < len(tokens) else text[tokens[-1].end() :])
-    return "".join(out)
-
-
-def search(
-    conn: Conn,
-    text: str,
-    *,
-    where: Literal["attrs", "bodies", "logs"] | None,
-    since_ns: int | None,
-    limit: int,
-) -> list[SearchHit]:
-    query = ts_query(text)
-    if not query:
-        return []
-    words = _TOKEN.findall(text)
-    places: list[Literal["attrs", "bodies", "logs"]] = (
-        [where] if where is not None else ["logs", "attrs", "bodies"]
-    )
-    hits: list[SearchHit] = []
-    for place in places:
-        sql = _SEARCH[place].replace(" q", f" websearch_to_tsquery('{TS_CONFIG}', %s)")
-        args: list[Any] = [query]
-        if since_ns is not None:
-            sql += f" AND {_TS[place]} >= %s"
-            args.append(since_ns)
-        sql += f" ORDER BY {_TS[place]} DESC LIMIT %s"
-        args.append(limit)
-        for r in _dicts(conn, sql, args):
-            if place == "bodies":
-                found = _bodies.decode(r["enc"], bytes(r["data"])).decode("utf-8", "replace")
-            else:
-                found = f"{r['head']} {attr_text(r['a'], r['b'])}"
-            cut = snippet(found, words)
-            hits.append(SearchHit(r["trace_id"], r["span_id"], r["ts"], place, cut))
-    hits.sort(key=lambda h: h.ts_ns, reverse=True)
-    return hits[:limit]

@@ -11,32 +11,22 @@ are in the batch, else an ``UPDATE`` of the row an earlier batch wrote.
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
 import orjson
 import psycopg
 
-from orca.store import _bodies
+from orca.store import _pg_bodies
 from orca.store._batch import ApplyResult, Batch
+from orca.store._bodies import Blobs
 from orca.store._errors import StoreError
-from orca.store._pg_schema import TS_CONFIG, day_of
-from orca.store._write import genai_columns
+from orca.store._pg_schema import day_of
+from orca.store._pg_spans import SpanIn, copy_rows, dumps
+from orca.store._pg_spans import write as write_spans
 
 _SEGMENT: Final = re.compile(r"^(\d+)-(\d+)-\d+\.ndjson$")
-MAX_TSV_TEXT: Final = 1_000_000  # bytes of a body's text given to to_tsvector (its limit is 1 MB)
-
-
-class GenAI(NamedTuple):
-    """The span columns pre-extracted from GenAI attributes (what stats read)."""
-
-    model: str | None
-    tool: str | None
-    input_tokens: int | None
-    output_tokens: int | None
-    cache_read_tokens: int | None
-    cache_write_tokens: int | None
-    cost: float | None
 
 
 class SourceState(NamedTuple):
@@ -44,95 +34,6 @@ class SourceState(NamedTuple):
     offset: int
     proc_id: int | None
 
-
-@dataclass(slots=True)
-class SpanIn:
-    """One span's records in this batch: its open, its close, or both merged."""
-
-    trace_id: str
-    span_id: str
-    proc_id: int | None
-    component: str
-    start_ns: int
-    has_open: bool = False
-    parent_id: str | None = None
-    name: str = "(unknown)"
-    attrs_open: dict[str, Any] | None = None
-    request_body: str | None = None
-    request_body_bytes: int = 0
-    has_close: bool = False
-    end_ns: int | None = None
-    status: str = "unfinished"
-    attrs_close: dict[str, Any] | None = None
-    response_body: str | None = None
-    response_body_bytes: int = 0
-    synthetic: bool = False
-
-    def genai(self) -> GenAI:
-        merged = self.attrs_open or {}
-        if self.attrs_close:
-            merged = {**merged, **self.attrs_close}
-        return GenAI(*genai_columns(merged))
-
-
-_SPAN_COLS: Final = (
-    "ord, day, trace_id, span_id, has_open, has_close, parent_id, name, component, start_ns,"
-    " end_ns, status, attrs_open, attrs_close, request_body, request_body_bytes, response_body,"
-    " response_body_bytes, proc_id, model, tool, input_tokens, output_tokens,"
-    " cache_read_tokens, cache_write_tokens, cost"
-)
-_STAGE_SPANS: Final = """
-CREATE TEMP TABLE spans_in (
-    ord INTEGER, day INTEGER, trace_id TEXT, span_id TEXT, has_open BOOLEAN, has_close BOOLEAN,
-    parent_id TEXT, name TEXT, component TEXT, start_ns BIGINT, end_ns BIGINT, status TEXT,
-    attrs_open TEXT, attrs_close TEXT, request_body TEXT, request_body_bytes BIGINT,
-    response_body TEXT, response_body_bytes BIGINT, proc_id BIGINT, model TEXT, tool TEXT,
-    input_tokens BIGINT, output_tokens BIGINT, cache_read_tokens BIGINT,
-    cache_write_tokens BIGINT, cost DOUBLE PRECISION
-) ON COMMIT DROP
-"""
-
-
-def _pick(side: str, col: str) -> str:
-    return f"{col} = CASE WHEN t.{side} THEN t.{col} ELSE s.{col} END"
-
-
-# A span some earlier batch wrote: this batch's open and/or close fill their half.
-_MERGE_SPANS: Final = f"""
-UPDATE spans s SET
-    {_pick("has_open", "parent_id")}, {_pick("has_open", "name")},
-    {_pick("has_open", "component")}, {_pick("has_open", "start_ns")},
-    {_pick("has_open", "attrs_open")}, {_pick("has_open", "request_body")},
-    {_pick("has_open", "request_body_bytes")},
-    {_pick("has_close", "end_ns")}, {_pick("has_close", "status")},
-    {_pick("has_close", "attrs_close")}, {_pick("has_close", "response_body")},
-    {_pick("has_close", "response_body_bytes")},
-    proc_id = coalesce(s.proc_id, t.proc_id),
-    model = CASE WHEN t.has_open THEN coalesce(t.model, s.model)
-        ELSE coalesce(s.model, t.model) END,
-    tool = CASE WHEN t.has_open THEN coalesce(t.tool, s.tool) ELSE coalesce(s.tool, t.tool) END,
-    input_tokens = coalesce(t.input_tokens, s.input_tokens),
-    output_tokens = coalesce(t.output_tokens, s.output_tokens),
-    cache_read_tokens = coalesce(t.cache_read_tokens, s.cache_read_tokens),
-    cache_write_tokens = coalesce(t.cache_write_tokens, s.cache_write_tokens),
-    cost = coalesce(t.cost, s.cost)
-FROM spans_in t WHERE s.trace_id = t.trace_id AND s.span_id = t.span_id
-"""
-
-_INSERT_SPANS: Final = """
-INSERT INTO spans (day, trace_id, span_id, parent_id, name, component, start_ns, end_ns, status,
-    attrs_open, attrs_close, request_body, request_body_bytes, response_body,
-    response_body_bytes, proc_id, model, tool, input_tokens, output_tokens, cache_read_tokens,
-    cache_write_tokens, cost)
-SELECT day, trace_id, span_id, parent_id, name, component, start_ns, end_ns, status,
-    attrs_open, attrs_close, request_body, request_body_bytes, response_body,
-    response_body_bytes, proc_id, model, tool, input_tokens, output_tokens, cache_read_tokens,
-    cache_write_tokens, cost
-FROM spans_in t
-WHERE NOT EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = t.trace_id AND s.span_id = t.span_id)
-ORDER BY ord
-ON CONFLICT DO NOTHING
-"""
 
 _RECORD_TABLES: Final = {
     "logs": "ts_ns BIGINT, level TEXT, msg TEXT, component TEXT, trace_id TEXT, span_id TEXT,"
@@ -166,26 +67,10 @@ class LinkIn(NamedTuple):
     attrs: str | None
 
 
-class BodyIn(NamedTuple):
-    sha256: str
-    size: int
-    stored: int
-    enc: str
-    data: bytes
-    first_ns: int
-    trace_id: str
-    span_id: str
-    text: str
-
-
 @dataclass(slots=True)
 class TraceIn:
     start_ns: int
     conversation_id: str | None
-
-
-def _dumps(attrs: object) -> str | None:
-    return orjson.dumps(attrs).decode() if attrs else None
 
 
 def _sources(cur: psycopg.Cursor[Any], origin: str, names: list[str]) -> dict[str, SourceState]:
@@ -244,32 +129,6 @@ def _proc_record(cur: psycopg.Cursor[Any], proc_id: int | None, rec: dict[str, A
         )
 
 
-class _Bodies:
-    """The batch's distinct bodies, zstd-encoded as in SQLite, with their search lexemes."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, BodyIn] = {}
-
-    def add(self, rec: dict[str, Any]) -> tuple[str | None, int]:
-        data = _bodies.body_bytes(rec)
-        if data is None:
-            return None, 0
-        sha = _bodies.digest(data)
-        if sha not in self.rows:
-            enc, stored = _bodies.encode(data)
-            text = data[:MAX_TSV_TEXT].decode("utf-8", "replace").replace("\x00", " ")
-            self.rows[sha] = BodyIn(
-                sha, len(data), len(stored), enc, stored, rec["ts"], rec["trace"], rec["span"], text
-            )
-        return sha, len(data)
-
-
-def _copy(cur: psycopg.Cursor[Any], table: str, cols: str, rows: list[Any]) -> None:
-    with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
-        for row in rows:
-            cp.write_row(row)
-
-
 def _trace_days(cur: psycopg.Cursor[Any], traces: dict[str, TraceIn]) -> dict[str, int]:
     """The partition day of each trace: the stored one, else the day of its first record."""
     cur.execute("SELECT trace_id, day FROM traces WHERE trace_id = ANY(%s)", (list(traces),))
@@ -289,7 +148,11 @@ def collect(batch: Batch) -> set[int]:
 
 
 def apply_batch(
-    conn: psycopg.Connection[Any], batch: Batch, origin: str, ensure_days: Any
+    conn: psycopg.Connection[Any],
+    batch: Batch,
+    origin: str,
+    ensure_days: Callable[[set[int]], None],
+    blobs: Blobs | None = None,
 ) -> ApplyResult:
     """Write ``batch`` for ``origin`` in the caller's open transaction; what was written."""
     cur = conn.cursor()
@@ -298,7 +161,7 @@ def apply_batch(
     logs: list[LogIn] = []
     links: list[LinkIn] = []
     traces: dict[str, TraceIn] = {}
-    bodies = _Bodies()
+    bodies = _pg_bodies.PendingBodies()
     counts: dict[str, int] = {}
     last_ts: dict[int, int] = {}
     skipped = 0
@@ -352,7 +215,7 @@ def apply_batch(
                     rec["component"],
                     rec.get("trace"),
                     rec.get("span"),
-                    _dumps(rec.get("attrs")),
+                    dumps(rec.get("attrs")),
                 )
             )
         elif kind == "link":
@@ -366,7 +229,7 @@ def apply_batch(
                     rec["to_trace"],
                     rec["to_span"],
                     rec.get("reason"),
-                    _dumps(rec.get("attrs")),
+                    dumps(rec.get("attrs")),
                 )
             )
         elif kind == "proc":
@@ -375,9 +238,8 @@ def apply_batch(
         days = _trace_days(cur, traces)
         ensure_days(set(days.values()))
         _write_traces(cur, traces, days)
-        _write_spans(cur, spans, days)
-    if bodies.rows:
-        _write_bodies(cur, list(bodies.rows.values()))
+        write_spans(cur, spans, days)
+    _pg_bodies.write(cur, bodies, blobs)
     for table, rows in (("logs", logs), ("links", links)):
         if rows:
             _write_records(cur, table, rows)
@@ -416,70 +278,19 @@ def apply_batch(
 def _write_traces(
     cur: psycopg.Cursor[Any], traces: dict[str, TraceIn], days: dict[str, int]
 ) -> None:
-    cur.executemany(
-        "INSERT INTO traces (trace_id, start_ns, day, conversation_id) VALUES (%s, %s, %s, %s)"
+    ids = sorted(traces)  # one order for every writer: no deadlock between hosts
+    cur.execute(
+        "INSERT INTO traces (trace_id, start_ns, day, conversation_id)"
+        " SELECT * FROM unnest(%s::text[], %s::bigint[], %s::int[], %s::text[])"
         " ON CONFLICT (trace_id) DO UPDATE SET"
         " start_ns = least(traces.start_ns, excluded.start_ns),"
         " conversation_id = coalesce(traces.conversation_id, excluded.conversation_id)",
-        [(t, v.start_ns, days[t], v.conversation_id) for t, v in sorted(traces.items())],
-    )
-
-
-def _write_spans(
-    cur: psycopg.Cursor[Any], spans: dict[tuple[str, str], SpanIn], days: dict[str, int]
-) -> None:
-    cur.execute(_STAGE_SPANS)
-    rows = []
-    # In arrival order, as SQLite inserts them: spans starting at the same nanosecond
-    # then read back in the same order on both engines.
-    for ord_, s in enumerate(spans.values()):
-        g = s.genai()
-        rows.append(
-            (
-                ord_,
-                days[s.trace_id],
-                s.trace_id,
-                s.span_id,
-                s.has_open,
-                s.has_close,
-                s.parent_id,
-                s.name,
-                s.component,
-                s.start_ns,
-                s.end_ns,
-                s.status,
-                _dumps(s.attrs_open),
-                _dumps(s.attrs_close),
-                s.request_body,
-                s.request_body_bytes,
-                s.response_body,
-                s.response_body_bytes,
-                s.proc_id,
-                *g,
-            )
-        )
-    _copy(cur, "spans_in", _SPAN_COLS, rows)
-    cur.execute(_MERGE_SPANS)
-    cur.execute(_INSERT_SPANS)
-    marked = [(s.trace_id, s.span_id) for s in spans.values() if s.synthetic]
-    if marked:
-        cur.executemany(
-            "UPDATE spans SET synthetic = true WHERE trace_id = %s AND span_id = %s", marked
-        )
-
-
-def _write_bodies(cur: psycopg.Cursor[Any], rows: list[BodyIn]) -> None:
-    cur.execute(
-        "CREATE TEMP TABLE bodies_in (sha256 TEXT, size BIGINT, stored BIGINT, enc TEXT,"
-        " data BYTEA, first_ns BIGINT, trace_id TEXT, span_id TEXT, text TEXT) ON COMMIT DROP"
-    )
-    rows.sort(key=lambda b: b.sha256)
-    _copy(cur, "bodies_in", ", ".join(BodyIn._fields), rows)
-    cur.execute(
-        "INSERT INTO bodies (sha256, size, stored, enc, data, first_ns, trace_id, span_id, tsv)"
-        " SELECT sha256, size, stored, enc, data, first_ns, trace_id, span_id,"
-        f" to_tsvector('{TS_CONFIG}', text) FROM bodies_in ORDER BY sha256"
-        " ON CONFLICT (sha256) DO NOTHING"
+        (
+            ids,
+            [traces[t].start_ns for t in ids],
+            [days[t] for t in ids],
+            [traces[t].conversation_id for t in ids],
+        ),
     )
 
 
@@ -489,7 +300,7 @@ def _write_records(cur: psycopg.Cursor[Any], table: str, rows: list[Any]) -> Non
         f"CREATE TEMP TABLE {table}_in (source_id BIGINT, off BIGINT, {cols}) ON COMMIT DROP"
     )
     names = ", ".join(rows[0]._fields)
-    _copy(cur, f"{table}_in", names, rows)
+    copy_rows(cur, f"{table}_in", names, rows)
     cur.execute(
         f"INSERT INTO {table} ({names}) SELECT {names} FROM {table}_in"
         " ORDER BY source_id, off ON CONFLICT (source_id, off) DO NOTHING"

@@ -42,6 +42,7 @@ from orca.store._rows import (
     TraceSummary,
 )
 from orca.store._schema import MIGRATIONS, SCHEMA_VERSION
+from orca.store._shared import read_range
 
 BUSY_TIMEOUT_MS: Final = 30_000
 
@@ -389,13 +390,7 @@ class SQLiteStore:
         if stream is None:
             return None
         with stream:
-            left = max(0, offset)
-            while left > 0:
-                skipped = stream.read(min(left, 1 << 20))
-                if not skipped:
-                    return b""
-                left -= len(skipped)
-            return stream.read(max(0, length))
+            return read_range(stream, offset, length)
 
     def resolve_id(self, prefix: str, kind: Literal["trace", "span"]) -> list[str]:
         return _read.resolve_id(self._conn, prefix, kind)
