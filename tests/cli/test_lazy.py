@@ -24,7 +24,8 @@ HEAVY = (
     "psycopg",
     "rich",
 )
-# Not needed to print a trace's skeleton: the recorder, the check catalog and its renderers.
+# Not needed to print the skeleton of a trace whose bodies are all small (inline): the
+# recorder, the check catalog and its renderers, the blob store.
 NOT_FOR_TRACE_LAST = (
     "orca.capture",
     "orca.journal",
@@ -33,6 +34,10 @@ NOT_FOR_TRACE_LAST = (
     "orca.query._checks",
     "orca.query._diff",
     "orca.query._stats",
+    # no body is read from the blob store: its cipher and segment format stay unloaded
+    "orca.blobs._store",
+    "orca.blobs._format",
+    "cryptography",
 )
 
 # Runs the CLI in a fresh interpreter and, at exit, writes the names of every module it

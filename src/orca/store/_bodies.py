@@ -28,12 +28,15 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, NamedTuple
 
 import zstandard
 
-from orca.blobs import Address, BlobStore
+from orca.blobs import Address
 from orca.store import _dicts
+
+if TYPE_CHECKING:  # the blob store (and its cipher) loads where a big body is read or written
+    from orca.blobs import BlobStore
 from orca.store._errors import StoreError
 from orca.store._ids import key as id_key
 
@@ -48,7 +51,7 @@ BLOB: Final = "blob"
 SHA_KEY: Final = "substr(sha256, 1, 12)"
 # ('+': SQLite would otherwise propagate ``sha256 = ?`` into the key and miss the index.)
 _WHERE: Final = {"id": "id = ?1", "sha256": f"{SHA_KEY} = substr(?1, 1, 12) AND +sha256 = ?1"}
-Blobs = Callable[[], BlobStore]  # opens the home's blob store on first use
+Blobs = Callable[[], "BlobStore"]  # opens the home's blob store on first use
 
 _compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
 _decompressor = zstandard.ZstdDecompressor()

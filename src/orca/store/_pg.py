@@ -14,12 +14,15 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Concatenate, Final, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, Concatenate, Final, Literal, ParamSpec, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from orca.blobs import BLOBS_DIR, BlobStore
+from orca.blobs import BLOBS_DIR
+
+if TYPE_CHECKING:
+    from orca.blobs import BlobStore
 from orca.store import _pg_bodies, _pg_ops, _pg_read, _pg_search, _pg_write
 from orca.store._batch import ApplyResult, Batch
 from orca.store._bodies import Blobs
@@ -173,11 +176,13 @@ class PostgresStore:
             finally:
                 conn.execute("ROLLBACK")
 
-    def blobs(self) -> BlobStore:
+    def blobs(self) -> "BlobStore":
         """The home's blob store, opened (made on first use) as the SQLite store does."""
         if self._blob_store is None:
             assert self.home is not None
             made = (self.home / BLOBS_DIR / "keys").is_dir()
+            from orca.blobs import BlobStore  # the cipher loads with the first big body
+
             self._blob_store = BlobStore.open(self.home, create=not made)
         return self._blob_store
 

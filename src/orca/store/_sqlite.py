@@ -12,9 +12,12 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Final, Literal
+from typing import TYPE_CHECKING, BinaryIO, Final, Literal
 
-from orca.blobs import BLOBS_DIR, BlobStore
+from orca.blobs import BLOBS_DIR
+
+if TYPE_CHECKING:
+    from orca.blobs import BlobStore
 from orca.store import (
     _aggregate,
     _bodies,
@@ -61,7 +64,7 @@ class SQLiteStore:
         self._blob_store: BlobStore | None = None
         self.blob_above = _bodies.BLOB_ABOVE  # bodies larger than this go to the blob store
 
-    def blobs(self) -> BlobStore:
+    def blobs(self) -> "BlobStore":
         """The home's blob store (beside the store file), opened on first use.
 
         Created by the first body that needs it (the collector writes); a
@@ -71,6 +74,8 @@ class SQLiteStore:
             home = self.path.parent
             # Made once; after that opened as is, so a read-only home reads its blobs.
             made = (home / BLOBS_DIR / "keys").is_dir()
+            from orca.blobs import BlobStore  # the cipher loads with the first big body
+
             self._blob_store = BlobStore.open(home, create=not made)
         return self._blob_store
 
