@@ -75,3 +75,26 @@ def test_user_check_cannot_take_a_builtin_name_before_the_first_read() -> None:
         """
     )
     assert isinstance(out["error"], str) and "already registered" in out["error"]
+
+
+def test_threads_reading_first_all_see_the_whole_catalog() -> None:
+    """Threads that read the catalog first at once each see every built-in (one loads, the rest
+    wait), not the part registered so far."""
+    out = _run(
+        """
+        import json, threading
+        from orca.query import CHECKS
+        gate = threading.Barrier(8)
+        seen = []
+        def read():
+            gate.wait()
+            seen.append(len(CHECKS))
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(json.dumps({"seen": seen, "total": len(CHECKS)}))
+        """
+    )
+    assert out["seen"] == [out["total"]] * 8

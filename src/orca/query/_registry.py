@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,17 +96,24 @@ class _Catalog(MutableMapping[str, CheckSpec]):
     def __init__(self) -> None:
         self._specs: dict[str, CheckSpec] = {}
         self._loaded = False
+        self._loading = False
+        # Server threads may read first at the same time: one loads, the others wait for it.
+        self._lock = threading.RLock()
 
     def _ready(self) -> dict[str, CheckSpec]:
         if not self._loaded:
-            self._loaded = True  # first: the built-in modules register through add()
-            try:
-                import_builtins()
-            except BaseException:
-                self._loaded = False
-                raise
-            ranked = sorted(self._specs.values(), key=lambda s: builtin_rank(s.fn.__module__))
-            self._specs = {s.name: s for s in ranked}
+            with self._lock:
+                if not self._loaded and not self._loading:  # not re-entered while loading
+                    self._loading = True
+                    try:
+                        import_builtins()  # each module registers through add()
+                    finally:
+                        self._loading = False
+                    ranked = sorted(
+                        self._specs.values(), key=lambda s: builtin_rank(s.fn.__module__)
+                    )
+                    self._specs = {s.name: s for s in ranked}
+                    self._loaded = True
         return self._specs
 
     def add(self, spec: CheckSpec) -> None:
