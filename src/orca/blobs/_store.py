@@ -42,7 +42,7 @@ from orca.blobs._reader import BlobReader, buffered
 from orca.blobs._rows import SHA_HEX, Address, BlobInfo, GcResult, RotateResult, sha_of
 from orca.blobs._segments import SegmentSource, SegmentWriter
 
-BLOBS_DIR: Final = "blobs"
+BLOBS_DIR: Final = "blobs"  # the blob store's directory under the ORCA home (keys/ inside)
 ZSTD_LEVEL: Final = 3
 READ_SIZE: Final = 1024 * 1024
 GC_GRACE_S: Final = 600.0  # gc spares blobs younger than this: a put may not be referenced yet

@@ -20,8 +20,8 @@ from typing import Final
 
 from orca.store import ProcessRow
 
-DEFAULT_JOURNAL_GRACE: Final = timedelta(minutes=10)
-DEFAULT_JOURNAL_RETENTION: Final = timedelta(days=1)
+DEFAULT_JOURNAL_GRACE: Final = timedelta(minutes=10)  # a cleanly exited writer's stored segment
+DEFAULT_JOURNAL_RETENTION: Final = timedelta(days=1)  # a crashed writer's: its torn tail to inspect
 
 
 def exited_cleanly(proc: ProcessRow | None) -> bool:

@@ -24,7 +24,7 @@ from orca.store import LedgerRow, SpanRow, TraceRows, TraceSummary
 
 BodyFn = Callable[[str], bytes | None]
 Role = Literal["cause", "symptom"]
-ENTRY_POINT_GROUP: Final = "orca.checks"
+ENTRY_POINT_GROUP: Final = "orca.checks"  # the entry-point group a package's checks load from
 _NAME: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 
 
@@ -82,6 +82,7 @@ class CheckSpec:
         return self.origin.startswith("orca.")
 
 
+# Every registered check by name: the built-ins, entry-point plugins and @check functions.
 CHECKS: Final[dict[str, CheckSpec]] = {}
 
 F = TypeVar("F", bound=CheckFn)
