@@ -14,7 +14,7 @@ from orca.query._labels import label
 from orca.query._skeleton import iso_ns
 from orca.store import LinkRow, LogRow, SpanRow
 
-DEFAULT_MAX_BYTES: Final = 4096  # body bytes `orca span` shows in all, unless --max-bytes says
+DEFAULT_MAX_BYTES: Final = 4096  # body bytes one span view shows in all (--max-bytes, max_bytes)
 Which = Literal["request", "response", "both"]
 
 

@@ -42,6 +42,8 @@ StatTuple = SpanStat  # the earlier name
 
 
 class TraceReader(Protocol):
+    """The read side of a store, all the query layer may use; no method writes (no lock)."""
+
     def list_traces(
         self,
         *,
