@@ -42,7 +42,7 @@ StatTuple = SpanStat  # the earlier name
 
 
 class TraceReader(Protocol):
-    """The read side of a store, all the query layer may use; no method writes (no lock)."""
+    """The read side of a store, what the query layer uses: no method writes (no write lock)."""
 
     def list_traces(
         self,
