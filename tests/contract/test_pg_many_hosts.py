@@ -122,6 +122,15 @@ def _copying(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
+def _other_sessions(conn: psycopg.Connection[Any]) -> int:
+    """How many other client sessions are connected to this test's database."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
 @pytest.mark.slow
 def test_sigkill_mid_copy_then_restart(home: Path, pg_url: str) -> None:
     """A collector killed while a COPY runs leaves whole batches only; a restart converges."""
@@ -147,15 +156,23 @@ def test_sigkill_mid_copy_then_restart(home: Path, pg_url: str) -> None:
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    time.sleep(0.2)  # the server notices the closed socket and rolls the batch back
-    with psycopg.connect(pg_url) as conn:
-        offset = conn.execute('SELECT "offset" FROM sources').fetchone()
-        logs = conn.execute("SELECT count(*) FROM logs").fetchone()
-    assert logs is not None
-    committed = offset[0] if offset else 0  # killed in its first batch: no source row yet
-    [segment] = (home / "journal").glob("*.ndjson")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        # The killed session's backend ends once the server sees the closed socket (rolling
+        # back, or finishing a COMMIT it had already received): read only after that.
+        deadline = time.monotonic() + 60
+        while _other_sessions(conn) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not _other_sessions(conn), "the killed collector's session never ended"
+        # One statement, one snapshot: the offset and the rows it vouches for agree.
+        [segment] = (home / "journal").glob("*.ndjson")
+        row = conn.execute(
+            'SELECT (SELECT "offset" FROM sources WHERE name = %s), (SELECT count(*) FROM logs)',
+            (segment.name,),
+        ).fetchone()
+    assert row is not None
+    committed = row[0] or 0  # killed in its first batch: no source row yet
     below = segment.read_bytes()[:committed].count(b'"kind":"log"')
-    assert logs[0] == below < n  # rows exactly as the committed offset says: no partial batch
+    assert row[1] == below  # rows exactly as the committed offset says: no partial batch
     done = subprocess.run(
         [*ORCA, "collect", "--once", "--home", str(home)],
         env=_env(pg_url),

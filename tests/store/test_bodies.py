@@ -8,6 +8,7 @@ from typing import Any
 
 from orca.capture import IdGenerator, ListSink, Recorder
 from orca.store import RetentionPolicy, SQLiteStore, items_from
+from orca.store._ids import key
 
 DAY = 86_400 * 10**9
 AGE_5D = RetentionPolicy(max_age=timedelta(days=5), max_total_body_bytes=None)
@@ -69,7 +70,7 @@ def test_prune_keeps_the_bases_of_kept_bodies(home: Path) -> None:
         steps = _steps(store)
         conn = sqlite3.connect(store.path)
         for s in steps[:3]:  # the first three turns become old
-            conn.execute("UPDATE traces SET start_ns = 0 WHERE trace_id = ?", (s.trace_id,))
+            conn.execute("UPDATE traces SET start_ns = 0 WHERE trace_id = ?", (key(s.trace_id),))
         conn.commit()
         conn.close()
         result = store.prune(AGE_5D, now_ns=20 * DAY)

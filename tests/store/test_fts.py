@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orca.store import Batch, LedgerItem, LedgerRow, RetentionPolicy, SQLiteStore, items_from
+from orca.store._ids import text
 from orca.store._schema import MIGRATIONS
 from orca.testing import temp_home
 
@@ -204,7 +205,7 @@ def test_index_agrees_with_the_rows(ops: list[tuple[str, int, list[str]]]) -> No
         conn.close()
         bodies = [(store.get_body(sha) or b"").decode() for sha in shas]
         for word in WORDS:
-            want = {s for s, attrs in rows if attrs and word in attrs}
+            want = {text(s) for s, attrs in rows if attrs and word in attrs}
             got = {h.span_id for h in store.search(word, where="attrs", limit=100)}
             assert got == want, word
             hits = store.search(word, where="bodies", limit=100)

@@ -5,8 +5,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from orca.capture import IdGenerator, ListSink, Recorder
 from orca.store import RetentionPolicy, SQLiteStore, items_from
+from orca.testing import temp_home
 
 DAY = 86_400 * 10**9
 NOW = 100 * DAY
@@ -123,3 +127,75 @@ def test_body_cap_evicts_oldest_unpinned(home: Path) -> None:
         assert store.get_body(step(third).request_body or "") is not None
         assert step(second).request_body_bytes > 0  # the span still says a body was there
         assert biggest < stored
+
+
+_POOL = [f"body {i} " + "x" * (i * 40) for i in range(12)]  # raw and zstd, some shared
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 60),  # age in days
+            st.booleans(),  # pinned
+            st.lists(
+                st.tuples(st.sampled_from(_POOL), st.sampled_from([None, *_POOL])), max_size=4
+            ),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_prune_releases_exactly_the_unreferenced_bodies(
+    traces: list[tuple[int, bool, list[tuple[str, str | None]]]],
+) -> None:
+    """After a prune, the bodies left are those the spans left carry, each with its count."""
+    with temp_home() as home, SQLiteStore.open(home) as store:
+        records: list[dict[str, Any]] = []
+        for t, (age, _, steps) in enumerate(traces):
+            trace, ts = f"{t + 1:032x}", NOW - age * DAY
+            base = {"v": 1, "component": "agent", "trace": trace}
+            for k, (request, response) in enumerate(steps):
+                span = f"{t + 1:08x}{k:08x}"
+                records.append(
+                    {
+                        **base,
+                        "kind": "span-open",
+                        "ts": ts + k,
+                        "span": span,
+                        "name": "step",
+                        "body": request,
+                    }
+                )
+                close = {
+                    **base,
+                    "kind": "span-close",
+                    "ts": ts + k + 1,
+                    "span": span,
+                    "status": "ok",
+                }
+                if response is not None:
+                    close["body"] = response
+                records.append(close)
+            records.append(
+                {**base, "kind": "span-open", "ts": ts, "span": f"{t + 1:016x}", "name": "turn"}
+            )
+        store.apply(items_from(records, "seg"))
+        for t, (_, pinned, _) in enumerate(traces):
+            if pinned:
+                store.pin(f"{t + 1:032x}")
+        store.prune(AGE_30D, now_ns=NOW)
+        carried: dict[str, int] = {}
+        for summary in store.list_traces(limit=None):
+            rows = store.get_trace(summary.trace_id)
+            assert rows is not None
+            for s in rows.spans:
+                for sha in (s.request_body, s.response_body):
+                    if sha:
+                        carried[sha] = carried.get(sha, 0) + 1
+        conn = sqlite3.connect(store.path)
+        left = dict(conn.execute("SELECT sha256, refs FROM bodies").fetchall())
+        conn.close()
+        assert left == carried
+        for sha in carried:
+            assert store.get_body(sha) is not None

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from orca.store import SQLiteStore, items_from
 from orca.store._fts import body_text, log_text, span_text
+from orca.store._ids import text_or_none
 from orca.testing import temp_home
 
 T0: Final = 1_750_000_000_000_000_000
@@ -242,7 +243,10 @@ def _legacy_search(conn: sqlite3.Connection, text: str, limit: int) -> list[tupl
         (*r, place) for place, sql in _LEGACY.items() for r in conn.execute(sql, (query, limit))
     ]
     hits.sort(key=lambda h: h[2], reverse=True)
-    return [(t, s, ts, place, snip) for t, s, ts, snip, place in hits[:limit]]
+    return [  # ids as the API shows them (blobs in the store since schema 5)
+        (text_or_none(t), text_or_none(s), ts, place, snip)
+        for t, s, ts, snip, place in hits[:limit]
+    ]
 
 
 _VOCAB: Final = [*WORDS[:8], *SPECIAL, "o'brien", "ÉCOLE", "4o-gpt", "a.b.c"]

@@ -16,6 +16,9 @@ sha256 and size) and no data, so SQLite pages stay small and a reader streams
 the head it shows instead of loading megabytes. Such bodies are not full-text
 indexed (``load`` without a blob store gives None for them): indexing copies
 text, and search over multi-megabyte payloads is not what the index is for.
+
+Once the store holds enough bodies, a zstd dictionary trained from them
+(``_dicts``) compresses every new one (``bodies.dict`` names it).
 """
 
 import base64
@@ -24,12 +27,15 @@ import io
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, BinaryIO, Final
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Final, NamedTuple
 
 import zstandard
 
 from orca.blobs import Address, BlobStore
+from orca.store import _dicts
 from orca.store._errors import StoreError
+from orca.store._ids import key as id_key
 
 COMPRESS_ABOVE: Final = 256
 ZSTD_LEVEL: Final = 3
@@ -37,6 +43,11 @@ REF_GAIN: Final = 0.7  # use a reference only when it beats plain zstd by this f
 MAX_DEPTH: Final = 16  # longest chain of references; then a full body starts a new one
 BLOB_ABOVE: Final = 256 * 1024  # bodies larger than this live in the blob store
 BLOB: Final = "blob"
+# What ``bodies_sha`` indexes: a hash's first 12 hex digits (48 bits) find its row in a
+# small index; the full hash is compared in the row (schema 5, see ``_schema``).
+SHA_KEY: Final = "substr(sha256, 1, 12)"
+# ('+': SQLite would otherwise propagate ``sha256 = ?`` into the key and miss the index.)
+_WHERE: Final = {"id": "id = ?1", "sha256": f"{SHA_KEY} = substr(?1, 1, 12) AND +sha256 = ?1"}
 Blobs = Callable[[], BlobStore]  # opens the home's blob store on first use
 
 _compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
@@ -94,40 +105,60 @@ def load(
 
     A body in the blob store is read from it when ``blobs`` is given, else None.
     """
-    row = conn.execute(f"SELECT enc, data, base FROM bodies WHERE {where} = ?", (key,)).fetchone()
-    if row is not None and row[0] == BLOB:
+    row = _fetch(conn, _WHERE[where], key)
+    if row is not None and row.enc == BLOB:
         if blobs is None:
             return None
         return blobs().read(_address(conn, where, key))
     chain = []
     while row is not None:
         chain.append(row)
-        if row[0] != "zstd-ref":
+        if row.enc != "zstd-ref":
             break
         if len(chain) > MAX_DEPTH + 1:
             raise StoreError(f"body chain longer than {MAX_DEPTH} at {key!r}: the store is damaged")
-        row = conn.execute("SELECT enc, data, base FROM bodies WHERE id = ?", (row[2],)).fetchone()
+        row = _fetch(conn, "id = ?1", row.base)
     if row is None:
         return None  # unknown, or a base was evicted: treat as pruned
     data = None
-    for enc, stored, _ in reversed(chain):
-        data = decode(enc, stored, data)
+    for link in reversed(chain):
+        if link.dict is not None:
+            data = _dicts.decompress(conn, link.dict, link.data)
+        else:
+            data = decode(link.enc, link.data, data)
     return data
 
 
+class _Stored(NamedTuple):
+    """What decoding a body row needs."""
+
+    enc: str
+    data: bytes
+    base: int | None  # zstd-ref: the body it was compressed against
+    dict: int | None  # the trained dictionary it was compressed with
+
+
+def _fetch(conn: sqlite3.Connection, where: str, key: object) -> _Stored | None:
+    row = conn.execute(f"SELECT enc, data, base, dict FROM bodies WHERE {where}", (key,)).fetchone()
+    return None if row is None else _Stored._make(row)
+
+
 def _address(conn: sqlite3.Connection, where: str, key: object) -> Address:
-    row = conn.execute(f"SELECT sha256, size FROM bodies WHERE {where} = ?", (key,)).fetchone()
+    row = conn.execute(f"SELECT sha256, size FROM bodies WHERE {_WHERE[where]}", (key,)).fetchone()
     sha, size = row
     return Address(sha, size)
 
 
 def open_body(conn: sqlite3.Connection, sha256: str, blobs: Blobs) -> BinaryIO | None:
     """A body as a readable stream: a blob streams from disk, a small body from memory."""
-    row = conn.execute("SELECT enc, size FROM bodies WHERE sha256 = ?", (sha256,)).fetchone()
+    row = conn.execute(
+        f"SELECT enc, size FROM bodies WHERE {_WHERE['sha256']}", (sha256,)
+    ).fetchone()
     if row is None:
         return None
-    if row[0] == BLOB:
-        return blobs().open(Address(sha256, row[1]))
+    enc, size = row
+    if enc == BLOB:
+        return blobs().open(Address(sha256, size))
     data = load(conn, "sha256", sha256)
     return None if data is None else io.BytesIO(data)
 
@@ -135,6 +166,23 @@ def open_body(conn: sqlite3.Connection, sha256: str, blobs: Blobs) -> BinaryIO |
 def blob_shas(conn: sqlite3.Connection) -> set[str]:
     """Every body kept in the blob store (retention compares before and after)."""
     return {r[0] for r in conn.execute("SELECT sha256 FROM bodies WHERE enc = ?", (BLOB,))}
+
+
+class Base(NamedTuple):
+    """A key's latest full body: the next body's zstd dictionary."""
+
+    id: int  # bodies.id
+    data: bytes
+    depth: int  # references it took to reach it (chains stop at MAX_DEPTH)
+
+
+@dataclass(slots=True)
+class Found:
+    """A distinct body of one batch: the first record that carried it, and how many did."""
+
+    data: bytes
+    record: dict[str, Any]
+    refs: int = 1
 
 
 class Bases:
@@ -146,21 +194,22 @@ class Bases:
     """
 
     def __init__(self, max_keys: int = 1024) -> None:
-        self._by_key: OrderedDict[str, list[Any]] = OrderedDict()  # key -> [id, data, depth]
+        self._by_key: OrderedDict[str, Base] = OrderedDict()
         self.max_keys = max_keys
+        self.dicts = _dicts.Trainer()  # the trained dictionary new bodies use
 
-    def get(self, conn: sqlite3.Connection, key: str) -> list[Any] | None:
+    def get(self, conn: sqlite3.Connection, key: str) -> "Base | None":
         entry = self._by_key.get(key)
         if entry is None:
             return None
-        if conn.execute("SELECT 1 FROM bodies WHERE id = ?", (entry[0],)).fetchone() is None:
+        if conn.execute("SELECT 1 FROM bodies WHERE id = ?", (entry.id,)).fetchone() is None:
             del self._by_key[key]
             return None
         self._by_key.move_to_end(key)
         return entry
 
     def put(self, key: str, body_id: int, data: bytes, depth: int) -> None:
-        self._by_key[key] = [body_id, data, depth]
+        self._by_key[key] = Base(body_id, data, depth)
         self._by_key.move_to_end(key)
         while len(self._by_key) > self.max_keys:
             self._by_key.popitem(last=False)
@@ -172,7 +221,7 @@ class BatchBodies:
     def __init__(
         self, bases: Bases, blobs: Blobs | None = None, blob_above: int = BLOB_ABOVE
     ) -> None:
-        self.found: dict[str, list[Any]] = {}  # sha -> [data, refs, ts, trace, span, kind]
+        self.found: dict[str, Found] = {}  # by sha256
         self.bases = bases
         self.blobs = blobs
         self.blob_above = blob_above
@@ -184,9 +233,9 @@ class BatchBodies:
         sha = digest(data)
         entry = self.found.get(sha)
         if entry is None:
-            self.found[sha] = [data, 1, record["ts"], record["trace"], record["span"], record]
+            self.found[sha] = Found(data, record)
         else:
-            entry[1] += 1
+            entry.refs += 1
         return sha, len(data)
 
     def _key(self, conn: sqlite3.Connection, record: dict[str, Any], traces: dict[str, Any]) -> str:
@@ -194,10 +243,10 @@ class BatchBodies:
         attrs = record.get("attrs") or {}
         conv = attrs.get("gen_ai.conversation.id")
         if conv is None and record["trace"] in traces:
-            conv = traces[record["trace"]][1]
+            conv = traces[record["trace"]].conversation_id
         if conv is None:
             row = conn.execute(
-                "SELECT conversation_id FROM traces WHERE trace_id = ?", (record["trace"],)
+                "SELECT conversation_id FROM traces WHERE trace_id = ?", (id_key(record["trace"]),)
             ).fetchone()
             conv = row[0] if row else None
         where = f"c:{conv}" if conv is not None else f"t:{record['trace']}"
@@ -206,22 +255,24 @@ class BatchBodies:
     def write(self, conn: sqlite3.Connection, traces: dict[str, Any]) -> None:
         if not self.found:
             return
-        shas = list(self.found)
+        keys = list({sha[:12] for sha in self.found})
         known: set[str] = set()
-        for i in range(0, len(shas), 500):
-            chunk = shas[i : i + 500]
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            known.update(
-                r[0]
-                for r in conn.execute(f"SELECT sha256 FROM bodies WHERE sha256 IN ({marks})", chunk)
-            )
+            rows = conn.execute(f"SELECT sha256 FROM bodies WHERE {SHA_KEY} IN ({marks})", chunk)
+            known.update(r[0] for r in rows if r[0] in self.found)
         conn.executemany(
-            "UPDATE bodies SET refs = refs + ? WHERE sha256 = ?",
-            [(self.found[s][1], s) for s in known],
+            f"UPDATE bodies SET refs = refs + ?2 WHERE {_WHERE['sha256']}",
+            [(s, self.found[s].refs) for s in known],
         )
-        for sha, (data, refs, ts, trace, span, record) in self.found.items():
+        trained = self.bases.dicts.get(conn, lambda n: _samples(conn, n))
+        compressed = 0
+        for sha, found in self.found.items():
             if sha in known:
                 continue
+            data, refs, record = found.data, found.refs, found.record
+            ts, trace, span = record["ts"], id_key(record["trace"]), id_key(record["span"])
             if self.blobs is not None and len(data) > self.blob_above:
                 # Durable in the blob store before the row that points at it commits.
                 store = self.blobs()
@@ -233,20 +284,36 @@ class BatchBodies:
                 )
                 continue
             enc, stored = encode(data)
-            base_id = None
+            base_id = dict_id = None
             key = None
             depth = 0
             if enc == "zstd":
+                compressed += 1
+                if trained is not None:
+                    packed = trained.compressor.compress(data)
+                    if len(packed) < len(stored):
+                        stored, dict_id = packed, trained.id
                 key = self._key(conn, record, traces)
                 base = self.bases.get(conn, key)
-                if base is not None and base[2] < MAX_DEPTH:
-                    ref = encode_ref(data, base[1])
+                if base is not None and base.depth < MAX_DEPTH:
+                    ref = encode_ref(data, base.data)
                     if len(ref) < REF_GAIN * len(stored):
-                        enc, stored, base_id, depth = "zstd-ref", ref, base[0], base[2] + 1
+                        enc, stored, base_id, depth = "zstd-ref", ref, base.id, base.depth + 1
+                        dict_id = None
             cur = conn.execute(
                 "INSERT INTO bodies (sha256, size, stored, enc, data, base, refs, first_ns,"
-                " trace_id, span_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sha, len(data), len(stored), enc, stored, base_id, refs, ts, trace, span),
+                " trace_id, span_id, dict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sha, len(data), len(stored), enc, stored, base_id, refs, ts, trace, span, dict_id),
             )
             if key is not None and cur.lastrowid is not None:
                 self.bases.put(key, cur.lastrowid, data, depth)
+        self.bases.dicts.saw(compressed)
+
+
+def _samples(conn: sqlite3.Connection, n: int) -> list[bytes]:
+    """The store's newest ``n`` zstd bodies, decoded: what a dictionary learns from."""
+    ids = conn.execute(
+        "SELECT id FROM bodies WHERE enc IN ('zstd', 'zstd-ref') ORDER BY id DESC LIMIT ?", (n,)
+    ).fetchall()
+    found = (load(conn, "id", body_id) for (body_id,) in ids)
+    return [data for data in found if data is not None]

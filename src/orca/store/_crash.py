@@ -14,6 +14,7 @@ import sqlite3
 
 import orjson
 
+from orca.store._ids import key, text
 from orca.store._read import SPAN_COLS, span_row
 from orca.store._rows import CRASH_SPAN_NAME, SpanRow
 
@@ -30,9 +31,12 @@ def attribute(conn: sqlite3.Connection, writer: str, detected_ns: int) -> list[S
         "SELECT id, pid, last_ns, exited_ns, crashed_ns FROM processes WHERE writer = ?",
         (writer,),
     ).fetchone()
-    if proc is None or proc[3] is not None or proc[4] is not None:
+    if proc is None:
         return []
-    proc_id, pid, last_ns = proc[0], proc[1], proc[2] or detected_ns
+    proc_id, pid, last_ns, exited_ns, crashed_ns = proc
+    if exited_ns is not None or crashed_ns is not None:
+        return []
+    last_ns = last_ns or detected_ns
     conn.execute("UPDATE processes SET crashed_ns = ? WHERE id = ?", (detected_ns, proc_id))
     # A new batch number, so the search catch-up sees the synthetic spans.
     conn.execute(
@@ -46,18 +50,20 @@ def attribute(conn: sqlite3.Connection, writer: str, detected_ns: int) -> list[S
         )
     ]
     made: list[SpanRow] = []
-    for trace_id in traces:
+    for trace in traces:  # as stored (see _ids)
+        trace_id = text(trace)
         last = conn.execute(
             "SELECT span_id, name FROM spans WHERE trace_id = ? AND proc_id = ? AND synthetic = 0"
             " ORDER BY start_ns DESC, id DESC LIMIT 1",
-            (trace_id, proc_id),
+            (trace, proc_id),
         ).fetchone()
         root = conn.execute(
             "SELECT span_id FROM spans WHERE trace_id = ? AND parent_id IS NULL AND synthetic = 0"
             " ORDER BY start_ns LIMIT 1",
-            (trace_id,),
+            (trace,),
         ).fetchone()
-        after_id, after_name = last
+        after, after_name = last
+        after_id = text(after)
         span_id = crash_span_id(writer, trace_id)
         message = f"process {pid} exited unexpectedly after span {after_name} ({after_id})"
         attrs = {
@@ -76,8 +82,8 @@ def attribute(conn: sqlite3.Connection, writer: str, detected_ns: int) -> list[S
             " (SELECT coalesce(max(value), 0) FROM meta WHERE key = 'batch'))"
             " ON CONFLICT (trace_id, span_id) DO NOTHING",
             (
-                trace_id,
-                span_id,
+                trace,
+                key(span_id),
                 root[0] if root else None,
                 CRASH_SPAN_NAME,
                 CRASH_COMPONENT,
@@ -89,7 +95,7 @@ def attribute(conn: sqlite3.Connection, writer: str, detected_ns: int) -> list[S
         )
         row = conn.execute(
             f"SELECT {SPAN_COLS} FROM spans WHERE trace_id = ? AND span_id = ?",
-            (trace_id, span_id),
+            (trace, key(span_id)),
         ).fetchone()
         made.append(span_row(row))
     return made
@@ -104,8 +110,9 @@ def retract(conn: sqlite3.Connection, writer: str) -> int:
     proc = conn.execute("SELECT id FROM processes WHERE writer = ?", (writer,)).fetchone()
     if proc is None:
         return 0
-    conn.execute("UPDATE processes SET crashed_ns = NULL WHERE id = ?", (proc[0],))
+    (proc_id,) = proc
+    conn.execute("UPDATE processes SET crashed_ns = NULL WHERE id = ?", (proc_id,))
     return conn.execute(
         "DELETE FROM spans WHERE proc_id = ? AND synthetic = 1 AND name = ?",
-        (proc[0], CRASH_SPAN_NAME),
+        (proc_id, CRASH_SPAN_NAME),
     ).rowcount

@@ -65,6 +65,25 @@ def _forget(table: str, text: str) -> str:
     return f"INSERT INTO {table} ({table}, rowid, text) VALUES ('delete', old.id, {text});"
 
 
+SPAN_UPDATE_TRIGGER: Final = f"""CREATE TRIGGER fts_spans_update AFTER UPDATE ON spans
+        WHEN old.chg <= {_cursor_sql("fts.spans")}
+        BEGIN
+            {_forget("fts_attrs", span_text("old"))}
+            INSERT INTO fts_attrs (rowid, text) SELECT new.id, {span_text("new")}
+                WHERE new.chg <= {_cursor_sql("fts.spans")};
+        END"""
+
+# The bodies' triggers (made again when schema 5 rebuilt the table).
+BODY_TRIGGERS: Final[list[str]] = [
+    f"""CREATE TRIGGER fts_bodies_insert AFTER INSERT ON bodies
+        WHEN new.id <= {_cursor_sql("fts.bodies")}
+        BEGIN INSERT INTO fts_bodies (rowid, text) VALUES (new.id, {BODY_TEXT}(new.id)); END""",
+    # BEFORE: the body's bytes (and its base's) are still there to decode.
+    f"""CREATE TRIGGER fts_bodies_delete BEFORE DELETE ON bodies
+        WHEN old.id <= {_cursor_sql("fts.bodies")}
+        BEGIN {_forget("fts_bodies", BODY_TEXT + "(old.id)")} END""",
+]
+
 # Schema version 4 (listed in ``_schema.MIGRATIONS``): the content-copy tables go,
 # the contentless ones start empty and the collector rebuilds them from the cursors.
 MIGRATION: Final[list[str]] = [
@@ -77,13 +96,7 @@ MIGRATION: Final[list[str]] = [
     f"CREATE VIRTUAL TABLE fts_bodies USING fts5({_OPTIONS}, detail=none)",
     # A changed span that was indexed: out with the old text; back in at once when its
     # batch number did not move (else the next catch-up indexes it).
-    f"""CREATE TRIGGER fts_spans_update AFTER UPDATE ON spans
-        WHEN old.chg <= {_cursor_sql("fts.spans")}
-        BEGIN
-            {_forget("fts_attrs", span_text("old"))}
-            INSERT INTO fts_attrs (rowid, text) SELECT new.id, {span_text("new")}
-                WHERE new.chg <= {_cursor_sql("fts.spans")};
-        END""",
+    SPAN_UPDATE_TRIGGER,
     f"""CREATE TRIGGER fts_spans_delete AFTER DELETE ON spans
         WHEN old.chg <= {_cursor_sql("fts.spans")}
         BEGIN {_forget("fts_attrs", span_text("old"))} END""",
@@ -95,13 +108,7 @@ MIGRATION: Final[list[str]] = [
     f"""CREATE TRIGGER fts_logs_insert AFTER INSERT ON logs
         WHEN new.id <= {_cursor_sql("fts.logs")}
         BEGIN INSERT INTO fts_logs (rowid, text) VALUES (new.id, {log_text("new")}); END""",
-    f"""CREATE TRIGGER fts_bodies_insert AFTER INSERT ON bodies
-        WHEN new.id <= {_cursor_sql("fts.bodies")}
-        BEGIN INSERT INTO fts_bodies (rowid, text) VALUES (new.id, {BODY_TEXT}(new.id)); END""",
-    # BEFORE: the body's bytes (and its base's) are still there to decode.
-    f"""CREATE TRIGGER fts_bodies_delete BEFORE DELETE ON bodies
-        WHEN old.id <= {_cursor_sql("fts.bodies")}
-        BEGIN {_forget("fts_bodies", BODY_TEXT + "(old.id)")} END""",
+    *BODY_TRIGGERS,
 ]
 
 

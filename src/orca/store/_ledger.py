@@ -15,12 +15,13 @@ transactions (the write side from ``apply_batch``, pruning from ``prune``).
 
 import sqlite3
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import orjson
 
 from orca.store._batch import LedgerItem
 from orca.store._errors import StoreError
+from orca.store._ids import key, sql_text
 from orca.store._rows import LedgerRow
 
 # Schema version 2 (listed in ``_schema.MIGRATIONS``).
@@ -62,6 +63,25 @@ ON CONFLICT (trace_id) DO UPDATE SET start_ns = min(traces.start_ns, excluded.st
 """
 
 
+class _Cols(NamedTuple):
+    """A row of ``SELECT {_COLS} FROM ledger``, by name."""
+
+    id: int
+    ts_ns: int
+    kind: str
+    run: str | None
+    trace_id: str | None
+    span_id: str | None
+    actor: str | None
+    prev: str
+    hash: str
+    payload_hash: str
+    payload: str | None
+    erased: int
+    signature: str | None
+    key_id: str | None
+
+
 def _payload(row: LedgerRow) -> str | None:
     if row.erased:
         return None
@@ -75,7 +95,7 @@ def write(
 
     Returns (new rows per source, entries skipped as already applied).
     """
-    rows: dict[str, list[tuple[Any, ...]]] = {}
+    rows: dict[str, list[_Cols]] = {}
     skipped = 0
     starts: dict[str, int] = {}
     for item in items:
@@ -89,7 +109,7 @@ def write(
             continue
         r = item.row
         rows.setdefault(item.source, []).append(
-            (
+            _Cols(
                 r.id,
                 r.ts_ns,
                 r.kind,
@@ -113,7 +133,7 @@ def write(
         # rowcount of an executemany is the sum: conflicts (already mirrored) add 0.
         counts[source] = conn.executemany(_INSERT, batch).rowcount
         skipped += len(batch) - counts[source]
-    conn.executemany(_TRACE, list(starts.items()))
+    conn.executemany(_TRACE, [(key(t), ts) for t, ts in starts.items()])
     return counts, skipped
 
 
@@ -129,24 +149,25 @@ def erase(conn: sqlite3.Connection, ids: Iterable[int]) -> int:
 
 
 def _row(r: tuple[Any, ...]) -> LedgerRow:
-    payload = orjson.loads(r[10]) if r[10] is not None else {}
+    c = _Cols._make(r)
+    payload = orjson.loads(c.payload) if c.payload is not None else {}
     return LedgerRow(
-        id=r[0],
-        ts_ns=r[1],
-        kind=r[2],
-        run=r[3],
-        trace_id=r[4],
-        span_id=r[5],
-        actor=r[6],
-        prev=r[7],
-        hash=r[8],
-        payload_hash=r[9],
+        id=c.id,
+        ts_ns=c.ts_ns,
+        kind=c.kind,
+        run=c.run,
+        trace_id=c.trace_id,
+        span_id=c.span_id,
+        actor=c.actor,
+        prev=c.prev,
+        hash=c.hash,
+        payload_hash=c.payload_hash,
         args=payload.get("args"),
         result=payload.get("result"),
         meta=payload.get("meta"),
-        erased=bool(r[11]),
-        signature=r[12],
-        key_id=r[13],
+        erased=bool(c.erased),
+        signature=c.signature,
+        key_id=c.key_id,
     )
 
 
@@ -191,8 +212,8 @@ def prune(conn: sqlite3.Connection, cutoff_ns: int) -> int:
     The ledger keeps every entry; only the store's copy follows trace retention,
     so a pinned trace keeps its governed actions with it.
     """
-    n: int = conn.execute(
-        "DELETE FROM ledger WHERE trace_id IN (SELECT trace_id FROM temp.doomed)"
+    n: int = conn.execute(  # the mirror keeps ids as the ledger has them: text
+        f"DELETE FROM ledger WHERE trace_id IN (SELECT {sql_text('trace_id')} FROM temp.doomed)"
     ).rowcount
     n += conn.execute(
         "DELETE FROM ledger WHERE trace_id IS NULL AND ts_ns < ?", (cutoff_ns,)

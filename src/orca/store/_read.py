@@ -6,12 +6,13 @@ each query can be read (and explained with ``EXPLAIN QUERY PLAN``) on its own.
 
 import sqlite3
 from collections.abc import Iterator
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 import orjson
 
 from orca.errors import UsageError
 from orca.store import _ledger
+from orca.store._ids import Key, key, prefix_bounds, text, text_or_none
 from orca.store._rows import (
     CRASH_SPAN_NAME,
     LinkRow,
@@ -44,56 +45,75 @@ def _attrs(text: str | None) -> dict[str, Any]:
 
 
 def span_row(r: tuple[Any, ...]) -> SpanRow:
+    (trace_id, span_id, parent_id, name, component, start_ns, end_ns, status, attrs,
+     request_body, response_body, request_bytes, response_bytes, pid, synthetic) = r  # fmt: skip
     return SpanRow(
-        trace_id=r[0],
-        span_id=r[1],
-        parent_id=r[2],
-        name=r[3],
-        component=r[4],
-        start_ns=r[5],
-        end_ns=r[6],
-        status=r[7],
-        attrs=_attrs(r[8]),
-        request_body=r[9],
-        response_body=r[10],
-        request_body_bytes=r[11],
-        response_body_bytes=r[12],
-        pid=r[13],
-        synthetic=bool(r[14]),
-    )
+        text(trace_id), text(span_id), text_or_none(parent_id), name, component, start_ns,
+        end_ns, status, _attrs(attrs), request_body, response_body, request_bytes,
+        response_bytes, pid, bool(synthetic),
+    )  # fmt: skip
 
 
 def log_row(r: tuple[Any, ...]) -> LogRow:
-    return LogRow(r[0], r[1], r[2], r[3], r[4], r[5], _attrs(r[6]))
+    ts_ns, level, msg, component, trace_id, span_id, attrs = r
+    return LogRow(
+        ts_ns, level, msg, component, text_or_none(trace_id), text_or_none(span_id), _attrs(attrs)
+    )
 
 
 def link_row(r: tuple[Any, ...]) -> LinkRow:
-    return LinkRow(r[0], r[1], r[2], r[3], r[4], r[5], _attrs(r[6]))
+    ts_ns, trace, span, to_trace, to_span, reason, attrs = r
+    ends = (text(trace), text(span), text(to_trace), text(to_span))
+    return LinkRow(ts_ns, *ends, reason=reason, attrs=_attrs(attrs))
+
+
+class _Totals(NamedTuple):
+    """One trace's aggregates over its spans (``summarise``)."""
+
+    spans: int
+    errors: int | None
+    unfinished: int | None
+    crashed: int | None
+    last_end_ns: int | None
+    open_spans: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost: float
 
 
 def summarise(conn: sqlite3.Connection, trace_id: str) -> TraceSummary | None:
     """One trace's summary, aggregated from its spans (indexed by trace id)."""
+    return _summarise(conn, key(trace_id), trace_id)
+
+
+def _summarise(conn: sqlite3.Connection, k: Key, trace_id: str) -> TraceSummary | None:
     head = conn.execute(
-        "SELECT start_ns, conversation_id, pinned FROM traces WHERE trace_id = ?", (trace_id,)
+        "SELECT start_ns, conversation_id, pinned FROM traces WHERE trace_id = ?", (k,)
     ).fetchone()
     if head is None:
         return None
-    agg = conn.execute(
-        "SELECT count(*), sum(status = 'error'), sum(status = 'unfinished'),"
-        " sum(synthetic AND name = ?), max(end_ns), sum(end_ns IS NULL),"
-        " coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
-        " coalesce(sum(cache_read_tokens), 0), coalesce(sum(cache_write_tokens), 0),"
-        " coalesce(sum(cost), 0.0)"
-        " FROM spans WHERE trace_id = ?",
-        (CRASH_SPAN_NAME, trace_id),
-    ).fetchone()
+    first_start, conversation_id, pinned = head
+    agg = _Totals._make(
+        conn.execute(
+            "SELECT count(*), sum(status = 'error'), sum(status = 'unfinished'),"
+            " sum(synthetic AND name = ?), max(end_ns), sum(end_ns IS NULL),"
+            " coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
+            " coalesce(sum(cache_read_tokens), 0), coalesce(sum(cache_write_tokens), 0),"
+            " coalesce(sum(cost), 0.0)"
+            " FROM spans WHERE trace_id = ?",
+            (CRASH_SPAN_NAME, k),
+        ).fetchone()
+    )
     root = conn.execute(
         "SELECT span_id, name, component, start_ns, end_ns FROM spans"
         " WHERE trace_id = ? AND parent_id IS NULL AND synthetic = 0"
         " ORDER BY start_ns LIMIT 1",
-        (trace_id,),
+        (k,),
     ).fetchone()
-    count, errors, unfinished, crashed = agg[0], agg[1] or 0, agg[2] or 0, agg[3] or 0
+    count, errors, unfinished = agg.spans, agg.errors or 0, agg.unfinished or 0
+    crashed = agg.crashed or 0
     status: TraceStatus
     if crashed:
         status = "crashed"
@@ -104,15 +124,16 @@ def summarise(conn: sqlite3.Connection, trace_id: str) -> TraceSummary | None:
     else:
         status = "ok"
     if root is not None:
-        root_id, root_name, component, start, end = root
+        root_key, root_name, component, start, end = root
+        root_id = text(root_key)
     else:
         first = conn.execute(
             "SELECT name, component FROM spans WHERE trace_id = ? ORDER BY start_ns LIMIT 1",
-            (trace_id,),
+            (k,),
         ).fetchone()
-        root_id, start = None, head[0]
+        root_id, start = None, first_start
         root_name, component = first if first else ("(no spans)", "")
-        end = agg[4] if not agg[5] else None
+        end = agg.last_end_ns if not agg.open_spans else None
     return TraceSummary(
         trace_id=trace_id,
         root_name=root_name,
@@ -124,13 +145,13 @@ def summarise(conn: sqlite3.Connection, trace_id: str) -> TraceSummary | None:
         error_count=errors,
         unfinished_count=unfinished,
         status=status,
-        input_tokens=agg[6],
-        output_tokens=agg[7],
-        cache_read_tokens=agg[8],
-        cache_write_tokens=agg[9],
-        cost=float(agg[10]),
-        conversation_id=head[1],
-        pinned=bool(head[2]),
+        input_tokens=agg.input_tokens,
+        output_tokens=agg.output_tokens,
+        cache_read_tokens=agg.cache_read_tokens,
+        cache_write_tokens=agg.cache_write_tokens,
+        cost=float(agg.cost),
+        conversation_id=conversation_id,
+        pinned=bool(pinned),
     )
 
 
@@ -155,8 +176,8 @@ def list_traces(
     out: list[TraceSummary] = []
     # The cursor is stepped, not fetched whole: with the start_ns index the newest page of
     # 100,000 traces reads ~limit ids, not every id in the table.
-    for (trace_id,) in conn.execute(sql, args):
-        summary = summarise(conn, trace_id)
+    for (k,) in conn.execute(sql, args):
+        summary = _summarise(conn, k, text(k))
         if summary is None or (status is not None and summary.status != status):
             continue
         if component is not None and summary.component != component:
@@ -168,19 +189,20 @@ def list_traces(
 
 
 def get_trace(conn: sqlite3.Connection, trace_id: str) -> TraceRows | None:
-    summary = summarise(conn, trace_id)
+    k = key(trace_id)
+    summary = _summarise(conn, k, trace_id)
     if summary is None:
         return None
     spans = [
         span_row(r)
         for r in conn.execute(
-            f"SELECT {SPAN_COLS} FROM spans WHERE trace_id = ? ORDER BY start_ns, id", (trace_id,)
+            f"SELECT {SPAN_COLS} FROM spans WHERE trace_id = ? ORDER BY start_ns, id", (k,)
         )
     ]
     logs = [
         log_row(r)
         for r in conn.execute(
-            f"SELECT {_LOG_COLS} FROM logs WHERE trace_id = ? ORDER BY ts_ns, id", (trace_id,)
+            f"SELECT {_LOG_COLS} FROM logs WHERE trace_id = ? ORDER BY ts_ns, id", (k,)
         )
     ]
     links = [
@@ -188,7 +210,7 @@ def get_trace(conn: sqlite3.Connection, trace_id: str) -> TraceRows | None:
         for r in conn.execute(
             f"SELECT {_LINK_COLS} FROM links WHERE trace_id = ? OR to_trace_id = ?"
             " ORDER BY ts_ns, id",
-            (trace_id, trace_id),
+            (k, k),
         )
     ]
     return TraceRows(summary, spans, logs, links, _ledger.for_trace(conn, trace_id))
@@ -196,17 +218,18 @@ def get_trace(conn: sqlite3.Connection, trace_id: str) -> TraceRows | None:
 
 def get_span(conn: sqlite3.Connection, span_id: str) -> SpanRow | None:
     r = conn.execute(
-        f"SELECT {SPAN_COLS} FROM spans WHERE span_id = ? ORDER BY id LIMIT 1", (span_id,)
+        f"SELECT {SPAN_COLS} FROM spans WHERE span_id = ? ORDER BY id LIMIT 1", (key(span_id),)
     ).fetchone()
     return None if r is None else span_row(r)
 
 
-def _traces_of(conn: sqlite3.Connection, span_id: str) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT trace_id FROM spans WHERE span_id = ?", (span_id,))]
+def _traces_of(conn: sqlite3.Connection, span: Key) -> list[Key]:
+    return [t for (t,) in conn.execute("SELECT trace_id FROM spans WHERE span_id = ?", (span,))]
 
 
 def span_logs(conn: sqlite3.Connection, span_id: str) -> list[LogRow]:
-    traces = _traces_of(conn, span_id)
+    span = key(span_id)
+    traces = _traces_of(conn, span)
     out: list[LogRow] = []
     for trace_id in traces:
         out.extend(
@@ -214,14 +237,15 @@ def span_logs(conn: sqlite3.Connection, span_id: str) -> list[LogRow]:
             for r in conn.execute(
                 f"SELECT {_LOG_COLS} FROM logs WHERE trace_id = ? AND span_id = ?"
                 " ORDER BY ts_ns, id",
-                (trace_id, span_id),
+                (trace_id, span),
             )
         )
     return out
 
 
 def span_links(conn: sqlite3.Connection, span_id: str) -> list[LinkRow]:
-    traces = _traces_of(conn, span_id)
+    span = key(span_id)
+    traces = _traces_of(conn, span)
     out: list[LinkRow] = []
     for trace_id in traces:
         out.extend(
@@ -229,7 +253,7 @@ def span_links(conn: sqlite3.Connection, span_id: str) -> list[LinkRow]:
             for r in conn.execute(
                 f"SELECT {_LINK_COLS} FROM links WHERE (trace_id = ? AND span_id = ?)"
                 " OR (to_trace_id = ? AND to_span_id = ?) ORDER BY ts_ns, id",
-                (trace_id, span_id, trace_id, span_id),
+                (trace_id, span, trace_id, span),
             )
         )
     return out
@@ -240,12 +264,14 @@ def resolve_id(conn: sqlite3.Connection, prefix: str, kind: Literal["trace", "sp
     if not prefix or any(c not in "0123456789abcdef" for c in prefix):
         return []
     table, col = ("traces", "trace_id") if kind == "trace" else ("spans", "span_id")
-    hi = prefix + "g"  # 'g' sorts after every hex digit: [prefix, prefix+'g') is the range
+    lo, hi = prefix_bounds(prefix)  # hex ids are blobs (see _ids) ...
+    # ... and an odd-length one is text: 'g' sorts after every hex digit
     rows = conn.execute(
-        f"SELECT DISTINCT {col} FROM {table} WHERE {col} >= ? AND {col} < ? LIMIT 2",
-        (prefix, hi),
+        f"SELECT DISTINCT {col} FROM {table} WHERE {col} BETWEEN ? AND ?"
+        f" UNION SELECT DISTINCT {col} FROM {table} WHERE {col} >= ? AND {col} < ? LIMIT 2",
+        (lo, hi, prefix, prefix + "g"),
     )
-    return [r[0] for r in rows]
+    return [text(r[0]) for r in rows]
 
 
 def find_spans(

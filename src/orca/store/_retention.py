@@ -11,13 +11,13 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import orjson
 
-from orca.store import _fts, _ledger
+from orca.store import _bodies, _fts, _ledger
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -96,9 +96,36 @@ def _day(ts_ns: int) -> str:
     return datetime.fromtimestamp(ts_ns / 1e9, tz=UTC).strftime("%Y-%m-%d")
 
 
+@dataclass(slots=True)
+class _Fold:
+    """One roll-up row being summed: the pruned spans of a (day, name, model, component)."""
+
+    span_count: int = 0
+    error_count: int = 0
+    duration_sum_ns: int = 0
+    hist: dict[str, int] = field(default_factory=dict)  # quarter-octave bucket -> spans
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost: float = 0.0
+
+    def add(self, other: "_Fold") -> None:
+        self.span_count += other.span_count
+        self.error_count += other.error_count
+        self.duration_sum_ns += other.duration_sum_ns
+        for bucket, n in other.hist.items():
+            self.hist[bucket] = self.hist.get(bucket, 0) + n
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_read_tokens += other.cache_read_tokens
+        self.cache_write_tokens += other.cache_write_tokens
+        self.cost += other.cost
+
+
 def _roll_up(conn: sqlite3.Connection) -> int:
     """Fold the spans of the doomed traces into ``rollups``; returns rows touched."""
-    groups: dict[tuple[str, str, str, str], list[Any]] = {}
+    groups: dict[tuple[str, str, str, str], _Fold] = {}
     for name, model, component, start, end, status, i, o, cr, cw, cost in conn.execute(
         "SELECT name, coalesce(model, ''), component, start_ns, end_ns, status,"
         " coalesce(input_tokens, 0), coalesce(output_tokens, 0), coalesce(cache_read_tokens, 0),"
@@ -108,18 +135,18 @@ def _roll_up(conn: sqlite3.Connection) -> int:
         key = (_day(start), name, model, component)
         g = groups.get(key)
         if g is None:
-            g = groups[key] = [0, 0, 0, {}, 0, 0, 0, 0, 0.0]
-        g[0] += 1
-        g[1] += status == "error"
+            g = groups[key] = _Fold()
+        g.span_count += 1
+        g.error_count += status == "error"
         if end is not None:
-            g[2] += end - start
+            g.duration_sum_ns += end - start
             b = str(_bucket(end - start))
-            g[3][b] = g[3].get(b, 0) + 1
-        g[4] += i
-        g[5] += o
-        g[6] += cr
-        g[7] += cw
-        g[8] += cost
+            g.hist[b] = g.hist.get(b, 0) + 1
+        g.input_tokens += i
+        g.output_tokens += o
+        g.cache_read_tokens += cr
+        g.cache_write_tokens += cw
+        g.cost += cost
     for key, g in groups.items():
         old = conn.execute(
             "SELECT span_count, error_count, duration_sum_ns, hist, input_tokens, output_tokens,"
@@ -128,22 +155,26 @@ def _roll_up(conn: sqlite3.Connection) -> int:
             key,
         ).fetchone()
         if old is not None:
-            hist = orjson.loads(old[3])
-            for b, n in g[3].items():
-                hist[b] = hist.get(b, 0) + n
-            g = [
-                old[0] + g[0],
-                old[1] + g[1],
-                old[2] + g[2],
-                hist,
-                *(a + b for a, b in zip(old[4:], g[4:], strict=True)),
-            ]
+            n, errors, duration, hist, tin, tout, tcr, tcw, cost = old
+            g.add(_Fold(n, errors, duration, orjson.loads(hist), tin, tout, tcr, tcw, cost))
         conn.execute(
             "INSERT OR REPLACE INTO rollups (day, name, model, component, span_count, error_count,"
             " duration_sum_ns, duration_p95_ns, hist, input_tokens, output_tokens,"
             " cache_read_tokens, cache_write_tokens, cost)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*key, g[0], g[1], g[2], _p95(g[3]), orjson.dumps(g[3]).decode(), *g[4:]),
+            (
+                *key,
+                g.span_count,
+                g.error_count,
+                g.duration_sum_ns,
+                _p95(g.hist),
+                orjson.dumps(g.hist).decode(),
+                g.input_tokens,
+                g.output_tokens,
+                g.cache_read_tokens,
+                g.cache_write_tokens,
+                g.cost,
+            ),
         )
     return len(groups)
 
@@ -174,15 +205,7 @@ def prune(
         )
         report("roll up", 1, stages)
         out["rollup_rows"] = _roll_up(conn)
-        # Body references of deleted spans stop counting towards de-dup.
-        for col in ("request_body", "response_body"):
-            conn.execute(
-                f"UPDATE bodies SET refs = refs - (SELECT count(*) FROM spans s"
-                f" WHERE s.{col} = bodies.sha256"
-                f" AND s.trace_id IN (SELECT trace_id FROM temp.doomed))"
-                f" WHERE sha256 IN (SELECT {col} FROM spans"
-                f" WHERE trace_id IN (SELECT trace_id FROM temp.doomed) AND {col} IS NOT NULL)"
-            )
+        _release(conn)
         report("delete traces", 2, stages)
         doomed = "IN (SELECT trace_id FROM temp.doomed)"
         out["spans"] = _delete(conn, f"DELETE FROM spans WHERE trace_id {doomed}")
@@ -219,6 +242,35 @@ def prune(
         _fts.purge(conn)
     report("done", stages, stages)
     return PruneResult(**out)
+
+
+# The body references the doomed spans hold, counted per hash in one pass over their rows
+# (found through the (trace_id, span_id) index); then one indexed update per hash.
+_RELEASED: Final = """
+SELECT sha, count(*) FROM (
+    SELECT request_body AS sha FROM spans
+    WHERE trace_id IN (SELECT trace_id FROM temp.doomed) AND request_body IS NOT NULL
+    UNION ALL
+    SELECT response_body FROM spans
+    WHERE trace_id IN (SELECT trace_id FROM temp.doomed) AND response_body IS NOT NULL
+) GROUP BY sha
+"""
+
+
+def _release(conn: sqlite3.Connection) -> int:
+    """Body references of the doomed spans stop counting towards de-dup; hashes released.
+
+    Linear in what is pruned: the doomed spans are read once, each released hash is one
+    indexed update (it was a count over every span per body: quadratic, 95-144 s to prune
+    a tenth of 130,000 spans).
+    """
+    released = conn.execute(_RELEASED).fetchall()
+    conn.executemany(
+        f"UPDATE bodies SET refs = refs - ?2 WHERE {_bodies.SHA_KEY} = substr(?1, 1, 12)"
+        " AND +sha256 = ?1",
+        released,
+    )
+    return len(released)
 
 
 def _collect(conn: sqlite3.Connection) -> tuple[int, int]:

@@ -20,7 +20,11 @@ with a millisecond time prefix, so that index appends too.
 from typing import Final
 
 from orca.store._aggregate import MIGRATION as STATS_MIGRATION
+from orca.store._bodies import SHA_KEY
+from orca.store._dicts import MIGRATION as DICTS_MIGRATION
+from orca.store._fts import BODY_TRIGGERS, SPAN_UPDATE_TRIGGER
 from orca.store._fts import MIGRATION as SEARCH_MIGRATION
+from orca.store._ids import KEY_FUNCTION as KEY
 from orca.store._ledger import MIGRATION as LEDGER_MIGRATION
 
 MIGRATIONS: Final[list[list[str]]] = [
@@ -169,6 +173,44 @@ MIGRATIONS: Final[list[list[str]]] = [
     STATS_MIGRATION,
     # version 4: a search index that holds no copy of the text (see _fts.py)
     SEARCH_MIGRATION,
+    # version 5: bodies name their trained zstd dictionary (see _dicts.py), the unique
+    # index of 64-character hashes (45 bytes a span on bench/storage.py) becomes an index
+    # of their first 12 characters (the writer checks the full hash), and hex trace and
+    # span ids are stored as blobs (see _ids.py).
+    [
+        "ALTER TABLE bodies RENAME TO bodies_v4",
+        """CREATE TABLE bodies (
+            id INTEGER PRIMARY KEY,             -- insertion order: retention evicts lowest first
+            sha256 TEXT NOT NULL,               -- of the original bytes (one row per hash)
+            size INTEGER NOT NULL,              -- original bytes
+            stored INTEGER NOT NULL,            -- bytes in data
+            enc TEXT NOT NULL,                  -- 'raw' | 'zstd' | 'zstd-ref' | 'blob'
+            data BLOB NOT NULL,
+            base INTEGER,                       -- zstd-ref: bodies.id of the dictionary body
+            refs INTEGER NOT NULL DEFAULT 1,    -- span records that carried it
+            first_ns INTEGER NOT NULL,
+            trace_id TEXT,                      -- first span that carried it (search hits)
+            span_id TEXT,
+            dict INTEGER                        -- zstd: zstd_dicts.id it was compressed with
+        )""",
+        "INSERT INTO bodies (id, sha256, size, stored, enc, data, base, refs, first_ns,"
+        " trace_id, span_id) SELECT id, sha256, size, stored, enc, data, base, refs, first_ns,"
+        f" {KEY}(trace_id), {KEY}(span_id) FROM bodies_v4",
+        "DROP TABLE bodies_v4",  # its index and triggers go with it
+        f"CREATE INDEX bodies_sha ON bodies({SHA_KEY})",
+        "CREATE INDEX bodies_base ON bodies(base) WHERE base IS NOT NULL",
+        *BODY_TRIGGERS,
+        *DICTS_MIGRATION,
+        # hex ids become blobs (see _ids.py); the text a span indexes does not change
+        "DROP TRIGGER fts_spans_update",
+        f"UPDATE spans SET trace_id = {KEY}(trace_id), span_id = {KEY}(span_id),"
+        f" parent_id = {KEY}(parent_id)",
+        SPAN_UPDATE_TRIGGER,
+        f"UPDATE traces SET trace_id = {KEY}(trace_id)",
+        f"UPDATE logs SET trace_id = {KEY}(trace_id), span_id = {KEY}(span_id)",
+        f"UPDATE links SET trace_id = {KEY}(trace_id), span_id = {KEY}(span_id),"
+        f" to_trace_id = {KEY}(to_trace_id), to_span_id = {KEY}(to_span_id)",
+    ],
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

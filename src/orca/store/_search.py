@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import Any, Final, Literal
 
 from orca.store import _fts
+from orca.store._ids import Key, text_or_none
 from orca.store._rows import SearchHit
 
 Where = Literal["attrs", "bodies", "logs"]
@@ -89,9 +90,14 @@ def _texts(conn: sqlite3.Connection, place: Where, ids: list[int]) -> list[tuple
     return list(conn.execute(f"SELECT t.id, {expr} FROM {table} t WHERE t.id IN ({marks})", ids))
 
 
+def _hit(trace: Key | None, span: Key | None, ts_ns: int, place: Where) -> SearchHit:
+    """A hit without its snippet yet (ids as the API shows them)."""
+    return SearchHit(text_or_none(trace), text_or_none(span), ts_ns, place, "")
+
+
 def _candidates(
     conn: sqlite3.Connection, place: Where, match: str, since_ns: int | None, limit: int | None
-) -> Iterator[tuple[int, str | None, str | None, int]]:
+) -> Iterator[tuple[int, Key | None, Key | None, int]]:
     sql = _CANDIDATES[place]
     args: list[Any] = [match]
     if since_ns is not None:
@@ -117,7 +123,7 @@ def _place_hits(
     """Up to ``limit`` hits of one place, newest first, with their row ids (snippets later)."""
     if not checked or place not in _fts.POSITIONLESS:
         rows = _candidates(conn, place, query, since_ns, limit)
-        return [(SearchHit(t, s, ts, place, ""), i) for i, t, s, ts in rows]
+        return [(_hit(t, s, ts, place), i) for i, t, s, ts in rows]
     out: list[tuple[SearchHit, int]] = []
     rows = _candidates(conn, place, match, since_ns, None)
     while len(out) < limit:
@@ -125,7 +131,7 @@ def _place_hits(
         if not chunk:
             break
         ok = scratch.run(_texts(conn, place, [r[0] for r in chunk]), query)
-        out.extend((SearchHit(t, s, ts, place, ""), i) for i, t, s, ts in chunk if i in ok)
+        out.extend((_hit(t, s, ts, place), i) for i, t, s, ts in chunk if i in ok)
     return out[:limit]
 
 

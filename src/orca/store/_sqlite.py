@@ -20,6 +20,7 @@ from orca.store import (
     _bodies,
     _crash,
     _fts,
+    _ids,
     _ledger,
     _read,
     _retention,
@@ -28,6 +29,7 @@ from orca.store import (
 )
 from orca.store._batch import ApplyResult, Batch
 from orca.store._errors import SchemaError, StoreError
+from orca.store._ids import key
 from orca.store._open import store_path
 from orca.store._protocol import SpanStat
 from orca.store._rows import (
@@ -109,6 +111,7 @@ class SQLiteStore:
             conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: keeps the span_id index hot
             conn.execute("PRAGMA temp_store = MEMORY")
             _fts.register(conn)  # the bodies' search-index trigger decodes in Python
+            _ids.register(conn)  # the migration to schema 5 converts ids with it
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}; {_hint(exc)}") from None
         store = cls(path, conn)
@@ -226,7 +229,7 @@ class SQLiteStore:
         """Pin (or unpin) a trace so retention keeps it and its bodies; False when unknown."""
         with self._txn() as conn:
             cur = conn.execute(
-                "UPDATE traces SET pinned = ? WHERE trace_id = ?", (int(pinned), trace_id)
+                "UPDATE traces SET pinned = ? WHERE trace_id = ?", (int(pinned), key(trace_id))
             )
             return cur.rowcount > 0
 

@@ -92,7 +92,8 @@ def quarantine(conn: sqlite3.Connection, limit: int | None) -> list[QuarantineRo
         sql += " LIMIT ?"
         args = (limit,)
     return [
-        QuarantineRow(r[0], r[1], r[2], r[3], bytes(r[4]), r[5]) for r in conn.execute(sql, args)
+        QuarantineRow(source, offset, length, reason, bytes(preview), ts_ns)
+        for source, offset, length, reason, preview, ts_ns in conn.execute(sql, args)
     ]
 
 
@@ -107,7 +108,7 @@ def totals(conn: sqlite3.Connection, path: Path) -> StoreTotals:
             size += Path(str(path) + suffix).stat().st_size
         except FileNotFoundError:
             pass
-    b = conn.execute(
+    bodies, body_bytes, stored, referenced = conn.execute(
         "SELECT count(*), coalesce(sum(size), 0), coalesce(sum(stored), 0),"
         " coalesce(sum(size * refs), 0) FROM bodies"
     ).fetchone()
@@ -118,8 +119,8 @@ def totals(conn: sqlite3.Connection, path: Path) -> StoreTotals:
         links=_count(conn, "links"),
         traces=_count(conn, "traces"),
         quarantined=_count(conn, "quarantine"),
-        bodies=b[0],
-        body_bytes=b[1],
-        body_stored_bytes=b[2],
-        body_referenced_bytes=b[3],
+        bodies=bodies,
+        body_bytes=body_bytes,
+        body_stored_bytes=stored,
+        body_referenced_bytes=referenced,
     )

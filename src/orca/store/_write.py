@@ -15,18 +15,27 @@ import orjson
 from orca.store import _bodies, _ledger
 from orca.store._batch import ApplyResult, Batch, Item
 from orca.store._errors import StoreError
+from orca.store._ids import Key, key, key_or_none
+from orca.store._ingest_rows import (
+    LinkInsert,
+    LogInsert,
+    OpenSpan,
+    SourceState,
+    SpanInsert,
+    TraceSeen,
+    new_row,
+)
+from orca.store._ingest_rows import genai_columns as genai_columns  # (the PostgreSQL write uses it)
 from orca.store._rows import CRASH_SPAN_NAME
 
 _SEGMENT: Final = re.compile(r"^(\d+)-(\d+)-\d+\.ndjson$")
 
 # An open, merged in Python with its close when both are in the batch (the usual
 # case: one row written once instead of an insert and an update).
-_OPEN_SQL: Final = """
-INSERT INTO spans (trace_id, span_id, parent_id, name, component, start_ns, attrs,
-    request_body, request_body_bytes, proc_id, end_ns, status, response_body,
-    response_body_bytes, model, tool, input_tokens, output_tokens,
-    cache_read_tokens, cache_write_tokens, cost, chg)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+_SPAN_INSERT: Final = f"""
+INSERT INTO spans ({", ".join(SpanInsert._fields)})
+VALUES ({", ".join("?" * len(SpanInsert._fields))})"""
+_OPEN_SQL: Final = f"""{_SPAN_INSERT}
 ON CONFLICT (trace_id, span_id) DO UPDATE SET
     parent_id = excluded.parent_id, name = excluded.name, component = excluded.component,
     start_ns = excluded.start_ns,
@@ -49,12 +58,10 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
 """
 
 # A close with no open seen yet still makes a row (its open may be in a later
-# batch, or lost); the open then fills in name, parent and start.
-_CLOSE_SQL: Final = """
-INSERT INTO spans (trace_id, span_id, name, component, start_ns, end_ns, status, attrs,
-    response_body, response_body_bytes, proc_id, model, tool, input_tokens, output_tokens,
-    cache_read_tokens, cache_write_tokens, cost, chg)
-VALUES (?, ?, '(unknown)', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+# batch, or lost), named '(unknown)' and started at the close; the open then fills
+# in name, parent and start.
+_CLOSE_SQL: Final = f"""
+{_SPAN_INSERT}
 ON CONFLICT (trace_id, span_id) DO UPDATE SET
     end_ns = excluded.end_ns, status = excluded.status,
     attrs = CASE WHEN spans.attrs IS NULL THEN excluded.attrs
@@ -84,46 +91,11 @@ ON CONFLICT (trace_id) DO UPDATE SET
 """
 
 
-def _int(value: object) -> int | None:
-    return value if type(value) is int else None
-
-
-def _num(value: object) -> float | None:
-    return float(value) if type(value) in (int, float) else None  # type: ignore[arg-type]
-
-
-_NONE7: Final = (None, None, None, None, None, None, None)
-
-
-def genai_columns(attrs: dict[str, Any] | None) -> tuple[Any, ...]:
-    """(model, tool, input, output, cache read, cache write tokens, cost) from attributes."""
-    if not attrs:
-        return _NONE7
-    get = attrs.get
-    model = get("gen_ai.request.model") or get("gen_ai.response.model")
-    tool = get("gen_ai.tool.name")
-    tokens_in = get("gen_ai.usage.input_tokens")
-    if tokens_in is None and model is None and tool is None:
-        return _NONE7  # the common case of a span that is neither an LLM call nor a tool
-    cache_write = get("gen_ai.usage.cache_write.input_tokens")
-    if cache_write is None:
-        cache_write = get("gen_ai.usage.cache_creation.input_tokens")
-    return (
-        model if type(model) is str else None,
-        tool if type(tool) is str else None,
-        _int(tokens_in),
-        _int(get("gen_ai.usage.output_tokens")),
-        _int(get("gen_ai.usage.cache_read.input_tokens")),
-        _int(cache_write),
-        _num(get("orca.cost.usd")),
-    )
-
-
-def _source_row(conn: sqlite3.Connection, name: str) -> tuple[int, int, int | None]:
-    """(source id, committed offset, writer's process id), creating rows on first sight."""
+def _source_row(conn: sqlite3.Connection, name: str) -> SourceState:
+    """A source's id, committed offset and writer's process id, made on first sight."""
     row = conn.execute("SELECT id, offset, proc_id FROM sources WHERE name = ?", (name,)).fetchone()
     if row is not None:
-        return row[0], row[1], row[2]
+        return SourceState._make(row)
     proc_id = None
     m = _SEGMENT.match(name)
     if m is not None:
@@ -135,7 +107,7 @@ def _source_row(conn: sqlite3.Connection, name: str) -> tuple[int, int, int | No
         proc_id = conn.execute("SELECT id FROM processes WHERE writer = ?", (writer,)).fetchone()[0]
     cur = conn.execute("INSERT INTO sources (name, proc_id) VALUES (?, ?)", (name, proc_id))
     assert cur.lastrowid is not None
-    return cur.lastrowid, 0, proc_id
+    return SourceState(cur.lastrowid, 0, proc_id)
 
 
 def _proc_record(conn: sqlite3.Connection, proc_id: int | None, rec: dict[str, Any]) -> None:
@@ -190,19 +162,17 @@ def apply_batch(
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (chg,),
     )
-    sources: dict[str, tuple[int, int, int | None]] = {
-        name: _source_row(conn, name) for name in batch.offsets
-    }
-    opens: dict[tuple[str, str], list[Any]] = {}
-    closes: list[tuple[Any, ...]] = []
-    logs: list[tuple[Any, ...]] = []
-    links: list[tuple[Any, ...]] = []
-    traces: dict[str, list[Any]] = {}
+    sources = {name: _source_row(conn, name) for name in batch.offsets}
+    opens: dict[tuple[str, str], OpenSpan] = {}
+    closes: list[SpanInsert] = []
+    logs: list[LogInsert] = []
+    links: list[LinkInsert] = []
+    traces: dict[str, TraceSeen] = {}
     bodies = _bodies.BatchBodies(bases or _bodies.Bases(), blobs, blob_above)
     counts: dict[str, int] = {}
     last_ts: dict[int, int] = {}
     skipped = 0
-    synthetic: list[tuple[str, str]] = []
+    synthetic: list[tuple[Key, Key]] = []
     for item in batch.items:
         src = sources.get(item.source)
         if src is None:
@@ -210,104 +180,103 @@ def apply_batch(
                 f"batch has a record from {item.source!r} but no offset for it; "
                 "give every source's offset in Batch.offsets"
             )
-        if item.offset < src[1]:
+        if item.offset < src.offset:
             skipped += 1
             continue
         counts[item.source] = counts.get(item.source, 0) + 1
         rec = item.record
         kind = rec["kind"]
-        proc_id = src[2]
+        proc_id = src.proc_id
         ts = rec["ts"]
         if proc_id is not None and ts > last_ts.get(proc_id, 0):
             last_ts[proc_id] = ts
         if kind == "span-open":
             if "synthetic" in rec:  # a crash span copied by `orca migrate` (never in a journal)
-                synthetic.append((rec["trace"], rec["span"]))
+                synthetic.append((key(rec["trace"]), key(rec["span"])))
             attrs = rec.get("attrs")
             sha, size = bodies.add(rec) if "body" in rec else (None, 0)
             trace = rec["trace"]
-            # [open fields..., end_ns, status, close attrs, response sha, response bytes]
-            opens[(trace, rec["span"])] = [
-                trace,
-                rec["span"],
-                rec.get("parent"),
-                rec["name"],
-                rec["component"],
-                ts,
-                attrs,
-                sha,
-                size,
-                proc_id,
-                None,
-                "unfinished",
-                None,
-                None,
-                0,
-            ]
+            opens[(trace, rec["span"])] = OpenSpan(rec, sha, size, proc_id)
             _note_trace(traces, trace, ts, attrs)
         elif kind == "span-close":
             attrs = rec.get("attrs")
             sha, size = bodies.add(rec) if "body" in rec else (None, 0)
             trace = rec["trace"]
             opened = opens.get((trace, rec["span"]))
-            if opened is not None and opened[10] is None:
-                opened[10:15] = [ts, rec["status"], attrs, sha, size]
+            if opened is not None and opened.end_ns is None:
+                opened.end_ns, opened.status, opened.close_attrs = ts, rec["status"], attrs
+                opened.response_body, opened.response_body_bytes = sha, size
                 continue
             closes.append(
-                (
-                    trace,
-                    rec["span"],
-                    rec["component"],
-                    ts,
-                    ts,
-                    rec["status"],
-                    _dumps(attrs),
-                    sha,
-                    size,
-                    proc_id,
-                    *genai_columns(attrs),
-                    chg,
+                new_row(
+                    SpanInsert,
+                    (
+                        key(trace),
+                        key(rec["span"]),
+                        None,
+                        "(unknown)",
+                        rec["component"],
+                        ts,
+                        _dumps(attrs),
+                        None,
+                        0,
+                        proc_id,
+                        ts,
+                        rec["status"],
+                        sha,
+                        size,
+                        *genai_columns(attrs),
+                        chg,
+                    ),
                 )
             )
             _note_trace(traces, trace, ts, attrs)
         elif kind == "log":
             logs.append(
-                (
-                    ts,
-                    rec["level"],
-                    rec["msg"],
-                    rec["component"],
-                    rec.get("trace"),
-                    rec.get("span"),
-                    _dumps(rec.get("attrs")),
+                new_row(
+                    LogInsert,
+                    (
+                        ts,
+                        rec["level"],
+                        rec["msg"],
+                        rec["component"],
+                        key_or_none(rec.get("trace")),
+                        key_or_none(rec.get("span")),
+                        _dumps(rec.get("attrs")),
+                    ),
                 )
             )
         elif kind == "link":
             links.append(
-                (
-                    ts,
-                    rec["trace"],
-                    rec["span"],
-                    rec["to_trace"],
-                    rec["to_span"],
-                    rec.get("reason"),
-                    _dumps(rec.get("attrs")),
+                new_row(
+                    LinkInsert,
+                    (
+                        ts,
+                        key(rec["trace"]),
+                        key(rec["span"]),
+                        key(rec["to_trace"]),
+                        key(rec["to_span"]),
+                        rec.get("reason"),
+                        _dumps(rec.get("attrs")),
+                    ),
                 )
             )
         elif kind == "proc":
             _proc_record(conn, proc_id, rec)
     bodies.write(conn, traces)
-    conn.executemany(_OPEN_SQL, [_open_row(o, chg) for o in opens.values()])
+    conn.executemany(_OPEN_SQL, [o.row(chg, _dumps) for o in opens.values()])
     if synthetic:
         conn.executemany(
             "UPDATE spans SET synthetic = 1 WHERE trace_id = ? AND span_id = ?", synthetic
         )
     conn.executemany(_CLOSE_SQL, closes)
-    if any(o[3] == CRASH_SPAN_NAME for o in opens.values()):
+    if any(o.record["name"] == CRASH_SPAN_NAME for o in opens.values()):
         # A crash marker another ORCA's collector wrote, arriving by OTLP import: it
         # stays a crash marker here (no local process wrote it).
         conn.execute(_IMPORTED_CRASH_SQL, (chg, CRASH_SPAN_NAME))
-    conn.executemany(_TRACE_SQL, [(t, v[0], v[1]) for t, v in traces.items()])
+    conn.executemany(
+        _TRACE_SQL, [(key(t), v.start_ns, v.conversation_id) for t, v in traces.items()]
+    )
     conn.executemany(
         "INSERT INTO logs (ts_ns, level, msg, component, trace_id, span_id, attrs)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -324,49 +293,42 @@ def apply_batch(
     )
     quarantined = _quarantine(conn, batch, sources)
     mirrored, ledger_skipped = (
-        _ledger.write(conn, batch.ledger, {n: s[1] for n, s in sources.items()})
+        _ledger.write(conn, batch.ledger, {n: s.offset for n, s in sources.items()})
         if batch.ledger
         else ({}, 0)
     )
     for name, n in mirrored.items():
         counts[name] = counts.get(name, 0) + n
     for name, offset in batch.offsets.items():
-        sid, committed, _ = sources[name]
-        new = batch.resets.get(name, max(offset, committed))
+        src = sources[name]
+        new = batch.resets.get(name, max(offset, src.offset))
         conn.execute(
             "UPDATE sources SET offset = ?, records = records + ?, quarantined = quarantined + ?"
             " WHERE id = ?",
-            (new, counts.get(name, 0), quarantined.get(name, 0), sid),
+            (new, counts.get(name, 0), quarantined.get(name, 0), src.id),
         )
     ledger = sum(mirrored.values())
     applied = sum(counts.values()) - ledger
     return ApplyResult(applied, skipped + ledger_skipped, sum(quarantined.values()), chg, ledger)
 
 
-def _open_row(o: list[Any], chg: int) -> tuple[Any, ...]:
-    attrs, more = o[6], o[12]
-    if more:
-        attrs = {**attrs, **more} if attrs else more
-    return (*o[:6], _dumps(attrs), *o[7:12], o[13], o[14], *genai_columns(attrs), chg)
-
-
 def _note_trace(
-    traces: dict[str, list[Any]], trace: str, ts: int, attrs: dict[str, Any] | None
+    traces: dict[str, TraceSeen], trace: str, ts: int, attrs: dict[str, Any] | None
 ) -> None:
     conv = attrs.get("gen_ai.conversation.id") if attrs else None
     conv = conv if type(conv) is str else None
     seen = traces.get(trace)
     if seen is None:
-        traces[trace] = [ts, conv]
+        traces[trace] = TraceSeen(ts, conv)
     else:
-        if ts < seen[0]:
-            seen[0] = ts
-        if seen[1] is None:
-            seen[1] = conv
+        if ts < seen.start_ns:
+            seen.start_ns = ts
+        if seen.conversation_id is None:
+            seen.conversation_id = conv
 
 
 def _quarantine(
-    conn: sqlite3.Connection, batch: Batch, sources: dict[str, tuple[int, int, int | None]]
+    conn: sqlite3.Connection, batch: Batch, sources: dict[str, SourceState]
 ) -> dict[str, int]:
     import time
 
@@ -374,7 +336,7 @@ def _quarantine(
     counts: dict[str, int] = {}
     rows = []
     for q in batch.quarantined:
-        if q.offset < sources[q.source][1]:
+        if q.offset < sources[q.source].offset:
             continue
         counts[q.source] = counts.get(q.source, 0) + 1
         rows.append((q.source, q.offset, q.length, q.reason, q.preview[:200], now))
