@@ -28,97 +28,6 @@ SRC = Path(orca.__file__).parent
 NOT_EXPORTS = {"annotations", "TYPE_CHECKING"}
 # Values of these types are constants a room defines (they carry no ``__module__`` of their own).
 CONSTANT_TYPES = (bool, int, float, str, bytes, tuple, frozenset, dict, list)
-# Public names a package holds without exporting them: a ratchet like UNDOCUMENTED below.
-# orca.cli's helpers of the lazy group (issue 10 item 2) want a leading underscore or __all__.
-KNOWN_LEAKS = {"orca.cli": {"COMMANDS", "LazyCommand", "LazyGroup", "OrcaError", "OrcaGroup"}}
-# Exported names without a docstring or comment (85 when this test was written, 78 now): a
-# ratchet. A new export must be documented; documenting one of these fails the test until the
-# name leaves this list, so it only shrinks.
-UNDOCUMENTED: dict[str, set[str]] = {
-    "orca": {"NOOP_SPAN"},
-    "orca.blobs": {
-        "CHUNK_SIZE",
-        "GcResult",
-        "HEADER_BYTES",
-        "PROBLEMS",
-        "Problem",
-        "REF_KEY",
-        "RotateResult",
-    },
-    "orca.capture": {"DISABLE_ENV", "MARK", "NOOP_LOGGER", "NOOP_SPAN"},
-    "orca.collector": {
-        "DEFAULT_JOURNAL_GRACE",
-        "DEFAULT_JOURNAL_RETENTION",
-        "LEDGER_SOURCE",
-        "LOCK_FILE",
-        "TORN_REASON",
-    },
-    "orca.governance": {
-        "DEFAULT_POLICY_FILE",
-        "DIMENSIONS",
-        "MODES",
-        "PHASES",
-        "PII_KINDS",
-        "RESTRICTIVE",
-        "RULE_ACTIONS",
-        "THRESHOLDS",
-    },
-    "orca.integrations": {"DEFAULT_MAX_OUTPUT_TOKENS"},
-    "orca.integrations.openai": {"CacheSend", "SPAN_NAME"},
-    "orca.journal": {"DEFAULT_HEARTBEAT_S", "DEFAULT_ROTATE_BYTES"},
-    "orca.ledger": {"DEFAULT_CHECKPOINT_EVERY", "PROBLEM_KINDS", "SinkStats"},
-    "orca.orchestrator": {
-        "BudgetHook",
-        "DEFAULT_TTL_MS",
-        "Handler",
-        "PolicyHook",
-        "REJECTIONS",
-        "SUPPORTED_PROTOCOLS",
-    },
-    "orca.query": {
-        "AttrChange",
-        "BodyDiff",
-        "BodySlice",
-        "CHECKS",
-        "DEFAULT_MAX_BYTES",
-        "ENTRY_POINT_GROUP",
-        "GROUP_BY",
-        "Part",
-        "Skeleton",
-        "StatRow",
-        "Timeline",
-        "body_diff_json",
-        "breakpoints_json",
-        "render_stats",
-        "render_tool_costs",
-        "search_json",
-        "stats_json",
-        "tool_costs_json",
-        "traces_json",
-    },
-    "orca.records": {
-        "Attrs",
-        "LEVELS",
-        "LinkRecord",
-        "LogRecord",
-        "ProcRecord",
-        "Record",
-        "STATUSES",
-        "Scalar",
-        "SpanCloseRecord",
-        "SpanOpenRecord",
-        "VERSION",
-    },
-    "orca.server": {"DEFAULT_HOST", "DEFAULT_PORT"},
-    "orca.store": {
-        "LogRow",
-        "SCHEMA_VERSION",
-        "STORE_ENV",
-        "STORE_FILE",
-        "TraceReader",
-        "crash_span_id",
-    },
-}
 
 
 def _public_modules() -> list[str]:
@@ -228,17 +137,12 @@ def test_all_is_the_documented_public_surface(module_name: str) -> None:
     private = [n for n in exported if n.startswith("_") and n != "__version__"]
     assert not private, f"{module_name}.__all__ exports private names: {private}"
     if hasattr(module, "__path__"):  # a room package: its namespace is its surface
-        leaks = KNOWN_LEAKS.get(module_name, set())
-        unlisted = sorted(_orca_names(module) - set(exported) - leaks)
+        unlisted = sorted(_orca_names(module) - set(exported))
         assert not unlisted, f"{module_name} has public names missing from __all__: {unlisted}"
-        gone = sorted(leaks - (_orca_names(module) - set(exported)))
-        assert not gone, f"no longer leaked, remove from KNOWN_LEAKS[{module_name!r}]: {gone}"
-    undocumented = {n for n in exported if not _documented(module, n)}
-    known = UNDOCUMENTED.get(module_name, set())
-    new = sorted(undocumented - known)
-    assert not new, f"{module_name}.__all__ names without a docstring or comment: {new}"
-    fixed = sorted(known - undocumented)
-    assert not fixed, f"documented now, remove from UNDOCUMENTED[{module_name!r}]: {fixed}"
+    undocumented = sorted(n for n in exported if not _documented(module, n))
+    assert not undocumented, (
+        f"{module_name}.__all__ names without a docstring or comment: {undocumented}"
+    )
 
 
 def test_every_room_is_checked() -> None:

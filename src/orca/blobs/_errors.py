@@ -10,8 +10,9 @@ from typing import Final, Literal
 
 from orca.errors import OrcaError
 
+#: What failed when a blob's bytes fail a check (:attr:`BlobIntegrityError.problem`).
 Problem = Literal["header", "wrong-key", "truncated", "reordered", "tampered", "digest", "size"]
-PROBLEMS: Final[tuple[Problem, ...]] = (
+PROBLEMS: Final[tuple[Problem, ...]] = (  # every Problem, for validation and listings
     "header",
     "wrong-key",
     "truncated",

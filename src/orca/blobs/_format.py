@@ -34,12 +34,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 MAGIC: Final = b"ORCABLOB"
 VERSION: Final = 1
 FLAG_ZSTD: Final = 1
-CHUNK_SIZE: Final = 64 * 1024
+CHUNK_SIZE: Final = 64 * 1024  # default bytes per sealed segment: what a reader holds at once
 MAX_CHUNK_SIZE: Final = 4 * 1024 * 1024  # a reader never allocates more for one segment
 TAG_BYTES: Final = 16
 LENGTH: Final = struct.Struct(">I")
 _HEADER: Final = struct.Struct(">8sBB2xI8s16s32sQ16s16s")
-HEADER_BYTES: Final = _HEADER.size
+HEADER_BYTES: Final = _HEADER.size  # bytes of the fixed header every blob file starts with
 _INFO: Final = b"orca-blob-v1:"
 _CHECK: Final = b"orca-blob-key-check-v1"
 

@@ -14,7 +14,7 @@ from typing import Final
 from orca.blobs._errors import BlobError
 from orca.blobs._rows import Address
 
-REF_KEY: Final = "orca.blob"
+REF_KEY: Final = "orca.blob"  # the JSON key that marks a value as a blob reference
 
 
 def blob_ref(address: Address) -> dict[str, str]:

@@ -6,7 +6,9 @@ from typing import Final, NamedTuple
 from orca.blobs._errors import BlobError
 
 SHA_HEX: Final = re.compile(r"[0-9a-f]{64}")
-BLOBS_DIR: Final = "blobs"  # under the home; here, not in _store, so naming it loads no cipher
+# The blob store's directory under the ORCA home (keys/ inside); here, not in _store, so
+# naming it loads no cipher.
+BLOBS_DIR: Final = "blobs"
 
 
 class Address(NamedTuple):
@@ -45,16 +47,20 @@ class BlobInfo(NamedTuple):
 
 
 class GcResult(NamedTuple):
-    kept: int
-    removed: int
-    bytes_freed: int
-    temps_removed: int
+    """What one ``gc`` did: blobs kept and removed, bytes freed, stale temps cleared."""
+
+    kept: int  # blobs still referenced
+    removed: int  # unreferenced blobs deleted
+    bytes_freed: int  # stored bytes of those blobs
+    temps_removed: int  # temp files of dead (or day-old) writers deleted
     spared_young: int  # unreferenced, but younger than the grace period
 
 
 class RotateResult(NamedTuple):
+    """What one ``reencrypt`` did: the key now current, blobs re-sealed, keys retired."""
+
     key_id: str  # the current key
-    reencrypted: int
+    reencrypted: int  # blobs re-sealed under the current key in this run
     remaining: int  # blobs still under an older key (with --limit)
     retired: list[str]  # key ids deleted because no blob names them any more
 

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-MARK: Final = "…redacted…"
+MARK: Final = "…redacted…"  # stands for the hidden part of a masked secret (all of a short one)
 _MARK_B: Final = MARK.encode()
 
 if TYPE_CHECKING:

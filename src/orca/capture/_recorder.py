@@ -31,7 +31,7 @@ from orca.journal import (
 if TYPE_CHECKING:
     from pathlib import Path
 
-DISABLE_ENV: Final = "ORCA_DISABLED"
+DISABLE_ENV: Final = "ORCA_DISABLED"  # the variable that turns recording off (1/true/yes/on)
 
 
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})

@@ -424,9 +424,12 @@ def _noop_span_id(ts_ns: int | None = None) -> str:
 
 
 _NOOP_CORE: Final = _Core(_noop_emit, lambda: 0, lambda: "0" * 31 + "1", _noop_span_id)
+#: The one span a disabled recorder hands out: code written ``with log.span(...)`` runs
+#: unchanged when recording is off, writing nothing and allocating nothing per call.
 NOOP_SPAN: Final = NoopSpan(_NOOP_CORE, "noop", "0" * 31 + "1", "0" * 15 + "1", None, "noop")
 NOOP_SPAN._log = NoopLogger(_NOOP_CORE, "noop")
 NOOP_SPAN._state = True
+#: The one logger a disabled recorder hands out; its spans are :data:`NOOP_SPAN`.
 NOOP_LOGGER: Final = NoopLogger(_NOOP_CORE, "noop")
 
 

@@ -7,105 +7,106 @@ from typing import Any, Final, NoReturn
 import click
 
 from orca._version import __version__
-from orca.cli._lazy import LazyCommand, LazyGroup
-from orca.errors import OrcaError
+from orca.cli._lazy import LazyCommand as _LazyCommand
+from orca.cli._lazy import LazyGroup as _LazyGroup
+from orca.errors import OrcaError as _OrcaError
 
 # Every command by import path, with the line `orca --help` shows (kept in step with each
 # command's docstring by tests/cli/test_lazy.py): only the command that runs is imported.
-COMMANDS: Final[dict[str, LazyCommand]] = {
-    "blobs": LazyCommand(
+COMMANDS: Final[dict[str, _LazyCommand]] = {
+    "blobs": _LazyCommand(
         "orca.cli._blobs:blobs",
         "The blob store: large bodies and payloads, compressed and encrypted at rest.",
     ),
-    "check": LazyCommand(
+    "check": _LazyCommand(
         "orca.cli._check:check",
         "Run the bug-catalog checks; exit 1 when any fails (so scripts can gate on it).",
     ),
-    "collect": LazyCommand(
+    "collect": _LazyCommand(
         "orca.cli._collect:collect",
         "Tail the home's journal and ledger into its store (`orca --store`, else the home's).",
     ),
-    "diff": LazyCommand(
+    "diff": _LazyCommand(
         "orca.cli._span:diff",
         "What changed between two spans: body bytes, body meaning, and attributes.",
     ),
-    "export": LazyCommand("orca.cli._export:export", "Send ORCA's traces elsewhere."),
-    "journal": LazyCommand(
+    "export": _LazyCommand("orca.cli._export:export", "Send ORCA's traces elsewhere."),
+    "journal": _LazyCommand(
         "orca.cli._journal:journal",
         "Raw journal segments: what writers appended, line by line.",
     ),
-    "ledger": LazyCommand(
+    "ledger": _LazyCommand(
         "orca.cli._ledger:ledger",
         "The ledger: durable, hash-chained, signed governed actions.",
     ),
-    "mcp": LazyCommand(
+    "mcp": _LazyCommand(
         "orca.cli._mcp:mcp_cmd",
         "Serve the MCP tools (list_traces, skeleton, span, diff, check, …) on stdin/stdout.",
     ),
-    "migrate": LazyCommand(
+    "migrate": _LazyCommand(
         "orca.cli._migrate:migrate_cmd",
         "Copy every trace of store SRC into store DST; resumable; counts checked at the end.",
     ),
-    "pin": LazyCommand(
+    "pin": _LazyCommand(
         "orca.cli._prune:pin",
         "Pin a trace (id, unique prefix or `last`) so retention never removes it or its bodies.",
     ),
-    "policy": LazyCommand(
+    "policy": _LazyCommand(
         "orca.cli._policy:policy",
         "Check, test and show governance policies (docs/governance.md).",
     ),
-    "prune": LazyCommand(
+    "prune": _LazyCommand(
         "orca.cli._prune:prune",
         "Apply retention to the store: old traces go (daily roll-ups stay), bodies over the cap.",
     ),
-    "replay": LazyCommand(
+    "replay": _LazyCommand(
         "orca.cli._replay:replay",
         "Replay governed actions from the ledger: inspect them or export them trace-shaped.",
     ),
-    "run": LazyCommand(
+    "run": _LazyCommand(
         "orca.cli._run:run",
         "Run CMD with ORCA_HOME set, drain the collector, print each trace's skeleton.",
     ),
-    "runs": LazyCommand(
+    "runs": _LazyCommand(
         "orca.cli._runs:runs",
         "Orchestrated runs, newest first: status, tasks, attempts, duration, usage.",
     ),
-    "search": LazyCommand(
+    "search": _LazyCommand(
         "orca.cli._stats:search",
         "Full-text search over log messages, attribute values and bodies, newest first.",
     ),
-    "span": LazyCommand(
+    "span": _LazyCommand(
         "orca.cli._span:span",
         "One span in full: attributes, links both ways, logs inside it, body slices.",
     ),
-    "stats": LazyCommand(
+    "stats": _LazyCommand(
         "orca.cli._stats:stats_cmd",
         "Counts, error rate, p50/p95, tokens, cost per group; `stats tools`: tool overhead.",
     ),
-    "status": LazyCommand(
+    "status": _LazyCommand(
         "orca.cli._status:status",
         "Collector, journal segments (writer alive/exited/crashed, lag), quarantine, store size.",
     ),
-    "trace": LazyCommand(
+    "trace": _LazyCommand(
         "orca.cli._traces:trace",
         "The skeleton of one trace: one line per span, indented, folded when long.",
     ),
-    "traces": LazyCommand(
+    "traces": _LazyCommand(
         "orca.cli._traces:traces",
         "Traces newest first: id, root, start, duration, spans, status, errors, tokens, cost.",
     ),
-    "up": LazyCommand(
+    "up": _LazyCommand(
         "orca.cli._up:up",
         "Serve the home: HTTP API, SSE, /metrics and the collector, until Ctrl-C or SIGTERM.",
     ),
-    "verify": LazyCommand(
+    "verify": _LazyCommand(
         "orca.cli._verify:verify",
         "Verify the ledger's chain, signatures and checkpoints; exit 0 only when all hold.",
     ),
 }
 
 
-class OrcaGroup(LazyGroup):
+class _OrcaGroup(_LazyGroup):
     """The ``orca`` group: every error is one line on stderr, never a traceback or usage block.
 
     Done in ``main`` itself so the console script and in-process callers
@@ -133,7 +134,7 @@ class OrcaGroup(LazyGroup):
         except click.ClickException as exc:
             exc.show()
             raise SystemExit(exc.exit_code) from None
-        except OrcaError as exc:
+        except _OrcaError as exc:
             _fail(str(exc))
         except BrokenPipeError:
             raise SystemExit(141) from None  # `orca traces | head`: the reader left
@@ -146,7 +147,7 @@ class OrcaGroup(LazyGroup):
         raise SystemExit(code if isinstance(code, int) else 0)
 
 
-@click.group(cls=OrcaGroup, lazy=COMMANDS)
+@click.group(cls=_OrcaGroup, lazy=COMMANDS)
 @click.version_option(__version__, prog_name="orca")
 @click.option(
     "--store",
@@ -177,7 +178,7 @@ def cli(store_url: str | None) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``orca`` console script (errors: see :class:`OrcaGroup`)."""
+    """Entry point of the ``orca`` console script (errors: see :class:`_OrcaGroup`)."""
     cli.main()
 
 
@@ -202,4 +203,4 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMANDS", "cli", "main"]

@@ -48,6 +48,7 @@ PIPELINE_BATCHES: Final = 20  # batches per pipelined round before writer checks
 SEARCH_SLICE: Final = 20_000  # rows per table the search index catches up per round
 PAUSE_FIRST_S: Final = 0.5  # disk full: first retry after this, doubling up to PAUSE_MAX_S
 PAUSE_MAX_S: Final = 30.0
+# The quarantine reason of a segment's unfinished last line once its writer is gone.
 TORN_REASON: Final = "torn last line (its writer died before finishing it)"
 
 

@@ -27,7 +27,7 @@ from typing import Final
 from orca.ledger import Entry, LedgerCorruptError, erased_ids, ledger_path, read_entries
 from orca.store import Batch, LedgerItem, LedgerRow, Quarantine
 
-LEDGER_SOURCE: Final = "ledger/ledger.ndjson"
+LEDGER_SOURCE: Final = "ledger/ledger.ndjson"  # the ledger's source name in offsets and quarantine
 PAUSED: Final = "ledger ingestion paused until the file changes"
 
 

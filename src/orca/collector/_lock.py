@@ -12,7 +12,7 @@ from typing import Final
 from orca._pidlock import COLLECTOR_LOCK, LockHeld, PidLock, holder, read_note
 from orca.collector._errors import CollectorLocked
 
-LOCK_FILE: Final = COLLECTOR_LOCK
+LOCK_FILE: Final = COLLECTOR_LOCK  # the lock file's name under the home: one collector per home
 STATUS_BYTES: Final = 512  # the file is this long from the start: a status fits on a full disk
 
 

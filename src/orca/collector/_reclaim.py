@@ -20,8 +20,9 @@ from typing import Final
 
 from orca.store import ProcessRow
 
-DEFAULT_JOURNAL_GRACE: Final = timedelta(minutes=10)
-DEFAULT_JOURNAL_RETENTION: Final = timedelta(days=1)
+# How long a fully stored segment stays after its writer exited cleanly, then after a crash.
+DEFAULT_JOURNAL_GRACE: Final = timedelta(minutes=10)  # time to look at a just-finished run
+DEFAULT_JOURNAL_RETENTION: Final = timedelta(days=1)  # time to inspect a crash's torn tail
 
 
 def exited_cleanly(proc: ProcessRow | None) -> bool:

@@ -25,8 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from orca.governance._errors import BudgetError, BudgetExceeded
 
+# What a budget can cap, in the order a scope's limits and usage are kept.
 DIMENSIONS: Final = ("input_tokens", "output_tokens", "total_tokens", "cost_usd")
-THRESHOLDS: Final = (80, 90)
+THRESHOLDS: Final = (80, 90)  # percent of a limit at which one "warning" event is raised
 NANO: Final = 1_000_000_000
 
 

@@ -31,7 +31,7 @@ from orca.governance._policy import Decision
 from orca.governance._reload import load_policy
 
 _log = logging.getLogger("orca.governance")
-DEFAULT_POLICY_FILE = "policy.yaml"
+DEFAULT_POLICY_FILE = "policy.yaml"  # under the home, when config.toml names no `policy_file`
 
 
 class GovernanceConfig(NamedTuple):

@@ -25,6 +25,7 @@ from orca.governance._rules import PHASES, PII_KINDS
 
 _log = logging.getLogger("orca.governance")
 Mode = Literal["open", "closed"]
+# closed (the default): no valid policy means deny; open: allow, flagged with the reason.
 MODES: Final = ("open", "closed")
 _DEFAULT_REDACTOR: Final = Redactor(PII_KINDS)
 

@@ -28,6 +28,7 @@ from orca.governance._paths import MISSING, Segment, drop_path, get_path, parse_
 from orca.governance._pii import Redactor
 from orca.governance._rules import PHASES, PayloadPredicate, PolicyDoc, Predicate, Rule
 
+# How restrictive each rule action is: among matching rules of one priority the higher wins.
 RESTRICTIVE: Final = {"deny": 2, "modify": 1, "allow_but_flag": 0}
 
 

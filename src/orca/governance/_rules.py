@@ -23,13 +23,15 @@ from orca.governance._paths import Segment, parse_path
 Phase = Literal["pre_start_run", "pre_submit", "post_submit", "pre_provider_request"]
 RuleAction = Literal["deny", "modify", "allow_but_flag"]
 PiiKind = Literal["api_key", "iban", "card", "ssn", "email", "phone"]
+# The points where a governed action meets the policy (a rule names the ones it applies at).
 PHASES: Final[tuple[Phase, ...]] = (
     "pre_start_run",
     "pre_submit",
     "post_submit",
     "pre_provider_request",
 )
-RULE_ACTIONS: Final = ("deny", "modify", "allow_but_flag")
+RULE_ACTIONS: Final = ("deny", "modify", "allow_but_flag")  # what a matching rule may do
+# The kinds of personal data the built-in redaction finds (all on unless a policy narrows them).
 PII_KINDS: Final[tuple[PiiKind, ...]] = ("api_key", "iban", "card", "ssn", "email", "phone")
 OPS: Final = ("equals", "in", "contains", "regex", "gt", "lt")
 FIELDS: Final = ("kind", "sender", "recipient", "tool", "model")

@@ -30,7 +30,7 @@ from orca.integrations._wire import OPENAI, Wire
 
 _log = logging.getLogger("orca.integrations")
 
-SPAN_NAME: Final = "provider.request"
+SPAN_NAME: Final = "provider.request"  # the name of the span each provider call records
 _SECRET_HEADER: Final = re.compile(r"auth|key|token|secret|cookie|session", re.IGNORECASE)
 _DEFAULT_SECRET_FIELDS: Final = (
     "api_key",

@@ -29,6 +29,7 @@ from orca.integrations._pricing import PriceTable
 from orca.integrations._stream import reassemble
 from orca.integrations._usage import Usage, normalize_usage
 
+# Output tokens reserved for a request that sets no max_tokens (its budget estimate).
 DEFAULT_MAX_OUTPUT_TOKENS: Final = 4096
 BYTES_PER_TOKEN: Final = 4  # a deliberately rough prompt estimate; settlement corrects it
 _USAGE_BUFFER: Final = 16 * 1024 * 1024

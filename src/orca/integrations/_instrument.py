@@ -36,6 +36,7 @@ from orca.integrations._transport import AsyncOrcaTransport, OrcaTransport
 from orca.integrations._wire import Wire
 
 C = TypeVar("C")
+# What a send is for: "warm" only fills the provider's prompt cache, "real" is the call itself.
 CacheSend = Literal["warm", "real"]
 
 

@@ -26,10 +26,10 @@ from orca.journal._segments import SegmentName
 if TYPE_CHECKING:
     from pathlib import Path
 
-DEFAULT_ROTATE_BYTES: Final = 64 * 1024 * 1024
+DEFAULT_ROTATE_BYTES: Final = 64 * 1024 * 1024  # a segment this big (bytes) closes; the next opens
 # Verbatim bodies of many MB fit (the store moves big ones to the blob store).
 DEFAULT_MAX_RECORD_BYTES: Final = 32 * 1024 * 1024
-DEFAULT_HEARTBEAT_S: Final = 10.0
+DEFAULT_HEARTBEAT_S: Final = 10.0  # seconds between heartbeat records (the writer is alive)
 PROC_COMPONENT: Final = "orca.journal"
 
 _write: Final = os.write

@@ -8,7 +8,8 @@ committed by hash, so ``forget`` can erase one while everything verifies.
 Sinks see entries after they are durable; working memory
 (:mod:`orca.ledger.memory`) is one. ``read_entries`` is the tailing API
 (the collector's): whole signed batches from a byte offset; ``erased_ids``
-tells a tailing mirror which of them ``forget`` erased since.
+tells a tailing mirror which of them ``forget`` erased since. Verification
+reports :class:`Problem` rows whose ``kind`` is one of ``PROBLEM_KINDS``.
 
 Files under ``<home>/ledger/``: ``ledger.ndjson`` (entries, batch signatures,
 checkpoints), ``checkpoints.ndjson`` (the checkpoint log), ``keys/``,

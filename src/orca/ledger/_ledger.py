@@ -50,7 +50,7 @@ from orca.ledger._recover import Head, check_head, repair_checkpoint_log, scan, 
 from orca.ledger._sinks import MAX_QUEUE, LedgerSink, SinkRunner, SinkStats
 from orca.ledger.memory import MEMORY_FILE, forget_in_file
 
-DEFAULT_CHECKPOINT_EVERY = 1024
+DEFAULT_CHECKPOINT_EVERY = 1024  # entries between signed Merkle checkpoints
 REPAIRED_KIND = "ledger.repaired"  # the entry opening appends after repairing a crash's tail
 DEFAULT_COMMIT_DELAY = 0.0005  # seconds a committer may wait to gather a bigger batch
 _ACTION_FIELDS = frozenset(Action.__dataclass_fields__)

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, Final
 
 from orca._pidlock import LEDGER_LOCK, holder
 
+# What a verification Problem can be (exported as ``orca.ledger.PROBLEM_KINDS``).
 KINDS: Final = (
     "modified",
     "gap",

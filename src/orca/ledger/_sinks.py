@@ -44,13 +44,15 @@ class LedgerSink(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class SinkStats:
+    """How one sink is keeping up: where its cursor is, what it delivered and what failed."""
+
     name: str
-    cursor: int
-    delivered: int
-    failures: int
+    cursor: int  # id of the last entry handed to the sink
+    delivered: int  # entries delivered since the runner started
+    failures: int  # sink calls that raised, and catch-up reads that failed
     last_error: str | None
-    queued: int
-    catching_up: bool
+    queued: int  # durable entries waiting in memory for the sink's thread
+    catching_up: bool  # reading the file past the cursor instead of the in-memory queue
 
 
 class SinkRunner:

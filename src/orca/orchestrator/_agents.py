@@ -35,6 +35,7 @@ from orca.orchestrator._retry import RetryPolicy
 if TYPE_CHECKING:
     from orca.orchestrator._orchestrator import Orchestrator
 
+# An agent's code: called with each leased task and its context; its return value is the result.
 Handler = Callable[[Task, "TaskContext"], Any]
 IDLE_POLL_S = 0.05
 

@@ -19,8 +19,8 @@ from orca.orchestrator._retry import RetryPolicy, is_finite_number
 
 KINDS: Final = ("agent_task", "agent_result", "agent_error")
 RESULT_KINDS: Final = frozenset({"agent_result", "agent_error"})
-SUPPORTED_PROTOCOLS: Final = frozenset({1})
-DEFAULT_TTL_MS: Final = 3_600_000
+SUPPORTED_PROTOCOLS: Final = frozenset({1})  # envelope protocol_version values this ORCA reads
+DEFAULT_TTL_MS: Final = 3_600_000  # an envelope that names no ttl_ms expires after 1 h (ms)
 MAX_ID_CHARS: Final = 200
 MAX_NAME_CHARS: Final = 200  # agent and run names (the ledger keeps actors ≤ 512)
 _FIELDS: Final = frozenset(

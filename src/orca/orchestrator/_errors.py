@@ -108,6 +108,7 @@ class OrchestratorClosed(OrchestratorError, code="orchestrator-closed"):
     """Closed, or stopped after a failed ledger write: reopen the orchestrator."""
 
 
+# Each rejection's stable code -> its error class: how a client turns a refusal back into one.
 REJECTIONS: dict[str, type[EnvelopeRejected]] = {
     cls.code: cls
     for cls in (

@@ -81,11 +81,15 @@ class BudgetDecision:
 
 @runtime_checkable
 class PolicyHook(Protocol):
+    """What the orchestrator asks whether an envelope may go; governance's policy answers."""
+
     def check_envelope(self, envelope: Envelope, run: "Run") -> PolicyDecision: ...
 
 
 @runtime_checkable
 class BudgetHook(Protocol):
+    """What reserves an accepted task's cost and settles or releases it (see the call points)."""
+
     def reserve(self, envelope: Envelope, run: "Run") -> BudgetDecision: ...
 
     def settle(

@@ -191,6 +191,7 @@ def render_breakpoints(verdicts: list[BreakpointVerdict]) -> list[str]:
 
 
 def breakpoints_json(verdicts: list[BreakpointVerdict]) -> list[dict[str, Any]]:
+    """The ``cache_breakpoints`` list of ``orca diff --json``: one object per breakpoint."""
     return [
         {
             "index": v.index,

@@ -14,17 +14,19 @@ from orca.query._labels import label
 from orca.query._skeleton import iso_ns
 from orca.store import LinkRow, LogRow, SpanRow
 
-DEFAULT_MAX_BYTES: Final = 4096
+DEFAULT_MAX_BYTES: Final = 4096  # body bytes one span view shows in all (--max-bytes, max_bytes)
 Which = Literal["request", "response", "both"]
 
 
 @dataclass(frozen=True, slots=True)
 class BodySlice:
+    """The part of one body a reader is shown, and how much of it was left out."""
+
     which: Literal["request", "response"]
     sha256: str | None
-    total: int
-    text: str
-    left_out: int
+    total: int  # the whole body's size in bytes
+    text: str  # the slice shown (its first bytes, decoded)
+    left_out: int  # bytes not shown
     missing: bool  # referenced but not in the store (pruned), or never recorded
 
 

@@ -45,13 +45,17 @@ class SemanticView:
 
 @dataclass(frozen=True, slots=True)
 class BodyDiff:
+    """Two bodies compared as the prompt cache sees them (bytes) and as a person does."""
+
     byte: ByteView
     semantic: SemanticView
-    verdict: str
+    verdict: str  # one line; says when bytes differ but meaning does not (the cache bug)
 
 
 @dataclass(frozen=True, slots=True)
 class AttrChange:
+    """One attribute added, removed or changed between two spans (None: absent on that side)."""
+
     key: str
     a: Scalar | None
     b: Scalar | None
@@ -229,6 +233,7 @@ def render_body_diff(d: BodyDiff, title: str = "body") -> list[str]:
 
 
 def body_diff_json(d: BodyDiff) -> dict[str, Any]:
+    """One body's part of the documented ``orca diff --json`` shape (docs/query.md)."""
     bv, sv = d.byte, d.semantic
     return {
         "verdict": d.verdict,

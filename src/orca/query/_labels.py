@@ -13,7 +13,7 @@ import orjson
 from orca.query._format import as_float, as_int, clip, fmt_cost, fmt_count, fmt_duration
 from orca.store import CRASH_SPAN_NAME, SpanRow
 
-Part = tuple[str, str]
+Part = tuple[str, str]  # (text, style): a piece of a label, rendered plain or coloured
 
 ERROR_TEXT_CHARS: Final = 60
 _LONG_HEX: Final = re.compile(r"\b([0-9a-f]{8})[0-9a-f]{8,24}\b")

@@ -48,6 +48,7 @@ def render_traces(rows: Sequence[TraceSummary]) -> str:
 
 
 def traces_json(rows: Sequence[TraceSummary]) -> dict[str, Any]:
+    """The documented ``orca traces --json`` shape (docs/query.md), for CLI, HTTP and the UI."""
     return {"traces": [summary_json(s) for s in rows]}
 
 
@@ -69,6 +70,7 @@ def render_search(hits: Sequence[SearchHit]) -> str:
 
 
 def search_json(text: str, hits: Sequence[SearchHit]) -> dict[str, Any]:
+    """The documented ``orca search --json`` shape (docs/query.md), for CLI, HTTP and MCP."""
     return {
         "query": text,
         "hits": [

@@ -26,7 +26,7 @@ from orca.store import LedgerRow, SpanRow, TraceRows, TraceSummary
 
 BodyFn = Callable[[str], bytes | None]
 Role = Literal["cause", "symptom"]
-ENTRY_POINT_GROUP: Final = "orca.checks"
+ENTRY_POINT_GROUP: Final = "orca.checks"  # the entry-point group a package's checks load from
 _NAME: Final = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 
 
@@ -140,6 +140,7 @@ class _Catalog(MutableMapping[str, CheckSpec]):
         return len(self._ready())
 
 
+# Every registered check by name: the built-ins, entry-point plugins and @check functions.
 CHECKS: Final = _Catalog()
 
 F = TypeVar("F", bound=CheckFn)

@@ -55,6 +55,8 @@ class SkeletonLine:
 
 @dataclass(frozen=True, slots=True)
 class Skeleton:
+    """One trace as ``orca trace`` shows it: its header and one line per span, folds included."""
+
     summary: TraceSummary
     header: list[Part]
     lines: list[SkeletonLine] = field(default_factory=list)

@@ -22,6 +22,7 @@ from orca.query._format import as_float, as_int, clip, fmt_cost, fmt_count, fmt_
 from orca.store import SpanGroup, SpanRow
 
 GroupBy = Literal["name", "model", "component", "tool"]
+# What `orca stats --by` can group spans on.
 GROUP_BY: Final[tuple[GroupBy, ...]] = ("name", "model", "component", "tool")
 TOOL_COLUMNS: Final = (
     Column("tool", 24),
@@ -34,7 +35,9 @@ Fact = tuple[Any, int | None, str, int, int, int, float]
 
 @dataclass(frozen=True, slots=True)
 class StatRow:
-    key: str
+    """One group of spans in ``orca stats``: how many, how often failing, how slow, how costly."""
+
+    key: str  # the value grouped on (a span name, model, component or tool)
     count: int
     errors: int
     unfinished: int
@@ -162,6 +165,7 @@ def group_stats(groups: Iterable[SpanGroup]) -> list[StatRow]:
 
 
 def render_stats(rows: Sequence[StatRow], by: str) -> str:
+    """The ``orca stats`` table, one line per group, for a person or a piped agent."""
     numbers = ("count", "err%", "p50", "p95", "in", "out", "cache")
     columns = [Column(by, 28), *(Column(c, 7, right=True) for c in numbers)]
     columns.append(Column("cost", 9, right=True))
@@ -185,6 +189,7 @@ def render_stats(rows: Sequence[StatRow], by: str) -> str:
 
 
 def stats_json(rows: Sequence[StatRow], by: str) -> dict[str, Any]:
+    """The documented ``orca stats --json`` shape (docs/query.md), shared by CLI, HTTP and MCP."""
     return {
         "by": by,
         "groups": [
@@ -271,6 +276,7 @@ def tool_costs(assemblies: Iterable[SpanRow], tool_calls: Iterable[SpanRow]) -> 
 
 
 def render_tool_costs(rows: Sequence[ToolCost]) -> str:
+    """The ``orca stats tools`` table; a definition never used is marked as pure overhead."""
     cells = [
         (
             clip(t.tool, 24),
@@ -289,6 +295,7 @@ def render_tool_costs(rows: Sequence[ToolCost]) -> str:
 
 
 def tool_costs_json(rows: Sequence[ToolCost]) -> dict[str, Any]:
+    """The documented ``orca stats tools --json`` shape (docs/query.md), for CLI and HTTP."""
     return {
         "tools": [
             {

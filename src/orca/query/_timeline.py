@@ -55,6 +55,8 @@ class FoldGroup:
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
+    """One trace as waterfall data for a page: rows, fold groups, links, loose ledger entries."""
+
     summary: TraceSummary
     start_ns: int
     end_ns: int

@@ -7,17 +7,17 @@ every record pays for them on the hot path and on disk.
 
 from typing import Literal, NotRequired, TypedDict
 
-VERSION = 1
+VERSION = 1  # the contract version every record carries as ``v``; a newer one means upgrade
 
-KINDS = ("log", "span-open", "span-close", "link", "proc")
-LEVELS = ("debug", "info", "warn", "error")
-STATUSES = ("ok", "error")
+KINDS = ("log", "span-open", "span-close", "link", "proc")  # every record's ``kind``
+LEVELS = ("debug", "info", "warn", "error")  # a log record's ``level``, least severe first
+STATUSES = ("ok", "error")  # a span-close record's ``status``
 # start: first record of a process's first segment; segment: first record of a
 # rotated segment; heartbeat: the writer is alive; exit: clean shutdown.
 PROC_EVENTS = ("start", "segment", "heartbeat", "exit")
 
-Scalar = str | int | float | bool
-Attrs = dict[str, Scalar]
+Scalar = str | int | float | bool  # an attribute value: flat, never nested or None
+Attrs = dict[str, Scalar]  # a record's ``attrs``: OpenTelemetry-style names to scalars
 
 
 class _Base(TypedDict):
@@ -27,6 +27,8 @@ class _Base(TypedDict):
 
 
 class LogRecord(_Base):
+    """A leveled message, inside a span (``trace`` and ``span``) or loose."""
+
     kind: Literal["log"]
     level: Literal["debug", "info", "warn", "error"]
     msg: str
@@ -36,6 +38,8 @@ class LogRecord(_Base):
 
 
 class SpanOpenRecord(_Base):
+    """Written when a span starts; ``body`` is the request side of a large payload."""
+
     kind: Literal["span-open"]
     trace: str
     span: str
@@ -47,6 +51,8 @@ class SpanOpenRecord(_Base):
 
 
 class SpanCloseRecord(_Base):
+    """Written when a span ends; its ``attrs`` add to the open's (no close: unfinished)."""
+
     kind: Literal["span-close"]
     trace: str
     span: str
@@ -57,6 +63,8 @@ class SpanCloseRecord(_Base):
 
 
 class LinkRecord(_Base):
+    """A causal edge from one span to another, recorded at the hand-off moment."""
+
     kind: Literal["link"]
     trace: str
     span: str
@@ -67,6 +75,8 @@ class LinkRecord(_Base):
 
 
 class ProcRecord(_Base):
+    """The writer process itself: start, new segment, heartbeat, clean exit (crash = none)."""
+
     kind: Literal["proc"]
     event: Literal["start", "segment", "heartbeat", "exit"]
     pid: int
@@ -81,4 +91,5 @@ class ProcRecord(_Base):
     attrs: NotRequired[Attrs]
 
 
+# Any one record: the JSON object of one journal line (docs/records.md).
 Record = LogRecord | SpanOpenRecord | SpanCloseRecord | LinkRecord | ProcRecord

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-DEFAULT_PORT: Final = 7340
-DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_PORT: Final = 7340  # the port `orca up` listens on unless --port picks another
+DEFAULT_HOST: Final = "127.0.0.1"  # loopback: local-first, reachable from outside only by --host
 DEFAULT_MAX_BODY: Final = 1 << 20  # 1 MiB: an envelope is small; a bigger body is a mistake
 DEFAULT_OTLP_MAX_BODY: Final = 32 << 20  # OTLP batches (512 spans with prompts) are bigger
 

@@ -22,6 +22,7 @@ CRASH_COMPONENT = "orca.collector"
 
 
 def crash_span_id(writer: str, trace_id: str) -> str:
+    """The synthetic crash span's id, derived so attributing one crash twice adds nothing."""
     digest = hashlib.sha256(f"{writer}/{trace_id}".encode()).hexdigest()[:16]
     return digest if digest != "0" * 16 else "0" * 15 + "1"
 

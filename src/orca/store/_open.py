@@ -20,8 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 from orca.store._errors import StoreError
 from orca.store._protocol import TraceStore
 
-STORE_ENV: Final = "ORCA_STORE"
-STORE_FILE: Final = "store.sqlite"
+STORE_ENV: Final = "ORCA_STORE"  # the variable naming the store's URL (what `orca --store` sets)
+STORE_FILE: Final = "store.sqlite"  # the default store: this SQLite file under the home
 Engine = Literal["sqlite", "postgresql"]
 _PG_SCHEMES: Final = ("postgresql", "postgres")
 

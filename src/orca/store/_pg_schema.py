@@ -224,6 +224,7 @@ MIGRATIONS.append(
     ]
 )
 
+# The PostgreSQL schema this ORCA reads and writes (table orca_schema); older ones migrate.
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 DAY_NS: Final = 86_400 * 10**9
 

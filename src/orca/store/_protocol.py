@@ -42,6 +42,8 @@ StatTuple = SpanStat  # the earlier name
 
 
 class TraceReader(Protocol):
+    """The read side of a store, what the query layer uses: no method writes (no write lock)."""
+
     def list_traces(
         self,
         *,

@@ -51,6 +51,8 @@ class SpanRow:
 
 @dataclass(frozen=True, slots=True)
 class LogRow:
+    """One stored log record; ``trace_id``/``span_id`` name its span, None for a loose one."""
+
     ts_ns: int
     level: str
     msg: str

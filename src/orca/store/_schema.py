@@ -213,4 +213,5 @@ MIGRATIONS: Final[list[list[str]]] = [
     ],
 ]
 
+# The SQLite schema this ORCA reads and writes (PRAGMA user_version); older files migrate.
 SCHEMA_VERSION: Final = len(MIGRATIONS)
