@@ -28,6 +28,7 @@ from typing import Any
 
 from orca.query import group_stats, render_plain, skeleton, stats
 from orca.store import SQLiteStore, items_from
+from orca.store._ids import key as stored_id
 
 BIG_TRACE = 10_000
 PER_TRACE = 10
@@ -148,9 +149,12 @@ def main() -> None:
         print(f"built store: {total:,} spans in {build_s:.1f}s (write API)")
         raw = sqlite3.connect(home / "store.sqlite")
         store = SQLiteStore.open(home)
-        n_rows = len(raw.execute("SELECT * FROM spans WHERE trace_id = ?", (big,)).fetchall())
+        stored = stored_id(big)  # the id as the spans table holds it (hex ids are blobs)
+        n_rows = len(raw.execute("SELECT * FROM spans WHERE trace_id = ?", (stored,)).fetchall())
+        if n_rows == 0:  # a floor over no rows would make any skeleton look slow
+            sys.exit(f"bench/query.py: the bare SELECT found no span of trace {big}")
         floor = best(
-            lambda: raw.execute("SELECT * FROM spans WHERE trace_id = ?", (big,)).fetchall()
+            lambda: raw.execute("SELECT * FROM spans WHERE trace_id = ?", (stored,)).fetchall()
         )
 
         def skel() -> None:

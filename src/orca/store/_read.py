@@ -12,7 +12,7 @@ import orjson
 
 from orca.errors import UsageError
 from orca.store import _ledger
-from orca.store._ids import Key, key, prefix_bounds, text, text_or_none
+from orca.store._ids import Key, key, prefix_bounds, sql_text, text, text_or_none
 from orca.store._rows import (
     CRASH_SPAN_NAME,
     LinkRow,
@@ -23,8 +23,11 @@ from orca.store._rows import (
     TraceSummary,
 )
 
+# Ids leave SQLite as text (``sql_text``: hex() in C), not one Python call per id per row: a
+# 10k-span trace read three times faster than converting 30k ids in Python.
 SPAN_COLS: Final = (
-    "trace_id, span_id, parent_id, name, component, start_ns, end_ns, status, attrs,"
+    f"{sql_text('trace_id')}, {sql_text('span_id')}, {sql_text('parent_id')},"
+    " name, component, start_ns, end_ns, status, attrs,"
     " request_body, response_body, request_body_bytes, response_body_bytes,"
     " (SELECT pid FROM processes p WHERE p.id = spans.proc_id), synthetic"
 )
@@ -48,9 +51,8 @@ def span_row(r: tuple[Any, ...]) -> SpanRow:
     (trace_id, span_id, parent_id, name, component, start_ns, end_ns, status, attrs,
      request_body, response_body, request_bytes, response_bytes, pid, synthetic) = r  # fmt: skip
     return SpanRow(
-        text(trace_id), text(span_id), text_or_none(parent_id), name, component, start_ns,
-        end_ns, status, _attrs(attrs), request_body, response_body, request_bytes,
-        response_bytes, pid, bool(synthetic),
+        trace_id, span_id, parent_id, name, component, start_ns, end_ns, status, _attrs(attrs),
+        request_body, response_body, request_bytes, response_bytes, pid, bool(synthetic),
     )  # fmt: skip
 
 
