@@ -15,11 +15,15 @@ this room's classes); the SQL is per engine, the plan is one.
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from orca.store._batch import Batch, Item, Quarantine
 from orca.store._protocol import TraceStore
 from orca.store._rows import LogRow
+from orca.store._sqlite import SQLiteStore
+
+if TYPE_CHECKING:  # psycopg is an optional extra: imported only when a PostgreSQL store exists
+    from orca.store._pg import PostgresStore
 
 LOGS_SUFFIX: Final = "#logs"
 ROLLUP_COLS: Final = (
@@ -44,15 +48,20 @@ class Extras(NamedTuple):
 # -- per engine: raw rows out, raw rows in ----------------------------------------------
 
 
+def _pg(store: TraceStore) -> "PostgresStore":
+    """``store`` as the room's other engine (the factory makes only these two)."""
+    return cast("PostgresStore", store)
+
+
 @contextmanager
 def _reading(store: TraceStore) -> Iterator[Callable[[str], list[tuple[Any, ...]]]]:
     """A function running one SELECT in a consistent snapshot of ``store``."""
-    if store.engine == "sqlite":
-        with store._snapshot() as conn:  # type: ignore[attr-defined]
+    if isinstance(store, SQLiteStore):
+        with store._snapshot() as conn:
             yield lambda sql: list(conn.execute(sql))
     else:
-        with store._read() as conn:  # type: ignore[attr-defined]
-            yield lambda sql: list(conn.execute(sql).fetchall())
+        with _pg(store)._read() as pg:
+            yield lambda sql: list(pg.execute(sql).fetchall())
 
 
 def _insert(store: TraceStore, table: str, cols: str, rows: list[tuple[Any, ...]]) -> int:
@@ -60,13 +69,14 @@ def _insert(store: TraceStore, table: str, cols: str, rows: list[tuple[Any, ...]
     if not rows:
         return 0
     marks = ", ".join("?" * len(rows[0]))
-    if store.engine == "sqlite":
-        with store._txn() as conn:  # type: ignore[attr-defined]
+    if isinstance(store, SQLiteStore):
+        with store._txn() as conn:
             before = conn.total_changes
             conn.executemany(f"INSERT OR IGNORE INTO {table} ({cols}) VALUES ({marks})", rows)
             return int(conn.total_changes - before)
+    pg = _pg(store)
     # A PostgreSQL store's writers are per origin: the copied ones become the destination's.
-    prefix: tuple[Any, ...] = (store.origin,) if table == "processes" else ()  # type: ignore[attr-defined]
+    prefix: tuple[Any, ...] = (pg.origin,) if table == "processes" else ()
     names = f"origin, {cols}" if prefix else cols
     values = ", ".join(["%s"] * (len(prefix) + len(rows[0])))
     sql = f"INSERT INTO {table} ({names}) VALUES ({values}) ON CONFLICT DO NOTHING"
@@ -79,22 +89,22 @@ def _insert(store: TraceStore, table: str, cols: str, rows: list[tuple[Any, ...]
                 n += cur.rowcount
         return n
 
-    return int(store._txn(work))  # type: ignore[attr-defined]
+    return int(pg._txn(work))
 
 
 def _loose_logs(src: TraceStore) -> list[LogRow]:
     """Logs that belong to no trace, oldest first (in each engine's row form)."""
-    if src.engine == "sqlite":
+    if isinstance(src, SQLiteStore):
         from orca.store import _read
 
-        with src._snapshot() as conn:  # type: ignore[attr-defined]
+        with src._snapshot() as conn:
             sql = f"SELECT {_read._LOG_COLS} FROM logs WHERE trace_id IS NULL ORDER BY id"
             return [_read.log_row(r) for r in conn.execute(sql)]
     from orca.store import _pg_read
 
-    with src._read() as conn:  # type: ignore[attr-defined]
+    with _pg(src)._read() as pg:
         sql = f"SELECT {_pg_read._LOG_COLS} FROM logs WHERE trace_id IS NULL ORDER BY id"
-        return _pg_read._fetch(conn, sql, (), LogRow)
+        return _pg_read._fetch(pg, sql, (), LogRow)
 
 
 # -- the plan ------------------------------------------------------------------------------
