@@ -130,5 +130,9 @@ def test_migrate_command(tmp_path: Path, store_url: str) -> None:
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert (doc["traces"], doc["copied"], doc["ok"]) == (7, 7, True)
+    assert doc["extras"] == {"logs": 1, "quarantined": 1, "rollups": 1, "processes": 1}
+    again = CliRunner().invoke(cli, ["migrate", src_url, store_url])  # resumed: nothing new
+    assert again.exit_code == 0, again.output
+    assert "copied 0 of 7 traces" in again.output and "and 0 loose logs" in again.output
     same = CliRunner().invoke(cli, ["migrate", src_url, src_url])
     assert same.exit_code == 2 and "same store" in same.output

@@ -47,12 +47,15 @@ def migrate_cmd(src: str, dst: str, batch_records: int, as_json: bool) -> None:
                 "records": result.records,
                 "mismatched": result.mismatched,
                 "ok": result.ok,
+                "extras": result.extras._asdict(),
             }
         )
     else:
+        x = result.extras
         click.echo(
             f"copied {result.copied} of {result.traces} traces ({result.records:,} records)"
-            f" from {src_url} to {dst_url}; "
+            f" and {x.logs} loose logs, {x.quarantined} quarantined lines, {x.rollups} roll-ups,"
+            f" {x.processes} writers from {src_url} to {dst_url}; "
             + (
                 "every trace reads back the same"
                 if result.ok
