@@ -2,8 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 from orca.ledger import Action, Ledger, LedgerCorruptError, ledger_path, verify
 from orca.ledger._headfile import HEAD_FILE, load_head
 from orca.ledger._recover import Head, scan
+from orca.testing import python_child
 
 MISMATCH = "saved head not used"
 
@@ -85,22 +84,9 @@ def test_a_crashed_writer_leaves_no_head_to_trust(
         "led = Ledger.open(sys.argv[1])\nassert led.from_head\n"
         "led.append(Action(kind='k'))\nprint('appended', flush=True)\nsys.stdin.read()\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(home)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "appended"
+    with python_child(code, str(home), ready="appended") as proc:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                stream.close()
     assert not (home / "ledger" / HEAD_FILE).exists()
     with Ledger.open(home) as led:
         assert not led.from_head and led.last_id == 2

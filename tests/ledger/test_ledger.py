@@ -3,8 +3,6 @@
 import os
 import signal
 import stat
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from orca.ledger import (
     read_entries,
     verify,
 )
+from orca.testing import python_child
 
 
 def _act(i: int, **kw: object) -> dict[str, object]:
@@ -164,26 +163,13 @@ def test_a_writer_in_another_process_is_named_and_sigkill_frees_it(home: Path) -
         "import sys\nfrom orca.ledger import Ledger\n"
         "led = Ledger.open(sys.argv[1])\nprint('open', flush=True)\nsys.stdin.read()\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(home)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "open"
+    with python_child(code, str(home), ready="open") as proc:
         with pytest.raises(LedgerLocked, match=f"pid {proc.pid}") as info:
             Ledger.open(home)
         assert info.value.pid == proc.pid
         assert verify(home).writer_live
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                stream.close()
     assert not verify(home).writer_live
     with Ledger.open(home) as led:
         assert led.append(_act(1)).id == 1

@@ -5,8 +5,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orca._pidlock import COLLECTOR_LOCK, LockHeld, PidLock, holder, read_note
+from orca.testing import python_child
 
 HOLD = (
     "import sys, pathlib\n"
@@ -30,27 +30,11 @@ PROBE = (
 )
 
 
-@contextmanager
 def held_by_child(
     path: Path, note_bytes: int = 0, note: str = ""
-) -> Iterator[subprocess.Popen[str]]:
+) -> AbstractContextManager[subprocess.Popen[str]]:
     """A separate process holding the lock at ``path`` until the block ends (then SIGKILLed)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(path), str(note_bytes), note],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "held"
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                stream.close()
+    return python_child(HOLD, str(path), str(note_bytes), note, ready="held")
 
 
 def probe_from_another_process(path: Path) -> str:
