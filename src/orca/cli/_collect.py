@@ -65,6 +65,15 @@ class _StopLatch:
     "is stored (30s, 10m, 2h, none); a crashed writer's segment stays a day.",
 )
 @click.option(
+    "--compact-every",
+    type=Duration(none_ok=True),
+    default="1m",
+    show_default=True,
+    metavar="AGE",
+    help="When idle this long since the last compaction, recompress stored bodies hard and "
+    "merge the search index, a small step per idle round (30s, 10m, none: never).",
+)
+@click.option(
     "--drain-on-stop",
     is_flag=True,
     help="On SIGTERM/Ctrl-C, ingest everything written so far before exiting (orca up does).",
@@ -77,6 +86,7 @@ def collect(
     batch: int,
     idle_exit: timedelta | None,
     journal_grace: timedelta | None,
+    compact_every: timedelta | None,
     drain_on_stop: bool,
     as_json: bool,
 ) -> None:
@@ -86,7 +96,12 @@ def collect(
     the first. SIGTERM finishes the current batch and exits cleanly.
     """
     root = writable_home(home)
-    config = CollectorConfig(batch=batch, interval_ms=interval_ms, journal_grace=journal_grace)
+    config = CollectorConfig(
+        batch=batch,
+        interval_ms=interval_ms,
+        journal_grace=journal_grace,
+        compact_every_s=seconds(compact_every),
+    )
     latch = _StopLatch()
     if drain_on_stop and not once:
         for sig in (signal.SIGTERM, signal.SIGINT):

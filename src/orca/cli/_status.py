@@ -69,6 +69,8 @@ def _as_dict(status: Status) -> dict[str, object]:
             "body_stored_bytes": t.body_stored_bytes,
             "body_referenced_bytes": t.body_referenced_bytes,
             "dedup_ratio": round(t.dedup_ratio, 3),
+            "bodies_to_compact": t.bodies_to_compact,
+            "bodies_damaged": t.bodies_damaged,
         },
         "quarantine": [
             {
@@ -107,6 +109,13 @@ def status(home: Path | None, as_json: bool, show_quarantine: bool) -> None:
             f"{t.spans:,} spans, {t.logs:,} logs; bodies {t.bodies:,} stored once "
             f"({t.body_referenced_bytes:,} → {t.body_stored_bytes:,} bytes, "
             f"de-dup ratio {t.dedup_ratio:.1f}x)"
+        )
+        damaged = ""
+        if t.bodies_damaged:
+            damaged = f"; {t.bodies_damaged:,} damaged bodies left as they were (not decodable)"
+        click.echo(
+            f"compaction: {t.bodies_to_compact:,} bodies awaiting (the collector recompresses "
+            f"them when idle){damaged}"
         )
     if st.segments:
         cells = [

@@ -13,7 +13,11 @@ drive ``step()`` directly and never wait on a timer. One round:
    tail quarantined and a crash span in each trace it left open;
 4. on cadences: catch up the search index, prune, delete journal segments that
    are stored and due (``_reclaim``: 10 minutes after a clean exit, a day after
-   a crash), null the mirrored payloads of ledger entries erased by ``forget``.
+   a crash), null the mirrored payloads of ledger entries erased by ``forget``;
+5. when idle (nothing read this round, the search index caught up): one bounded
+   compaction step (bodies recompressed hard, search index merged; see the
+   store's ``compact``), every round until it is done, then again after
+   ``compact_every_s``.
 """
 
 import errno
@@ -36,10 +40,12 @@ from orca.journal import hostname, process_alive
 from orca.store import (
     DEFAULT_RETENTION,
     Batch,
+    CompactResult,
     ProcessRow,
     PruneResult,
     Quarantine,
     RetentionPolicy,
+    SQLiteStore,
     TraceStore,
     open_store,
 )
@@ -81,6 +87,7 @@ class CollectorConfig:
     search_every_s: float = 30.0
     journal_gc_every_s: float = 60.0
     ledger_erase_every_s: float = 60.0  # look for entries ``forget`` erased since ingest
+    compact_every_s: float | None = 60.0  # start compacting when idle (None: never)
 
 
 @dataclass
@@ -99,6 +106,7 @@ class StepResult:
     indexed: int = 0  # rows added to the search index
     ledger: int = 0  # ledger entries mirrored into the store
     erased: int = 0  # mirrored ledger payloads nulled after a ``forget``
+    compacted: CompactResult | None = None  # the compaction step run (idle rounds only)
 
     @property
     def busy(self) -> bool:
@@ -146,10 +154,12 @@ class Collector:
             "search": now,
             "gc": 0.0,
             "erase": 0.0,
+            "compact": now,
         }
         self._stop = False
         self.paused: str | None = None  # why the loop is waiting (disk full), if it is
         self._search_behind = False
+        self._compact_behind = False  # a compaction started and not finished
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="orca-collector-read")
         self._host = hostname()
 
@@ -309,6 +319,14 @@ class Collector:
             out.deleted_segments = self.delete_old_segments(now_ns)
         if self._due("erase", cfg.ledger_erase_every_s):
             out.erased = self.sync_erasures()
+        idle = out.drained and not out.busy and not self._search_behind
+        if idle and isinstance(self.store, SQLiteStore) and self._compact_due():
+            out.compacted = self.store.compact(steps=1)
+            self._compact_behind = not out.compacted.done
+
+    def _compact_due(self) -> bool:
+        every = self.config.compact_every_s
+        return every is not None and (self._compact_behind or self._due("compact", every))
 
     def sync_erasures(self) -> int:
         """Null mirrored payloads the ledger has erased since they were ingested; how many."""

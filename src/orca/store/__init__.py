@@ -12,6 +12,7 @@ table mirrors the ledger's signed entries (``Batch.ledger``; read back by
 
 from orca.store._aggregate import SpanGroup
 from orca.store._batch import ApplyResult, Batch, Item, LedgerItem, Quarantine
+from orca.store._compact import CompactResult
 from orca.store._crash import crash_span_id
 from orca.store._errors import SchemaError, StoreError
 from orca.store._migrate import MigrateResult, migrate
@@ -52,6 +53,7 @@ __all__ = [
     "STORE_FILE",
     "ApplyResult",
     "Batch",
+    "CompactResult",
     "Item",
     "LedgerItem",
     "LedgerRow",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 from orca.store import (
     _aggregate,
     _bodies,
+    _compact,
     _crash,
     _fts,
     _ids,
@@ -61,6 +62,7 @@ class SQLiteStore:
         self.readonly = readonly
         self._conn = conn
         self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
+        self._compactor = _compact.Compactor()
         self._blob_store: BlobStore | None = None
         self.blob_above = _bodies.BLOB_ABOVE  # bodies larger than this go to the blob store
 
@@ -297,6 +299,23 @@ class SQLiteStore:
         """Index up to ``limit`` new rows per table (None: all); returns how many it indexed."""
         with self._txn() as conn:
             return _fts.catch_up(conn, limit)
+
+    def compact(
+        self, *, steps: int | None = None, chunk: int = _compact.CHUNK
+    ) -> _compact.CompactResult:
+        """Recompress bodies hard and merge the search index (see ``_compact``): one
+        transaction a step, until nothing is left or ``steps`` steps ran (the collector
+        runs one step per idle round, so ingest never waits long for it)."""
+        total = _compact.CompactResult()
+        done = 0
+        while steps is None or done < steps:
+            with self._txn() as conn:
+                step = self._compactor.step(conn, bodies=chunk)
+            total += step
+            done += 1
+            if step.done:
+                break
+        return total
 
     def erase_ledger_payloads(self, entry_ids: list[int]) -> int:
         """Null the mirrored payload of entries the ledger erased (``forget``); rows changed."""

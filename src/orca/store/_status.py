@@ -4,6 +4,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from orca.store import _compact
+
 
 @dataclass(frozen=True, slots=True)
 class SourceRow:
@@ -60,6 +62,8 @@ class StoreTotals:
     body_bytes: int  # original bytes of the distinct bodies
     body_stored_bytes: int  # bytes on disk after zstd
     body_referenced_bytes: int  # original bytes summed over every reference
+    bodies_to_compact: int = 0  # stored at ingest's fast level, not yet recompressed
+    bodies_damaged: int = 0  # bodies compaction found not decoding to their hash (left as is)
 
     @property
     def dedup_ratio(self) -> float:
@@ -123,4 +127,6 @@ def totals(conn: sqlite3.Connection, path: Path) -> StoreTotals:
         body_bytes=body_bytes,
         body_stored_bytes=stored,
         body_referenced_bytes=referenced,
+        bodies_to_compact=_compact.pending(conn),
+        bodies_damaged=_compact.meta(conn, _compact.DAMAGED),
     )
