@@ -39,11 +39,13 @@ def test_collect_once_then_status(home: Path) -> None:
     assert code == 0 and status["collector"] == {"running": False, "pid": None, "note": None}
     assert status["lag_bytes"] == 0 and status["store"]["spans"] == 2
     assert status["store"]["quarantined"] == 1
+    assert status["store"]["bodies_to_compact"] == 1 and status["store"]["bodies_damaged"] == 0
     writers = {s["segment"]: s["writer"] for s in status["segments"]}
     assert sorted(writers.values()) == ["alive", "exited"]  # the garbage segment names us
     code, out, _ = run("status", "--home", str(home), "--quarantine")
     assert code == 0 and "not valid JSON" in out and "garbage" in out
     assert "collector: not running" in out
+    assert "compaction: 1 bodies awaiting" in out
     code, out, _ = run("pin", trace[:10], "--home", str(home))
     assert code == 0 and out.strip() == f"pinned {trace}"
 
@@ -76,6 +78,7 @@ def test_prune_reports_and_keeps_pinned(home: Path) -> None:
         (["pin", "ffff"], "no trace with id 'ffff'"),
         (["prune", "--max-age", "soon"], "'soon' is not a duration"),
         (["prune", "--max-body-bytes", "lots"], "'lots' is not a size"),
+        (["collect", "--once", "--compact-every", "soon"], "'soon' is not a duration"),
     ],
 )
 def test_bad_input_is_one_line(home: Path, args: list[str], message: str) -> None:
