@@ -134,8 +134,10 @@ class Compactor:
         """One bounded unit of work (caller holds a write transaction): a chunk of bodies, else
         one merge step of one search table; ``done`` when neither had anything to do."""
         newest = conn.execute("SELECT max(id) FROM zstd_dicts").fetchone()[0]
-        if newest is not None and pending(conn):
-            return self._bodies(conn, newest, bodies)
+        if newest is not None:
+            done = self._bodies(conn, newest, bodies)
+            if done.bodies:
+                return done
         for table, cursor in FTS_TABLES.items():
             if self._merge_step(conn, table, cursor, pages):
                 return CompactResult(merged=1, done=False)
