@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from orca.cli._common import existing_home, fail, home_option, json_option, print_json
-from orca.cli._options import Duration, count
+from orca.cli._options import age_option, count
 from orca.cli._render import progress_bar
 
 if TYPE_CHECKING:
@@ -136,13 +136,10 @@ def release(root: Path, shas: set[str]) -> int:
 @blobs.command("gc")
 @home_option
 @json_option
-@click.option(
+@age_option(
     "--grace",
-    type=Duration(none_ok=True),
-    default="10m",
-    show_default=True,
-    metavar="AGE",
-    help="Spare unreferenced blobs younger than AGE (a put whose reference is not committed).",
+    "10m",
+    "Spare unreferenced blobs younger than AGE (a put whose reference is not committed).",
 )
 def gc(home: Path | None, as_json: bool, grace: timedelta | None) -> None:
     """Delete blobs nothing references (store bodies, ledger payloads), and dead temp files."""

@@ -8,7 +8,7 @@ from types import FrameType
 import click
 
 from orca.cli._common import home_option, json_option, print_json, writable_home
-from orca.cli._options import WAIT, Duration, count_option, seconds
+from orca.cli._options import WAIT, age_option, count_option, seconds
 from orca.collector import DEFAULT_JOURNAL_GRACE, Collector, CollectorConfig
 
 
@@ -55,22 +55,17 @@ class _StopLatch:
     metavar="DURATION",
     help="Exit once no writer is alive and nothing arrived for this long.",
 )
-@click.option(
+@age_option(
     "--journal-grace",
-    type=Duration(none_ok=True),
-    default=DEFAULT_JOURNAL_GRACE,
-    show_default="10m",
-    metavar="AGE",
-    help="Delete a segment this long after its writer exited cleanly and every record of it "
+    DEFAULT_JOURNAL_GRACE,
+    "Delete a segment this long after its writer exited cleanly and every record of it "
     "is stored (30s, 10m, 2h, none); a crashed writer's segment stays a day.",
+    shown="10m",
 )
-@click.option(
+@age_option(
     "--compact-every",
-    type=Duration(none_ok=True),
-    default="1m",
-    show_default=True,
-    metavar="AGE",
-    help="When idle this long since the last compaction, recompress stored bodies hard and "
+    "1m",
+    "When idle this long since the last compaction, recompress stored bodies hard and "
     "merge the search index, a small step per idle round (30s, 10m, none: never).",
 )
 @click.option(

@@ -74,6 +74,20 @@ def entry_id() -> Count:
     return Count(1, MAX_ID)
 
 
+def age_option(
+    flag: str, default: timedelta | str | None, help: str, *, shown: str | bool = True
+) -> Callable[[F], F]:
+    """``flag``: a duration, or ``none`` (→ None: never), shown as ``AGE`` in ``--help``."""
+    return click.option(
+        flag,
+        type=Duration(none_ok=True),
+        default=default,
+        show_default=shown,
+        metavar="AGE",
+        help=help,
+    )
+
+
 SINCE: Final = Duration()
 WAIT: Final = Duration(bare="s")
 

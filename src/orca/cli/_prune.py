@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from orca.cli._common import fail, home_option, json_option, print_json, writable_home
-from orca.cli._options import MAX_ID, Duration
+from orca.cli._options import MAX_ID, age_option
 from orca.cli._render import progress_bar
 from orca.query import resolve
 from orca.store import DEFAULT_RETENTION, RetentionPolicy, open_store
@@ -31,12 +31,11 @@ def parse_size(text: str) -> int | None:
 
 @click.command("prune")
 @home_option
-@click.option(
+@age_option(
     "--max-age",
-    type=Duration(none_ok=True),
-    default=DEFAULT_RETENTION.max_age,
-    metavar="AGE",
-    help="Delete unpinned traces older than AGE (default 30d; 'none' to keep all).",
+    DEFAULT_RETENTION.max_age,
+    "Delete unpinned traces older than AGE (default 30d; 'none' to keep all).",
+    shown=False,
 )
 @click.option(
     "--max-body-bytes",

@@ -45,6 +45,8 @@ import zstandard
 
 from orca.store import _bodies, _dicts
 from orca.store._errors import StoreError
+from orca.store._fts import _cursor as meta  # the meta table's counters, read and set
+from orca.store._fts import _set_cursor as _set_meta
 
 LEVEL: Final = 19
 CHUNK: Final = 100  # bodies per transaction (~20 ms at ~200 us each)
@@ -97,17 +99,9 @@ class _Packed(NamedTuple):
     dict: int | None
 
 
-def meta(conn: sqlite3.Connection, key: str) -> int:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return int(row[0]) if row else 0
-
-
-def _set_meta(conn: sqlite3.Connection, key: str, value: int) -> None:
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (key, value),
-    )
+def damaged(conn: sqlite3.Connection) -> int:
+    """Bodies compaction found not decoding to their hash (left as they were), so far."""
+    return meta(conn, DAMAGED)
 
 
 def pending(conn: sqlite3.Connection) -> int:

@@ -128,5 +128,5 @@ def totals(conn: sqlite3.Connection, path: Path) -> StoreTotals:
         body_stored_bytes=stored,
         body_referenced_bytes=referenced,
         bodies_to_compact=_compact.pending(conn),
-        bodies_damaged=_compact.meta(conn, _compact.DAMAGED),
+        bodies_damaged=_compact.damaged(conn),
     )
