@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from orca.store import RetentionPolicy, SQLiteStore, items_from
 from orca.store._bodies import digest
 from orca.store._compact import CURSOR
+from orca.store._ids import text
 from orca.testing import python_child
 
 TRAIN = 40  # bodies before the test stores train their dictionary (the default is 1000)
@@ -66,7 +67,7 @@ def _rows(store: SQLiteStore) -> list[tuple[Any, ...]]:
 
 
 def _read_all(store: SQLiteStore) -> dict[str, bytes | None]:
-    shas = [r[0] for r in store._conn.execute("SELECT sha256 FROM bodies")]
+    shas = [text(r[0]) for r in store._conn.execute("SELECT sha256 FROM bodies")]
     return {sha: store.get_body(sha) for sha in shas}
 
 

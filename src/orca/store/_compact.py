@@ -47,6 +47,7 @@ from orca.store import _bodies, _dicts
 from orca.store._errors import StoreError
 from orca.store._fts import _cursor as meta  # the meta table's counters, read and set
 from orca.store._fts import _set_cursor as _set_meta
+from orca.store._ids import Key, text
 
 LEVEL: Final = 19
 CHUNK: Final = 100  # bodies per transaction (~20 ms at ~200 us each)
@@ -84,7 +85,7 @@ class _Row(NamedTuple):
     """What recompressing a body needs to know of its row."""
 
     id: int
-    sha256: str
+    sha256: Key  # as stored (see ``_ids``): compared as hex
     stored: int
     enc: str
     base: int | None
@@ -123,13 +124,22 @@ class Compactor:
         self._merging: set[str] = set()  # tables whose merge this object started
 
     def step(
-        self, conn: sqlite3.Connection, *, bodies: int = CHUNK, pages: int = MERGE_PAGES
+        self,
+        conn: sqlite3.Connection,
+        dicts: _dicts.Trainer,
+        *,
+        bodies: int = CHUNK,
+        pages: int = MERGE_PAGES,
     ) -> CompactResult:
         """One bounded unit of work (caller holds a write transaction): a chunk of bodies, else
-        one merge step of one search table; ``done`` when neither had anything to do."""
-        newest = conn.execute("SELECT max(id) FROM zstd_dicts").fetchone()[0]
+        one merge step of one search table; ``done`` when neither had anything to do.
+
+        ``dicts`` is the store's trainer of body dictionaries: compaction uses the
+        dictionary new bodies get (the newest), never another kind's.
+        """
+        newest = dicts.get(conn, lambda n: _bodies._samples(conn, n))
         if newest is not None:
-            done = self._bodies(conn, newest, bodies)
+            done = self._bodies(conn, newest.id, bodies)
             if done.bodies:
                 return done
         for table, cursor in FTS_TABLES.items():
@@ -177,7 +187,7 @@ class Compactor:
         """The smallest verified encoding of a body if it beats the stored one; ``_DAMAGED``
         when the stored body does not decode to its hash."""
         data = _bodies.load(conn, "id", row.id)
-        if data is None or _bodies.digest(data) != row.sha256:
+        if data is None or _bodies.digest(data) != text(row.sha256):
             return _DAMAGED
         base = None
         options = [_Packed("zstd", self._compressor(conn, dict_id).compress(data), None, dict_id)]
@@ -196,7 +206,7 @@ class Compactor:
             if best.dict is not None
             else _bodies.decode(best.enc, best.data, base)
         )
-        if _bodies.digest(back) != row.sha256:
+        if _bodies.digest(back) != text(row.sha256):
             return None  # never replace a body with bytes that do not read back as it
         return best
 

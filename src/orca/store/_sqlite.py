@@ -310,7 +310,7 @@ class SQLiteStore:
         done = 0
         while steps is None or done < steps:
             with self._txn() as conn:
-                step = self._compactor.step(conn, bodies=chunk)
+                step = self._compactor.step(conn, self._bases.dicts, bodies=chunk)
             total += step
             done += 1
             if step.done:
