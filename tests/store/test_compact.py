@@ -160,6 +160,20 @@ def test_a_body_that_does_not_verify_is_left_and_counted(trained: Path, home: Pa
         assert store.totals().bodies_damaged == 2
 
 
+def test_blob_store_bodies_are_left_where_they_are(trained: Path, home: Path) -> None:
+    """A body in the blob store keeps its row and file; it reads back; it never awaits."""
+    big = _texts(1, seed=5, words=(400, 400))[0]
+    with _copy(trained, home) as store:
+        store.blob_above = 1000
+        _fill(store, [big], first=30_000)
+        [blob] = [r for r in _rows(store) if r[2] == "blob"]
+        assert store.totals().bodies_to_compact == TRAIN + 60  # the blob is not counted
+        result = store.compact()
+        assert result.damaged == 0 and result.bodies == TRAIN + 61
+        assert [r for r in _rows(store) if r[0] == blob[0]] == [blob]
+        assert store.get_body(text(blob[1])) == big
+
+
 def test_growing_prompts_keep_their_references(trained: Path, home: Path) -> None:
     """A zstd-ref chain (each prompt the previous one grown) recompresses and reads back."""
     prompt, prompts = b"system: be brief.", []
