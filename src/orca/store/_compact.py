@@ -234,7 +234,11 @@ class Compactor:
         else:
             step = pages  # positive: go on with the merge begun
         before = conn.total_changes
-        conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('merge', ?)", (step,))
+        try:
+            conn.execute(f"INSERT INTO {table} ({table}, rank) VALUES ('merge', ?)", (step,))
+        except BaseException:
+            self._merging.discard(table)  # rolled back: the next step begins it again
+            raise
         if conn.total_changes - before >= 2:  # FTS5's sign of work done
             return True
         self._merging.discard(table)
