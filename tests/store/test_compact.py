@@ -139,6 +139,15 @@ def test_cursor_resumes_and_nothing_is_done_twice(trained: Path, home: Path) -> 
         assert again.bodies == 0 and again.rewritten == 0 and again.done
 
 
+def test_a_step_past_its_time_takes_no_more_bodies(trained: Path, home: Path) -> None:
+    """With its time spent (step_ms=0) a step still does one body, so compaction advances."""
+    with _copy(trained, home) as store:
+        total = store.totals().bodies_to_compact
+        result = store.compact(steps=3, step_ms=0)
+        assert result.bodies == 3 and not result.done
+        assert store.totals().bodies_to_compact == total - 3
+
+
 def test_a_body_that_does_not_verify_is_left_and_counted(trained: Path, home: Path) -> None:
     """A body decoding to other bytes, or not at all, keeps its row; status counts it."""
     with _copy(trained, home) as store:

@@ -88,6 +88,7 @@ class CollectorConfig:
     journal_gc_every_s: float = 60.0
     ledger_erase_every_s: float = 60.0  # look for entries ``forget`` erased since ingest
     compact_every_s: float | None = 60.0  # start compacting when idle (None: never)
+    compact_step_ms: float = 20.0  # an idle round's compaction step takes no body after this
 
 
 @dataclass
@@ -321,7 +322,7 @@ class Collector:
             out.erased = self.sync_erasures()
         idle = out.drained and not out.busy and not self._search_behind
         if idle and isinstance(self.store, SQLiteStore) and self._compact_due():
-            out.compacted = self.store.compact(steps=1)
+            out.compacted = self.store.compact(steps=1, step_ms=self.config.compact_step_ms)
             self._compact_behind = not out.compacted.done
 
     def _compact_due(self) -> bool:

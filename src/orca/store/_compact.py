@@ -38,6 +38,7 @@ in steps of ``MERGE_PAGES`` pages, each its own transaction.
 """
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
@@ -130,16 +131,19 @@ class Compactor:
         *,
         bodies: int = CHUNK,
         pages: int = MERGE_PAGES,
+        deadline: float | None = None,
     ) -> CompactResult:
         """One bounded unit of work (caller holds a write transaction): a chunk of bodies, else
         one merge step of one search table; ``done`` when neither had anything to do.
 
         ``dicts`` is the store's trainer of body dictionaries: compaction uses the
-        dictionary new bodies get (the newest), never another kind's.
+        dictionary new bodies get (the newest), never another kind's. ``deadline``
+        (``time.monotonic()``) ends a chunk of bodies early: a slow machine makes
+        smaller steps, not longer waits for the batch behind them.
         """
         newest = dicts.get(conn, lambda n: _bodies._samples(conn, n))
         if newest is not None:
-            done = self._bodies(conn, newest.id, bodies)
+            done = self._bodies(conn, newest.id, bodies, deadline)
             if done.bodies:
                 return done
         for table, cursor in FTS_TABLES.items():
@@ -147,7 +151,9 @@ class Compactor:
                 return CompactResult(merged=1, done=False)
         return CompactResult()
 
-    def _bodies(self, conn: sqlite3.Connection, dict_id: int, limit: int) -> CompactResult:
+    def _bodies(
+        self, conn: sqlite3.Connection, dict_id: int, limit: int, deadline: float | None
+    ) -> CompactResult:
         last = meta(conn, CURSOR)
         rows = [
             _Row._make(r)
@@ -156,8 +162,12 @@ class Compactor:
                 (last, limit),
             )
         ]
-        rewritten = saved = damaged = 0
+        rewritten = saved = damaged = done = 0
         for row in rows:
+            done += 1
+            if deadline is not None and done > 1 and time.monotonic() >= deadline:
+                done -= 1  # this one is the next step's
+                break
             if row.enc == _bodies.BLOB:
                 continue
             try:
@@ -175,12 +185,12 @@ class Compactor:
             )
             rewritten += 1
             saved += row.stored - len(best.data)
-        if rows:
-            _set_meta(conn, CURSOR, rows[-1].id)
+        if done:
+            _set_meta(conn, CURSOR, rows[done - 1].id)
         if damaged:
             _set_meta(conn, DAMAGED, meta(conn, DAMAGED) + damaged)
         return CompactResult(
-            bodies=len(rows), rewritten=rewritten, saved_bytes=saved, damaged=damaged, done=False
+            bodies=done, rewritten=rewritten, saved_bytes=saved, damaged=damaged, done=False
         )
 
     def _recompress(self, conn: sqlite3.Connection, row: _Row, dict_id: int) -> "_Packed | None":

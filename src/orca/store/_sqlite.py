@@ -9,6 +9,7 @@ any number of readers read concurrently, which WAL allows.
 import dataclasses
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -301,16 +302,24 @@ class SQLiteStore:
             return _fts.catch_up(conn, limit)
 
     def compact(
-        self, *, steps: int | None = None, chunk: int = _compact.CHUNK
+        self,
+        *,
+        steps: int | None = None,
+        chunk: int = _compact.CHUNK,
+        step_ms: float | None = None,
     ) -> _compact.CompactResult:
         """Recompress bodies hard and merge the search index (see ``_compact``): one
-        transaction a step, until nothing is left or ``steps`` steps ran (the collector
-        runs one step per idle round, so ingest never waits long for it)."""
+        transaction a step (at most ``chunk`` bodies, and past ``step_ms`` no more),
+        until nothing is left or ``steps`` steps ran (the collector runs one step per
+        idle round, so ingest never waits long for it)."""
         total = _compact.CompactResult()
         done = 0
         while steps is None or done < steps:
+            deadline = None if step_ms is None else time.monotonic() + step_ms / 1000
             with self._txn() as conn:
-                step = self._compactor.step(conn, self._bases.dicts, bodies=chunk)
+                step = self._compactor.step(
+                    conn, self._bases.dicts, bodies=chunk, deadline=deadline
+                )
             total += step
             done += 1
             if step.done:
