@@ -120,13 +120,12 @@ def load(
 
     A body in the blob store is read from it when ``blobs`` is given, else None.
     """
-    if where == "sha256":
-        key = id_key(str(key))
-    row = _fetch(conn, _WHERE[where], key)
+    stored = id_key(str(key)) if where == "sha256" else key  # a hex hash: its 32 bytes
+    row = _fetch(conn, _WHERE[where], stored)
     if row is not None and row.enc == BLOB:
         if blobs is None:
             return None
-        return blobs().read(_address(conn, where, key))
+        return blobs().read(_address(conn, where, stored))
     chain = []
     while row is not None:
         chain.append(row)
