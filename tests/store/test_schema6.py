@@ -12,7 +12,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orca.store import RetentionPolicy, SQLiteStore, items_from
+from orca.store import RetentionPolicy, SQLiteStore, _fts, items_from
 from orca.store._bodies import SHA_WHERE
 from orca.testing import temp_home
 
@@ -150,3 +150,25 @@ def test_a_legacy_text_hash_stays_text_and_still_works(home: Path) -> None:
         result = store.prune(RetentionPolicy(timedelta(days=30), None), now_ns=NOW)
         assert result.traces == 2 and result.bodies_collected == 2
         assert store.get_body(odd) is None
+
+
+def test_a_non_hex_hash_in_a_schema_5_store_stays_text(home: Path) -> None:
+    """The conversion leaves a hash that is not lower-case hex as it was, still readable."""
+    shutil.copyfile(GOLDEN / "store_v5.sqlite", home / "store.sqlite")
+    odd = "imported:0001"
+    conn = sqlite3.connect(home / "store.sqlite")
+    _fts.register(conn)  # the bodies' search-index trigger calls it
+    with conn:  # as schema 5's code would hold a body some importer named so
+        conn.execute(
+            "INSERT INTO bodies (sha256, size, stored, enc, data, first_ns)"
+            " VALUES (?, 3, 3, 'raw', x'6f6464', 0)",
+            (odd,),
+        )
+        conn.execute("UPDATE spans SET response_body = ? WHERE name = 'turn'", (odd,))
+    conn.close()
+    with SQLiteStore.open(home) as store:
+        kinds = dict(store._conn.execute("SELECT sha256, typeof(sha256) FROM bodies"))
+        assert kinds[odd] == "text" and list(kinds.values()).count("blob") == len(kinds) - 1
+        assert store.get_body(odd) == b"odd"
+        turns = store.find_spans(name="turn")
+        assert turns and all(s.response_body == odd for s in turns)
