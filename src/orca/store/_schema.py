@@ -20,10 +20,10 @@ with a millisecond time prefix, so that index appends too.
 from typing import Final
 
 from orca.store._aggregate import MIGRATION as STATS_MIGRATION
-from orca.store._bodies import SHA_KEY
 from orca.store._dicts import MIGRATION as DICTS_MIGRATION
 from orca.store._fts import BODY_TRIGGERS, SPAN_UPDATE_TRIGGER
 from orca.store._fts import MIGRATION as SEARCH_MIGRATION
+from orca.store._hashes import MIGRATION as HASHES_MIGRATION
 from orca.store._ids import KEY_FUNCTION as KEY
 from orca.store._ledger import MIGRATION as LEDGER_MIGRATION
 
@@ -197,7 +197,7 @@ MIGRATIONS: Final[list[list[str]]] = [
         " trace_id, span_id) SELECT id, sha256, size, stored, enc, data, base, refs, first_ns,"
         f" {KEY}(trace_id), {KEY}(span_id) FROM bodies_v4",
         "DROP TABLE bodies_v4",  # its index and triggers go with it
-        f"CREATE INDEX bodies_sha ON bodies({SHA_KEY})",
+        "CREATE INDEX bodies_sha ON bodies(substr(sha256, 1, 12))",
         "CREATE INDEX bodies_base ON bodies(base) WHERE base IS NOT NULL",
         *BODY_TRIGGERS,
         *DICTS_MIGRATION,
@@ -211,6 +211,9 @@ MIGRATIONS: Final[list[list[str]]] = [
         f"UPDATE links SET trace_id = {KEY}(trace_id), span_id = {KEY}(span_id),"
         f" to_trace_id = {KEY}(to_trace_id), to_span_id = {KEY}(to_span_id)",
     ],
+    # version 6: body hashes (bodies.sha256, spans.request_body / response_body) stored
+    # as 32-byte blobs, indexed by their first 6 bytes (see _hashes.py).
+    [*HASHES_MIGRATION],
 ]
 
 # The SQLite schema this ORCA reads and writes (PRAGMA user_version); older files migrate.
