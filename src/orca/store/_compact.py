@@ -52,7 +52,7 @@ from orca.store._ids import Key, text
 
 LEVEL: Final = 19
 CHUNK: Final = 100  # bodies per transaction (~20 ms at ~200 us each)
-MERGE_PAGES: Final = 200  # FTS5 pages written per merge step (~1 MB, a few ms)
+MERGE_PAGES: Final = 50  # FTS5 pages per merge step (~200 KB; ~5 ms, 15 at most on the bench)
 FTS_GROWTH: Final = 0.25  # merge a table again once its cursor grew by this share
 CURSOR: Final = "compact.bodies"
 DAMAGED: Final = "compact.damaged"
