@@ -21,8 +21,9 @@ from typing import Final
 
 from orca.store._aggregate import MIGRATION as STATS_MIGRATION
 from orca.store._bodies import SHA_KEY
+from orca.store._dicts import KIND_MIGRATION as DICTS_KIND_MIGRATION
 from orca.store._dicts import MIGRATION as DICTS_MIGRATION
-from orca.store._fts import BODY_TRIGGERS, SPAN_UPDATE_TRIGGER
+from orca.store._fts import BODY_TRIGGERS, SPAN_TRIGGERS_MIGRATION, SPAN_UPDATE_TRIGGER
 from orca.store._fts import MIGRATION as SEARCH_MIGRATION
 from orca.store._ids import KEY_FUNCTION as KEY
 from orca.store._ledger import MIGRATION as LEDGER_MIGRATION
@@ -211,6 +212,9 @@ MIGRATIONS: Final[list[list[str]]] = [
         f"UPDATE links SET trace_id = {KEY}(trace_id), span_id = {KEY}(span_id),"
         f" to_trace_id = {KEY}(to_trace_id), to_span_id = {KEY}(to_span_id)",
     ],
+    # version 6: span attributes compressed with a dictionary trained on them (see _attrs.py);
+    # rows already written stay JSON text, which readers accept as well.
+    [*DICTS_KIND_MIGRATION, *SPAN_TRIGGERS_MIGRATION],
 ]
 
 # The SQLite schema this ORCA reads and writes (PRAGMA user_version); older files migrate.

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from orca.blobs import BlobStore
 from orca.store import (
     _aggregate,
+    _attrs,
     _bodies,
     _crash,
     _fts,
@@ -60,6 +61,7 @@ class SQLiteStore:
         self.url = f"sqlite://{path.absolute()}"
         self.readonly = readonly
         self._conn = conn
+        self._attrs = _attrs.register(conn)  # spans.attrs packed and read back (see _attrs)
         self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
         self._blob_store: BlobStore | None = None
         self.blob_above = _bodies.BLOB_ABOVE  # bodies larger than this go to the blob store
@@ -210,7 +212,9 @@ class SQLiteStore:
         from orca.store._write import apply_batch
 
         with self._txn() as conn:
-            return apply_batch(conn, batch, self._bases, self.blobs, self.blob_above)
+            return apply_batch(
+                conn, batch, self._bases, self.blobs, self.blob_above, attrs_codec=self._attrs
+            )
 
     def offsets(self) -> dict[str, int]:
         """Each source's committed offset (the first byte not yet ingested)."""
