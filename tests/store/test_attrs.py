@@ -95,7 +95,9 @@ def test_attrs_are_packed_once_a_dictionary_is_trained(home: Path) -> None:
             assert _attrs_of(store, i) == _agent_attrs(i if i != TRAIN_AFTER else 0)
         [(kind,)] = store._conn.execute("SELECT kind FROM zstd_dicts").fetchall()
         assert kind == "attrs"
-        blob = store._conn.execute("SELECT attrs FROM spans WHERE typeof(attrs) = 'blob'").fetchone()
+        blob = store._conn.execute(
+            "SELECT attrs FROM spans WHERE typeof(attrs) = 'blob'"
+        ).fetchone()
         assert blob[0].startswith(varint(1))  # the header names the dictionary's row
 
 
@@ -107,7 +109,9 @@ _scalar = st.one_of(
 )
 _value = st.recursive(
     _scalar,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=8,
 )
 _attrs_strategy = st.dictionaries(st.text(min_size=1, max_size=20), _value, min_size=1, max_size=8)

@@ -126,8 +126,8 @@ class Codec:
 
     def unpack(self, stored: str | bytes | None) -> str | None:
         """The JSON text of a stored value."""
-        if stored is None or type(stored) is str:
-            return stored  # type: ignore[return-value]
+        if stored is None or isinstance(stored, str):
+            return stored
         data = bytes(stored)
         dict_id, start = _read_varint(data)
         with self._lock:

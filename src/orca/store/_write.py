@@ -7,7 +7,7 @@ a span's records always have within one writer.
 
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import orjson
@@ -159,7 +159,7 @@ def apply_batch(
     ``attrs_codec`` packs span attributes (the codec registered on ``conn``;
     without it they are stored as JSON text).
     """
-    span_dumps = _dumps
+    span_dumps: Callable[[object], str | bytes | None] = _dumps
     if attrs_codec is not None:
         attrs_codec.begin(conn)
         span_dumps = attrs_codec.dumps
