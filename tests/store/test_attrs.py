@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from orca.store import RetentionPolicy, SQLiteStore, items_from
 from orca.store._attrs import TRAIN_AFTER, varint
+from orca.store._batch import Quarantine
 from orca.store._schema import SCHEMA_VERSION
 from orca.testing import temp_home
 
@@ -241,3 +242,20 @@ def test_a_reader_opened_read_only_decodes_packed_attrs(home: Path) -> None:
     conn = sqlite3.connect(home / "store.sqlite")
     assert conn.execute("SELECT count(*) FROM spans WHERE typeof(attrs) = 'blob'").fetchone()[0]
     conn.close()
+
+
+def test_a_rolled_back_training_leaves_every_row_readable(home: Path) -> None:
+    """A batch that trained the attrs dictionary and failed leaves no row naming a lost one."""
+    with SQLiteStore.open(home) as store:
+        store.apply(items_from([_open(i, _agent_attrs(i)) for i in range(TRAIN_AFTER)], "a"))
+        records = [_open(i, _agent_attrs(i)) for i in range(TRAIN_AFTER, TRAIN_AFTER + 30)]
+        bad = items_from(records, "b")
+        # a line quarantined from a source with no offset: fails after the spans are written
+        bad.quarantined.append(Quarantine("nowhere", 0, 1, "bad", b"x"))
+        with pytest.raises(KeyError):
+            store.apply(bad)
+        assert store._conn.execute("SELECT count(*) FROM zstd_dicts").fetchone()[0] == 0
+        store.apply(items_from(records, "b"))
+        assert _kinds(store) == {"text": TRAIN_AFTER, "blob": 30}
+        for i in range(TRAIN_AFTER + 30):
+            assert _attrs_of(store, i) == _agent_attrs(i)
