@@ -2,6 +2,10 @@
 
 import hashlib
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +137,27 @@ def test_a_missing_store_or_a_postgres_url_is_refused(
     monkeypatch.setenv("ORCA_STORE", "postgresql://orca@localhost/orca")
     done = _sql(home, "SELECT 1")
     assert done.exit_code == 2 and "psql" in done.output
+
+
+def test_ctrl_c_stops_a_runaway_query_with_one_line(store_home: Path) -> None:
+    """SIGINT during an endless query (a real process): one line, no traceback, no hang."""
+    endless = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orca", "sql", "--home", str(store_home), endless],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.5)  # (started or not, SIGINT must end it cleanly)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode in (2, 130), (proc.returncode, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 1, err
+    assert out == ""

@@ -79,7 +79,14 @@ def _connect(url_or_home: str | os.PathLike[str]) -> sqlite3.Connection:
     _attrs.register(conn)
     _fts.register(conn)
     conn.set_authorizer(_authorize)
+    # Python code runs every 100k VM steps, so Ctrl-C stops a runaway query (a signal is
+    # only handled between bytecodes; without this, SIGINT waits for SQLite to finish)
+    conn.set_progress_handler(_go_on, 100_000)
     return conn
+
+
+def _go_on() -> int:
+    return 0
 
 
 def run_sql(url_or_home: str | os.PathLike[str], sql: str, *, limit: int) -> SqlResult:
@@ -104,6 +111,8 @@ def _explain(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "not authorized" in text or "readonly" in text or "query_only" in text:
         return f"{text}: orca sql only reads (SELECT, WITH, reading PRAGMAs); nothing was changed"
+    if text == "interrupted":
+        return "interrupted (Ctrl-C): the query was stopped, nothing was changed"
     if "user-defined function" in text:
         return (
             f"{text}: an orca_ function was given a value it cannot read"
