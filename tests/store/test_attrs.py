@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orca.store import RetentionPolicy, SQLiteStore, items_from
+from orca.store import RetentionPolicy, SQLiteStore, items_from, migrate
 from orca.store._attrs import TRAIN_AFTER, varint
 from orca.store._batch import Quarantine
 from orca.store._schema import SCHEMA_VERSION
@@ -259,3 +259,18 @@ def test_a_rolled_back_training_leaves_every_row_readable(home: Path) -> None:
         assert _kinds(store) == {"text": TRAIN_AFTER, "blob": 30}
         for i in range(TRAIN_AFTER + 30):
             assert _attrs_of(store, i) == _agent_attrs(i)
+
+
+def test_migrate_copies_packed_attrs_through_the_row_readers(home: Path, tmp_path: Path) -> None:
+    """`orca migrate` reads packed attrs as dicts, so the copy has the same attributes."""
+    with SQLiteStore.open(home) as src:
+        nxt = _trained(src)
+        want = {t.trace_id: src.get_trace(t.trace_id) for t in src.list_traces(limit=None)}
+        with SQLiteStore.open(tmp_path / "copy.sqlite") as dst:
+            result = migrate(src, dst)
+            assert result.traces == len(want) and result.ok
+            for trace_id, rows in want.items():
+                got = dst.get_trace(trace_id)
+                assert rows is not None and got is not None
+                assert [s.attrs for s in got.spans] == [s.attrs for s in rows.spans]
+            assert _attrs_of(dst, nxt - 1) == _agent_attrs(0)
