@@ -157,7 +157,9 @@ def prune_cost(path: Path, share: int = 10) -> tuple[float, float]:
         )
         for table in ("spans", "logs", "links", "traces"):
             conn.execute(f"DELETE FROM {table} WHERE trace_id IN (SELECT trace_id FROM doomed)")
-        conn.execute(  # newest first, as prune does (a body's base is deleted after it)
+        # newest first, as prune does (a body's base is deleted after it); a body's hash
+        # and a span's reference to it are stored alike (32-byte blobs), so they compare
+        conn.execute(
             "DELETE FROM bodies WHERE id IN (SELECT id FROM bodies WHERE sha256 NOT IN"
             " (SELECT request_body FROM spans WHERE request_body IS NOT NULL UNION"
             " SELECT response_body FROM spans WHERE response_body IS NOT NULL) ORDER BY id DESC)"

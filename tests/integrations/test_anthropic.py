@@ -278,7 +278,7 @@ def test_api_keys_appear_nowhere_under_the_home(home: Path) -> None:
         assert key.encode() not in everything
         assert key[6:].encode() not in everything  # not even without its prefix
     with sqlite3.connect(store_path(home)) as db:  # bodies are compressed on disk: read them out
-        hashes = [r[0] for r in db.execute("SELECT sha256 FROM bodies")]
+        hashes = [r[0] for r in db.execute("SELECT lower(hex(sha256)) FROM bodies")]
     store = SQLiteStore.open(home)
     try:
         spans = list(store.find_spans(name="provider.request"))

@@ -90,7 +90,7 @@ def _store_dump(home: Path) -> bytes:
         for table in tables:
             for row in db.execute(f'SELECT * FROM "{table}"'):
                 out.extend(v if isinstance(v, bytes) else str(v).encode() for v in row)
-        hashes = [r[0] for r in db.execute("SELECT sha256 FROM bodies")]
+        hashes = [r[0] for r in db.execute("SELECT lower(hex(sha256)) FROM bodies")]
     store = SQLiteStore.open(home)
     try:
         for sha in hashes:

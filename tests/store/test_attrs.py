@@ -214,7 +214,7 @@ def _reader_view(store: SQLiteStore, queries: list[str]) -> dict[str, Any]:
 
 def test_a_schema_5_store_migrates_and_reads_the_same(home: Path) -> None:
     """The fixture written by schema 5's code opens as 6: identical reads; new attrs packed."""
-    shutil.copyfile(GOLDEN / "attrs_v5.sqlite", home / "store.sqlite")
+    shutil.copyfile(GOLDEN / "store_v5.sqlite", home / "store.sqlite")
     want = orjson.loads((GOLDEN / "store_v4.json").read_bytes())  # the same records
     with SQLiteStore.open(home) as store:
         assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -31,7 +31,9 @@ def _records(bodies: list[bytes], start_ns: int = 1) -> list[dict[str, Any]]:
 def _rows(store: SQLiteStore) -> list[tuple[str, str, int]]:
     conn = sqlite3.connect(store.path)
     try:
-        return conn.execute("SELECT enc, sha256, length(data) FROM bodies ORDER BY id").fetchall()
+        return conn.execute(
+            "SELECT enc, lower(hex(sha256)), length(data) FROM bodies ORDER BY id"
+        ).fetchall()
     finally:
         conn.close()
 

@@ -201,7 +201,7 @@ def test_index_agrees_with_the_rows(ops: list[tuple[str, int, list[str]]]) -> No
         store.catch_up_search()
         conn = sqlite3.connect(store.path)
         rows = conn.execute("SELECT span_id, attrs FROM spans").fetchall()
-        shas = [r[0] for r in conn.execute("SELECT sha256 FROM bodies")]
+        shas = [r[0] for r in conn.execute("SELECT lower(hex(sha256)) FROM bodies")]
         conn.close()
         bodies = [(store.get_body(sha) or b"").decode() for sha in shas]
         for word in WORDS:

@@ -194,7 +194,7 @@ def test_prune_releases_exactly_the_unreferenced_bodies(
                     if sha:
                         carried[sha] = carried.get(sha, 0) + 1
         conn = sqlite3.connect(store.path)
-        left = dict(conn.execute("SELECT sha256, refs FROM bodies").fetchall())
+        left = dict(conn.execute("SELECT lower(hex(sha256)), refs FROM bodies").fetchall())
         conn.close()
         assert left == carried
         for sha in carried:

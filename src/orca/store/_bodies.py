@@ -19,6 +19,13 @@ text, and search over multi-megabyte payloads is not what the index is for.
 
 Once the store holds enough bodies, a zstd dictionary trained from them
 (``_dicts``) compresses every new one (``bodies.dict`` names it).
+
+Hashes are stored as 32-byte blobs (``bodies.sha256``, ``spans.request_body``,
+``spans.response_body``; schema 6), the way ``_ids`` stores trace and span ids:
+as 64-character hex text they cost 32 more bytes in every body row and span
+that holds one (measured on ``bench/storage.py``). The API speaks hex in and out;
+:func:`orca.store._ids.key` makes the stored form, a value that is not lower-case
+hex stays text and still round-trips.
 """
 
 import base64
@@ -38,6 +45,7 @@ from orca.store import _dicts
 if TYPE_CHECKING:  # the blob store (and its cipher) loads where a big body is read or written
     from orca.blobs import BlobStore
 from orca.store._errors import StoreError
+from orca.store._ids import Key, text
 from orca.store._ids import key as id_key
 
 COMPRESS_ABOVE: Final = 256
@@ -46,11 +54,15 @@ REF_GAIN: Final = 0.7  # use a reference only when it beats plain zstd by this f
 MAX_DEPTH: Final = 16  # longest chain of references; then a full body starts a new one
 BLOB_ABOVE: Final = 256 * 1024  # bodies larger than this live in the blob store
 BLOB: Final = "blob"
-# What ``bodies_sha`` indexes: a hash's first 12 hex digits (48 bits) find its row in a
-# small index; the full hash is compared in the row (schema 5, see ``_schema``).
-SHA_KEY: Final = "substr(sha256, 1, 12)"
-# ('+': SQLite would otherwise propagate ``sha256 = ?`` into the key and miss the index.)
-_WHERE: Final = {"id": "id = ?1", "sha256": f"{SHA_KEY} = substr(?1, 1, 12) AND +sha256 = ?1"}
+# What ``bodies_sha`` indexes: a hash's first 6 bytes (48 bits) find its row in a small
+# index; the full hash is compared in the row (schema 6, see ``_schema``). A legacy text
+# value is indexed by its first 6 characters: the same expression serves both.
+KEY_BYTES: Final = 6
+SHA_KEY: Final = f"substr(sha256, 1, {KEY_BYTES})"
+# Where the stored hash (``key(hex)``) is ``?1``. ('+': SQLite would otherwise propagate
+# ``sha256 = ?`` into the key and miss the index.)
+SHA_WHERE: Final = f"{SHA_KEY} = substr(?1, 1, {KEY_BYTES}) AND +sha256 = ?1"
+_WHERE: Final = {"id": "id = ?1", "sha256": SHA_WHERE}
 Blobs = Callable[[], "BlobStore"]  # opens the home's blob store on first use
 
 _compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
@@ -108,11 +120,12 @@ def load(
 
     A body in the blob store is read from it when ``blobs`` is given, else None.
     """
-    row = _fetch(conn, _WHERE[where], key)
+    stored = id_key(str(key)) if where == "sha256" else key  # a hex hash: its 32 bytes
+    row = _fetch(conn, _WHERE[where], stored)
     if row is not None and row.enc == BLOB:
         if blobs is None:
             return None
-        return blobs().read(_address(conn, where, key))
+        return blobs().read(_address(conn, where, stored))
     chain = []
     while row is not None:
         chain.append(row)
@@ -149,13 +162,13 @@ def _fetch(conn: sqlite3.Connection, where: str, key: object) -> _Stored | None:
 def _address(conn: sqlite3.Connection, where: str, key: object) -> Address:
     row = conn.execute(f"SELECT sha256, size FROM bodies WHERE {_WHERE[where]}", (key,)).fetchone()
     sha, size = row
-    return Address(sha, size)
+    return Address(text(sha), size)
 
 
 def open_body(conn: sqlite3.Connection, sha256: str, blobs: Blobs) -> BinaryIO | None:
     """A body as a readable stream: a blob streams from disk, a small body from memory."""
     row = conn.execute(
-        f"SELECT enc, size FROM bodies WHERE {_WHERE['sha256']}", (sha256,)
+        f"SELECT enc, size FROM bodies WHERE {SHA_WHERE}", (id_key(sha256),)
     ).fetchone()
     if row is None:
         return None
@@ -167,8 +180,9 @@ def open_body(conn: sqlite3.Connection, sha256: str, blobs: Blobs) -> BinaryIO |
 
 
 def blob_shas(conn: sqlite3.Connection) -> set[str]:
-    """Every body kept in the blob store (retention compares before and after)."""
-    return {r[0] for r in conn.execute("SELECT sha256 FROM bodies WHERE enc = ?", (BLOB,))}
+    """The hex hash of every body kept in the blob store (its file names; retention compares
+    before and after)."""
+    return {text(r[0]) for r in conn.execute("SELECT sha256 FROM bodies WHERE enc = ?", (BLOB,))}
 
 
 class Base(NamedTuple):
@@ -224,16 +238,17 @@ class BatchBodies:
     def __init__(
         self, bases: Bases, blobs: Blobs | None = None, blob_above: int = BLOB_ABOVE
     ) -> None:
-        self.found: dict[str, Found] = {}  # by sha256
+        self.found: dict[Key, Found] = {}  # by stored sha256 (32 bytes)
         self.bases = bases
         self.blobs = blobs
         self.blob_above = blob_above
 
-    def add(self, record: dict[str, Any]) -> tuple[str | None, int]:
+    def add(self, record: dict[str, Any]) -> tuple[Key | None, int]:
+        """The stored hash (``_ids.key`` of the hex: the 32 raw bytes) and size of its body."""
         data = body_bytes(record)
         if data is None:
             return None, 0
-        sha = digest(data)
+        sha = hashlib.sha256(data).digest()
         entry = self.found.get(sha)
         if entry is None:
             self.found[sha] = Found(data, record)
@@ -258,7 +273,7 @@ class BatchBodies:
     def write(self, conn: sqlite3.Connection, traces: dict[str, Any]) -> None:
         if not self.found:
             return
-        keys = list({sha[:12] for sha in self.found})
+        keys = list({sha[:KEY_BYTES] for sha in self.found})
         known: set[str] = set()
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
@@ -266,7 +281,7 @@ class BatchBodies:
             rows = conn.execute(f"SELECT sha256 FROM bodies WHERE {SHA_KEY} IN ({marks})", chunk)
             known.update(r[0] for r in rows if r[0] in self.found)
         conn.executemany(
-            f"UPDATE bodies SET refs = refs + ?2 WHERE {_WHERE['sha256']}",
+            f"UPDATE bodies SET refs = refs + ?2 WHERE {SHA_WHERE}",
             [(s, self.found[s].refs) for s in known],
         )
         trained = self.bases.dicts.get(conn, lambda n: _samples(conn, n))

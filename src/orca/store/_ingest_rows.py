@@ -85,12 +85,12 @@ class SpanInsert(NamedTuple):
     component: str
     start_ns: int
     attrs: str | bytes | None  # JSON, or packed (see _attrs)
-    request_body: str | None
+    request_body: Key | None  # stored sha256 (_ids.key: 32 bytes)
     request_body_bytes: int
     proc_id: int | None
     end_ns: int | None
     status: str
-    response_body: str | None
+    response_body: Key | None
     response_body_bytes: int
     model: str | None
     tool: str | None
@@ -107,13 +107,13 @@ class OpenSpan:
     """A span-open record of this batch; its close, when in the same batch, fills the rest."""
 
     record: dict[str, Any]
-    request_body: str | None
+    request_body: Key | None  # stored sha256 (_ids.key: 32 bytes)
     request_body_bytes: int
     proc_id: int | None
     end_ns: int | None = None
     status: str = "unfinished"
     close_attrs: dict[str, Any] | None = None
-    response_body: str | None = None
+    response_body: Key | None = None
     response_body_bytes: int = 0
 
     def row(self, chg: int, dumps: Callable[[object], str | bytes | None]) -> SpanInsert:

@@ -24,12 +24,13 @@ from orca.store._rows import (
     TraceSummary,
 )
 
-# Ids leave SQLite as text (``sql_text``: hex() in C), not one Python call per id per row: a
-# 10k-span trace read three times faster than converting 30k ids in Python.
+# Ids and body hashes leave SQLite as text (``sql_text``: hex() in C), not one Python call
+# per id per row: a 10k-span trace read three times faster than converting 30k ids in Python.
 SPAN_COLS: Final = (
     f"{sql_text('trace_id')}, {sql_text('span_id')}, {sql_text('parent_id')},"
     f" name, component, start_ns, end_ns, status, {ATTRS_JSON}(attrs),"
-    " request_body, response_body, request_body_bytes, response_body_bytes,"
+    f" {sql_text('request_body')}, {sql_text('response_body')},"
+    " request_body_bytes, response_body_bytes,"
     " (SELECT pid FROM processes p WHERE p.id = spans.proc_id), synthetic"
 )
 _LOG_COLS: Final = "ts_ns, level, msg, component, trace_id, span_id, attrs"

@@ -265,11 +265,8 @@ def _release(conn: sqlite3.Connection) -> int:
     a tenth of 130,000 spans).
     """
     released = conn.execute(_RELEASED).fetchall()
-    conn.executemany(
-        f"UPDATE bodies SET refs = refs - ?2 WHERE {_bodies.SHA_KEY} = substr(?1, 1, 12)"
-        " AND +sha256 = ?1",
-        released,
-    )
+    # (stored hashes from the span rows: the form bodies.sha256 holds)
+    conn.executemany(f"UPDATE bodies SET refs = refs - ?2 WHERE {_bodies.SHA_WHERE}", released)
     return len(released)
 
 

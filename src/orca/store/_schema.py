@@ -20,11 +20,11 @@ with a millisecond time prefix, so that index appends too.
 from typing import Final
 
 from orca.store._aggregate import MIGRATION as STATS_MIGRATION
-from orca.store._bodies import SHA_KEY
 from orca.store._dicts import KIND_MIGRATION as DICTS_KIND_MIGRATION
 from orca.store._dicts import MIGRATION as DICTS_MIGRATION
 from orca.store._fts import BODY_TRIGGERS, SPAN_TRIGGERS_MIGRATION, SPAN_UPDATE_TRIGGER
 from orca.store._fts import MIGRATION as SEARCH_MIGRATION
+from orca.store._hashes import MIGRATION as HASHES_MIGRATION
 from orca.store._ids import KEY_FUNCTION as KEY
 from orca.store._ledger import MIGRATION as LEDGER_MIGRATION
 
@@ -198,7 +198,7 @@ MIGRATIONS: Final[list[list[str]]] = [
         " trace_id, span_id) SELECT id, sha256, size, stored, enc, data, base, refs, first_ns,"
         f" {KEY}(trace_id), {KEY}(span_id) FROM bodies_v4",
         "DROP TABLE bodies_v4",  # its index and triggers go with it
-        f"CREATE INDEX bodies_sha ON bodies({SHA_KEY})",
+        "CREATE INDEX bodies_sha ON bodies(substr(sha256, 1, 12))",
         "CREATE INDEX bodies_base ON bodies(base) WHERE base IS NOT NULL",
         *BODY_TRIGGERS,
         *DICTS_MIGRATION,
@@ -212,9 +212,11 @@ MIGRATIONS: Final[list[list[str]]] = [
         f"UPDATE links SET trace_id = {KEY}(trace_id), span_id = {KEY}(span_id),"
         f" to_trace_id = {KEY}(to_trace_id), to_span_id = {KEY}(to_span_id)",
     ],
-    # version 6: span attributes compressed with a dictionary trained on them (see _attrs.py);
-    # rows already written stay JSON text, which readers accept as well.
-    [*DICTS_KIND_MIGRATION, *SPAN_TRIGGERS_MIGRATION],
+    # version 6: body hashes (bodies.sha256, spans.request_body / response_body) stored
+    # as 32-byte blobs, indexed by their first 6 bytes (see _hashes.py); span attributes
+    # compressed with a dictionary trained on them (see _attrs.py): rows already written
+    # stay JSON text, which readers accept as well.
+    [*HASHES_MIGRATION, *DICTS_KIND_MIGRATION, *SPAN_TRIGGERS_MIGRATION],
 ]
 
 # The SQLite schema this ORCA reads and writes (PRAGMA user_version); older files migrate.

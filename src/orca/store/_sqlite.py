@@ -118,7 +118,7 @@ class SQLiteStore:
             conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: keeps the span_id index hot
             conn.execute("PRAGMA temp_store = MEMORY")
             _fts.register(conn)  # the bodies' search-index trigger decodes in Python
-            _ids.register(conn)  # the migration to schema 5 converts ids with it
+            _ids.register(conn)  # the migrations to schemas 5 and 6 convert ids, hashes with it
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {path}: {exc}; {_hint(exc)}") from None
         store = cls(path, conn)

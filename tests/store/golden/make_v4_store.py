@@ -4,6 +4,10 @@ Run once with the ORCA of schema version 4 on the path (``git archive`` of a
 commit before schema 5, then ``PYTHONPATH=<it>/src python make_v4_store.py``);
 ``test_schema5.py`` opens a copy with today's code (migrating it) and expects
 the same traces, bodies and search hits as the JSON recorded here.
+``store_v5.sqlite`` came the same way from a commit of schema 5
+(``python make_v4_store.py <dir> store_v5``); its JSON is byte for byte
+``store_v4.json`` (what a reader sees does not depend on the schema), so only
+the file is kept.
 """
 
 import dataclasses
@@ -118,16 +122,16 @@ def expected(store: SQLiteStore) -> dict[str, Any]:
     return out
 
 
-def main(where: Path) -> None:
-    with SQLiteStore.open(where / "store_v4.sqlite") as store:
+def main(where: Path, stem: str = "store_v4") -> None:
+    with SQLiteStore.open(where / f"{stem}.sqlite") as store:
         store.apply(items_from(records(), "seg"))
         store.catch_up_search()
         store.pin(records()[0]["trace"])
-        (where / "store_v4.json").write_bytes(
+        (where / f"{stem}.json").write_bytes(
             orjson.dumps(expected(store), option=orjson.OPT_INDENT_2)
         )
         store._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent)
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent, *sys.argv[2:3])
