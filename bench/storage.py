@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import _agentload
 from orca.collector import Collector, CollectorConfig
-from orca.store import RetentionPolicy, SQLiteStore, items_from
+from orca.store import RetentionPolicy, SQLiteStore, _attrs, items_from
 from orca.store._fts import body_text, log_text, span_text
 from orca.store._ids import text_or_none
 
@@ -65,6 +65,7 @@ _TS = {"logs": "l.ts_ns", "attrs": "s.start_ns", "bodies": "b.first_ns"}
 
 def build_legacy_index(conn: sqlite3.Connection) -> None:
     """The content-copy FTS5 tables of schema 3, filled with the same texts."""
+    _attrs.register(conn)  # span_text reads span attributes through orca_attrs
     for table in _LEGACY_TABLES.values():
         conn.execute(f"CREATE VIRTUAL TABLE {table} USING fts5(text, tokenize='unicode61')")
     conn.execute("BEGIN")

@@ -37,6 +37,7 @@ PLACEHOLDERS: dict[str, list[str]] = {
     "cases": ["no-such-cases.yaml"],
     "src": ["/nonexistent/orca-src"],  # `migrate SRC DST`: stores by URL or home, no --home
     "dst": ["/nonexistent/orca-dst"],
+    "query": ["SELECT 1"],  # `orca sql QUERY`
 }
 RECORDING = {"run", "ledger append"}  # commands that may create a home
 

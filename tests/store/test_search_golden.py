@@ -21,7 +21,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orca.store import SQLiteStore, items_from
+from orca.store import SQLiteStore, _attrs, items_from
 from orca.store._fts import body_text, log_text, span_text
 from orca.store._ids import text_or_none
 from orca.testing import temp_home
@@ -226,6 +226,7 @@ _LEGACY: Final = {
 def _legacy_index(path: Path) -> sqlite3.Connection:
     """The schema-3 content-copy tables beside the store's index, filled with the same texts."""
     conn = sqlite3.connect(path, isolation_level=None)
+    _attrs.register(conn)  # span_text reads attributes through orca_attrs
     for name in ("old_logs", "old_attrs", "old_bodies"):
         conn.execute(f"CREATE VIRTUAL TABLE {name} USING fts5(text, tokenize='unicode61')")
     conn.execute(f"INSERT INTO old_logs (rowid, text) SELECT l.id, {log_text('l')} FROM logs l")

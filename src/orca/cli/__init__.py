@@ -79,6 +79,10 @@ COMMANDS: Final[dict[str, _LazyCommand]] = {
         "orca.cli._span:span",
         "One span in full: attributes, links both ways, logs inside it, body slices.",
     ),
+    "sql": _LazyCommand(
+        "orca.cli._sql:sql",
+        "Run one read-only SQL query on the store; orca_attrs(attrs) reads span attributes.",
+    ),
     "stats": _LazyCommand(
         "orca.cli._stats:stats_cmd",
         "Counts, error rate, p50/p95, tokens, cost per group; `stats tools`: tool overhead.",

@@ -13,6 +13,7 @@ table mirrors the ledger's signed entries (``Batch.ledger``; read back by
 from orca.store._aggregate import SpanGroup
 from orca.store._batch import ApplyResult, Batch, Item, LedgerItem, Quarantine
 from orca.store._compact import CompactResult
+from orca.store._console import SqlResult, run_sql
 from orca.store._crash import crash_span_id
 from orca.store._errors import SchemaError, StoreError
 from orca.store._migrate import MigrateResult, migrate
@@ -73,6 +74,7 @@ __all__ = [
     "SpanGroup",
     "SpanRow",
     "SpanStat",
+    "SqlResult",
     "StatTuple",
     "StoreError",
     "StoreLocation",
@@ -89,6 +91,7 @@ __all__ = [
     "open_location",
     "open_store",
     "parse_url",
+    "run_sql",
     "store_exists",
     "store_path",
 ]

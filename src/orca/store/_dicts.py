@@ -41,6 +41,11 @@ MIGRATION: Final[list[str]] = [
     )""",
 ]
 
+# Part of schema version 6: span attributes have dictionaries of their own (see ``_attrs``).
+KIND_MIGRATION: Final[list[str]] = [
+    "ALTER TABLE zstd_dicts ADD COLUMN kind TEXT NOT NULL DEFAULT 'bodies'",  # or 'attrs'
+]
+
 _cache: dict[bytes, zstandard.ZstdCompressionDict] = {}
 
 
@@ -78,26 +83,46 @@ def decompress(conn: sqlite3.Connection, dict_id: int, stored: bytes) -> bytes:
 
 
 class Current(NamedTuple):
-    """The dictionary new bodies are compressed with."""
+    """The dictionary new values of one kind are compressed with."""
 
     id: int
     compressor: zstandard.ZstdCompressor
 
 
-Samples = Callable[[int], list[bytes]]  # the store's newest n compressible bodies
+Samples = Callable[[int], list[bytes]]  # the store's newest n values to learn from
+
+
+class Kind(NamedTuple):
+    """What a trainer's dictionaries are for: ``zstd_dicts.kind`` and how they are made."""
+
+    name: str
+    train_after: int  # values stored before the first dictionary is trained
+    dict_bytes: int
+    stored: str  # SQL: how many values the store holds to learn from (before any dictionary)
+    compressor: Callable[[zstandard.ZstdCompressionDict], zstandard.ZstdCompressor]
+
+
+BODIES: Final = Kind(
+    "bodies",
+    TRAIN_AFTER,
+    DICT_BYTES,
+    "SELECT count(*) FROM bodies WHERE enc IN ('zstd', 'zstd-ref')",
+    lambda found: zstandard.ZstdCompressor(level=LEVEL, dict_data=found),
+)
 
 
 class Trainer:
-    """Holds the store's newest dictionary; trains the first one once enough bodies exist.
+    """Holds the store's newest dictionary of a kind; trains the first once enough values exist.
 
     Lives as long as the store object (the collector's). It counts the
-    compressible bodies written instead of asking the table each batch; a
-    training that fails (bodies zstd cannot learn from) is retried after
+    compressible values written instead of asking the table each batch; a
+    training that fails (values zstd cannot learn from) is retried after
     twice as many.
     """
 
-    def __init__(self, train_after: int = TRAIN_AFTER) -> None:
-        self.train_after = train_after
+    def __init__(self, train_after: int | None = None, kind: Kind = BODIES) -> None:
+        self.kind = kind
+        self.train_after = kind.train_after if train_after is None else train_after
         self.current: Current | None = None
         self._seen: int | None = None  # zstd bodies stored since the last training (None: unread)
         self._due: int | None = None  # train when _seen reaches it (None: not planned)
@@ -112,14 +137,14 @@ class Trainer:
         ):
             self.current, self._seen = None, None  # the batch that trained it rolled back
         if self._seen is None:  # first use: what the file holds
-            row = conn.execute("SELECT max(id) FROM zstd_dicts").fetchone()
+            row = conn.execute(
+                "SELECT max(id) FROM zstd_dicts WHERE kind = ?", (self.kind.name,)
+            ).fetchone()
             if row[0] is not None:
                 self._use(conn, row[0])
                 self._seen, self._due = 0, None
             else:
-                self._seen = conn.execute(
-                    "SELECT count(*) FROM bodies WHERE enc IN ('zstd', 'zstd-ref')"
-                ).fetchone()[0]
+                self._seen = conn.execute(self.kind.stored).fetchone()[0]
                 self._due = self.train_after
         if self._due is not None and self._seen >= self._due:
             self._train(conn, samples(self._due))
@@ -127,13 +152,16 @@ class Trainer:
 
     def _train(self, conn: sqlite3.Connection, bodies: Sequence[bytes]) -> None:
         try:
-            data = zstandard.train_dictionary(DICT_BYTES, list(bodies), level=LEVEL).as_bytes()
+            data = zstandard.train_dictionary(
+                self.kind.dict_bytes, list(bodies), level=LEVEL
+            ).as_bytes()
         except zstandard.ZstdError:
             self._due = 2 * (self._due or self.train_after)  # too little to learn from: later
             return
         cur = conn.execute(
-            "INSERT INTO zstd_dicts (digest, trained_ns, samples, data) VALUES (?, ?, ?, ?)",
-            (hashlib.sha256(data).digest(), time.time_ns(), len(bodies), data),
+            "INSERT INTO zstd_dicts (digest, trained_ns, samples, data, kind)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (hashlib.sha256(data).digest(), time.time_ns(), len(bodies), data, self.kind.name),
         )
         assert cur.lastrowid is not None
         self._use(conn, cur.lastrowid)
@@ -151,5 +179,5 @@ class Trainer:
     def _use(self, conn: sqlite3.Connection, dict_id: int) -> Current:
         found = dictionary(conn, dict_id)
         assert found is not None
-        self.current = Current(dict_id, zstandard.ZstdCompressor(level=LEVEL, dict_data=found))
+        self.current = Current(dict_id, self.kind.compressor(found))
         return self.current

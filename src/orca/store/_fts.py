@@ -31,6 +31,7 @@ import sqlite3
 from typing import Final
 
 from orca.store import _bodies
+from orca.store._attrs import DECODE as ATTRS_JSON
 
 
 def attr_text(col: str) -> str:
@@ -42,8 +43,11 @@ def attr_text(col: str) -> str:
 
 
 def span_text(row: str) -> str:
-    """SQL: what the index holds for a span (its name and string attributes)."""
-    return f"{row}.name || ' ' || {attr_text(row + '.attrs')}"
+    """SQL: what the index holds for a span (its name and string attributes).
+
+    Its attributes are read through ``orca_attrs`` (stored compressed, see ``_attrs``).
+    """
+    return f"{row}.name || ' ' || {attr_text(f'{ATTRS_JSON}({row}.attrs)')}"
 
 
 def log_text(row: str) -> str:
@@ -73,6 +77,19 @@ SPAN_UPDATE_TRIGGER: Final = f"""CREATE TRIGGER fts_spans_update AFTER UPDATE ON
                 WHERE new.chg <= {_cursor_sql("fts.spans")};
         END"""
 
+SPAN_DELETE_TRIGGER: Final = f"""CREATE TRIGGER fts_spans_delete AFTER DELETE ON spans
+        WHEN old.chg <= {_cursor_sql("fts.spans")}
+        BEGIN {_forget("fts_attrs", span_text("old"))} END"""
+
+# Part of schema version 6: the spans' triggers read attributes through ``orca_attrs``
+# (the text they index does not change: a JSON text reads back as itself).
+SPAN_TRIGGERS_MIGRATION: Final[list[str]] = [
+    "DROP TRIGGER fts_spans_update",
+    "DROP TRIGGER fts_spans_delete",
+    SPAN_UPDATE_TRIGGER,
+    SPAN_DELETE_TRIGGER,
+]
+
 # The bodies' triggers (made again when schema 5 rebuilt the table).
 BODY_TRIGGERS: Final[list[str]] = [
     f"""CREATE TRIGGER fts_bodies_insert AFTER INSERT ON bodies
@@ -97,9 +114,7 @@ MIGRATION: Final[list[str]] = [
     # A changed span that was indexed: out with the old text; back in at once when its
     # batch number did not move (else the next catch-up indexes it).
     SPAN_UPDATE_TRIGGER,
-    f"""CREATE TRIGGER fts_spans_delete AFTER DELETE ON spans
-        WHEN old.chg <= {_cursor_sql("fts.spans")}
-        BEGIN {_forget("fts_attrs", span_text("old"))} END""",
+    SPAN_DELETE_TRIGGER,
     f"""CREATE TRIGGER fts_logs_delete AFTER DELETE ON logs
         WHEN old.id <= {_cursor_sql("fts.logs")}
         BEGIN {_forget("fts_logs", log_text("old"))} END""",

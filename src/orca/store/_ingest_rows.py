@@ -84,7 +84,7 @@ class SpanInsert(NamedTuple):
     name: str
     component: str
     start_ns: int
-    attrs: str | None  # JSON
+    attrs: str | bytes | None  # JSON, or packed (see _attrs)
     request_body: Key | None  # stored sha256 (_ids.key: 32 bytes)
     request_body_bytes: int
     proc_id: int | None
@@ -116,7 +116,7 @@ class OpenSpan:
     response_body: Key | None = None
     response_body_bytes: int = 0
 
-    def row(self, chg: int, dumps: Callable[[object], str | None]) -> SpanInsert:
+    def row(self, chg: int, dumps: Callable[[object], str | bytes | None]) -> SpanInsert:
         """The span's row: the open's attributes updated by the close's, as JSON."""
         rec = self.record
         attrs, more = rec.get("attrs"), self.close_attrs

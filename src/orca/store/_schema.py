@@ -20,8 +20,9 @@ with a millisecond time prefix, so that index appends too.
 from typing import Final
 
 from orca.store._aggregate import MIGRATION as STATS_MIGRATION
+from orca.store._dicts import KIND_MIGRATION as DICTS_KIND_MIGRATION
 from orca.store._dicts import MIGRATION as DICTS_MIGRATION
-from orca.store._fts import BODY_TRIGGERS, SPAN_UPDATE_TRIGGER
+from orca.store._fts import BODY_TRIGGERS, SPAN_TRIGGERS_MIGRATION, SPAN_UPDATE_TRIGGER
 from orca.store._fts import MIGRATION as SEARCH_MIGRATION
 from orca.store._hashes import MIGRATION as HASHES_MIGRATION
 from orca.store._ids import KEY_FUNCTION as KEY
@@ -212,8 +213,10 @@ MIGRATIONS: Final[list[list[str]]] = [
         f" to_trace_id = {KEY}(to_trace_id), to_span_id = {KEY}(to_span_id)",
     ],
     # version 6: body hashes (bodies.sha256, spans.request_body / response_body) stored
-    # as 32-byte blobs, indexed by their first 6 bytes (see _hashes.py).
-    [*HASHES_MIGRATION],
+    # as 32-byte blobs, indexed by their first 6 bytes (see _hashes.py); span attributes
+    # compressed with a dictionary trained on them (see _attrs.py): rows already written
+    # stay JSON text, which readers accept as well.
+    [*HASHES_MIGRATION, *DICTS_KIND_MIGRATION, *SPAN_TRIGGERS_MIGRATION],
 ]
 
 # The SQLite schema this ORCA reads and writes (PRAGMA user_version); older files migrate.

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from orca.blobs import BlobStore
 from orca.store import (
     _aggregate,
+    _attrs,
     _bodies,
     _compact,
     _crash,
@@ -62,6 +63,7 @@ class SQLiteStore:
         self.url = f"sqlite://{path.absolute()}"
         self.readonly = readonly
         self._conn = conn
+        self._attrs = _attrs.register(conn)  # spans.attrs packed and read back (see _attrs)
         self._bases = _bodies.Bases()  # dictionaries for growing prompts (see _bodies)
         self._compactor = _compact.Compactor()
         self._blob_store: BlobStore | None = None
@@ -213,7 +215,9 @@ class SQLiteStore:
         from orca.store._write import apply_batch
 
         with self._txn() as conn:
-            return apply_batch(conn, batch, self._bases, self.blobs, self.blob_above)
+            return apply_batch(
+                conn, batch, self._bases, self.blobs, self.blob_above, attrs_codec=self._attrs
+            )
 
     def offsets(self) -> dict[str, int]:
         """Each source's committed offset (the first byte not yet ingested)."""

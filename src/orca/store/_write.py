@@ -7,12 +7,13 @@ a span's records always have within one writer.
 
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import orjson
 
-from orca.store import _bodies, _ledger
+from orca.store import _attrs, _bodies, _ledger
+from orca.store._attrs import DECODE, PACK
 from orca.store._batch import ApplyResult, Batch, Item
 from orca.store._errors import StoreError
 from orca.store._ids import Key, key, key_or_none
@@ -41,7 +42,7 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
     start_ns = excluded.start_ns,
     attrs = CASE WHEN spans.attrs IS NULL THEN excluded.attrs
                  WHEN excluded.attrs IS NULL THEN spans.attrs
-                 ELSE json_patch(excluded.attrs, spans.attrs) END,
+                 ELSE {PACK}(json_patch({DECODE}(excluded.attrs), {DECODE}(spans.attrs))) END,
     request_body = excluded.request_body, request_body_bytes = excluded.request_body_bytes,
     proc_id = coalesce(spans.proc_id, excluded.proc_id),
     end_ns = coalesce(excluded.end_ns, spans.end_ns),
@@ -66,7 +67,7 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
     end_ns = excluded.end_ns, status = excluded.status,
     attrs = CASE WHEN spans.attrs IS NULL THEN excluded.attrs
                  WHEN excluded.attrs IS NULL THEN spans.attrs
-                 ELSE json_patch(spans.attrs, excluded.attrs) END,
+                 ELSE {PACK}(json_patch({DECODE}(spans.attrs), {DECODE}(excluded.attrs))) END,
     response_body = excluded.response_body, response_body_bytes = excluded.response_body_bytes,
     model = coalesce(excluded.model, spans.model), tool = coalesce(excluded.tool, spans.tool),
     input_tokens = coalesce(excluded.input_tokens, spans.input_tokens),
@@ -77,10 +78,10 @@ ON CONFLICT (trace_id, span_id) DO UPDATE SET
     chg = excluded.chg
 """
 
-_IMPORTED_CRASH_SQL: Final = """
+_IMPORTED_CRASH_SQL: Final = f"""
 UPDATE spans SET synthetic = 1
 WHERE chg = ? AND name = ? AND synthetic = 0 AND component = 'orca.collector'
-    AND json_extract(attrs, '$."orca.crash.pid"') IS NOT NULL
+    AND json_extract({DECODE}(attrs), '$."orca.crash.pid"') IS NOT NULL
 """
 
 _TRACE_SQL: Final = """
@@ -150,11 +151,18 @@ def apply_batch(
     bases: _bodies.Bases | None = None,
     blobs: _bodies.Blobs | None = None,
     blob_above: int = _bodies.BLOB_ABOVE,
+    attrs_codec: _attrs.Codec | None = None,
 ) -> ApplyResult:
     """Write ``batch`` in the caller's open transaction; return what was written.
 
     With ``blobs``, bodies above ``blob_above`` bytes go to the blob store.
+    ``attrs_codec`` packs span attributes (the codec registered on ``conn``;
+    without it they are stored as JSON text).
     """
+    span_dumps: Callable[[object], str | bytes | None] = _dumps
+    if attrs_codec is not None:
+        attrs_codec.begin(conn)
+        span_dumps = attrs_codec.dumps
     row = conn.execute("SELECT value FROM meta WHERE key = 'batch'").fetchone()
     chg = (row[0] if row else 0) + 1
     conn.execute(
@@ -217,7 +225,7 @@ def apply_batch(
                         "(unknown)",
                         rec["component"],
                         ts,
-                        _dumps(attrs),
+                        span_dumps(attrs),
                         None,
                         0,
                         proc_id,
@@ -264,7 +272,7 @@ def apply_batch(
         elif kind == "proc":
             _proc_record(conn, proc_id, rec)
     bodies.write(conn, traces)
-    conn.executemany(_OPEN_SQL, [o.row(chg, _dumps) for o in opens.values()])
+    conn.executemany(_OPEN_SQL, [o.row(chg, span_dumps) for o in opens.values()])
     if synthetic:
         conn.executemany(
             "UPDATE spans SET synthetic = 1 WHERE trace_id = ? AND span_id = ?", synthetic
