@@ -34,7 +34,12 @@ from typing import Final
 
 from orca.collector._ledger_source import LEDGER_SOURCE, LedgerSource
 from orca.collector._lock import CollectorLock
-from orca.collector._reclaim import DEFAULT_JOURNAL_GRACE, DEFAULT_JOURNAL_RETENTION, due
+from orca.collector._reclaim import (
+    DEFAULT_JOURNAL_GRACE,
+    DEFAULT_JOURNAL_RETENTION,
+    Settled,
+    delete_due_segments,
+)
 from orca.collector._tail import JournalSource, SegmentState, Source
 from orca.journal import hostname, process_alive
 from orca.store import (
@@ -337,39 +342,15 @@ class Collector:
     def delete_old_segments(self, now_ns: int) -> list[str]:
         """Remove fully stored segments of settled writers once they are due (see _reclaim)."""
         cfg = self.config
-        procs = {p.writer: p for p in self.store.processes()}
-        deleted: list[str] = []
-        for seg in list(self.journal.segments.values()):
-            name = seg.path.name
-            if seg.name.writer not in self._settled:
-                continue
-            try:
-                st = seg.path.stat()
-            except FileNotFoundError:
-                pass  # removed already (a collector killed before it noted that)
-            else:
-                when = due(
-                    size=st.st_size,
-                    committed=self._offsets.get(name, 0),
-                    mtime_s=st.st_mtime,
-                    proc=procs.get(seg.name.writer),
-                    grace=cfg.journal_grace,
-                    crashed=cfg.journal_retention,
-                )
-                if when is None or when > now_ns / 1e9:
-                    continue
-                seg.path.unlink(missing_ok=True)
-            self.store.mark_source_deleted(name, now_ns)
-            self.journal.segments.pop(name, None)
-            deleted.append(name)
-        # A collector killed between removing a file and noting it left a row behind.
-        for source in self.store.sources():
-            name = source.name
-            if source.deleted_ns is not None or name in self.journal.segments:
-                continue
-            if name != LEDGER_SOURCE and not (self.home / "journal" / name).exists():
-                self.store.mark_source_deleted(name, now_ns)
-        return deleted
+        return delete_due_segments(
+            self.store,
+            self.journal.segments,
+            Settled(self._offsets, self._settled),
+            self.home / "journal",
+            grace=cfg.journal_grace,
+            crashed=cfg.journal_retention,
+            now_ns=now_ns,
+        )
 
     # -- the loop -----------------------------------------------------------------
 

@@ -15,10 +15,15 @@ next collector finds the offset at the end of the file and reads nothing;
 killed after it, there is no file left to read.
 """
 
+from collections.abc import MutableMapping
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Final
 
-from orca.store import ProcessRow
+from orca.collector._ledger_source import LEDGER_SOURCE
+from orca.collector._tail import SegmentState
+from orca.store import ProcessRow, TraceStore
 
 # How long a fully stored segment stays after its writer exited cleanly, then after a crash.
 DEFAULT_JOURNAL_GRACE: Final = timedelta(minutes=10)  # time to look at a just-finished run
@@ -44,3 +49,61 @@ def due(
         return None
     keep = grace if exited_cleanly(proc) else crashed
     return None if keep is None else mtime_s + keep.total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What the collector knows of its segments: committed offsets, writers gone for good."""
+
+    offsets: dict[str, int]  # segment file name -> first byte not yet stored
+    writers: set[str]  # writers that exited or were declared crashed
+
+
+def delete_due_segments(
+    store: TraceStore,
+    segments: MutableMapping[str, SegmentState],
+    settled: Settled,
+    journal_dir: Path,
+    *,
+    grace: timedelta | None,
+    crashed: timedelta | None,
+    now_ns: int,
+) -> list[str]:
+    """Delete the segments of settled writers that are fully stored and due; their names.
+
+    ``segments`` (the collector's open sources) loses each deleted one; the store
+    notes every deletion after the file is gone.
+    """
+    procs = {p.writer: p for p in store.processes()}
+    deleted: list[str] = []
+    for seg in list(segments.values()):
+        name = seg.path.name
+        if seg.name.writer not in settled.writers:
+            continue
+        try:
+            st = seg.path.stat()
+        except FileNotFoundError:
+            pass  # removed already (a collector killed before it noted that)
+        else:
+            when = due(
+                size=st.st_size,
+                committed=settled.offsets.get(name, 0),
+                mtime_s=st.st_mtime,
+                proc=procs.get(seg.name.writer),
+                grace=grace,
+                crashed=crashed,
+            )
+            if when is None or when > now_ns / 1e9:
+                continue
+            seg.path.unlink(missing_ok=True)
+        store.mark_source_deleted(name, now_ns)
+        segments.pop(name, None)
+        deleted.append(name)
+    # A collector killed between removing a file and noting it left a row behind.
+    for source in store.sources():
+        name = source.name
+        if source.deleted_ns is not None or name in segments:
+            continue
+        if name != LEDGER_SOURCE and not (journal_dir / name).exists():
+            store.mark_source_deleted(name, now_ns)
+    return deleted
