@@ -40,12 +40,14 @@ def test_collect_once_then_status(home: Path) -> None:
     assert status["lag_bytes"] == 0 and status["store"]["spans"] == 2
     assert status["store"]["quarantined"] == 1
     assert status["store"]["bodies_to_compact"] == 1 and status["store"]["bodies_damaged"] == 0
+    assert status["store"]["dictionary_after_bodies"] == 1000  # compaction waits for it
     writers = {s["segment"]: s["writer"] for s in status["segments"]}
     assert sorted(writers.values()) == ["alive", "exited"]  # the garbage segment names us
     code, out, _ = run("status", "--home", str(home), "--quarantine")
     assert code == 0 and "not valid JSON" in out and "garbage" in out
     assert "collector: not running" in out
-    assert "compaction: 1 bodies awaiting" in out
+    assert "compaction: 1 bodies awaiting (compaction starts once" in out
+    assert "after 1,000 bodies" in out
     code, out, _ = run("pin", trace[:10], "--home", str(home))
     assert code == 0 and out.strip() == f"pinned {trace}"
 

@@ -71,6 +71,7 @@ def _as_dict(status: Status) -> dict[str, object]:
             "dedup_ratio": round(t.dedup_ratio, 3),
             "bodies_to_compact": t.bodies_to_compact,
             "bodies_damaged": t.bodies_damaged,
+            "dictionary_after_bodies": t.dictionary_after_bodies,
         },
         "quarantine": [
             {
@@ -113,10 +114,14 @@ def status(home: Path | None, as_json: bool, show_quarantine: bool) -> None:
         damaged = ""
         if t.bodies_damaged:
             damaged = f"; {t.bodies_damaged:,} damaged bodies left as they were (not decodable)"
-        click.echo(
-            f"compaction: {t.bodies_to_compact:,} bodies awaiting (the collector recompresses "
-            f"them when idle){damaged}"
-        )
+        when = "the collector recompresses them when idle"
+        if t.dictionary_after_bodies is not None:
+            when = (
+                "compaction starts once the store has trained its zstd dictionary,"
+                f" after {t.dictionary_after_bodies:,} bodies"
+            )
+        if t.bodies_to_compact or t.bodies_damaged:  # (PostgreSQL stores do not compact)
+            click.echo(f"compaction: {t.bodies_to_compact:,} bodies awaiting ({when}){damaged}")
     if st.segments:
         cells = [
             (

@@ -116,6 +116,14 @@ def pending(conn: sqlite3.Connection) -> int:
     )
 
 
+def has_dictionary(conn: sqlite3.Connection) -> bool:
+    """Whether the store has trained its bodies' dictionary (compaction waits for one)."""
+    row = conn.execute(
+        "SELECT 1 FROM zstd_dicts WHERE kind = ? LIMIT 1", (_dicts.BODIES.name,)
+    ).fetchone()
+    return row is not None
+
+
 class Compactor:
     """Makes one compression context per dictionary (making one costs ~1 ms with 64 KiB)."""
 

@@ -4,7 +4,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from orca.store import _compact
+from orca.store import _compact, _dicts
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,9 @@ class StoreTotals:
     body_referenced_bytes: int  # original bytes summed over every reference
     bodies_to_compact: int = 0  # stored at ingest's fast level, not yet recompressed
     bodies_damaged: int = 0  # bodies compaction found not decoding to their hash (left as is)
+    # None: the bodies' zstd dictionary is trained; else compaction waits for it, trained
+    # once the store holds this many compressible bodies
+    dictionary_after_bodies: int | None = None
 
     @property
     def dedup_ratio(self) -> float:
@@ -129,4 +132,5 @@ def totals(conn: sqlite3.Connection, path: Path) -> StoreTotals:
         body_referenced_bytes=referenced,
         bodies_to_compact=_compact.pending(conn),
         bodies_damaged=_compact.damaged(conn),
+        dictionary_after_bodies=None if _compact.has_dictionary(conn) else _dicts.TRAIN_AFTER,
     )
