@@ -95,6 +95,7 @@ def test_rows_print_as_a_table_and_the_limit_says_so(store_home: Path) -> None:
         ("UPDATE spans SET name = 'x'", "only reads"),
         ("CREATE TABLE x (a)", "only reads"),
         ("ATTACH 'elsewhere.sqlite' AS other", "only reads"),
+        ("VACUUM INTO 'elsewhere.sqlite'", "only reads"),
         ("PRAGMA user_version = 1", "only reads"),
         ("SELEC 1", "syntax error"),
         ("SELECT nope FROM spans", "no such column"),

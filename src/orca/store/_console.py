@@ -109,7 +109,8 @@ def run_sql(url_or_home: str | os.PathLike[str], sql: str, *, limit: int) -> Sql
 
 def _explain(exc: sqlite3.Error) -> str:
     text = str(exc)
-    if "not authorized" in text or "readonly" in text or "query_only" in text:
+    refused = ("not authorized", "authorization denied", "readonly", "query_only")
+    if any(word in text for word in refused):
         return f"{text}: orca sql only reads (SELECT, WITH, reading PRAGMAs); nothing was changed"
     if text == "interrupted":
         return "interrupted (Ctrl-C): the query was stopped, nothing was changed"
