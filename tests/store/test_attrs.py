@@ -3,6 +3,7 @@
 import dataclasses
 import shutil
 import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -198,27 +199,15 @@ def test_search_finds_and_forgets_packed_attrs(home: Path) -> None:
         assert store.totals().spans == 0
 
 
-def _reader_view(store: SQLiteStore, queries: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"traces": [], "bodies": {}, "search": {}}
-    for summary in store.list_traces(limit=None):
-        rows = store.get_trace(summary.trace_id)
-        assert rows is not None
-        out["traces"].append(dataclasses.asdict(rows))
-        for span in rows.spans:
-            for sha in (span.request_body, span.response_body):
-                if sha:
-                    out["bodies"][sha] = (store.get_body(sha) or b"").decode()
-    out["search"] = {q: [dataclasses.asdict(h) for h in store.search(q)] for q in queries}
-    return out
-
-
-def test_a_schema_5_store_migrates_and_reads_the_same(home: Path) -> None:
+def test_a_schema_5_store_migrates_and_reads_the_same(
+    home: Path, reader_view: Callable[..., dict[str, Any]]
+) -> None:
     """The fixture written by schema 5's code opens as 6: identical reads; new attrs packed."""
     shutil.copyfile(GOLDEN / "store_v5.sqlite", home / "store.sqlite")
     want = orjson.loads((GOLDEN / "store_v4.json").read_bytes())  # the same records
     with SQLiteStore.open(home) as store:
         assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert orjson.loads(orjson.dumps(_reader_view(store, list(want["search"])))) == want
+        assert orjson.loads(orjson.dumps(reader_view(store, list(want["search"])))) == want
         _trained(store, start=10**5)
         assert _kinds(store)["text"] > TRAIN_AFTER  # old rows were not rewritten
         for trace in want["traces"]:  # beside packed rows, the old ones read the same

@@ -1,9 +1,9 @@
 """Schema 5: a store written by schema 4's code migrates in place; trained dictionaries."""
 
-import dataclasses
 import random
 import shutil
 import sqlite3
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,28 +20,16 @@ from orca.store._schema import SCHEMA_VERSION
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def _reader_view(store: SQLiteStore, queries: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {"traces": [], "bodies": {}, "search": {}}
-    for summary in store.list_traces(limit=None):
-        rows = store.get_trace(summary.trace_id)
-        assert rows is not None
-        out["traces"].append(dataclasses.asdict(rows))
-        for span in rows.spans:
-            for sha in (span.request_body, span.response_body):
-                if sha:
-                    out["bodies"][sha] = (store.get_body(sha) or b"").decode()
-    out["search"] = {q: [dataclasses.asdict(h) for h in store.search(q)] for q in queries}
-    return out
-
-
 @pytest.mark.parametrize("written_by", ["store_v4", "store_v5"])
-def test_an_older_store_migrates_and_reads_the_same(home: Path, written_by: str) -> None:
+def test_an_older_store_migrates_and_reads_the_same(
+    home: Path, written_by: str, reader_view: Callable[..., dict[str, Any]]
+) -> None:
     """A fixture written by schema 4's (5's) code opens as today's with the same traces, hits."""
     shutil.copyfile(GOLDEN / f"{written_by}.sqlite", home / "store.sqlite")
     want = orjson.loads((GOLDEN / "store_v4.json").read_bytes())
     with SQLiteStore.open(home) as store:
         assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        got = orjson.loads(orjson.dumps(_reader_view(store, list(want["search"]))))
+        got = orjson.loads(orjson.dumps(reader_view(store, list(want["search"]))))
         assert got == want
         # the migrated table still de-duplicates: re-sending a known body adds a reference
         sha = next(iter(want["bodies"]))
